@@ -1,0 +1,634 @@
+"""Numba random numbers that reproduce NumPy's ``Generator`` bit for bit.
+
+Contract
+--------
+Trajectory ``i`` of a run with root seed ``s`` draws only from the stream of::
+
+    np.random.Generator(np.random.PCG64(np.random.SeedSequence(s, spawn_key=(i,))))
+
+which is exactly ``np.random.default_rng(np.random.SeedSequence(s, spawn_key=(i,)))``.
+Every draw made through this module (:func:`next_uint64`, :func:`next_double`,
+:func:`standard_exponential`, :func:`uniform_index`) consumes that stream in
+the same way as the corresponding ``Generator`` call, so a trajectory can be
+replayed, or checked, with plain NumPy (:func:`numpy_generator`).
+
+Why not use NumPy Generators directly?  Building one ``Generator`` costs
+several microseconds of Python, which dominates an ensemble of thousands of
+short trajectories, and a ``Generator`` cannot be passed into ``nopython``
+code in a form that is cheap per draw.  Here the whole generator is a plain
+``(4,) uint64`` array ``[state_hi, state_lo, inc_hi, inc_lo]`` holding the
+128-bit PCG64 state and increment, and both seeding and drawing run inside
+``numba.njit`` code.  Each trajectory owns its own state array, so
+trajectories can be simulated in any order or in parallel without changing
+any of their draws.
+
+Algorithms
+----------
+* Seeding reimplements NumPy's ``SeedSequence`` (entropy assembly,
+  ``mix_entropy`` and ``generate_state``), which is derived from
+  M. E. O'Neill's proposal for a ``std::seed_seq`` replacement
+  (https://www.pcg-random.org/posts/developing-a-seed_seq-alternative.html)
+  and is described in NumPy's "Parallel random number generation" and
+  NEP 19 documents.  Only the form ``SeedSequence(root_seed,
+  spawn_key=(i,))`` with the default pool size of 4 is supported.
+* The bit generator is PCG64 (PCG XSL-RR 128/64) of M. E. O'Neill (2014),
+  "PCG: A Family of Simple Fast Space-Efficient Statistically Good
+  Algorithms for Random Number Generation", Harvey Mudd College technical
+  report HMC-CS-2014-0905, as implemented in NumPy's ``pcg64.h``.  The
+  128-bit arithmetic is emulated with pairs of 64-bit words.
+* Doubles and standard exponentials follow NumPy's
+  ``distributions.c`` (53-bit doubles; the 256-layer ziggurat of Marsaglia &
+  Tsang 2000 for the exponential, tables in
+  :mod:`stochsyn.engine._ziggurat_tables`).
+
+All compiled functions avoid ``fastmath`` because contraction or
+reassociation of floating-point operations would break bit-for-bit
+agreement with NumPy.
+
+Numba typing note: mixing ``uint64`` with ``int64`` operands promotes to
+``float64`` (or silently to ``int64`` for bitwise operators) in Numba, so
+every integer constant used with the state is a module-level ``np.uint64``.
+"""
+
+import math
+import numbers
+
+import numba
+import numpy as np
+
+from stochsyn.engine._ziggurat_tables import (
+    fe_double as _FE_DOUBLE,
+    ke_double as _KE_DOUBLE,
+    we_double as _WE_DOUBLE,
+    ziggurat_exp_r as _ZIGGURAT_EXP_R,
+)
+
+__all__ = [
+    "STATE_SIZE",
+    "entropy_words",
+    "new_root_seed",
+    "numpy_generator",
+    "seed_states",
+    "seed_pcg64",
+    "next_uint64",
+    "next_double",
+    "standard_exponential",
+    "uniform_index",
+]
+
+#: Number of uint64 words in a generator state: [state_hi, state_lo, inc_hi, inc_lo].
+STATE_SIZE = 4
+
+_ZERO = np.uint64(0)
+_ONE = np.uint64(1)
+_MASK32 = np.uint64(0xFFFFFFFF)
+_TWO32 = np.uint64(0x100000000)
+_SIX3 = np.uint64(63)
+_SIX4 = np.uint64(64)
+_BYTE = np.uint64(0xFF)
+
+# PCG64 default multiplier (PCG_DEFAULT_MULTIPLIER_128), split into halves.
+_PCG_MULT_HI = np.uint64(0x2360ED051FC65DA4)
+_PCG_MULT_LO = np.uint64(0x4385DF649FCCF645)
+
+# SeedSequence hashing constants (numpy/random/bit_generator.pyx).  The
+# arithmetic is mod 2**32 in NumPy; here it is done in uint64 and masked.
+_POOL_SIZE = 4
+_INIT_A = np.uint64(0x43B0D7E5)
+_MULT_A = np.uint64(0x931E8875)
+_INIT_B = np.uint64(0x8B51F9DD)
+_MULT_B = np.uint64(0x58F38DED)
+_MIX_MULT_L = np.uint64(0xCA01F9DD)
+_MIX_MULT_R = np.uint64(0x4973F715)
+_XSHIFT = np.uint64(16)
+
+# 2**-53: NumPy's next_double keeps the top 53 bits of a 64-bit draw.
+_DOUBLE_SCALE = 1.0 / 9007199254740992.0
+
+
+# --------------------------------------------------------------------------
+# 128-bit arithmetic on (hi, lo) uint64 pairs
+# --------------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def _mulhi64(a, b):
+    """High 64 bits of the 128-bit product of two uint64 values.
+
+    Parameters
+    ----------
+    a, b : uint64
+
+    Returns
+    -------
+    uint64
+        ``(a * b) >> 64``.
+    """
+    # Schoolbook multiplication on 32-bit limbs: every partial product fits
+    # in 64 bits, and `mid` is at most 3 * (2**32 - 1), so nothing overflows.
+    a_lo = a & _MASK32
+    a_hi = a >> np.uint64(32)
+    b_lo = b & _MASK32
+    b_hi = b >> np.uint64(32)
+    p_ll = a_lo * b_lo
+    p_lh = a_lo * b_hi
+    p_hl = a_hi * b_lo
+    p_hh = a_hi * b_hi
+    mid = (p_ll >> np.uint64(32)) + (p_lh & _MASK32) + (p_hl & _MASK32)
+    return (p_hh + (p_lh >> np.uint64(32)) + (p_hl >> np.uint64(32))
+            + (mid >> np.uint64(32)))
+
+
+@numba.njit(cache=True)
+def _pcg_step(state):
+    """Advance the LCG: ``state = state * MULT + inc (mod 2**128)`` in place.
+
+    Parameters
+    ----------
+    state : numpy.ndarray, shape (4,), dtype uint64
+        ``[state_hi, state_lo, inc_hi, inc_lo]``; words 0 and 1 are updated.
+    """
+    s_hi = state[0]
+    s_lo = state[1]
+    # Only the low 64 bits of the cross terms survive mod 2**128, and uint64
+    # multiplication in Numba wraps, which is exactly that.
+    p_lo = s_lo * _PCG_MULT_LO
+    p_hi = (_mulhi64(s_lo, _PCG_MULT_LO) + s_hi * _PCG_MULT_LO
+            + s_lo * _PCG_MULT_HI)
+    n_lo = p_lo + state[3]
+    n_hi = p_hi + state[2]
+    if n_lo < p_lo:
+        n_hi += _ONE
+    state[0] = n_hi
+    state[1] = n_lo
+
+
+# --------------------------------------------------------------------------
+# SeedSequence
+# --------------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def _hashmix(value, hash_const):
+    """NumPy's ``hashmix`` on 32-bit values carried in uint64.
+
+    Parameters
+    ----------
+    value, hash_const : uint64
+        Both in ``[0, 2**32)``.
+
+    Returns
+    -------
+    tuple of (uint64, uint64)
+        The hashed value and the updated hash constant (NumPy mutates the
+        constant through a pointer; here it is threaded through explicitly).
+    """
+    value = value ^ hash_const
+    hash_const = (hash_const * _MULT_A) & _MASK32
+    value = (value * hash_const) & _MASK32
+    value = value ^ (value >> _XSHIFT)
+    return value, hash_const
+
+
+@numba.njit(cache=True)
+def _mix(x, y):
+    """NumPy's ``mix`` of two 32-bit values carried in uint64.
+
+    Parameters
+    ----------
+    x, y : uint64
+        Both in ``[0, 2**32)``.
+
+    Returns
+    -------
+    uint64
+        In ``[0, 2**32)``.
+    """
+    # uint64 subtraction wraps mod 2**64, and masking reduces that mod 2**32,
+    # which matches NumPy's uint32 arithmetic.
+    result = (_MIX_MULT_L * x - _MIX_MULT_R * y) & _MASK32
+    return result ^ (result >> _XSHIFT)
+
+
+@numba.njit(cache=True)
+def _assembled_word(k, run_entropy, n_padded, index_u64):
+    """Word ``k`` of SeedSequence's assembled entropy, without building it.
+
+    Parameters
+    ----------
+    k : int
+        Position in the assembled entropy.
+    run_entropy : numpy.ndarray, shape (n,), dtype uint32
+        Root-seed words.
+    n_padded : int
+        ``max(n, 4)``: a non-empty spawn key makes NumPy zero-pad the run
+        entropy to the pool size (gh-16539) before appending the spawn key.
+    index_u64 : uint64
+        The trajectory index (the single spawn-key element).
+
+    Returns
+    -------
+    uint64
+        The 32-bit word, zero-extended.
+    """
+    if k < run_entropy.shape[0]:
+        return np.uint64(run_entropy[k])
+    if k < n_padded:
+        return _ZERO
+    if k == n_padded:
+        return index_u64 & _MASK32
+    return index_u64 >> np.uint64(32)
+
+
+@numba.njit(cache=True)
+def _generate_word(pool_word, hash_const):
+    """One output word of ``SeedSequence.generate_state``.
+
+    Parameters
+    ----------
+    pool_word, hash_const : uint64
+        Both in ``[0, 2**32)``.
+
+    Returns
+    -------
+    tuple of (uint64, uint64)
+        The output word and the updated hash constant.
+    """
+    value = pool_word ^ hash_const
+    hash_const = (hash_const * _MULT_B) & _MASK32
+    value = (value * hash_const) & _MASK32
+    value = value ^ (value >> _XSHIFT)
+    return value, hash_const
+
+
+@numba.njit(cache=True)
+def seed_pcg64(state, run_entropy, trajectory_index):
+    """Seed a PCG64 state as ``SeedSequence(root_seed, spawn_key=(i,))`` does.
+
+    After the call, ``state`` equals the state and increment of
+    ``np.random.PCG64(np.random.SeedSequence(root_seed,
+    spawn_key=(trajectory_index,)))``, where ``run_entropy`` is
+    ``entropy_words(root_seed)``.
+
+    Parameters
+    ----------
+    state : numpy.ndarray, shape (4,), dtype uint64
+        Output, overwritten with ``[state_hi, state_lo, inc_hi, inc_lo]``.
+        It also serves as the 4-word entropy pool during mixing, so no
+        temporary array is allocated.
+    run_entropy : numpy.ndarray, shape (n,), dtype uint32, n >= 1
+        Little-endian 32-bit words of the non-negative root seed, as returned
+        by :func:`entropy_words`.
+    trajectory_index : int
+        Non-negative trajectory index (the spawn key), below ``2**63``.
+
+    Raises
+    ------
+    ValueError
+        If ``trajectory_index`` is negative or ``run_entropy`` is empty.
+    """
+    if trajectory_index < 0:
+        raise ValueError("trajectory_index must be non-negative")
+    n_run = run_entropy.shape[0]
+    if n_run == 0:
+        raise ValueError("run_entropy must hold at least one word")
+    index_u64 = np.uint64(trajectory_index)
+    n_padded = max(n_run, _POOL_SIZE)
+    # NumPy's _coerce_to_uint32_array gives 0 a single word and drops
+    # leading zero words otherwise.
+    n_spawn = 1 if index_u64 < _TWO32 else 2
+    n_total = n_padded + n_spawn
+
+    # mix_entropy: fill the pool (padding hashes of 0 cannot occur because
+    # the assembled entropy always has at least pool-size words).
+    pool = state
+    hash_const = _INIT_A
+    for i in range(_POOL_SIZE):
+        word = _assembled_word(i, run_entropy, n_padded, index_u64)
+        pool[i], hash_const = _hashmix(word, hash_const)
+    for i_src in range(_POOL_SIZE):
+        for i_dst in range(_POOL_SIZE):
+            if i_src != i_dst:
+                hashed, hash_const = _hashmix(pool[i_src], hash_const)
+                pool[i_dst] = _mix(pool[i_dst], hashed)
+    # Words beyond the pool size (always the spawn key here, and any root
+    # seed words past the fourth) are folded into every pool word.
+    for i_src in range(_POOL_SIZE, n_total):
+        word = _assembled_word(i_src, run_entropy, n_padded, index_u64)
+        for i_dst in range(_POOL_SIZE):
+            hashed, hash_const = _hashmix(word, hash_const)
+            pool[i_dst] = _mix(pool[i_dst], hashed)
+
+    # generate_state(4, uint64): 8 uint32 words cycling over the pool,
+    # consecutive pairs joined little-endian.  All are computed before the
+    # pool (aliased to `state`) is overwritten.
+    hash_const = _INIT_B
+    w0, hash_const = _generate_word(pool[0], hash_const)
+    w1, hash_const = _generate_word(pool[1], hash_const)
+    w2, hash_const = _generate_word(pool[2], hash_const)
+    w3, hash_const = _generate_word(pool[3], hash_const)
+    w4, hash_const = _generate_word(pool[0], hash_const)
+    w5, hash_const = _generate_word(pool[1], hash_const)
+    w6, hash_const = _generate_word(pool[2], hash_const)
+    w7, hash_const = _generate_word(pool[3], hash_const)
+    seed0 = w0 | (w1 << np.uint64(32))
+    seed1 = w2 | (w3 << np.uint64(32))
+    seed2 = w4 | (w5 << np.uint64(32))
+    seed3 = w6 | (w7 << np.uint64(32))
+
+    # pcg64_set_seed / pcg_setseq_128_srandom_r:
+    # initstate = seed0:seed1, initseq = seed2:seed3.
+    state[0] = _ZERO
+    state[1] = _ZERO
+    state[2] = (seed2 << _ONE) | (seed3 >> _SIX3)
+    state[3] = (seed3 << _ONE) | _ONE
+    _pcg_step(state)
+    lo = state[1] + seed1
+    hi = state[0] + seed0
+    if lo < seed1:
+        hi += _ONE
+    state[0] = hi
+    state[1] = lo
+    _pcg_step(state)
+
+
+@numba.njit(cache=True)
+def _seed_states_kernel(out, run_entropy, trajectory_indices):
+    """Seed ``out[k]`` for trajectory ``trajectory_indices[k]``.
+
+    Parameters
+    ----------
+    out : numpy.ndarray, shape (n, 4), dtype uint64
+        Output states.
+    run_entropy : numpy.ndarray, shape (m,), dtype uint32
+        Root-seed words.
+    trajectory_indices : numpy.ndarray, shape (n,), dtype int64
+        Non-negative trajectory indices.
+    """
+    for k in range(trajectory_indices.shape[0]):
+        seed_pcg64(out[k], run_entropy, trajectory_indices[k])
+
+
+# --------------------------------------------------------------------------
+# Draws
+# --------------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def next_uint64(state):
+    """Draw a uint64 from PCG64 XSL-RR, advancing ``state`` in place.
+
+    Equals ``PCG64.random_raw()`` on the matching NumPy bit generator.
+
+    Parameters
+    ----------
+    state : numpy.ndarray, shape (4,), dtype uint64
+        ``[state_hi, state_lo, inc_hi, inc_lo]``.
+
+    Returns
+    -------
+    uint64
+    """
+    # NumPy's pcg64_random_r steps first and permutes the *new* state.
+    _pcg_step(state)
+    hi = state[0]
+    xored = hi ^ state[1]
+    rot = hi >> np.uint64(58)
+    # Masking the left shift avoids an undefined shift by 64 when rot == 0.
+    return (xored >> rot) | (xored << ((_SIX4 - rot) & _SIX3))
+
+
+@numba.njit(cache=True)
+def next_double(state):
+    """Draw a float64 uniform on [0, 1), as ``Generator.random()``.
+
+    Parameters
+    ----------
+    state : numpy.ndarray, shape (4,), dtype uint64
+
+    Returns
+    -------
+    float
+        A multiple of ``2**-53`` in ``[0, 1)``.
+    """
+    return np.float64(next_uint64(state) >> np.uint64(11)) * _DOUBLE_SCALE
+
+
+@numba.njit(cache=True)
+def standard_exponential(state):
+    """Draw a standard exponential, as ``Generator.standard_exponential()``.
+
+    Reimplements NumPy's ``random_standard_exponential`` (ziggurat method),
+    including its tail and wedge-rejection branches, so the number of raw
+    draws consumed, and hence the rest of the stream, matches NumPy.
+
+    Parameters
+    ----------
+    state : numpy.ndarray, shape (4,), dtype uint64
+
+    Returns
+    -------
+    float
+        A non-negative float64 with density ``exp(-x)``.
+    """
+    # NumPy recurses on rejection; a loop consumes the same draws.
+    while True:
+        ri = next_uint64(state)
+        ri >>= np.uint64(3)
+        idx = ri & _BYTE
+        ri >>= np.uint64(8)
+        x = np.float64(ri) * _WE_DOUBLE[idx]
+        if ri < _KE_DOUBLE[idx]:
+            return x
+        if idx == _ZERO:
+            # Tail.  log1p(-U) rather than log(U) mirrors NumPy (gh-13361)
+            # and avoids log(0).
+            return _ZIGGURAT_EXP_R - math.log1p(-next_double(state))
+        f_hi = _FE_DOUBLE[idx - _ONE]
+        f_lo = _FE_DOUBLE[idx]
+        if (f_hi - f_lo) * next_double(state) + f_lo < math.exp(-x):
+            return x
+
+
+@numba.njit(cache=True)
+def uniform_index(state, n):
+    """Draw an int64 uniformly from ``[0, n)`` using one double.
+
+    Equals ``min(int(g.random() * n), n - 1)`` on the reference Generator
+    ``g``.  The clamp only guards against rounding of ``u * n`` up to ``n``
+    for large ``n``; for ``n < 2**53`` every index has probability within
+    ``n * 2**-53`` of ``1/n``, which is negligible for agent selection.
+
+    Parameters
+    ----------
+    state : numpy.ndarray, shape (4,), dtype uint64
+    n : int
+        Number of choices, ``1 <= n < 2**63``.
+
+    Returns
+    -------
+    int
+        int64 in ``[0, n)``.
+
+    Raises
+    ------
+    ValueError
+        If ``n < 1``.
+    """
+    if n < 1:
+        raise ValueError("uniform_index needs n >= 1")
+    k = np.int64(next_double(state) * n)
+    if k > n - 1:
+        k = n - 1
+    return np.int64(k)
+
+
+# --------------------------------------------------------------------------
+# Python helpers
+# --------------------------------------------------------------------------
+
+
+def _validate_root_seed(root_seed):
+    """Return ``root_seed`` as a Python int, or raise ValueError."""
+    # bool is an int subclass but True/False as a seed is almost surely a bug.
+    if isinstance(root_seed, (bool, np.bool_)) or not isinstance(
+            root_seed, numbers.Integral):
+        raise ValueError(
+            f"invalid root seed {root_seed!r} of type "
+            f"{type(root_seed).__name__}: seeds must be non-negative integers "
+            "(use new_root_seed() for a fresh one)")
+    value = int(root_seed)
+    if value < 0:
+        raise ValueError(
+            f"invalid root seed {value}: seeds must be non-negative integers "
+            "(use new_root_seed() for a fresh one)")
+    return value
+
+
+def entropy_words(root_seed):
+    """Split a root seed into NumPy's SeedSequence entropy words.
+
+    Equivalent to NumPy's private ``_coerce_to_uint32_array(root_seed)`` for
+    integer seeds.
+
+    Parameters
+    ----------
+    root_seed : int
+        Non-negative integer of any size (Python ``int`` or NumPy integer).
+
+    Returns
+    -------
+    numpy.ndarray, shape (max(1, ceil(bits / 32)),), dtype uint32
+        Little-endian 32-bit words (least significant first); ``0`` gives
+        ``[0]``.
+
+    Raises
+    ------
+    ValueError
+        If ``root_seed`` is negative or not an integer.
+    """
+    value = _validate_root_seed(root_seed)
+    if value == 0:
+        return np.zeros(1, dtype=np.uint32)
+    words = []
+    while value:
+        words.append(value & 0xFFFFFFFF)
+        value >>= 32
+    return np.array(words, dtype=np.uint32)
+
+
+def new_root_seed():
+    """Draw a fresh 128-bit root seed from operating-system entropy.
+
+    Returns
+    -------
+    int
+        ``np.random.SeedSequence().entropy``; log it to reproduce a run.
+    """
+    return int(np.random.SeedSequence().entropy)
+
+
+def numpy_generator(root_seed, trajectory_index):
+    """Reference NumPy Generator for one trajectory (for tests and replays).
+
+    Parameters
+    ----------
+    root_seed : int
+        Non-negative integer.
+    trajectory_index : int
+        Non-negative trajectory index.
+
+    Returns
+    -------
+    numpy.random.Generator
+        ``Generator(PCG64(SeedSequence(root_seed,
+        spawn_key=(trajectory_index,))))``, whose stream the compiled
+        functions of this module reproduce.
+
+    Raises
+    ------
+    ValueError
+        If ``root_seed`` or ``trajectory_index`` is negative or not an
+        integer.
+    """
+    seed = _validate_root_seed(root_seed)
+    index = _validate_index(trajectory_index)
+    return np.random.Generator(
+        np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index,))))
+
+
+def _validate_index(trajectory_index):
+    """Return a trajectory index as a Python int, or raise ValueError."""
+    if isinstance(trajectory_index, (bool, np.bool_)) or not isinstance(
+            trajectory_index, numbers.Integral):
+        raise ValueError(
+            f"invalid trajectory index {trajectory_index!r}: trajectory "
+            "indices must be non-negative integers")
+    value = int(trajectory_index)
+    if not 0 <= value < 2**63:
+        raise ValueError(
+            f"invalid trajectory index {value}: trajectory indices must be "
+            "non-negative integers below 2**63")
+    return value
+
+
+def _as_index_array(trajectory_indices):
+    """Validate trajectory indices and return them as an int64 array."""
+    arr = np.atleast_1d(np.asarray(trajectory_indices))
+    if arr.ndim != 1:
+        raise ValueError("trajectory_indices must be a 1-D sequence")
+    if arr.dtype.kind in "iu":
+        # Fast path for integer arrays (the common case: np.arange(n)).
+        if arr.size and (arr.min() < 0 or arr.max() >= 2**63):
+            raise ValueError(
+                "trajectory indices must be non-negative integers below 2**63")
+        return arr.astype(np.int64)
+    return np.array([_validate_index(v) for v in arr.tolist()], dtype=np.int64)
+
+
+def seed_states(root_seed, trajectory_indices):
+    """Seed one PCG64 state per trajectory in compiled code.
+
+    Parameters
+    ----------
+    root_seed : int
+        Non-negative integer root seed of the run.
+    trajectory_indices : int or array_like of int, shape (n,)
+        Non-negative trajectory indices below ``2**63``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, 4), dtype uint64
+        Row ``k`` is ``[state_hi, state_lo, inc_hi, inc_lo]`` of
+        ``PCG64(SeedSequence(root_seed, spawn_key=(trajectory_indices[k],)))``.
+
+    Raises
+    ------
+    ValueError
+        If the root seed or any index is negative or not an integer.
+    """
+    run_entropy = entropy_words(root_seed)
+    indices = _as_index_array(trajectory_indices)
+    out = np.empty((indices.shape[0], STATE_SIZE), dtype=np.uint64)
+    _seed_states_kernel(out, run_entropy, indices)
+    return out

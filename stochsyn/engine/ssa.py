@@ -1,0 +1,428 @@
+"""Exact stochastic simulation: Gillespie's direct method with agents and ring neighbours.
+
+The kernels take the arrays of :class:`stochsyn.network.NetworkArrays` (passed as one
+tuple, ``net``), a per-trajectory random state (:mod:`stochsyn.engine.rng`) and
+preallocated output buffers; they return a status code and never raise for a model problem.
+
+Algorithm
+---------
+Direct method (Gillespie 1976, 1977): the waiting time is ``tau = E / a0`` with ``E`` a
+standard exponential draw, and the reaction is chosen with probability ``a_j / a0`` by one
+uniform draw. The propensities are the leaves of a binary sum tree whose inner nodes are
+recomputed (never incrementally adjusted, so there is no round-off drift) along the path of
+every leaf that a firing changes; the dependency graph says which leaves those are. The
+choice walks down the tree, so both the update and the choice cost O(log M).
+
+Draws per event, in this order: one standard exponential for tau; if the reaction fires
+before the next intervention, one uniform for the choice, then one uniform per agent the
+reaction moves (the agent is drawn uniformly among those in its source state, or in its
+source pair class for a neighbour rule). A pending waiting time is discarded at an
+intervention, which memorylessness allows. ``tests/engine/reference_ssa.py`` repeats these
+steps in pure Python and must agree bit for bit.
+
+Samples are right-continuous: the value at a sample time ``s`` is the state after every
+reaction and intervention at times <= s.
+
+References
+----------
+D. T. Gillespie (1976) J Comput Phys 22:403-434. doi:10.1016/0021-9991(76)90041-3
+D. T. Gillespie (1977) J Phys Chem 81:2340-2361. doi:10.1021/j100540a008
+M. A. Gibson, J. Bruck (2000) J Phys Chem A 104:1876-1889 (dependency graph).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from .rng import next_double, seed_pcg64, standard_exponential, uniform_index
+
+# Status codes (also in stochsyn.engine.STATUS_TEXT).
+OK = 0
+MAX_EVENTS = 1
+NEGATIVE_COUNT = 2
+NONFINITE_PROPENSITY = 3
+AGENT_CAPACITY = 4
+
+MASS_ACTION = 0
+SET_COUNT, ADD_COUNT, SET_RATE = 0, 1, 2
+
+
+@numba.njit(cache=True)
+def propensity(j, x, rate, rate_kind, reac_ptr, reac_idx, reac_order):
+    """Propensity (1/s) of reaction ``j`` in state ``x``: ``c · Π_s C(x_s, ν_s)``.
+
+    Parameters
+    ----------
+    j : int
+    x : (S + P,) int64 ndarray
+        Species counts followed by pair-class counts.
+    rate : (M,) float64 ndarray
+    rate_kind, reac_ptr, reac_idx, reac_order : int64 ndarrays (see NetworkArrays)
+
+    Returns
+    -------
+    float
+    """
+    a = rate[j]
+    for p in range(reac_ptr[j], reac_ptr[j + 1]):
+        n = x[reac_idx[p]]
+        nu = reac_order[p]
+        if n < nu:
+            return 0.0
+        if nu == 1:
+            a = a * n
+        else:
+            b = 1.0
+            for k in range(nu):
+                b = b * (n - k) / (k + 1)
+            a = a * b
+    return a
+
+
+@numba.njit(cache=True)
+def tree_update(tree, n_leaves, j, value):
+    """Set leaf ``j`` of the sum tree and recompute its ancestors from their children."""
+    i = n_leaves + j
+    tree[i] = value
+    i >>= 1
+    while i >= 1:
+        tree[i] = tree[2 * i] + tree[2 * i + 1]
+        i >>= 1
+
+
+@numba.njit(cache=True)
+def tree_build(tree, n_leaves):
+    """Recompute every inner node of the sum tree from the leaves."""
+    for i in range(n_leaves - 1, 0, -1):
+        tree[i] = tree[2 * i] + tree[2 * i + 1]
+
+
+@numba.njit(cache=True)
+def tree_select(tree, n_leaves, u):
+    """Leaf index ``j`` with ``Σ_{k<j} a_k <= u < Σ_{k<=j} a_k``, for ``0 <= u < a0``.
+
+    Never returns a zero-propensity leaf: a subtree whose sum is zero is never entered,
+    even when round-off in ``u - left`` would point into it.
+    """
+    i = 1
+    while i < n_leaves:
+        left = tree[2 * i]
+        if u < left or tree[2 * i + 1] <= 0.0:
+            i = 2 * i
+        else:
+            u -= left
+            i = 2 * i + 1
+    return i - n_leaves
+
+
+@numba.njit(cache=True)
+def _list_remove(members, offset, pos, agent, x, slot):
+    """Swap-remove ``agent`` from the member list at ``offset`` whose length is ``x[slot]``."""
+    last = x[slot] - 1
+    position = pos[agent]
+    moved = members[offset + last]
+    members[offset + position] = moved
+    pos[moved] = position
+    x[slot] = last
+
+
+@numba.njit(cache=True)
+def _list_append(members, offset, pos, agent, x, slot):
+    n = x[slot]
+    members[offset + n] = agent
+    pos[agent] = n
+    x[slot] = n + 1
+
+
+@numba.njit(cache=True)
+def _ring_left(g, type_offset, ring_size):
+    local = g - type_offset
+    start = local - local % ring_size
+    return type_offset + start + (local - start + ring_size - 1) % ring_size
+
+
+@numba.njit(cache=True)
+def _ring_right(g, type_offset, ring_size):
+    local = g - type_offset
+    start = local - local % ring_size
+    return type_offset + start + (local - start + 1) % ring_size
+
+
+@numba.njit(cache=True)
+def _class_refresh(g, t, net, agent_state, class_members, class_slot, class_pos, x, n_species):
+    """Put agent ``g`` (of ring type ``t``) in the pair class its and its left neighbour's
+    states give now, leaving the class it was in."""
+    old = class_slot[g]
+    if old >= 0:
+        _list_remove(class_members, net.class_list_offset[old], class_pos, g, x,
+                     n_species + old)
+    base = net.type_state_base[t]
+    n = net.type_n_states[t]
+    left = _ring_left(g, net.type_agent_offset[t], net.type_ring_size[t])
+    c = net.class_of[net.type_class_base[t] + (agent_state[g] - base) * n
+                     + (agent_state[left] - base)]
+    class_slot[g] = c
+    if c >= 0:
+        _list_append(class_members, net.class_list_offset[c], class_pos, g, x, n_species + c)
+
+
+@numba.njit(cache=True)
+def _init_agents(net, x, agent_state, state_pos, members, class_slot, class_pos,
+                 class_members, next_id, n_species):
+    """Give agents of each type ids 0..n-1, filling the states in order."""
+    agent_state[:] = -1
+    class_slot[:] = -1
+    for t in range(len(net.type_capacity)):
+        offset = net.type_agent_offset[t]
+        base = net.type_state_base[t]
+        g = offset
+        for s in range(base, base + net.type_n_states[t]):
+            count = x[s]
+            x[s] = 0
+            for _ in range(count):
+                agent_state[g] = s
+                _list_append(members, net.state_list_offset[s], state_pos, g, x, s)
+                g += 1
+        next_id[t] = g - offset
+    for t in range(len(net.type_capacity)):
+        if net.type_class_base[t] >= 0:
+            offset = net.type_agent_offset[t]
+            for g in range(offset, offset + net.type_n_initial[t]):
+                _class_refresh(g, t, net, agent_state, class_members, class_slot, class_pos,
+                               x, n_species)
+
+
+@numba.njit(cache=True)
+def _fill_tree(tree, n_leaves, x, rate, net):
+    n_reactions = len(rate)
+    for j in range(n_reactions):
+        tree[n_leaves + j] = propensity(j, x, rate, net.rate_kind, net.reac_ptr, net.reac_idx,
+                                        net.reac_order)
+    for j in range(n_reactions, n_leaves):
+        tree[n_leaves + j] = 0.0
+    tree_build(tree, n_leaves)
+
+
+@numba.njit(cache=True)
+def _record(counts, k, x, record_idx):
+    for r in range(len(record_idx)):
+        counts[k, r] = x[record_idx[r]]
+
+
+@numba.njit(cache=True)
+def simulate_trajectory(net, rng_state, trajectory, sample_times, t_end, max_events,
+                        record_idx, counts, firings, ev_time, ev_agent, ev_reaction, ev_from,
+                        ev_to, result):
+    """Simulate one trajectory from t = 0 to ``t_end``.
+
+    Parameters
+    ----------
+    net : NetworkArrays
+    rng_state : (4,) uint64 ndarray
+        Seeded random state of this trajectory (advanced in place).
+    trajectory : int
+        Global trajectory index (only for bookkeeping by the caller).
+    sample_times : (n_times,) float64 ndarray
+        Non-decreasing, within [0, t_end] (s).
+    t_end : float
+        End time (s).
+    max_events : int
+        Reaction firings allowed before the trajectory stops with status MAX_EVENTS.
+    record_idx : (R,) int64 ndarray
+        Species recorded at each sample time.
+    counts : (n_times, R) int64 ndarray
+        Output; samples not reached (a trajectory stopped early) are set to -1.
+    firings : (M,) int64 ndarray
+        Output: how often each reaction fired.
+    ev_time, ev_agent, ev_reaction, ev_from, ev_to : (capacity,) ndarrays
+        Output event records of logged reactions (time s; agent id within its type;
+        reaction; state species before and after, -1 for none).
+    result : (4,) float64 ndarray
+        Output: [number of reaction events, time reached (s), event records wanted
+        (may exceed the capacity), 0].
+
+    Returns
+    -------
+    status : int
+        OK, MAX_EVENTS, NEGATIVE_COUNT, NONFINITE_PROPENSITY or AGENT_CAPACITY.
+    """
+    n_species = len(net.x0)
+    n_reactions = len(net.rate)
+    n_leaves = net.n_leaves[0]
+    n_times = len(sample_times)
+    n_interventions = len(net.iv_time)
+    ev_capacity = len(ev_time)
+
+    x = np.zeros(net.n_state[0], dtype=np.int64)
+    x[:n_species] = net.x0
+    rate = net.rate.copy()
+    tree = np.zeros(2 * n_leaves, dtype=np.float64)
+    agent_state = np.empty(net.n_agent_slots[0], dtype=np.int64)
+    state_pos = np.empty(net.n_agent_slots[0], dtype=np.int64)
+    class_slot = np.empty(net.n_agent_slots[0], dtype=np.int64)
+    class_pos = np.empty(net.n_agent_slots[0], dtype=np.int64)
+    members = np.empty(net.n_members[0], dtype=np.int64)
+    class_members = np.empty(net.n_class_members[0], dtype=np.int64)
+    next_id = np.zeros(len(net.type_capacity), dtype=np.int64)
+    max_moves = 0
+    for j in range(n_reactions):
+        max_moves = max(max_moves, net.move_ptr[j + 1] - net.move_ptr[j])
+    picked = np.empty(max(max_moves, 1), dtype=np.int64)
+    firings[:] = 0
+
+    _init_agents(net, x, agent_state, state_pos, members, class_slot, class_pos,
+                 class_members, next_id, n_species)
+    _fill_tree(tree, n_leaves, x, rate, net)
+
+    t = 0.0
+    k = 0            # next sample
+    iv = 0           # next intervention
+    n_events = 0
+    n_records = 0
+    status = OK
+    while True:
+        a0 = tree[1]
+        if not (a0 >= 0.0 and a0 < math.inf):
+            status = NONFINITE_PROPENSITY
+            break
+        t_next = math.inf
+        if a0 > 0.0:
+            t_next = t + standard_exponential(rng_state) / a0
+        t_iv = net.iv_time[iv] if iv < n_interventions else math.inf
+        if t_iv <= t_end and t_iv <= t_next:
+            while k < n_times and sample_times[k] < t_iv:
+                _record(counts, k, x, record_idx)
+                k += 1
+            t = t_iv
+            while iv < n_interventions and net.iv_time[iv] == t_iv:
+                for p in range(net.iv_ptr[iv], net.iv_ptr[iv + 1]):
+                    kind = net.iv_kind[p]
+                    target = net.iv_target[p]
+                    if kind == SET_COUNT:
+                        x[target] = net.iv_count[p]
+                    elif kind == ADD_COUNT:
+                        x[target] += net.iv_count[p]
+                    else:
+                        rate[target] = net.iv_rate[p]
+                    if kind != SET_RATE and x[target] < 0:
+                        status = NEGATIVE_COUNT
+                iv += 1
+            if status != OK:
+                break
+            _fill_tree(tree, n_leaves, x, rate, net)
+            continue
+        if t_next > t_end:
+            while k < n_times:
+                _record(counts, k, x, record_idx)
+                k += 1
+            t = t_end
+            break
+        while k < n_times and sample_times[k] < t_next:
+            _record(counts, k, x, record_idx)
+            k += 1
+        if n_events >= max_events:
+            status = MAX_EVENTS
+            break
+        t = t_next
+        j = tree_select(tree, n_leaves, next_double(rng_state) * a0)
+        n_events += 1
+        firings[j] += 1
+        for p in range(net.delta_ptr[j], net.delta_ptr[j + 1]):
+            x[net.delta_idx[p]] += net.delta_val[p]
+        m0 = net.move_ptr[j]
+        m1 = net.move_ptr[j + 1]
+        if m1 > m0:
+            # Take every moving agent out of its state first, then put them all in their new
+            # states, so that one firing never picks an agent another of its moves placed.
+            for m in range(m0, m1):
+                t_type = net.move_type[m]
+                frm = net.move_from[m]
+                if frm < 0:
+                    if next_id[t_type] >= net.type_capacity[t_type]:
+                        status = AGENT_CAPACITY
+                        break
+                    g = net.type_agent_offset[t_type] + next_id[t_type]
+                    next_id[t_type] += 1
+                else:
+                    c = net.pick_class[j] if m == m0 else -1
+                    if c >= 0:
+                        g = class_members[net.class_list_offset[c]
+                                          + uniform_index(rng_state, x[n_species + c])]
+                    else:
+                        g = members[net.state_list_offset[frm]
+                                    + uniform_index(rng_state, x[frm])]
+                    _list_remove(members, net.state_list_offset[frm], state_pos, g, x, frm)
+                picked[m - m0] = g
+            if status != OK:
+                break
+            for m in range(m0, m1):
+                t_type = net.move_type[m]
+                g = picked[m - m0]
+                to = net.move_to[m]
+                if to >= 0:
+                    _list_append(members, net.state_list_offset[to], state_pos, g, x, to)
+                agent_state[g] = to
+                if net.type_class_base[t_type] >= 0:
+                    _class_refresh(g, t_type, net, agent_state, class_members, class_slot,
+                                   class_pos, x, n_species)
+                    right = _ring_right(g, net.type_agent_offset[t_type],
+                                        net.type_ring_size[t_type])
+                    _class_refresh(right, t_type, net, agent_state, class_members, class_slot,
+                                   class_pos, x, n_species)
+                if net.log[j]:
+                    if n_records < ev_capacity:
+                        ev_time[n_records] = t
+                        ev_agent[n_records] = g - net.type_agent_offset[t_type]
+                        ev_reaction[n_records] = j
+                        ev_from[n_records] = net.move_from[m]
+                        ev_to[n_records] = to
+                    n_records += 1
+        for p in range(net.dep_ptr[j], net.dep_ptr[j + 1]):
+            r = net.dep_idx[p]
+            tree_update(tree, n_leaves, r,
+                        propensity(r, x, rate, net.rate_kind, net.reac_ptr, net.reac_idx,
+                                   net.reac_order))
+    while k < n_times:
+        for r in range(len(record_idx)):
+            counts[k, r] = -1
+        k += 1
+    result[0] = n_events
+    result[1] = t
+    result[2] = n_records
+    return status
+
+
+@numba.njit(cache=True, parallel=True)
+def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, record_idx,
+              counts, firings, ev_time, ev_agent, ev_reaction, ev_from, ev_to, status,
+              results):
+    """Simulate a batch of trajectories in parallel (numba ``prange``).
+
+    Trajectory ``trajectories[b]`` draws only from
+    ``SeedSequence(root_seed, spawn_key=(trajectories[b],))``, so its result is the same
+    whichever batch or thread runs it.
+
+    Parameters
+    ----------
+    net : NetworkArrays
+    run_entropy : (n_words,) uint32 ndarray
+        The root seed as SeedSequence entropy words (:func:`rng.entropy_words`).
+    trajectories : (B,) int64 ndarray
+        Global trajectory indices.
+    counts : (B, n_times, R) int64 ndarray
+    firings : (B, M) int64 ndarray
+    ev_time, ev_agent, ev_reaction, ev_from, ev_to : (B, capacity) ndarrays
+    status : (B,) int64 ndarray
+    results : (B, 4) float64 ndarray
+        Per trajectory: events, time reached, event records wanted, 0.
+    """
+    for b in numba.prange(len(trajectories)):
+        rng_state = np.empty(4, dtype=np.uint64)
+        seed_pcg64(rng_state, run_entropy, trajectories[b])
+        status[b] = simulate_trajectory(
+            net, rng_state, trajectories[b], sample_times, t_end, max_events, record_idx,
+            counts[b], firings[b], ev_time[b], ev_agent[b], ev_reaction[b], ev_from[b],
+            ev_to[b], results[b])

@@ -1,0 +1,329 @@
+"""Run ensembles: seeds, batches, threads, progress, event-buffer sizing, Parquet output."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+import numba
+import numpy as np
+
+from . import __version__
+from .engine import STATUS_TEXT, run_batch
+from .engine.rng import entropy_words, new_root_seed
+from .model.errors import ModelError
+from .model.model import Model
+from .network import Network, compile
+from .results import Ensemble, Events, batch_done, read, write_batch, write_manifest
+
+#: Default per-trajectory event budget: large enough for hours of a spine model, small
+#: enough that a run whose counts explode stops within minutes instead of never.
+DEFAULT_MAX_EVENTS = 10**9
+_DEFAULT_EVENT_CAPACITY = 256
+
+
+class SimulationError(RuntimeError):
+    """A run could not produce valid trajectories (the message says which and why)."""
+
+
+class BudgetWarning(RuntimeWarning):
+    """Some trajectories stopped before t_end (event budget or a model problem)."""
+
+
+def sample_grid(t_end: float, sample_every: float | None = None,
+                sample_times: Sequence[float] | None = None) -> np.ndarray:
+    """The sample times (s) of a run: an explicit array or ``0, every, 2·every, … <= t_end``.
+
+    Without either argument, 101 evenly spaced times from 0 to ``t_end``.
+    """
+    if sample_times is not None and sample_every is not None:
+        raise ValueError("give either sample_times or sample_every, not both")
+    if sample_times is not None:
+        times = np.asarray(sample_times, dtype=np.float64).reshape(-1)
+        if not np.all(np.isfinite(times)) or np.any(times < 0) or np.any(times > t_end):
+            raise ValueError(f"sample_times must be finite and within [0, t_end = {t_end}]")
+        if np.any(np.diff(times) < 0):
+            raise ValueError("sample_times must be sorted in increasing order")
+        return times
+    if sample_every is None:
+        return np.linspace(0.0, t_end, 101)
+    if not (sample_every > 0 and math.isfinite(sample_every)):
+        raise ValueError(f"sample_every must be a positive number of seconds, not "
+                         f"{sample_every!r}")
+    n = int(math.floor(t_end / sample_every * (1 + 1e-12)))
+    return sample_every * np.arange(n + 1, dtype=np.float64)
+
+
+def _provenance(network: Network, seed: int, t_end: float, max_events: int) -> dict:
+    model = network.model
+    return {
+        "stochsyn_version": __version__,
+        "model_name": model.name,
+        "model_source": model.source,
+        "model_hash": model.hash,
+        "model_spec": model.spec,
+        "parameters": {k: str(v) for k, v in model.parameters.items()},
+        "seed": int(seed),
+        "t_end": float(t_end),
+        "max_events": int(max_events),
+        "seeding": "trajectory i draws from numpy SeedSequence(seed, spawn_key=(i,)) -> PCG64",
+        "numpy_version": np.__version__,
+        "numba_version": numba.__version__,
+        "python_version": platform.python_version(),
+    }
+
+
+def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int = 1,
+             seed: int | None = None, *, sample_every: float | None = None,
+             sample_times: Sequence[float] | None = None, record_events: bool = False,
+             max_events: int = DEFAULT_MAX_EVENTS, n_threads: int | None = None,
+             batch_size: int | None = None, first_trajectory: int = 0,
+             progress: bool = False, out: str | os.PathLike | None = None,
+             resume: bool = False, on_stop: str = "warn") -> Ensemble:
+    """Simulate an ensemble of independent exact trajectories.
+
+    Parameters
+    ----------
+    model : Model or path
+        A :class:`Model` or the path of a model file.
+    t_end : float
+        End time (s); every trajectory starts at t = 0.
+    n_trajectories : int
+    seed : int, optional
+        Root seed. Trajectory i draws only from ``SeedSequence(seed, spawn_key=(i,))``, so it
+        is the same bits whatever the thread count, batch size or machine. Without a seed a
+        fresh one is drawn and recorded in the provenance.
+    sample_every : float, optional
+        Sampling interval (s); samples at 0, Δ, 2Δ, … <= t_end.
+    sample_times : array of float, optional
+        Explicit sample times (s), sorted, within [0, t_end]. Default: 101 times.
+    record_events : bool
+        Keep the event records of reactions marked ``log = true``.
+    max_events : int
+        Event budget per trajectory; a trajectory that exhausts it stops with status
+        ``max_events`` (see ``on_stop``).
+    n_threads : int, optional
+        Threads for the parallel loop over trajectories (default: numba's setting).
+    batch_size : int, optional
+        Trajectories per call of the compiled kernel (and per file with ``out``).
+    first_trajectory : int
+        Global index of the first trajectory (for sharding a run across jobs).
+    progress : bool
+        Show a tqdm progress bar over batches.
+    out : path, optional
+        Write the ensemble to this Parquet dataset, batch by batch as they finish.
+    resume : bool
+        With ``out``: keep batches already written there by the same run (same model,
+        parameters, seed and grid) and simulate only the missing ones.
+    on_stop : {"warn", "raise", "ignore"}
+        What to do when trajectories stop before t_end: their samples after the stop are
+        -1 in ``counts`` (NaN in tables) and ``status`` says why.
+
+    Returns
+    -------
+    Ensemble
+    """
+    if isinstance(model, (str, os.PathLike)):
+        from .model.toml import load_toml
+        model = load_toml(model)
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a stochsyn Model or a file path, not "
+                        f"{type(model).__name__}")
+    t_end = float(t_end)
+    if not (math.isfinite(t_end) and t_end >= 0):
+        raise ValueError(f"t_end must be a finite time >= 0 (s), not {t_end!r}")
+    if int(n_trajectories) != n_trajectories or n_trajectories < 0:
+        raise ValueError(f"n_trajectories must be a non-negative integer, not "
+                         f"{n_trajectories!r}")
+    n_trajectories = int(n_trajectories)
+    if int(max_events) != max_events or max_events < 0:
+        raise ValueError(f"max_events must be a non-negative integer, not {max_events!r}")
+    if on_stop not in ("warn", "raise", "ignore"):
+        raise ValueError("on_stop must be 'warn', 'raise' or 'ignore'")
+    if seed is None:
+        seed = new_root_seed()
+    run_entropy = entropy_words(seed)
+    times = sample_grid(t_end, sample_every, sample_times)
+    network = compile(model)
+    arrays = network.arrays
+    n_species = network.n_species
+    n_reactions = network.n_reactions
+    record_idx = np.arange(n_species, dtype=np.int64)
+    if batch_size is None:
+        batch_size = max(1, min(n_trajectories, 4096))
+    batch_size = int(batch_size)
+    if batch_size < 1:
+        raise ValueError("batch_size must be >= 1")
+    logs = bool(np.any(arrays.log)) and record_events
+    capacity = _DEFAULT_EVENT_CAPACITY if logs else 0
+    provenance = _provenance(network, seed, t_end, max_events)
+    ensemble_base = dict(
+        times=times, species=network.species, reactions=network.reactions,
+        observables={k: dict(v) for k, v in model.observables.items()},
+        agent_types=tuple((a.name, model.agent_state_base[a.name], len(a.states))
+                          for a in model.agent_types),
+        provenance=provenance)
+    directory = Path(out) if out is not None else None
+    if directory is not None:
+        manifest = Ensemble(counts=np.zeros((0, len(times), n_species), np.int64),
+                            trajectories=np.zeros(0, np.int64), status=np.zeros(0, np.int64),
+                            n_events=np.zeros(0, np.int64), t_reached=np.zeros(0),
+                            firings=np.zeros((0, n_reactions), np.int64),
+                            **ensemble_base).manifest()
+        manifest["provenance"] = {**provenance, "n_trajectories": n_trajectories,
+                                  "first_trajectory": first_trajectory,
+                                  "batch_size": batch_size, "record_events": record_events}
+        if not resume and (directory / "manifest.json").exists():
+            raise FileExistsError(f"{directory} already exists; pass resume=True (--resume) "
+                                  "to finish an interrupted run there, or choose another "
+                                  "folder")
+        write_manifest(directory, manifest)
+        provenance = manifest["provenance"]
+        ensemble_base["provenance"] = provenance
+
+    previous_threads = numba.get_num_threads()
+    if n_threads is not None:
+        numba.set_num_threads(int(n_threads))
+    try:
+        starts = range(0, n_trajectories, batch_size)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=n_trajectories, unit="traj", desc=model.name)
+        parts = []
+        for number, start in enumerate(starts):
+            stop = min(start + batch_size, n_trajectories)
+            if directory is not None and resume and batch_done(directory, number):
+                parts.append(None)
+            else:
+                trajectories = np.arange(first_trajectory + start, first_trajectory + stop,
+                                         dtype=np.int64)
+                part = _run(arrays, run_entropy, trajectories, times, t_end, max_events,
+                            record_idx, capacity, logs, n_reactions, ensemble_base)
+                if directory is not None:
+                    write_batch(directory, number, part)
+                parts.append(part)
+            if bar is not None:
+                bar.update(stop - start)
+        if bar is not None:
+            bar.close()
+    finally:
+        if n_threads is not None:
+            numba.set_num_threads(previous_threads)
+
+    if directory is not None and any(p is None for p in parts):
+        ens = read(directory)
+    else:
+        ens = _concatenate(parts, ensemble_base, n_species, n_reactions)
+    _check_status(ens, on_stop, max_events)
+    return ens
+
+
+def _run(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx, capacity,
+         logs, n_reactions, ensemble_base) -> Ensemble:
+    """One batch through the compiled kernel; trajectories whose event records did not fit
+    the buffer are simulated again with a buffer that fits (same bits, so nothing is lost)."""
+    n = len(trajectories)
+    counts = np.empty((n, len(times), len(record_idx)), dtype=np.int64)
+    firings = np.empty((n, n_reactions), dtype=np.int64)
+    status = np.empty(n, dtype=np.int64)
+    results = np.zeros((n, 4), dtype=np.float64)
+    buffers = _event_buffers(n, capacity)
+    run_batch(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx,
+              counts, firings, *buffers, status, results)
+    wanted = results[:, 2].astype(np.int64)
+    events = Events.empty()
+    if logs:
+        overflow = np.flatnonzero(wanted > capacity)
+        if len(overflow):
+            bigger = _event_buffers(len(overflow), int(wanted[overflow].max()))
+            redo_counts = np.empty((len(overflow),) + counts.shape[1:], dtype=np.int64)
+            redo_firings = np.empty((len(overflow), n_reactions), dtype=np.int64)
+            redo_status = np.empty(len(overflow), dtype=np.int64)
+            redo_results = np.zeros((len(overflow), 4))
+            run_batch(arrays, run_entropy, trajectories[overflow], times, t_end, max_events,
+                      record_idx, redo_counts, redo_firings, *bigger, redo_status,
+                      redo_results)
+            if not (np.array_equal(redo_counts, counts[overflow])
+                    and np.array_equal(redo_status, status[overflow])):
+                raise SimulationError("internal error: a repeated trajectory differed from "
+                                      "its first run; please report this as a bug")
+        pieces = []
+        for b in range(n):
+            source, row = buffers, b
+            if logs and wanted[b] > capacity:
+                source, row = bigger, int(np.searchsorted(overflow, b))
+            k = int(wanted[b])
+            pieces.append(Events(np.full(k, trajectories[b], dtype=np.int64),
+                                 *(buf[row, :k] for buf in source)))
+        events = Events.concatenate(pieces)
+    return Ensemble(counts=counts, trajectories=trajectories, status=status,
+                    n_events=results[:, 0].astype(np.int64), t_reached=results[:, 1].copy(),
+                    firings=firings, event_records=events, **ensemble_base)
+
+
+def _event_buffers(n: int, capacity: int):
+    return (np.empty((n, capacity), dtype=np.float64),
+            np.empty((n, capacity), dtype=np.int64),
+            np.empty((n, capacity), dtype=np.int64),
+            np.empty((n, capacity), dtype=np.int64),
+            np.empty((n, capacity), dtype=np.int64))
+
+
+def _concatenate(parts, ensemble_base, n_species, n_reactions) -> Ensemble:
+    if not parts:
+        n_times = len(ensemble_base["times"])
+        return Ensemble(counts=np.zeros((0, n_times, n_species), np.int64),
+                        trajectories=np.zeros(0, np.int64), status=np.zeros(0, np.int64),
+                        n_events=np.zeros(0, np.int64), t_reached=np.zeros(0),
+                        firings=np.zeros((0, n_reactions), np.int64), **ensemble_base)
+    if len(parts) == 1:
+        return parts[0]
+    return Ensemble(
+        counts=np.concatenate([p.counts for p in parts]),
+        trajectories=np.concatenate([p.trajectories for p in parts]),
+        status=np.concatenate([p.status for p in parts]),
+        n_events=np.concatenate([p.n_events for p in parts]),
+        t_reached=np.concatenate([p.t_reached for p in parts]),
+        firings=np.concatenate([p.firings for p in parts]),
+        event_records=Events.concatenate([p.event_records for p in parts]),
+        **ensemble_base)
+
+
+def _check_status(ens: Ensemble, on_stop: str, max_events: int) -> None:
+    stopped = np.flatnonzero(ens.status != 0)
+    if not len(stopped) or on_stop == "ignore":
+        return
+    reasons = {}
+    for b in stopped:
+        reasons.setdefault(STATUS_TEXT.get(int(ens.status[b]), str(ens.status[b])), []).append(
+            int(ens.trajectories[b]))
+    advice = {
+        "max_events": f"it used its budget of max_events = {max_events} reaction events; "
+                      "raise max_events if the model really needs more, or look for "
+                      "counts that grow without bound",
+        "negative_count": "an intervention made a count negative; check the 'add' values",
+        "nonfinite_propensity": "a propensity overflowed to inf or NaN; look for counts "
+                                "that grow without bound or huge rate constants",
+        "agent_capacity": "more agents were created than the type's capacity; raise "
+                          "'capacity' under [agents.NAME]",
+    }
+    lines = []
+    for reason, which in reasons.items():
+        shown = ", ".join(map(str, which[:10])) + (" …" if len(which) > 10 else "")
+        t_min = float(np.min(ens.t_reached[np.isin(ens.trajectories, which)]))
+        lines.append(f"{len(which)} trajectories stopped early ({reason}; first at "
+                     f"t = {t_min:g} s): {shown}. {advice.get(reason, '')}")
+    message = ("; ".join(lines) + ". Their samples after the stop are -1 in counts and NaN "
+               "in tables; ens.status says which.")
+    if on_stop == "raise":
+        raise SimulationError(message)
+    warnings.warn(message, BudgetWarning, stacklevel=3)
+
+
+__all__ = ["simulate", "sample_grid", "SimulationError", "BudgetWarning", "ModelError",
+           "DEFAULT_MAX_EVENTS"]

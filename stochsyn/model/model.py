@@ -1,0 +1,677 @@
+"""The Model: species, agent types, reactions, parameters, observables, interventions.
+
+A :class:`Model` is a plain value built from a dict (the structure of a TOML model file, see
+``docs/model-format.md``). Building it validates everything, converts units once to the
+engine's canonical units (molecule counts, seconds) and expands agent rules into concrete
+reactions. It holds no arrays: :func:`stochsyn.network.compile` makes those.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from . import expressions, units
+from .errors import ModelError
+from .rules import (AgentType, Term, expand_rule, is_name, parse_equation, parse_observable,
+                    parse_pattern_sites, suggestion)
+
+_TOP_LEVEL = ("model", "parameters", "species", "agents", "reactions", "observables",
+              "interventions")
+_REACTION_KEYS = ("name", "equation", "rate", "log", "neighbour", "note")
+_AGENT_KEYS = ("sites", "initial", "ring_size", "capacity", "note")
+_INTERVENTION_KEYS = ("time", "set", "add", "parameters", "note")
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """One concrete reaction of the expanded network.
+
+    Attributes
+    ----------
+    name : str
+        Unique label; for an expanded agent rule it names the states involved.
+    rule : str
+        Name of the rule (reaction table) it came from.
+    reactants, products : tuple of (species index, stoichiometry)
+    rate : float
+        Stochastic rate constant c (1/s, binomial convention: a = c · Π C(x_s, ν_s)).
+    agent_moves : tuple of (agent type index, from species, to species)
+        -1 as "from" creates an agent, -1 as "to" destroys one.
+    neighbour : (target state species, neighbour state species) or None
+        Set for neighbour rules: the propensity counts ring pairs instead of the target state.
+    log : bool
+        Write an event record for each agent this reaction moves.
+    """
+
+    name: str
+    rule: str
+    reactants: tuple[tuple[int, int], ...]
+    products: tuple[tuple[int, int], ...]
+    rate: float
+    agent_moves: tuple[tuple[int, int, int], ...] = ()
+    neighbour: tuple[int, int] | None = None
+    log: bool = False
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """A timed change applied at exactly ``time`` (s), before the sample at that time."""
+
+    time: float
+    set_counts: tuple[tuple[int, int], ...] = ()     # (species index, new count)
+    add_counts: tuple[tuple[int, int], ...] = ()     # (species index, change)
+    set_rates: tuple[tuple[int, float], ...] = ()    # (reaction index, new c in 1/s)
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class _Rule:
+    name: str
+    rate_spec: Any
+    reactant_orders: tuple[int, ...]
+    reactions: tuple[int, ...]   # indices of its concrete reactions
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """A validated, expanded stochastic model. Build it with :meth:`from_dict` or
+    :func:`stochsyn.load_model`; derive variants with :meth:`with_parameters`."""
+
+    name: str
+    description: str
+    source: str
+    volume_litre: float | None
+    species: tuple[str, ...]
+    n_plain_species: int
+    x0: tuple[int, ...]
+    agent_types: tuple[AgentType, ...]
+    agent_state_base: Mapping[str, int]
+    reactions: tuple[Reaction, ...]
+    parameters: Mapping[str, Any]
+    observables: Mapping[str, Mapping[int, float]]
+    interventions: tuple[Intervention, ...]
+    spec: Mapping[str, Any] = field(repr=False)
+    _rules: tuple[_Rule, ...] = field(repr=False, default=())
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>",
+                  locations: Mapping[tuple, int] | None = None) -> "Model":
+        """Build a model from the structure of a TOML model file.
+
+        Parameters
+        ----------
+        data : mapping
+            Keys ``model``, ``parameters``, ``species``, ``agents``, ``reactions``,
+            ``observables``, ``interventions`` (see ``docs/model-format.md``).
+        source : str
+            Where the data came from, used in error messages.
+        locations : mapping, optional
+            (table, key) -> line number, so errors can name the line of a file.
+
+        Raises
+        ------
+        ModelError
+            For any problem in the data, naming the source, the item and how to fix it.
+        """
+        if not isinstance(data, Mapping):
+            raise ModelError("a model must be a table (dict) at the top level", source=source)
+        spec = _plain(copy.deepcopy(dict(data)))
+        return _Builder(spec, source, locations or {}).build()
+
+    def with_parameters(self, **values) -> "Model":
+        """A new model with some parameters replaced; kernels are not recompiled.
+
+        A bare number keeps the unit the parameter was written with
+        (``k_exo="0.05 /s"`` then ``with_parameters(k_exo=0.1)`` means 0.1 /s); a string is
+        read like a value in the model file.
+        """
+        spec = copy.deepcopy(dict(self.spec))
+        declared = spec.setdefault("parameters", {})
+        for name, value in values.items():
+            if name not in declared:
+                raise ModelError(f"the model has no parameter '{name}'", source=self.source,
+                                 hint=suggestion(name, declared))
+            spec["parameters"][name] = _override(self.parameters[name], value, name,
+                                                 self.source)
+        return Model.from_dict(spec, source=self.source)
+
+    # ------------------------------------------------------------------ views
+    @property
+    def n_species(self) -> int:
+        return len(self.species)
+
+    @property
+    def plain_species(self) -> tuple[str, ...]:
+        return self.species[: self.n_plain_species]
+
+    @property
+    def hash(self) -> str:
+        """SHA-256 of the model's canonical JSON form (provenance)."""
+        text = json.dumps(self.spec, sort_keys=True, default=str, ensure_ascii=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def species_index(self, name: str) -> int:
+        try:
+            return self.species.index(name)
+        except ValueError:
+            raise KeyError(f"no species '{name}' in model '{self.name}'. "
+                           f"{suggestion(name, self.species) or ''}".strip()) from None
+
+    def agent_type_of(self, species: int) -> int:
+        """Agent type index of an agent-state species, -1 for a plain species."""
+        for t, agent in enumerate(self.agent_types):
+            base = self.agent_state_base[agent.name]
+            if base <= species < base + len(agent.states):
+                return t
+        return -1
+
+    def info(self) -> str:
+        """A human-readable description of the expanded model (``stochsyn info``)."""
+        lines = [f"model {self.name!r} ({self.source})"]
+        if self.description:
+            lines.append(f"  {self.description}")
+        if self.volume_litre:
+            lines.append(f"volume: {self.volume_litre * 1e15:g} fL")
+        lines.append(f"parameters ({len(self.parameters)}):")
+        for name, value in self.parameters.items():
+            lines.append(f"  {name} = {value}")
+        lines.append(f"species ({self.n_plain_species}):")
+        for i in range(self.n_plain_species):
+            lines.append(f"  {self.species[i]}: {self.x0[i]}")
+        for agent in self.agent_types:
+            ring = f", rings of {agent.ring_size}" if agent.ring_size else ""
+            lines.append(f"agent type {agent.name} ({sum(agent.initial)} agents{ring}, "
+                         f"{len(agent.states)} states):")
+            base = self.agent_state_base[agent.name]
+            for k, state in enumerate(agent.states):
+                lines.append(f"  [{base + k}] {agent.state_label(state)}: {agent.initial[k]}")
+        lines.append(f"reactions after expansion ({len(self.reactions)}):")
+        for j, reaction in enumerate(self.reactions):
+            lines.append(f"  [{j}] {self._equation(reaction)}   c = {reaction.rate:.6g} /s"
+                         + ("   (logged)" if reaction.log else ""))
+        if self.observables:
+            lines.append("observables:")
+            for name, weights in self.observables.items():
+                terms = " + ".join(f"{w:g}*{self.species[i]}" for i, w in weights.items())
+                lines.append(f"  {name} = {terms}")
+        for intervention in self.interventions:
+            lines.append(f"intervention at t = {intervention.time:g} s: {intervention.label}")
+        return "\n".join(lines)
+
+    def _equation(self, reaction: Reaction) -> str:
+        def side(pairs):
+            return " + ".join((f"{n} " if n > 1 else "") + self.species[i]
+                              for i, n in pairs) or "∅"
+        text = f"{reaction.name}: {side(reaction.reactants)} -> {side(reaction.products)}"
+        if reaction.neighbour is not None:
+            text += f"   (left neighbour {self.species[reaction.neighbour[1]]})"
+        return text
+
+    def __repr__(self) -> str:
+        return (f"Model({self.name!r}, {self.n_plain_species} species, "
+                f"{len(self.agent_types)} agent types, {len(self.reactions)} reactions)")
+
+
+def _plain(value):
+    """Copy a TOML-like structure into plain dicts and lists."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _override(current, value, name, source):
+    """Spec value for a parameter override (see Model.with_parameters)."""
+    if isinstance(value, bool):
+        raise ModelError(f"parameter '{name}' cannot be a boolean", source=source)
+    if isinstance(value, (int, float)):
+        if hasattr(current, "units"):
+            return f"{float(value)!r} * ({current.units})"
+        return float(value)
+    if isinstance(value, str):
+        return value
+    if hasattr(value, "units") and hasattr(value, "magnitude"):
+        return f"{float(value.magnitude)!r} * ({value.units})"
+    raise ModelError(f"parameter '{name}' must be a number, a string such as '0.1 /s' or a "
+                     f"pint Quantity, not {type(value).__name__}", source=source)
+
+
+class _Builder:
+    """Validates a model spec and assembles the Model (one pass, top to bottom)."""
+
+    def __init__(self, spec: dict, source: str, locations: Mapping[tuple, int]):
+        self.spec = spec
+        self.source = source
+        self.locations = locations
+
+    # -- helpers ---------------------------------------------------------------
+    def where(self, table: str, key=None, field_name: str | None = None) -> str:
+        if table == "reactions":
+            text = f"reaction {key!r}" if isinstance(key, str) else f"reactions[{key}]"
+        elif table == "interventions":
+            text = f"interventions[{key}]"
+        elif key is None:
+            text = f"[{table}]"
+        else:
+            text = f"[{table}] {key!r}"
+        line = self.locations.get((table, key))
+        if line is not None:
+            text += f" (line {line})"
+        if field_name:
+            text += f", field '{field_name}'"
+        return text
+
+    def names_in(self, text: str, where: str) -> frozenset:
+        try:
+            return expressions.parse(text).names
+        except ModelError as exc:
+            raise ModelError(exc.message, source=self.source, where=where,
+                             hint=exc.hint) from None
+
+    def error(self, message, where=None, hint=None) -> ModelError:
+        return ModelError(message, source=self.source, where=where, hint=hint)
+
+    def table(self, name: str) -> dict:
+        value = self.spec.get(name, {})
+        if not isinstance(value, Mapping):
+            raise self.error(f"[{name}] must be a table of name = value entries",
+                             where=f"[{name}]")
+        return value
+
+    # -- build -----------------------------------------------------------------
+    def build(self) -> Model:
+        for key in self.spec:
+            if key not in _TOP_LEVEL:
+                raise self.error(f"unknown top-level table [{key}]",
+                                 hint=suggestion(key, _TOP_LEVEL)
+                                 or f"allowed tables: {', '.join(_TOP_LEVEL)}")
+        header = self.table("model")
+        for key in header:
+            if key not in ("name", "description", "volume", "note"):
+                raise self.error(f"unknown key '{key}' in [model]", where="[model]",
+                                 hint=suggestion(key, ("name", "description", "volume")))
+        name = header.get("name", "model")
+        if not isinstance(name, str):
+            raise self.error("the model name must be a string", where="[model]")
+        volume = None
+        if "volume" in header:
+            volume = units.volume_litre(header["volume"], source=self.source,
+                                        where=self.where("model", None, "volume"))
+        self.volume = volume
+
+        parameters = self.parameters()
+        species_names, x0_plain = self.plain_species()
+        agent_types = self.agent_types()
+        self.check_unique_names(species_names, agent_types, parameters)
+
+        species = list(species_names)
+        x0 = list(x0_plain)
+        agent_state_base = {}
+        for agent in agent_types:
+            agent_state_base[agent.name] = len(species)
+            species.extend(agent.state_label(s) for s in agent.states)
+            x0.extend(agent.initial)
+        species_index = {n: i for i, n in enumerate(species_names)}
+        self.species_index, self.agent_types_list = species_index, agent_types
+        self.agent_state_base = agent_state_base
+
+        reactions, rules = self.reactions(parameters, species_index, agent_types,
+                                          agent_state_base)
+        self.check_capacity(agent_types, reactions)
+        observables = self.observables(species_index, agent_types, agent_state_base,
+                                       set(species_names) | {a.name for a in agent_types}
+                                       | set(parameters))
+        interventions = self.interventions(species_index, parameters, rules, reactions)
+        return Model(
+            name=name, description=str(header.get("description", "")), source=self.source,
+            volume_litre=volume, species=tuple(species), n_plain_species=len(species_names),
+            x0=tuple(x0), agent_types=tuple(agent_types), agent_state_base=agent_state_base,
+            reactions=tuple(reactions), parameters=parameters, observables=observables,
+            interventions=tuple(interventions), spec=self.spec, _rules=tuple(rules))
+
+    def parameters(self) -> dict[str, Any]:
+        """Evaluate parameters in dependency order (they may refer to each other)."""
+        raw = self.table("parameters")
+        for name in raw:
+            if not is_name(name):
+                raise self.error(f"'{name}' is not a valid parameter name",
+                                 where=self.where("parameters", name),
+                                 hint="names start with a letter or '_' and contain only "
+                                      "letters, digits and '_'")
+        values: dict[str, Any] = {}
+        visiting: list[str] = []
+
+        def evaluate(name):
+            if name in values:
+                return values[name]
+            if name in visiting:
+                cycle = " -> ".join(visiting[visiting.index(name):] + [name])
+                raise self.error(f"parameters refer to each other in a cycle: {cycle}",
+                                 where=self.where("parameters", name))
+            value = raw[name]
+            where = self.where("parameters", name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+                raise self.error("a parameter must be a number or a string such as "
+                                 "'6.8 /uM/s' or 'k_on * Kd'", where=where)
+            if isinstance(value, str):
+                visiting.append(name)
+                for dependency in sorted(self.names_in(value, where)):
+                    if dependency in raw and dependency != name:
+                        evaluate(dependency)
+                    elif dependency == name:
+                        raise self.error(f"parameter '{name}' refers to itself", where=where)
+                visiting.pop()
+            result = units.evaluate_quantity(value, parameters=values, source=self.source,
+                                             where=where)
+            magnitude = getattr(result, "magnitude", result)
+            if not math.isfinite(float(magnitude)):
+                raise self.error(f"parameter '{name}' is not finite ({value!r})", where=where)
+            values[name] = result
+            return result
+
+        for name in raw:
+            evaluate(name)
+        return {name: values[name] for name in raw}
+
+    def plain_species(self):
+        raw = self.table("species")
+        names, counts = [], []
+        for name, value in raw.items():
+            where = self.where("species", name)
+            if not is_name(name):
+                raise self.error(f"'{name}' is not a valid species name", where=where,
+                                 hint="names start with a letter or '_' and contain only "
+                                      "letters, digits and '_'")
+            if isinstance(value, Mapping):
+                unknown = [k for k in value if k not in ("initial", "note")]
+                if unknown:
+                    raise self.error(f"unknown key '{unknown[0]}' for species '{name}'",
+                                     where=where, hint="use 'initial' (and 'note')")
+                value = value.get("initial", 0)
+            if isinstance(value, bool):
+                raise self.error("an initial amount cannot be a boolean", where=where)
+            names.append(name)
+            counts.append(units.molecule_count(value, volume_litre=self.volume,
+                                               source=self.source, where=where))
+        return names, counts
+
+    def agent_types(self) -> list[AgentType]:
+        raw = self.table("agents")
+        result = []
+        for name, body in raw.items():
+            where = self.where("agents", name)
+            if not is_name(name):
+                raise self.error(f"'{name}' is not a valid agent type name", where=where)
+            if not isinstance(body, Mapping):
+                raise self.error(f"[agents.{name}] must be a table with 'sites' and 'initial'",
+                                 where=where)
+            for key in body:
+                if key not in _AGENT_KEYS:
+                    raise self.error(f"unknown key '{key}' in [agents.{name}]", where=where,
+                                     hint=suggestion(key, _AGENT_KEYS)
+                                     or f"allowed keys: {', '.join(_AGENT_KEYS)}")
+            sites = body.get("sites")
+            if not isinstance(sites, Mapping) or not sites:
+                raise self.error(f"agent type '{name}' needs 'sites', a table of "
+                                 "site = [values]", where=where,
+                                 hint='e.g. sites = { loc = ["endo", "extra"] }')
+            site_list = []
+            for site, values in sites.items():
+                if not is_name(site) or site == "count":
+                    raise self.error(f"'{site}' is not a valid site name for '{name}'",
+                                     where=where, hint="'count' is reserved")
+                if (not isinstance(values, list) or not values
+                        or not all(isinstance(v, str) and is_name(v) for v in values)):
+                    raise self.error(f"site '{site}' of '{name}' needs a non-empty list of "
+                                     "value names", where=where, hint='e.g. ["u", "p"]')
+                if len(set(values)) != len(values):
+                    raise self.error(f"site '{site}' of '{name}' lists a value twice",
+                                     where=where)
+                site_list.append((site, tuple(values)))
+            ring_size = body.get("ring_size", 0)
+            if isinstance(ring_size, bool) or not isinstance(ring_size, int) or ring_size < 0 \
+                    or ring_size == 1:
+                raise self.error(f"ring_size of '{name}' must be an integer >= 2 (or 0 for "
+                                 "no ring)", where=where)
+            prototype = AgentType(name, tuple(site_list), ring_size, (), 0)
+            initial = [0] * len(prototype.states)
+            entries = body.get("initial", [])
+            if isinstance(entries, Mapping):
+                entries = [entries]
+            if not isinstance(entries, list):
+                raise self.error(f"'initial' of '{name}' must be a list of "
+                                 "{ count = N, site = value } tables", where=where)
+            for entry in entries:
+                if not isinstance(entry, Mapping) or "count" not in entry:
+                    raise self.error(f"each 'initial' entry of '{name}' needs a 'count'",
+                                     where=where, hint="e.g. { count = 50, loc = \"endo\" }")
+                pattern = {k: v for k, v in entry.items() if k != "count"}
+                if not all(isinstance(v, str) for v in pattern.values()):
+                    raise self.error(f"site values in 'initial' of '{name}' must be strings",
+                                     where=where)
+                text = ", ".join(f"{k}={v}" for k, v in pattern.items())
+                pattern = parse_pattern_sites(text, prototype, source=self.source, where=where)
+                full = {site: pattern.get(site, values[0]) for site, values in site_list}
+                count = units.molecule_count(entry["count"], volume_litre=self.volume,
+                                             source=self.source, where=where)
+                initial[prototype.matching(full)[0]] += count
+            total = sum(initial)
+            if ring_size and total % ring_size:
+                raise self.error(f"agent type '{name}' forms rings of {ring_size} but has "
+                                 f"{total} agents, not a multiple of {ring_size}", where=where)
+            capacity = body.get("capacity", None)
+            if capacity is not None and (isinstance(capacity, bool)
+                                         or not isinstance(capacity, int) or capacity < total):
+                raise self.error(f"capacity of '{name}' must be an integer >= its initial "
+                                 f"number ({total})", where=where)
+            result.append(AgentType(name, tuple(site_list), ring_size, tuple(initial),
+                                    capacity if capacity is not None else -1))
+        return result
+
+    def check_unique_names(self, species, agent_types, parameters):
+        seen: dict[str, str] = {}
+        for kind, names in (("species", species), ("agent type", [a.name for a in agent_types]),
+                            ("parameter", list(parameters))):
+            for name in names:
+                if name in seen:
+                    raise self.error(f"the name '{name}' is used for a {seen[name]} and for "
+                                     f"a {kind}", hint="names must be unique across species, "
+                                     "agent types, parameters and observables")
+                seen[name] = kind
+        self.names_in_use = seen
+
+    def reactions(self, parameters, species_index, agent_types, agent_state_base):
+        raw = self.spec.get("reactions", [])
+        if not isinstance(raw, list):
+            raise self.error("'reactions' must be an array of tables ([[reactions]])")
+        agents = {a.name: a for a in agent_types}
+        reactions: list[Reaction] = []
+        rules: list[_Rule] = []
+        names: set[str] = set()
+        for i, body in enumerate(raw):
+            if not isinstance(body, Mapping):
+                raise self.error("each [[reactions]] entry must be a table",
+                                 where=self.where("reactions", i))
+            label = body.get("name", f"r{i}")
+            key = label if isinstance(label, str) else i
+            where = self.where("reactions", key)
+            for field_name in body:
+                if field_name not in _REACTION_KEYS:
+                    raise self.error(f"unknown field '{field_name}'", where=where,
+                                     hint=suggestion(field_name, _REACTION_KEYS)
+                                     or f"allowed: {', '.join(_REACTION_KEYS)}")
+            if not isinstance(label, str) or not label.strip():
+                raise self.error("a reaction name must be a non-empty string", where=where)
+            if "equation" not in body:
+                raise self.error("missing 'equation'", where=where,
+                                 hint="e.g. equation = \"A + B -> C\"")
+            if "rate" not in body:
+                raise self.error("missing 'rate'", where=where,
+                                 hint="a number (1/s), a quantity such as '6.8 /uM/s' or "
+                                      "a parameter expression")
+            log = body.get("log", False)
+            if not isinstance(log, bool):
+                raise self.error("'log' must be true or false", where=self.where(
+                    "reactions", key, "log"))
+            eq_where = self.where("reactions", key, "equation")
+            left, right, reversible = parse_equation(body["equation"], species_index, agents,
+                                                     source=self.source, where=eq_where)
+            rate = body["rate"]
+            if reversible:
+                if not (isinstance(rate, list) and len(rate) == 2):
+                    raise self.error("a reversible equation ('<->') needs two rates, "
+                                     "rate = [forward, reverse]",
+                                     where=self.where("reactions", key, "rate"))
+                directions = [(f"{label}_fwd", left, right, rate[0]),
+                              (f"{label}_rev", right, left, rate[1])]
+            else:
+                if isinstance(rate, list):
+                    raise self.error("only a reversible equation ('<->') takes a list of "
+                                     "two rates", where=self.where("reactions", key, "rate"))
+                directions = [(label, left, right, rate)]
+            neighbour = None
+            if "neighbour" in body:
+                n_where = self.where("reactions", key, "neighbour")
+                text = body["neighbour"]
+                terms = parse_equation(f"{text} ->", species_index, agents, source=self.source,
+                                       where=n_where)[0] if isinstance(text, str) else []
+                if reversible or len(terms) != 1 or not terms[0].is_agent or terms[0].count != 1:
+                    raise self.error("'neighbour' must be one agent pattern such as "
+                                     "'CaMKII(cam=bound)', on an irreversible rule",
+                                     where=n_where)
+                neighbour = terms[0]
+            for rule_name, lhs, rhs, rate_spec in directions:
+                if rule_name in names:
+                    raise self.error(f"two reactions are named '{rule_name}'", where=where,
+                                     hint="give every [[reactions]] entry a unique name")
+                names.add(rule_name)
+                transitions = expand_rule(rule_name, lhs, rhs, neighbour, species_index,
+                                          agent_types, agent_state_base, source=self.source,
+                                          where=eq_where)
+                orders = tuple(t.count for t in lhs)
+                c = self.rate_constant(rate_spec, parameters, orders, key)
+                first = len(reactions)
+                for tr in transitions:
+                    reactions.append(Reaction(
+                        name=tr.label, rule=rule_name, reactants=tr.reactants,
+                        products=tr.products, rate=c, agent_moves=tr.agent_moves,
+                        neighbour=tr.neighbour, log=log))
+                rules.append(_Rule(rule_name, rate_spec, orders,
+                                   tuple(range(first, len(reactions)))))
+        return reactions, rules
+
+    def rate_constant(self, rate_spec, parameters, orders, key) -> float:
+        where = self.where("reactions", key, "rate")
+        if isinstance(rate_spec, bool) or not isinstance(rate_spec, (int, float, str)):
+            raise self.error("a rate must be a number (1/s), a quantity such as '6.8 /uM/s' "
+                             "or an expression of parameters", where=where)
+        value = units.evaluate_quantity(rate_spec, parameters=parameters, source=self.source,
+                                        where=where)
+        return units.stochastic_rate_constant(value, reactant_orders=orders,
+                                              volume_litre=self.volume, source=self.source,
+                                              where=where)
+
+    def check_capacity(self, agent_types, reactions):
+        """Fill in the default capacity: creation rules get headroom, others none."""
+        creates = {t for r in reactions for t, frm, _ in r.agent_moves if frm < 0}
+        for k, agent in enumerate(agent_types):
+            total = sum(agent.initial)
+            if agent.capacity < 0:
+                capacity = max(2 * total, total + 1000) if k in creates else total
+                agent_types[k] = AgentType(agent.name, agent.sites, agent.ring_size,
+                                           agent.initial, capacity)
+
+    def observables(self, species_index, agent_types, agent_state_base, names_in_use):
+        raw = self.table("observables")
+        result = {}
+        for name, text in raw.items():
+            where = self.where("observables", name)
+            if not is_name(name):
+                raise self.error(f"'{name}' is not a valid observable name", where=where)
+            if name in names_in_use:
+                raise self.error(f"the observable '{name}' has the name of a species, agent "
+                                 "type or parameter", where=where,
+                                 hint="names must be unique across species, agent types, "
+                                      "parameters and observables")
+            result[name] = parse_observable(text, species_index, agent_types, agent_state_base,
+                                            source=self.source, where=where)
+        return result
+
+    def interventions(self, species_index, parameters, rules, reactions):
+        raw = self.spec.get("interventions", [])
+        if not isinstance(raw, list):
+            raise self.error("'interventions' must be an array of tables ([[interventions]])")
+        result = []
+        for i, body in enumerate(raw):
+            where = self.where("interventions", i)
+            if not isinstance(body, Mapping):
+                raise self.error("each [[interventions]] entry must be a table", where=where)
+            for key in body:
+                if key not in _INTERVENTION_KEYS:
+                    raise self.error(f"unknown field '{key}'", where=where,
+                                     hint=suggestion(key, _INTERVENTION_KEYS)
+                                     or f"allowed: {', '.join(_INTERVENTION_KEYS)}")
+            if "time" not in body:
+                raise self.error("missing 'time'", where=where, hint="e.g. time = \"25 s\"")
+            time = units.seconds(body["time"], source=self.source,
+                                 where=self.where("interventions", i, "time"))
+            if not math.isfinite(time) or time < 0:
+                raise self.error("the time of an intervention must be finite and >= 0",
+                                 where=where)
+            sets, adds, labels = [], [], []
+            for kind, target in (("set", sets), ("add", adds)):
+                table = body.get(kind, {})
+                if not isinstance(table, Mapping):
+                    raise self.error(f"'{kind}' must be a table such as {{ X = 50 }}",
+                                     where=where)
+                for name, value in table.items():
+                    if name not in species_index:
+                        agent_hint = (" Agents cannot be set by interventions."
+                                      if name in {a.name for a in self.agent_types_list} else "")
+                        raise self.error(f"'{kind}' names unknown species '{name}'.{agent_hint}",
+                                         where=self.where("interventions", i, kind),
+                                         hint=suggestion(name, species_index))
+                    if kind == "add" and isinstance(value, (int, float)) and value < 0:
+                        count = -units.molecule_count(-value, volume_litre=self.volume,
+                                                      source=self.source, where=where)
+                    else:
+                        count = units.molecule_count(value, volume_litre=self.volume,
+                                                     source=self.source,
+                                                     where=self.where("interventions", i, kind))
+                    target.append((species_index[name], count))
+                    labels.append(f"{name} {':=' if kind == 'set' else '+='} {count}")
+            set_rates = []
+            new_parameters = body.get("parameters", {})
+            if not isinstance(new_parameters, Mapping):
+                raise self.error("'parameters' must be a table such as { k_exo = \"0 /s\" }",
+                                 where=where)
+            if new_parameters:
+                set_rates = self.rates_after(new_parameters, parameters, reactions, i)
+                labels += [f"{k} := {v}" for k, v in new_parameters.items()]
+            if not (sets or adds or new_parameters):
+                raise self.error("an intervention must 'set', 'add' or change 'parameters'",
+                                 where=where)
+            result.append(Intervention(time, tuple(sets), tuple(adds), tuple(set_rates),
+                                       "; ".join(labels)))
+        return sorted(result, key=lambda iv: iv.time)
+
+    def rates_after(self, new_parameters, parameters, reactions, i):
+        """Reaction rate constants after some parameters change (dependents re-evaluated)."""
+        where = self.where("interventions", i, "parameters")
+        for name in new_parameters:
+            if name not in parameters:
+                raise self.error(f"unknown parameter '{name}'", where=where,
+                                 hint=suggestion(name, parameters))
+        spec = copy.deepcopy(self.spec)
+        spec["parameters"].update(new_parameters)
+        spec.pop("interventions", None)
+        changed = Model.from_dict(spec, source=self.source)
+        return [(j, after.rate) for j, (before, after) in
+                enumerate(zip(reactions, changed.reactions)) if after.rate != before.rate]

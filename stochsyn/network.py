@@ -1,0 +1,281 @@
+"""Compile a Model into the flat arrays the numba kernels read.
+
+Nothing here imports numba: the Network is the contract between the Python layers and the
+kernels. Every integer array is ``int64`` and every real array ``float64`` whatever the
+model, so one compiled kernel serves every model and a parameter change never recompiles.
+
+The state vector of the engine has ``n_species + n_pair_classes`` entries: the species
+counts (agent states included, each the number of agents in that state), followed by the
+ring pair classes that neighbour rules read (the number of agents in state s whose left
+ring neighbour is in state n).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from .model.model import Model
+
+#: Rate-law kinds the kernels dispatch on.
+MASS_ACTION = 0
+
+#: Intervention kinds.
+SET_COUNT, ADD_COUNT, SET_RATE = 0, 1, 2
+
+
+class NetworkArrays(NamedTuple):
+    """The compiled network, as the kernels see it.
+
+    Sizes: ``S`` species, ``P`` pair classes, ``M`` reactions, ``T`` agent types,
+    ``K`` interventions, ``L`` sum-tree leaves (power of two >= M).
+    """
+
+    x0: np.ndarray             # (S,) int64 initial counts
+    n_state: np.ndarray        # () int64 as (1,): S + P, length of the engine's state vector
+    rate_kind: np.ndarray      # (M,) int64
+    rate: np.ndarray           # (M,) float64 stochastic constants, 1/s
+    reac_ptr: np.ndarray       # (M+1,) int64 CSR over the reactants
+    reac_idx: np.ndarray       # state-vector index (a pair class for a neighbour rule's target)
+    reac_order: np.ndarray     # stoichiometry of each reactant
+    delta_ptr: np.ndarray      # (M+1,) int64 CSR of the net change of plain species
+    delta_idx: np.ndarray
+    delta_val: np.ndarray
+    move_ptr: np.ndarray       # (M+1,) int64 CSR of agent moves
+    move_type: np.ndarray      # agent type of each move
+    move_from: np.ndarray      # state species, -1 = create
+    move_to: np.ndarray        # state species, -1 = destroy
+    pick_class: np.ndarray     # (M,) pair class the first moved agent is drawn from, or -1
+    log: np.ndarray            # (M,) int64, 1 = write event records
+    dep_ptr: np.ndarray        # (M+1,) int64: reactions whose propensity j's firing changes
+    dep_idx: np.ndarray
+    type_capacity: np.ndarray  # (T,) most agents alive at once
+    type_n_initial: np.ndarray  # (T,) agents at t = 0 (ids 0 .. n-1)
+    type_agent_offset: np.ndarray  # (T,) first global agent slot of the type
+    type_state_base: np.ndarray    # (T,) first state species of the type
+    type_n_states: np.ndarray      # (T,)
+    type_ring_size: np.ndarray     # (T,) 0 = no ring
+    type_class_base: np.ndarray    # (T,) offset into class_of, -1 if the type has no classes
+    state_list_offset: np.ndarray  # (S,) start of the state's member list, -1 for plain species
+    class_list_offset: np.ndarray  # (P,) start of the pair class's member list
+    class_of: np.ndarray           # flattened (n_states, n_states) per ring type -> class or -1
+    n_members: np.ndarray          # (1,) size of the state member-list storage
+    n_class_members: np.ndarray    # (1,) size of the pair-class member-list storage
+    n_agent_slots: np.ndarray      # (1,) sum of capacities
+    iv_time: np.ndarray        # (K,) float64, sorted
+    iv_ptr: np.ndarray         # (K+1,) CSR of the actions of each intervention
+    iv_kind: np.ndarray        # SET_COUNT, ADD_COUNT or SET_RATE
+    iv_target: np.ndarray      # species or reaction index
+    iv_count: np.ndarray       # int64 value for SET_COUNT / ADD_COUNT
+    iv_rate: np.ndarray        # float64 value for SET_RATE
+    n_leaves: np.ndarray       # (1,) L
+
+
+@dataclass(frozen=True)
+class Network:
+    """A compiled model: labels for the Python side, :class:`NetworkArrays` for the kernels.
+
+    Attributes
+    ----------
+    model : Model
+    species : tuple of str
+        Labels of the first ``S`` entries of the state vector.
+    reactions : tuple of str
+    pair_classes : tuple of (target state species, neighbour state species)
+    arrays : NetworkArrays
+    """
+
+    model: Model
+    species: tuple[str, ...]
+    reactions: tuple[str, ...]
+    pair_classes: tuple[tuple[int, int], ...]
+    arrays: NetworkArrays
+
+    @property
+    def n_species(self) -> int:
+        return len(self.species)
+
+    @property
+    def n_reactions(self) -> int:
+        return len(self.reactions)
+
+    @property
+    def max_moves(self) -> int:
+        ptr = self.arrays.move_ptr
+        return int(np.max(np.diff(ptr))) if len(ptr) > 1 else 0
+
+
+def _csr(rows: list[list], n_fields: int, dtypes):
+    ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum([len(r) for r in rows])
+    columns = []
+    for f in range(n_fields):
+        columns.append(np.array([entry[f] if n_fields > 1 else entry
+                                 for row in rows for entry in row], dtype=dtypes[f]))
+    return (ptr, *columns)
+
+
+def _i64(values) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64).reshape(-1)
+
+
+def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DESIGN.md
+    """Compile ``model`` into a :class:`Network`.
+
+    Parameters
+    ----------
+    model : Model
+
+    Returns
+    -------
+    Network
+    """
+    n_species = model.n_species
+    reactions = model.reactions
+    agent_types = model.agent_types
+
+    # Pair classes that neighbour rules read, numbered in order of first use.
+    pair_classes: list[tuple[int, int]] = []
+    for reaction in reactions:
+        if reaction.neighbour is not None and reaction.neighbour not in pair_classes:
+            pair_classes.append(reaction.neighbour)
+    class_index = {pc: n_species + c for c, pc in enumerate(pair_classes)}
+
+    reactant_rows, delta_rows, move_rows, pick_class = [], [], [], []
+    for reaction in reactions:
+        row = []
+        for species, order in reaction.reactants:
+            if reaction.neighbour is not None and species == reaction.neighbour[0]:
+                row.append((class_index[reaction.neighbour], order))
+            else:
+                row.append((species, order))
+        reactant_rows.append(row)
+        net: dict[int, int] = {}
+        for species, order in reaction.reactants:
+            net[species] = net.get(species, 0) - order
+        for species, count in reaction.products:
+            net[species] = net.get(species, 0) + count
+        # Agent-state counts change through the moves, not through the delta.
+        delta_rows.append([(s, d) for s, d in sorted(net.items())
+                           if d != 0 and s < model.n_plain_species])
+        move_rows.append(list(reaction.agent_moves))
+        pick_class.append(-1 if reaction.neighbour is None
+                          else class_index[reaction.neighbour] - n_species)
+
+    reac_ptr, reac_idx, reac_order = _csr(reactant_rows, 2, (np.int64, np.int64))
+    delta_ptr, delta_idx, delta_val = _csr(delta_rows, 2, (np.int64, np.int64))
+    move_ptr, move_type, move_from, move_to = _csr(move_rows, 3, (np.int64,) * 3)
+
+    # Agent storage: one member list per agent state, each as long as the type's capacity.
+    state_list_offset = np.full(n_species, -1, dtype=np.int64)
+    type_state_base, type_n_states, type_capacity, type_offset = [], [], [], []
+    n_members, n_slots = 0, 0
+    for agent in agent_types:
+        base = model.agent_state_base[agent.name]
+        type_state_base.append(base)
+        type_n_states.append(len(agent.states))
+        type_capacity.append(agent.capacity)
+        type_offset.append(n_slots)
+        n_slots += agent.capacity
+        for k in range(len(agent.states)):
+            state_list_offset[base + k] = n_members
+            n_members += agent.capacity
+
+    # Pair classes: a lookup table (target state, neighbour state) -> class per ring type.
+    type_class_base, class_of = [], []
+    class_list_offset, n_class_members = [], 0
+    for t, agent in enumerate(agent_types):
+        if not agent.ring_size:
+            type_class_base.append(-1)
+            continue
+        type_class_base.append(len(class_of))
+        base, n = type_state_base[t], type_n_states[t]
+        table = [-1] * (n * n)
+        for c, (target, neighbour) in enumerate(pair_classes):
+            if base <= target < base + n:
+                table[(target - base) * n + (neighbour - base)] = c
+        class_of.extend(table)
+    for target, _ in pair_classes:
+        t = model.agent_type_of(target)
+        class_list_offset.append(n_class_members)
+        n_class_members += agent_types[t].capacity
+
+    dep_ptr, dep_idx = _dependencies(model, reactant_rows, delta_rows, move_rows, class_index,
+                                     pair_classes)
+
+    iv_time, iv_rows = [], []
+    for intervention in model.interventions:
+        iv_time.append(intervention.time)
+        iv_rows.append([(SET_COUNT, s, c, 0.0) for s, c in intervention.set_counts]
+                       + [(ADD_COUNT, s, c, 0.0) for s, c in intervention.add_counts]
+                       + [(SET_RATE, j, 0, c) for j, c in intervention.set_rates])
+    iv_ptr, iv_kind, iv_target, iv_count, iv_rate = _csr(
+        iv_rows, 4, (np.int64, np.int64, np.int64, np.float64))
+
+    n_leaves = 1
+    while n_leaves < len(reactions):
+        n_leaves *= 2
+
+    arrays = NetworkArrays(
+        x0=_i64(model.x0),
+        n_state=_i64([n_species + len(pair_classes)]),
+        rate_kind=np.full(len(reactions), MASS_ACTION, dtype=np.int64),
+        rate=np.array([r.rate for r in reactions], dtype=np.float64).reshape(-1),
+        reac_ptr=reac_ptr, reac_idx=reac_idx, reac_order=reac_order,
+        delta_ptr=delta_ptr, delta_idx=delta_idx, delta_val=delta_val,
+        move_ptr=move_ptr, move_type=move_type, move_from=move_from, move_to=move_to,
+        pick_class=_i64(pick_class),
+        log=_i64([1 if r.log and r.agent_moves else 0 for r in reactions]),
+        dep_ptr=dep_ptr, dep_idx=dep_idx,
+        type_capacity=_i64(type_capacity),
+        type_n_initial=_i64([sum(a.initial) for a in agent_types]),
+        type_agent_offset=_i64(type_offset),
+        type_state_base=_i64(type_state_base),
+        type_n_states=_i64(type_n_states),
+        type_ring_size=_i64([a.ring_size for a in agent_types]),
+        type_class_base=_i64(type_class_base),
+        state_list_offset=state_list_offset,
+        class_list_offset=_i64(class_list_offset),
+        class_of=_i64(class_of),
+        n_members=_i64([n_members]),
+        n_class_members=_i64([n_class_members]),
+        n_agent_slots=_i64([n_slots]),
+        iv_time=np.array(iv_time, dtype=np.float64).reshape(-1),
+        iv_ptr=iv_ptr, iv_kind=iv_kind, iv_target=iv_target, iv_count=iv_count,
+        iv_rate=iv_rate,
+        n_leaves=_i64([n_leaves]),
+    )
+    return Network(model=model, species=model.species,
+                   reactions=tuple(r.name for r in reactions),
+                   pair_classes=tuple(pair_classes), arrays=arrays)
+
+
+def _dependencies(model, reactant_rows, delta_rows, move_rows, class_index, pair_classes):
+    """Reaction -> reactions whose propensity can change when it fires.
+
+    A reaction changes the species in its net delta and the agent states it moves; moving an
+    agent of a ring type can also change every pair class that involves its old or new state
+    (as the agent's own class or as its right neighbour's).
+    """
+    readers: dict[int, list[int]] = {}
+    for k, row in enumerate(reactant_rows):
+        for index, _ in row:
+            readers.setdefault(index, []).append(k)
+    classes_touching: dict[int, set[int]] = {}
+    for pc in pair_classes:
+        for state in pc:
+            classes_touching.setdefault(state, set()).add(class_index[pc])
+    rows = []
+    for j in range(len(reactant_rows)):
+        changed = {s for s, _ in delta_rows[j]}
+        for _, frm, to in move_rows[j]:
+            for state in (frm, to):
+                if state >= 0:
+                    changed.add(state)
+                    changed |= classes_touching.get(state, set())
+        dependents = sorted({k for s in changed for k in readers.get(s, ())})
+        rows.append(dependents)
+    ptr, idx = _csr(rows, 1, (np.int64,))
+    return ptr, idx
