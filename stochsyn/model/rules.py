@@ -199,16 +199,30 @@ def parse_equation(text: str, species, agents, *, source, where):
     if not isinstance(text, str):
         raise ModelError("the equation must be a string such as 'A + B -> C'",
                          source=source, where=where)
-    arrows = re.findall(r"<->|->|<-|=>|<=>|=", text)
+    # Site patterns contain '=', so look for arrows outside parentheses only.
+    outside = re.sub(r"\([^()]*\)", "()", text)
+    arrows = re.findall(r"<=>|<->|->|<-|=>|=", outside)
     if len(arrows) != 1 or arrows[0] not in ("->", "<->"):
         raise ModelError(
             f"the equation '{text}' must contain exactly one arrow '->' (or '<->')",
             source=source, where=where, hint="write e.g. 'A + B -> C' or '2 P <-> P2'",
         )
-    left, right = text.split(arrows[0])
+    left, right = _split_at_arrow(text, arrows[0])
     return (parse_side(left, species, agents, source=source, where=where),
             parse_side(right, species, agents, source=source, where=where),
             arrows[0] == "<->")
+
+
+def _split_at_arrow(text: str, arrow: str) -> tuple[str, str]:
+    depth = 0
+    for i in range(len(text)):
+        if text[i] == "(":
+            depth += 1
+        elif text[i] == ")":
+            depth -= 1
+        elif depth == 0 and text.startswith(arrow, i):
+            return text[:i], text[i + len(arrow):]
+    raise AssertionError("arrow not found")  # the caller found it outside parentheses
 
 
 @dataclass(frozen=True)
@@ -335,7 +349,7 @@ def expand_rule(name: str, left: list[Term], right: list[Term], neighbour: Term 
             neighbour_pair = None if n_state is None else (combination[0][1], n_state)
             details = [names[frm] + ("→" + names[to] if to >= 0 else "→∅")
                        for _, frm, to in combination]
-            details += ["∅→" + names[to] for _, _, to in created_states]
+            details += ["∅→" + names[to] for _, to in created_states]
             if n_state is not None:
                 details.append("left=" + names[n_state])
             label = name if not details else f"{name}[{'; '.join(details)}]"
