@@ -1,0 +1,308 @@
+"""A small, safe parser for rate and quantity expressions.
+
+Model files are data, so expressions such as ``"k_on * kd"``, ``"6.8 /uM/s"`` or
+``"1/(20 min)"`` are read by a tokenizer and a recursive-descent parser written here; no
+Python ``eval``, ``ast`` or pint string evaluation ever sees the user's text. The grammar::
+
+    expr    := term (('+' | '-') term)*
+    term    := unary (('*' | '/') unary | power)*    # a bare 'power' is juxtaposition: '*'
+    unary   := ('+' | '-') unary | power
+    power   := primary (('**' | '^') unary)?         # right-associative; '-2**2' == -4
+    primary := NUMBER | NAME | '(' expr ')'
+
+Juxtaposition applies when a factor is followed by a number, a name or ``(``, so
+``0.1 fL``, ``6.8 uM^-1 s^-1`` and ``2 (a + b)`` multiply. A name followed by ``(`` is
+rejected as a function call. Juxtaposition binds like ``*``, so ``1/20 min`` is
+``(1/20)·min``: write ``1/(20 min)``. Numbers are read as floats (no huge integer powers).
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .errors import ExpressionError
+
+__all__ = ["Expr", "parse"]
+
+_NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_MAX_DEPTH = 100
+_HINTS = {"−": "use '-' for minus", "·": "use '*' for multiplication",
+          "×": "use '*' for multiplication", "÷": "use '/' for division"}
+_HINTS.update(dict.fromkeys("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "write powers with '^', e.g. 'um^3' or 's^-1'"))
+
+
+_BINARY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+
+
+@dataclass(frozen=True)
+class _Node:
+    op: str             # 'num', 'name', 'neg', 'pos', '+', '-', '*', '/' or '**'
+    args: tuple         # (value,) for 'num' and 'name', else the operand nodes
+
+    def value(self, resolve, text):
+        if self.op == "num":
+            return self.args[0]
+        if self.op == "name":
+            value = resolve(self.args[0])
+            # plain ints become floats so that '**' can never build a huge integer
+            return float(value) if type(value) is int else value
+        values = [arg.value(resolve, text) for arg in self.args]
+        if self.op in ("neg", "pos"):
+            return -values[0] if self.op == "neg" else +values[0]
+        try:
+            if self.op == "**":
+                return _power(*values, text)
+            return _BINARY[self.op](*values)
+        except ZeroDivisionError:
+            raise ExpressionError(f"division by zero in {text!r}", text=text) from None
+        except OverflowError:
+            raise ExpressionError(f"a number is too large in {text!r}", text=text) from None
+
+
+def _power(base, exponent, text):
+    if not isinstance(exponent, (int, float)):
+        if not getattr(exponent, "dimensionless", False):     # a pint Quantity with units
+            raise ExpressionError(f"the exponent of a power must be a dimensionless number in "
+                                  f"{text!r}", text=text, hint="write e.g. 'uM^-1' or 's^2'")
+        exponent = float(exponent)
+    result = base ** exponent
+    if isinstance(getattr(result, "magnitude", result), complex):
+        raise ExpressionError(f"a negative value cannot be raised to a fractional power in "
+                              f"{text!r}", text=text)
+    return result
+
+
+@dataclass(frozen=True)
+class Expr:
+    """A parsed expression: an immutable tree, safe to keep and evaluate many times.
+
+    Attributes
+    ----------
+    text : str
+        The text it was parsed from.
+    names : frozenset of str
+        Every identifier used (parameter or unit names).
+    """
+
+    text: str
+    names: frozenset
+    _root: Any
+
+    def evaluate(self, resolve: Callable[[str], Any]):
+        """Compute the value of the expression.
+
+        Parameters
+        ----------
+        resolve : callable
+            ``resolve(name)`` returns the value of a name: a float or a pint Quantity (or
+            raises :class:`ExpressionError` for an unknown name).
+
+        Returns
+        -------
+        float or pint.Quantity
+            Computed with plain Python operators, so pint carries the dimensions.
+
+        Raises
+        ------
+        ExpressionError
+            Division by zero, overflow, a dimensioned exponent, or a complex result.
+        """
+        return self._root.value(resolve, self.text)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _error(problem: str, text: str, pos: int, hint: str | None = None) -> ExpressionError:
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    return ExpressionError(f"{problem} (character {pos + 1} of {shown!r})", text=text,
+                           position=pos, hint=hint)
+
+
+def _word(text: str, i: int) -> int:
+    """End of the run of letters, digits, '_' and '.' starting at ``i``."""
+    while i < len(text) and (text[i].isalnum() or text[i] in "_."):
+        i += 1
+    return i
+
+
+def _tokens(text: str):
+    """Yield ``(kind, value, position)``; kind is 'num', 'name', 'op', '(', ')' or 'end'."""
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+        elif ch.isascii() and ch.isdigit() or (ch == "." and text[i + 1:i + 2].isdigit()):
+            end = _NUMBER.match(text, i).end()
+            nxt, after = text[end:end + 1], text[end + 1:end + 2]
+            if nxt in ("_", ".") or nxt.isdecimal() or (text[end - 1] == "." and nxt.isalpha()) \
+                    or (nxt in ("e", "E") and not (after.isalpha() or after == "_")):
+                raise _error(f"malformed number {text[i:_word(text, end)]!r}", text, i)
+            yield "num", float(text[i:end]), i
+            i = end
+        elif ch.isalpha() or ch == "_":
+            end = i + 1
+            while end < n and (text[end].isalpha() or text[end].isdecimal() or text[end] == "_"):
+                end += 1
+            name = text[i:end]
+            if name == "lambda":
+                raise _error("'lambda' is not allowed in rate expressions", text, i)
+            if text[end:end + 1] == ".":
+                raise _error(f"attribute access is not allowed in rate expressions: "
+                             f"{text[i:_word(text, end)]!r}", text, end)
+            yield "name", name, i
+            i = end
+        elif text.startswith(("**", "^"), i):
+            yield "op", ("^" if ch == "^" else "**"), i
+            i += 1 if ch == "^" else 2
+        elif text.startswith("//", i):
+            raise _error("'//' (integer division) is not allowed", text, i, "use '/'")
+        elif ch in "+-*/()":
+            yield ("op" if ch in "+-*/" else ch), ch, i
+            i += 1
+        else:
+            raise _bad_character(text, i)
+    yield "end", None, n
+
+
+def _bad_character(text: str, i: int) -> ExpressionError:
+    ch = text[i]
+    if ch in "'\"":
+        return _error("strings (quotes) are not allowed in rate expressions", text, i)
+    if ch == ",":
+        return _error("commas are not allowed in rate expressions (no function arguments or "
+                      "tuples)", text, i)
+    if ch == "=":
+        what = "comparisons ('==')" if text.startswith("==", i) else "assignments ('=')"
+        return _error(f"{what} are not allowed in rate expressions", text, i)
+    if ch == ";":
+        return _error("';' is not allowed: a rate expression is one expression", text, i)
+    if ch in "[]":
+        return _error("subscripts ('[...]') are not allowed in rate expressions", text, i)
+    if ch == ".":
+        return _error("attribute access is not allowed in rate expressions"
+                      if text[i + 1:i + 2].isalpha() else "a lone '.' is not a number", text, i)
+    return _error(f"unexpected character {ch!r}", text, i, _HINTS.get(ch))
+
+
+class _Parser:
+    def __init__(self, text: str):
+        self.text = text
+        self.tokens = _tokens(text)
+        self.kind, self.value, self.pos = next(self.tokens)
+        self.previous = None
+        self.names: set[str] = set()
+        self.depth = 0
+
+    def advance(self):
+        self.previous = self.value
+        self.kind, self.value, self.pos = next(self.tokens)
+
+    def expr(self):
+        node = self.term()
+        while self.kind == "op" and self.value in ("+", "-"):
+            op = self.value
+            self.advance()
+            node = _Node(op, (node, self.term()))
+        return node
+
+    def term(self):
+        node = self.unary()
+        while True:
+            if self.kind == "op" and self.value in ("*", "/"):
+                op = self.value
+                self.advance()
+                node = _Node(op, (node, self.unary()))
+            elif self.kind in ("num", "name", "("):       # implicit multiplication
+                node = _Node("*", (node, self.power()))
+            else:
+                return node
+
+    def unary(self):
+        if self.kind == "op" and self.value in ("+", "-"):
+            op = self.value
+            self.enter()
+            self.advance()
+            node = _Node("neg" if op == "-" else "pos", (self.unary(),))
+            self.depth -= 1
+            return node
+        return self.power()
+
+    def power(self):
+        node = self.primary()
+        if self.kind == "op" and self.value in ("**", "^"):
+            self.advance()
+            node = _Node("**", (node, self.unary()))
+        return node
+
+    def primary(self):
+        kind, value, pos = self.kind, self.value, self.pos
+        if kind == "num":
+            self.advance()
+            return _Node("num", (value,))
+        if kind == "name":
+            self.advance()
+            if self.kind == "(":
+                raise _error(f"function calls are not allowed in rate expressions: "
+                             f"'{value}(...)'", self.text, pos, None if value[:1] == "_"
+                             else f"write '{value}*(...)' if you mean multiplication")
+            self.names.add(value)
+            return _Node("name", (value,))
+        if kind == "(":
+            self.enter()
+            self.advance()
+            if self.kind == ")":
+                raise _error("empty parentheses '()'", self.text, pos)
+            node = self.expr()
+            if self.kind != ")":
+                raise _error("unbalanced parentheses: this '(' is never closed", self.text, pos)
+            self.depth -= 1
+            self.advance()
+            return node
+        if kind == "end":
+            if not self.text.strip():
+                raise ExpressionError("empty expression", text=self.text, position=0,
+                                      hint="write a number or an expression such as '0.05 /s'")
+            raise _error(f"the expression ends with the operator {self.previous!r}", self.text,
+                         pos)
+        if kind == ")":
+            raise _error("unbalanced parentheses: ')' has no matching '('", self.text, pos)
+        raise _error(f"expected a number, a name or '(' but found {value!r}", self.text, pos)
+
+    def enter(self):
+        self.depth += 1
+        if self.depth > _MAX_DEPTH:
+            raise _error("the expression is nested too deeply", self.text, self.pos)
+
+
+def parse(text: str) -> Expr:
+    """Parse a rate or quantity expression.
+
+    Parameters
+    ----------
+    text : str
+        E.g. ``"k_on * kd"``, ``"6.8 /uM/s"``, ``"1/(20 min)"``, ``"6.8 uM^-1 s^-1"``.
+
+    Returns
+    -------
+    Expr
+
+    Raises
+    ------
+    ExpressionError
+        For anything outside the grammar; the message names the problem and its character
+        position (also in ``.position``, 0-based).
+    """
+    if not isinstance(text, str):
+        raise ExpressionError(f"an expression must be a string, not {type(text).__name__}")
+    parser = _Parser(text)
+    root = parser.expr()
+    if parser.kind == ")":
+        raise _error("unbalanced parentheses: ')' has no matching '('", text, parser.pos)
+    if parser.kind != "end":
+        raise _error(f"unexpected {parser.value!r}", text, parser.pos)
+    return Expr(text, frozenset(parser.names), root)

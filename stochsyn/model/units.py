@@ -1,0 +1,432 @@
+"""Units: the one place that knows about pint, Avogadro's number and volumes.
+
+Quantities in model files are converted once, when the model is built, to the engine's
+canonical units: molecule counts, seconds, millivolts, and stochastic rate constants in
+1/s. Text such as ``"6.8 /uM/s"`` is read by :mod:`stochsyn.model.expressions` (never by
+pint's own string parser); each name in it is looked up first among the model's
+parameters and only then among pint's units, so **a parameter shadows a unit of the same
+name** (a parameter called ``s`` would make ``"0.05 /s"`` mean 0.05 divided by it).
+Beware that many short names are pint units: ``s``, ``h``, ``a`` (year), ``k`` (Boltzmann
+constant), ``kd`` (kiloday), ``P`` (poise), ``A`` (ampere), ``M`` (molar), ``e``...;
+a misspelt parameter that happens to be a unit is usually caught later by a dimension
+check.
+
+The pint ``UnitRegistry`` is created lazily, on the first quantity with a unit: a model
+written only with plain numbers never imports pint.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import numbers
+import sys
+import threading
+from typing import Any, Mapping, Sequence
+
+from .errors import ExpressionError, ModelError, UnitError
+from .expressions import parse
+
+__all__ = ["AVOGADRO", "registry", "registry_created", "resolve_unit", "evaluate_quantity",
+           "evaluate_parameters", "stochastic_rate_constant", "molecule_count",
+           "volume_litre", "seconds", "millivolts"]
+
+AVOGADRO = 6.02214076e23
+"""Avogadro constant in 1/mol (exact since the 2019 SI)."""
+
+_REGISTRY = None                      # the pint UnitRegistry, once created
+_UNIT_CACHE: dict[str, Any] = {}      # name -> Quantity of magnitude 1.0, or None
+_LOCK = threading.Lock()
+
+
+def registry():
+    """Return the module's pint ``UnitRegistry``, creating it on first use."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        with _LOCK:
+            if _REGISTRY is None:
+                import pint
+                _UNIT_CACHE.clear()
+                _REGISTRY = pint.UnitRegistry()
+    return _REGISTRY
+
+
+def registry_created() -> bool:
+    """Whether the pint registry has been created (pint is imported only then)."""
+    return _REGISTRY is not None
+
+
+def _is_name(name: str) -> bool:
+    return (isinstance(name, str) and name != "" and (name[0].isalpha() or name[0] == "_")
+            and all(ch.isalpha() or ch.isdecimal() or ch == "_" for ch in name))
+
+
+def resolve_unit(name: str):
+    """Look up a unit name such as ``uM``, ``µM``, ``fL``, ``um``, ``ms``, ``min``,
+    ``molecule`` or ``nmol`` (SI prefixes and plurals included).
+
+    Returns
+    -------
+    pint.Quantity or None
+        The unit as a quantity of magnitude 1.0, or None if pint does not know the name.
+        Only names as the expression parser reads them are looked up; nothing else.
+    """
+    if not _is_name(name):
+        return None
+    ureg = registry()
+    if name not in _UNIT_CACHE:
+        import pint
+        try:
+            _UNIT_CACHE[name] = ureg.Quantity(1.0, ureg.get_name(name))
+        except (pint.errors.PintError, AttributeError, KeyError, TypeError, ValueError):
+            _UNIT_CACHE[name] = None
+    return _UNIT_CACHE[name]
+
+
+def _is_quantity(value) -> bool:
+    pint = sys.modules.get("pint")
+    return pint is not None and isinstance(value, pint.Quantity)
+
+
+def _own(quantity):
+    """A pint Quantity made in another registry, rebuilt in ours."""
+    ureg = registry()
+    if getattr(quantity, "_REGISTRY", None) is ureg:
+        return quantity
+    import pint
+    return ureg.Quantity(quantity.magnitude, pint.util.UnitsContainer(dict(quantity.unit_items())))
+
+
+def _show(value, text=None) -> str:
+    """``3 /µM/s``; with the written text too when it differs: ``'k_on*kd' (= 13.6 /s)``."""
+    if _is_quantity(value):
+        ureg, top, bottom = registry(), [], []
+        for name, exponent in value.unit_items():
+            power = "" if abs(exponent) == 1 else f"^{abs(exponent):g}"
+            (top if exponent > 0 else bottom).append(ureg.get_symbol(name) + power)
+        shown = f"{value.magnitude:g} " + "*".join(top) + "".join("/" + b for b in bottom)
+    else:
+        shown = f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(text, str):
+        def squash(t):
+            return "".join(t.split()).replace("µ", "u").replace("μ", "u").replace("**", "^")
+        return f"'{text.strip()}'" + ("" if squash(text) == squash(shown) else f" (= {shown})")
+    return f"'{shown}'"
+
+
+def _plain(value, source, where):
+    """A float (or pint Quantity) for a value taken from a parameter or given directly."""
+    scalar = value.magnitude if _is_quantity(value) else value
+    if isinstance(scalar, bool) or not isinstance(scalar, numbers.Real):
+        raise ModelError(f"expected a number or a quantity such as '0.05 /s', got "
+                         f"{type(value).__name__} {value!r}", source=source, where=where)
+    return float(value) if isinstance(value, numbers.Real) else _own(value)
+
+
+def evaluate_quantity(value, *, parameters: Mapping[str, Any] | None = None,
+                      source: str | None = None, where: str | None = None):
+    """Evaluate a number or an expression with units.
+
+    Parameters
+    ----------
+    value : int, float, str or pint.Quantity
+        A plain number passes through as a float; a string is parsed with
+        :func:`stochsyn.model.expressions.parse` and evaluated.
+    parameters : mapping of str to float or pint.Quantity, optional
+        Already evaluated parameters (see :func:`evaluate_parameters`). Names are looked
+        up here first and only then among units, so parameters shadow units.
+    source, where : str, optional
+        File (or ``"<dict>"``) and location, for error messages.
+
+    Returns
+    -------
+    float or pint.Quantity
+        A float when the result is a dimensionless number.
+
+    Raises
+    ------
+    ExpressionError
+        Unreadable text or an unknown name (with a close match among the parameters).
+    UnitError
+        Adding or subtracting quantities of different dimensions.
+    ModelError
+        Not a number or a string, or a result that is not finite.
+    """
+    params = parameters or {}
+    if isinstance(value, str):
+        def resolve(name):
+            if name in params:
+                return _plain(params[name], source, where)
+            unit = resolve_unit(name)
+            if unit is None:
+                close = difflib.get_close_matches(name, [str(p) for p in params], n=1)
+                hint = "Define it under [parameters]"
+                if close:
+                    hint = f"Did you mean '{close[0]}'? {hint}."
+                else:
+                    hint += " (or, if it is a unit, check its spelling: e.g. uM, fL, ms, min)."
+                raise ExpressionError(f"unknown name {name!r}", hint=hint)
+            return unit
+        try:
+            result = _evaluate_text(value, resolve)
+        except ModelError as error:
+            raise error.locate(source=source, where=where)
+    else:
+        result = _plain(value, source, where)
+    if _is_quantity(result) and result.dimensionless:
+        result = float(result.to("dimensionless").magnitude)
+    magnitude = result.magnitude if _is_quantity(result) else result
+    if isinstance(magnitude, complex) or not math.isfinite(magnitude):
+        raise ModelError(f"the value {_show(result, value)} is not a finite number",
+                         source=source, where=where)
+    return result
+
+
+def _evaluate_text(text, resolve):
+    expr = parse(text)
+    try:
+        return expr.evaluate(resolve)
+    except TypeError as error:           # pint's DimensionalityError is a TypeError
+        pint = sys.modules.get("pint")
+        if pint is None or not isinstance(error, pint.errors.PintError):
+            raise
+        if isinstance(error, pint.errors.DimensionalityError):
+            raise UnitError(f"cannot add or subtract '{error.units1}' and '{error.units2}' in "
+                            f"{text!r}: their dimensions differ ({error.dim1} vs "
+                            f"{error.dim2})") from None
+        raise UnitError(f"{error} (in {text!r})") from None
+
+
+def evaluate_parameters(raw: Mapping[str, Any], *, source: str | None = None) -> dict:
+    """Evaluate a ``[parameters]`` table whose entries may refer to each other.
+
+    Parameters
+    ----------
+    raw : mapping of str to number, str or pint.Quantity
+        E.g. ``{"k_on": "6.8 /uM/s", "kd": "2 uM", "k_off": "k_on * kd"}``, in any order.
+    source : str, optional
+        File (or ``"<dict>"``), for error messages.
+
+    Returns
+    -------
+    dict of str to float or pint.Quantity
+        In the order of ``raw``.
+
+    Raises
+    ------
+    ModelError
+        A name unusable in expressions, or parameters defined in terms of each other.
+    """
+    done: dict[str, Any] = {}
+
+    def visit(name, chain):
+        where = f"parameter '{name}'"
+        if name in chain:
+            cycle = " -> ".join(chain[chain.index(name):] + [name])
+            raise ModelError(f"parameters are defined in terms of each other: {cycle}",
+                             source=source, where=where)
+        value = raw[name]
+        if isinstance(value, str):
+            try:
+                names = parse(value).names
+            except ModelError as error:
+                raise error.locate(source=source, where=where)
+            for dep in sorted(names & set(raw)):
+                if dep not in done:
+                    visit(dep, chain + [name])
+        done[name] = evaluate_quantity(value, parameters=done, source=source, where=where)
+
+    for name in raw:
+        if not _is_name(name):
+            raise ModelError(f"the parameter name {name!r} cannot be used in expressions",
+                             source=source, where=f"parameter {name!r}",
+                             hint="use letters, digits and '_', starting with a letter")
+        if name not in done:
+            visit(name, [])
+    return {name: done[name] for name in raw}
+
+
+def _quantity(value, parameters, source, where):
+    return evaluate_quantity(value, parameters=parameters, source=source, where=where)
+
+
+def _dims(unit_expression: str):
+    return registry().get_dimensionality(unit_expression)
+
+
+def _order_text(n: int) -> str:
+    ordinal = {0: "zeroth", 1: "first", 2: "second", 3: "third"}.get(n, f"{n}th")
+    if n == 0:
+        return ("a zeroth-order rate needs 1/s (events per second), concentration·time⁻¹ "
+                "such as uM/s, or amount·time⁻¹ such as molecule/s")
+    if n == 1:
+        return "a first-order rate needs 1/s (time⁻¹) such as '0.05 /s' or '1/(20 min)'"
+    group = {2: "pair", 3: "triple"}.get(n, f"set of {n}")
+    power = str(1 - n).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    per = "" if n == 2 else f"^{n - 1}"
+    return (f"a {ordinal}-order rate needs 1/s (per {group} of molecules), "
+            f"concentration{power}·time⁻¹ such as /uM{per}/s, or amount{power}·time⁻¹ such "
+            f"as /molecule{per}/s")
+
+
+def _check_volume(volume, what, shown, source, where):
+    if volume is None:
+        raise UnitError(f"{what} {shown} uses concentration units, which need the "
+                        "compartment volume", source=source, where=where,
+                        hint='set volume under [model], e.g. volume = "0.1 fL"')
+    if not (math.isfinite(volume) and volume > 0):
+        raise ModelError(f"the volume must be a finite number of litres > 0, got {volume!r}",
+                         source=source, where=where)
+    return float(volume)
+
+
+def stochastic_rate_constant(value, *, reactant_orders: Sequence[int],
+                             volume_litre: float | None, source: str | None = None,
+                             where: str | None = None,
+                             parameters: Mapping[str, Any] | None = None) -> float:
+    """Convert a written rate to the stochastic constant ``c`` of the propensity
+    ``a(x) = c · Π_s C(x_s, ν_s)`` (see docs/model-format.md).
+
+    * a plain number or a quantity of dimension 1/time is ``c`` itself, whatever the order;
+    * a concentration-based constant ``k`` (dimension concentration^(1−n)/time, n = Σν)
+      gives ``c = k · Ω^(1−n) · Π ν!`` with ``Ω = N_A · volume`` (molecules per mol/L);
+    * an amount-based constant (amount^(1−n)/time, e.g. ``/molecule/s``, ``/nmol/s``)
+      gives the same with ``Ω = N_A``.
+
+    Parameters
+    ----------
+    value : float, str or pint.Quantity
+        The written rate, e.g. ``"6.8 /uM/s"``.
+    reactant_orders : sequence of int
+        Stoichiometry ``ν_s`` of each distinct reactant (empty for ``-> X``). For a
+        neighbour rule, include one more ``1`` for the ring pair.
+    volume_litre : float or None
+        Compartment volume; needed only for concentration units.
+    source, where : str, optional
+        For error messages.
+    parameters : mapping, optional
+        Evaluated parameters, when ``value`` is a string.
+
+    Returns
+    -------
+    float
+        ``c`` in 1/s (for a zeroth-order reaction: events per second).
+
+    Raises
+    ------
+    UnitError
+        A dimension that does not fit the order, or a concentration without a volume.
+    ModelError
+        A negative or non-finite rate.
+    """
+    orders = [int(order) for order in reactant_orders]
+    if any(order < 0 for order in orders):
+        raise ValueError(f"reactant orders must be >= 0, got {orders}")
+    n = sum(orders)
+    rate = _quantity(value, parameters, source, where)
+    shown = _show(rate, value)
+    if not _is_quantity(rate):
+        c = float(rate)
+    elif rate.dimensionality == _dims("1/[time]"):
+        c = float(rate.to("1/s").magnitude)
+    elif n != 1 and rate.dimensionality == _dims(f"[concentration]**{1 - n}/[time]"):
+        omega = AVOGADRO * _check_volume(volume_litre, "the rate", shown, source, where)
+        k = float(rate.to(registry().molar ** (1 - n) / registry().second).magnitude)
+        c = k * omega ** (1 - n) * math.prod(math.factorial(order) for order in orders)
+    elif n != 1 and rate.dimensionality == _dims(f"[substance]**{1 - n}/[time]"):
+        k = float(rate.to(registry().mole ** (1 - n) / registry().second).magnitude)
+        c = k * AVOGADRO ** (1 - n) * math.prod(math.factorial(order) for order in orders)
+    else:
+        raise UnitError(f"{_order_text(n)}; got {shown}", source=source, where=where)
+    if not math.isfinite(c) or c < 0:
+        raise ModelError(f"a rate constant must be a finite number >= 0, got {shown}",
+                         source=source, where=where)
+    return c
+
+
+def molecule_count(value, *, volume_litre: float | None, source: str | None = None,
+                   where: str | None = None, parameters: Mapping[str, Any] | None = None
+                   ) -> int:
+    """Convert an initial amount to a whole number of molecules.
+
+    An int is the count itself; a float (or a dimensionless result) must be a whole number.
+    A concentration ``c`` becomes ``round(c · N_A · volume)`` and an amount ``n`` (``mol``,
+    ``nmol``, ``molecule``) becomes ``round(n · N_A)``, rounding to the nearest integer
+    with Python's ``round`` (exact halves go to the even neighbour); so a small enough
+    concentration becomes 0 molecules.
+
+    Raises
+    ------
+    ModelError
+        Negative, non-finite, or a plain number that is not whole.
+    UnitError
+        Any other dimension, or a concentration without a volume.
+    """
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        count = int(value)
+    else:
+        amount = _quantity(value, parameters, source, where)
+        shown = _show(amount, value)
+        if not _is_quantity(amount):
+            if amount != int(amount):
+                raise ModelError(f"a molecule count must be a whole number, got {shown}",
+                                 source=source, where=where,
+                                 hint="give a concentration such as '0.05 uM' for a "
+                                      "count computed from the volume")
+            count = int(amount)
+        elif amount.dimensionality == _dims("[concentration]"):
+            volume = _check_volume(volume_litre, "the count", shown, source, where)
+            count = round(float(amount.to("molar").magnitude) * AVOGADRO * volume)
+        elif amount.dimensionality == _dims("[substance]"):
+            count = round(float(amount.to("mole").magnitude) * AVOGADRO)
+        else:
+            raise UnitError(f"a molecule count needs a whole number, a concentration such as "
+                            f"'0.05 uM' or an amount such as '10 nmol'; got {shown}",
+                            source=source, where=where)
+    if count < 0:
+        raise ModelError(f"counts must be >= 0, got {count}", source=source, where=where)
+    return count
+
+
+def _convert(value, unit, dimension, what, examples, plain_ok, source, where, parameters):
+    quantity = _quantity(value, parameters, source, where)
+    if not _is_quantity(quantity):
+        if not plain_ok:
+            raise UnitError(f"{what} needs a unit, got the plain number "
+                            f"{_show(quantity, value)}",
+                            source=source, where=where, hint=f"write e.g. {examples}")
+        return float(quantity)
+    if quantity.dimensionality != _dims(dimension):
+        raise UnitError(f"{what} needs a unit such as {examples}; got {_show(quantity, value)}",
+                        source=source, where=where)
+    return float(quantity.to(unit).magnitude)
+
+
+def volume_litre(value, *, source: str | None = None, where: str | None = None,
+                 parameters: Mapping[str, Any] | None = None) -> float:
+    """Convert a volume (``"0.1 fL"``, ``"0.1 um^3"``, ``"1e-16 L"``) to litres (> 0).
+
+    A plain number is refused (UnitError): litres and µm³ differ by 10^15.
+    """
+    litres = _convert(value, "liter", "[length]**3", "a volume", "'0.1 fL' or '0.1 um^3'",
+                      False, source, where, parameters)
+    if not litres > 0:
+        raise ModelError(f"the volume must be > 0, got {litres:g} L", source=source,
+                         where=where)
+    return litres
+
+
+def seconds(value, *, source: str | None = None, where: str | None = None,
+            parameters: Mapping[str, Any] | None = None) -> float:
+    """Convert a time (``"25 s"``, ``"100 ms"``, ``"2 min"``) to seconds; a plain number
+    is already in seconds. The sign is not checked."""
+    return _convert(value, "second", "[time]", "a time", "'25 s', '100 ms' or '2 min'",
+                    True, source, where, parameters)
+
+
+def millivolts(value, *, source: str | None = None, where: str | None = None,
+               parameters: Mapping[str, Any] | None = None) -> float:
+    """Convert a voltage (``"-70 mV"``, ``"0.02 V"``) to millivolts; a plain number is
+    already in millivolts."""
+    return _convert(value, "millivolt", "[electric_potential]", "a voltage",
+                    "'-70 mV' or '0.02 V'", True, source, where, parameters)
