@@ -170,9 +170,13 @@ def _class_refresh(g, t, net, agent_state, class_members, class_slot, class_pos,
 
 
 @numba.njit(cache=True)
-def _init_agents(net, x, agent_state, state_pos, members, class_slot, class_pos,
-                 class_members, next_id, n_species):
-    """Give agents of each type ids 0..n-1, filling the states in order."""
+def _init_agents(net, x, agent_state, agent_id, state_pos, members, class_slot, class_pos,
+                 class_members, next_id, free_slots, n_free, n_species):
+    """Give agents of each type ids 0..n-1, filling the states in order.
+
+    An agent lives in a storage slot; slots of destroyed agents are reused, ids never are
+    (``agent_id[slot]``), so a type's capacity bounds the agents alive at once.
+    """
     agent_state[:] = -1
     class_slot[:] = -1
     for t in range(len(net.type_capacity)):
@@ -184,9 +188,15 @@ def _init_agents(net, x, agent_state, state_pos, members, class_slot, class_pos,
             x[s] = 0
             for _ in range(count):
                 agent_state[g] = s
+                agent_id[g] = g - offset
                 _list_append(members, net.state_list_offset[s], state_pos, g, x, s)
                 g += 1
         next_id[t] = g - offset
+        # Free slots as a stack whose top is the lowest unused slot.
+        capacity = net.type_capacity[t]
+        n_free[t] = capacity - next_id[t]
+        for k in range(n_free[t]):
+            free_slots[offset + k] = offset + capacity - 1 - k
     for t in range(len(net.type_capacity)):
         if net.type_class_base[t] >= 0:
             offset = net.type_agent_offset[t]
@@ -266,15 +276,18 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, t_end, max_eve
     class_pos = np.empty(net.n_agent_slots[0], dtype=np.int64)
     members = np.empty(net.n_members[0], dtype=np.int64)
     class_members = np.empty(net.n_class_members[0], dtype=np.int64)
+    agent_id = np.empty(net.n_agent_slots[0], dtype=np.int64)
+    free_slots = np.empty(net.n_agent_slots[0], dtype=np.int64)
     next_id = np.zeros(len(net.type_capacity), dtype=np.int64)
+    n_free = np.zeros(len(net.type_capacity), dtype=np.int64)
     max_moves = 0
     for j in range(n_reactions):
         max_moves = max(max_moves, net.move_ptr[j + 1] - net.move_ptr[j])
     picked = np.empty(max(max_moves, 1), dtype=np.int64)
     firings[:] = 0
 
-    _init_agents(net, x, agent_state, state_pos, members, class_slot, class_pos,
-                 class_members, next_id, n_species)
+    _init_agents(net, x, agent_state, agent_id, state_pos, members, class_slot, class_pos,
+                 class_members, next_id, free_slots, n_free, n_species)
     _fill_tree(tree, n_leaves, x, rate, net)
 
     t = 0.0
@@ -328,8 +341,6 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, t_end, max_eve
             break
         t = t_next
         j = tree_select(tree, n_leaves, next_double(rng_state) * a0)
-        n_events += 1
-        firings[j] += 1
         for p in range(net.delta_ptr[j], net.delta_ptr[j + 1]):
             x[net.delta_idx[p]] += net.delta_val[p]
         m0 = net.move_ptr[j]
@@ -341,10 +352,12 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, t_end, max_eve
                 t_type = net.move_type[m]
                 frm = net.move_from[m]
                 if frm < 0:
-                    if next_id[t_type] >= net.type_capacity[t_type]:
+                    if n_free[t_type] == 0:
                         status = AGENT_CAPACITY
                         break
-                    g = net.type_agent_offset[t_type] + next_id[t_type]
+                    n_free[t_type] -= 1
+                    g = free_slots[net.type_agent_offset[t_type] + n_free[t_type]]
+                    agent_id[g] = next_id[t_type]
                     next_id[t_type] += 1
                 else:
                     c = net.pick_class[j] if m == m0 else -1
@@ -365,6 +378,9 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, t_end, max_eve
                 if to >= 0:
                     _list_append(members, net.state_list_offset[to], state_pos, g, x, to)
                 agent_state[g] = to
+                if to < 0:
+                    free_slots[net.type_agent_offset[t_type] + n_free[t_type]] = g
+                    n_free[t_type] += 1
                 if net.type_class_base[t_type] >= 0:
                     _class_refresh(g, t_type, net, agent_state, class_members, class_slot,
                                    class_pos, x, n_species)
@@ -375,11 +391,13 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, t_end, max_eve
                 if net.log[j]:
                     if n_records < ev_capacity:
                         ev_time[n_records] = t
-                        ev_agent[n_records] = g - net.type_agent_offset[t_type]
+                        ev_agent[n_records] = agent_id[g]
                         ev_reaction[n_records] = j
                         ev_from[n_records] = net.move_from[m]
                         ev_to[n_records] = to
                     n_records += 1
+        n_events += 1
+        firings[j] += 1
         for p in range(net.dep_ptr[j], net.dep_ptr[j + 1]):
             r = net.dep_idx[p]
             tree_update(tree, n_leaves, r,
