@@ -34,6 +34,9 @@ _HINTS = {"−": "use '-' for minus", "·": "use '*' for multiplication",
 _HINTS.update(dict.fromkeys("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "write powers with '^', e.g. 'um^3' or 's^-1'"))
 
 
+_GRAMMAR = ("rate expressions know only numbers, parameter and unit names, "
+            "+ - * / ** ^ and parentheses")
+
 _BINARY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
 
 
@@ -153,7 +156,7 @@ def _tokens(text: str):
                 raise _error("'lambda' is not allowed in rate expressions", text, i)
             if text[end:end + 1] == ".":
                 raise _error(f"attribute access is not allowed in rate expressions: "
-                             f"{text[i:_word(text, end)]!r}", text, end)
+                             f"{text[i:_word(text, end)]!r}", text, end, _GRAMMAR)
             yield "name", name, i
             i = end
         elif text.startswith(("**", "^"), i):
@@ -172,21 +175,25 @@ def _tokens(text: str):
 def _bad_character(text: str, i: int) -> ExpressionError:
     ch = text[i]
     if ch in "'\"":
-        return _error("strings (quotes) are not allowed in rate expressions", text, i)
+        return _error("strings (quotes) are not allowed in rate expressions", text, i,
+                      _GRAMMAR)
     if ch == ",":
         return _error("commas are not allowed in rate expressions (no function arguments or "
-                      "tuples)", text, i)
+                      "tuples)", text, i, _GRAMMAR)
     if ch == "=":
         what = "comparisons ('==')" if text.startswith("==", i) else "assignments ('=')"
-        return _error(f"{what} are not allowed in rate expressions", text, i)
+        return _error(f"{what} are not allowed in rate expressions", text, i, _GRAMMAR)
     if ch == ";":
-        return _error("';' is not allowed: a rate expression is one expression", text, i)
+        return _error("';' is not allowed: a rate expression is one expression", text, i,
+                      _GRAMMAR)
     if ch in "[]":
-        return _error("subscripts ('[...]') are not allowed in rate expressions", text, i)
+        return _error("subscripts ('[...]') are not allowed in rate expressions", text, i,
+                      _GRAMMAR)
     if ch == ".":
         return _error("attribute access is not allowed in rate expressions"
-                      if text[i + 1:i + 2].isalpha() else "a lone '.' is not a number", text, i)
-    return _error(f"unexpected character {ch!r}", text, i, _HINTS.get(ch))
+                      if text[i + 1:i + 2].isalpha() else "a lone '.' is not a number", text, i,
+                      _GRAMMAR)
+    return _error(f"unexpected character {ch!r}", text, i, _HINTS.get(ch, _GRAMMAR))
 
 
 class _Parser:
@@ -248,7 +255,7 @@ class _Parser:
             self.advance()
             if self.kind == "(":
                 raise _error(f"function calls are not allowed in rate expressions: "
-                             f"'{value}(...)'", self.text, pos, None if value[:1] == "_"
+                             f"'{value}(...)'", self.text, pos, _GRAMMAR if value[:1] == "_"
                              else f"write '{value}*(...)' if you mean multiplication")
             self.names.add(value)
             return _Node("name", (value,))

@@ -121,7 +121,7 @@ class Model:
         """
         if not isinstance(data, Mapping):
             raise ModelError("a model must be a table (dict) at the top level", source=source)
-        spec = _plain(copy.deepcopy(dict(data)))
+        spec = _plain(copy.deepcopy(dict(data)), source)
         return _Builder(spec, source, locations or {}).build()
 
     def with_parameters(self, **values) -> "Model":
@@ -218,13 +218,28 @@ class Model:
                 f"{len(self.agent_types)} agent types, {len(self.reactions)} reactions)")
 
 
-def _plain(value):
-    """Copy a TOML-like structure into plain dicts and lists."""
+def _plain(value, source, path=""):
+    """Copy a TOML-like structure into plain dicts and lists (keys must be strings)."""
     if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
+        for key in value:
+            if not isinstance(key, str):
+                raise ModelError(f"the key {key!r} is not a string", source=source,
+                                 where=f"[{path}]" if path else "top level",
+                                 hint="write every name in a model as a string, as in a "
+                                      "TOML file")
+        return {k: _plain(v, source, f"{path}.{k}" if path else k) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [_plain(v, source, path) for v in value]
     return value
+
+
+def _reactant_orders(terms) -> tuple[int, ...]:
+    """Stoichiometry of each distinct reactant: 'A + A' and '2 A' are both A to order 2
+    (expand_rule allows at most one agent of each type on the left)."""
+    total: dict[str, int] = {}
+    for term in terms:
+        total[term.name] = total.get(term.name, 0) + term.count
+    return tuple(total.values())
 
 
 def _override(current, value, name, source):
@@ -289,7 +304,7 @@ class _Builder:
     def build(self) -> Model:
         for key in self.spec:
             if key not in _TOP_LEVEL:
-                raise self.error(f"unknown top-level table [{key}]",
+                raise self.error(f"unknown top-level table [{key}]", where=self.where(key),
                                  hint=suggestion(key, _TOP_LEVEL)
                                  or f"allowed tables: {', '.join(_TOP_LEVEL)}")
         header = self.table("model")
@@ -303,7 +318,7 @@ class _Builder:
         volume = None
         if "volume" in header:
             volume = units.volume_litre(header["volume"], source=self.source,
-                                        where=self.where("model", None, "volume"))
+                                        where=self.where("model", "volume"))
         self.volume = volume
 
         parameters = self.parameters()
@@ -354,7 +369,9 @@ class _Builder:
             if name in visiting:
                 cycle = " -> ".join(visiting[visiting.index(name):] + [name])
                 raise self.error(f"parameters refer to each other in a cycle: {cycle}",
-                                 where=self.where("parameters", name))
+                                 where=self.where("parameters", name),
+                                 hint="give one of them a value that does not depend on "
+                                      "the others")
             value = raw[name]
             where = self.where("parameters", name)
             if isinstance(value, bool) or not isinstance(value, (int, float, str)):
@@ -465,25 +482,32 @@ class _Builder:
             total = sum(initial)
             if ring_size and total % ring_size:
                 raise self.error(f"agent type '{name}' forms rings of {ring_size} but has "
-                                 f"{total} agents, not a multiple of {ring_size}", where=where)
+                                 f"{total} agents, not a multiple of {ring_size}", where=where,
+                                 hint=f"change the counts in 'initial' to a total that "
+                                      f"is a multiple of {ring_size}, or change 'ring_size'")
             capacity = body.get("capacity", None)
             if capacity is not None and (isinstance(capacity, bool)
-                                         or not isinstance(capacity, int) or capacity < total):
+                                         or not isinstance(capacity, int) or capacity < total
+                                         or capacity > units.MAX_COUNT):
                 raise self.error(f"capacity of '{name}' must be an integer >= its initial "
-                                 f"number ({total})", where=where)
+                                 f"number ({total}) and <= {units.MAX_COUNT}", where=where)
             result.append(AgentType(name, tuple(site_list), ring_size, tuple(initial),
                                     capacity if capacity is not None else -1))
         return result
 
     def check_unique_names(self, species, agent_types, parameters):
         seen: dict[str, str] = {}
-        for kind, names in (("species", species), ("agent type", [a.name for a in agent_types]),
-                            ("parameter", list(parameters))):
+        for kind, table, names in (("species", "species", species),
+                                   ("agent type", "agents", [a.name for a in agent_types]),
+                                   ("parameter", "parameters", list(parameters))):
             for name in names:
                 if name in seen:
-                    raise self.error(f"the name '{name}' is used for a {seen[name]} and for "
-                                     f"a {kind}", hint="names must be unique across species, "
-                                     "agent types, parameters and observables")
+                    def a(noun):
+                        return ("an " if noun[0] in "aeiou" else "a ") + noun
+                    raise self.error(f"the name '{name}' is used for {a(seen[name])} and for "
+                                     f"{a(kind)}", where=self.where(table, name),
+                                     hint="rename one of them: names must be unique across "
+                                     "species, agent types, parameters and observables")
                 seen[name] = kind
         self.names_in_use = seen
 
@@ -514,8 +538,8 @@ class _Builder:
                                  hint="e.g. equation = \"A + B -> C\"")
             if "rate" not in body:
                 raise self.error("missing 'rate'", where=where,
-                                 hint="a number (1/s), a quantity such as '6.8 /uM/s' or "
-                                      "a parameter expression")
+                                 hint="add e.g. rate = \"0.1 /s\": a number (1/s), a "
+                                      "quantity such as '6.8 /uM/s' or a parameter expression")
             log = body.get("log", False)
             if not isinstance(log, bool):
                 raise self.error("'log' must be true or false", where=self.where(
@@ -555,7 +579,9 @@ class _Builder:
                 transitions = expand_rule(rule_name, lhs, rhs, neighbour, species_index,
                                           agent_types, agent_state_base, source=self.source,
                                           where=eq_where)
-                orders = tuple(t.count for t in lhs)
+                # The ring neighbour is in the same holoenzyme, not a diffusing reactant:
+                # it does not add to the order used for unit conversion (docs).
+                orders = _reactant_orders(lhs)
                 c = self.rate_constant(rate_spec, parameters, orders, key)
                 first = len(reactions)
                 for tr in transitions:
@@ -637,41 +663,65 @@ class _Builder:
                                       if name in {a.name for a in self.agent_types_list} else "")
                         raise self.error(f"'{kind}' names unknown species '{name}'.{agent_hint}",
                                          where=self.where("interventions", i, kind),
-                                         hint=suggestion(name, species_index))
+                                         hint=suggestion(name, species_index)
+                                         or "name a species declared under [species] ("
+                                         + (", ".join(species_index) or "there are none")
+                                         + ")")
                     if kind == "add" and isinstance(value, (int, float)) and value < 0:
                         count = -units.molecule_count(-value, volume_litre=self.volume,
-                                                      source=self.source, where=where)
+                                                      source=self.source,
+                                                      where=self.where("interventions", i, kind))
                     else:
                         count = units.molecule_count(value, volume_litre=self.volume,
                                                      source=self.source,
                                                      where=self.where("interventions", i, kind))
                     target.append((species_index[name], count))
                     labels.append(f"{name} {':=' if kind == 'set' else '+='} {count}")
-            set_rates = []
             new_parameters = body.get("parameters", {})
             if not isinstance(new_parameters, Mapping):
                 raise self.error("'parameters' must be a table such as { k_exo = \"0 /s\" }",
                                  where=where)
-            if new_parameters:
-                set_rates = self.rates_after(new_parameters, parameters, reactions, i)
-                labels += [f"{k} := {v}" for k, v in new_parameters.items()]
+            labels += [f"{k} := {v}" for k, v in new_parameters.items()]
             if not (sets or adds or new_parameters):
                 raise self.error("an intervention must 'set', 'add' or change 'parameters'",
                                  where=where)
-            result.append(Intervention(time, tuple(sets), tuple(adds), tuple(set_rates),
-                                       "; ".join(labels)))
-        return sorted(result, key=lambda iv: iv.time)
+            result.append((time, i, new_parameters,
+                           Intervention(time, tuple(sets), tuple(adds), (), "; ".join(labels))))
+        # Parameter changes accumulate in time order; each intervention sets the rates that
+        # differ from those in force just before it (not from the initial ones).
+        result.sort(key=lambda item: item[0])
+        in_force = {}
+        rates = [r.rate for r in reactions]
+        final = []
+        for time, i, new_parameters, intervention in result:
+            if new_parameters:
+                in_force.update(new_parameters)
+                after = self.rates_after(in_force, parameters, i)
+                changed = tuple((j, c) for j, c in enumerate(after) if c != rates[j])
+                rates = after
+                intervention = Intervention(time, intervention.set_counts,
+                                            intervention.add_counts, changed,
+                                            intervention.label)
+            final.append(intervention)
+        return final
 
-    def rates_after(self, new_parameters, parameters, reactions, i):
-        """Reaction rate constants after some parameters change (dependents re-evaluated)."""
+    def rates_after(self, new_parameters, parameters, i):
+        """Rate constants of all reactions with some parameters replaced (dependent
+        parameters re-evaluated)."""
         where = self.where("interventions", i, "parameters")
         for name in new_parameters:
             if name not in parameters:
                 raise self.error(f"unknown parameter '{name}'", where=where,
                                  hint=suggestion(name, parameters))
         spec = copy.deepcopy(self.spec)
-        spec["parameters"].update(new_parameters)
+        # A bare number keeps the parameter's declared unit, as in Model.with_parameters.
+        spec["parameters"].update({name: _override(parameters[name], value, name, self.source)
+                                   for name, value in new_parameters.items()})
         spec.pop("interventions", None)
-        changed = Model.from_dict(spec, source=self.source)
-        return [(j, after.rate) for j, (before, after) in
-                enumerate(zip(reactions, changed.reactions)) if after.rate != before.rate]
+        try:
+            changed = Model.from_dict(spec, source=self.source)
+        except ModelError as exc:      # name the intervention, not the table it broke
+            inner = f" ({exc.where})" if exc.where else ""
+            raise self.error(f"with these parameter values the model is invalid{inner}: "
+                             f"{exc.message}", where=where, hint=exc.hint) from None
+        return [reaction.rate for reaction in changed.reactions]

@@ -161,8 +161,15 @@ def parse_side(text: str, species: set[str], agents: dict[str, AgentType], *, so
     terms = []
     for raw in _split_top_level(text, "+"):
         raw = raw.strip()
+        if not raw:
+            raise ModelError(
+                f"an empty term (a '+' with nothing on one side) in '{text}'",
+                source=source, where=where,
+                hint="remove the extra '+', or write '-> X' / 'X ->' (or '0') for an "
+                     "empty side",
+            )
         match = _TERM_RE.match(raw)
-        if not raw or not match:
+        if not match:
             raise ModelError(
                 f"cannot read the term '{raw}' in '{text}'",
                 source=source, where=where,
@@ -171,8 +178,9 @@ def parse_side(text: str, species: set[str], agents: dict[str, AgentType], *, so
             )
         count = int(match.group(1)) if match.group(1) else 1
         name, inner = match.group(2), match.group(3)
-        if count < 1:
-            raise ModelError(f"stoichiometry must be >= 1 in '{raw}'", source=source, where=where)
+        if count < 1 or count > 2 ** 53:
+            raise ModelError(f"stoichiometry must be between 1 and 2^53 in '{raw}'",
+                             source=source, where=where)
         if name in agents:
             pattern = parse_pattern_sites(inner or "", agents[name], source=source, where=where)
             terms.append(Term(count, name, pattern))

@@ -37,8 +37,13 @@ def load_toml(path: str | Path) -> Model:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        line = re.search(r"at line (\d+)", str(exc))
+        twice = re.search(r"Cannot (overwrite|declare)", str(exc))
         raise ModelError(f"not valid TOML: {exc}", source=str(path),
-                         hint="check the quoting and the [table] headers near that line"
+                         where=f"line {line.group(1)}" if line else None,
+                         hint="a key or [table] is defined twice; each name may appear only "
+                              "once in its table" if twice else
+                              "check the quoting and the [table] headers near that line"
                          ) from None
     return Model.from_dict(data, source=str(path), locations=locate(text))
 
@@ -48,7 +53,8 @@ def locate(text: str) -> dict[tuple, int]:
 
     Keys: ``(table, key)`` for entries of ``[species]``, ``[parameters]``, ``[observables]``
     and ``[agents.NAME]`` headers; ``("reactions", i)`` and ``("reactions", name)`` for the
-    i-th ``[[reactions]]`` entry; ``("interventions", i)``.
+    i-th ``[[reactions]]`` entry; ``("interventions", i)``; ``(table, None)`` for the first
+    header (or top-level key) of each top-level table.
     """
     locations: dict[tuple, int] = {}
     table, counters = None, {}
@@ -56,6 +62,7 @@ def locate(text: str) -> dict[tuple, int]:
         header = _HEADER_RE.match(line)
         if header:
             table = header.group(2)
+            locations.setdefault((table.split(".", 1)[0].strip(), None), number)
             if header.group(1) == "[[":
                 index = counters.get(table, 0)
                 counters[table] = index + 1
@@ -70,6 +77,8 @@ def locate(text: str) -> dict[tuple, int]:
                 locations[(table[0], name.group(1))] = locations[table]
             continue
         key = _KEY_RE.match(line)
-        if key and table in ("species", "parameters", "observables", "model"):
+        if key and table is None:
+            locations.setdefault((next(g for g in key.groups() if g), None), number)
+        elif key and table in ("species", "parameters", "observables", "model"):
             locations[(table, next(g for g in key.groups() if g))] = number
     return locations

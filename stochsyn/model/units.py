@@ -27,12 +27,16 @@ from typing import Any, Mapping, Sequence
 from .errors import ExpressionError, ModelError, UnitError
 from .expressions import parse
 
-__all__ = ["AVOGADRO", "registry", "registry_created", "resolve_unit", "evaluate_quantity",
-           "evaluate_parameters", "stochastic_rate_constant", "molecule_count",
-           "volume_litre", "seconds", "millivolts"]
+__all__ = ["AVOGADRO", "MAX_COUNT", "registry", "registry_created", "resolve_unit",
+           "evaluate_quantity", "evaluate_parameters", "stochastic_rate_constant",
+           "molecule_count", "volume_litre", "seconds", "millivolts"]
 
 AVOGADRO = 6.02214076e23
 """Avogadro constant in 1/mol (exact since the 2019 SI)."""
+
+MAX_COUNT = 2 ** 53
+"""Largest molecule count (or stoichiometry, or agent capacity) a model may hold: the
+engine counts in int64 and computes propensities in float64, exact up to 2^53."""
 
 _REGISTRY = None                      # the pint UnitRegistry, once created
 _UNIT_CACHE: dict[str, Any] = {}      # name -> Quantity of magnitude 1.0, or None
@@ -340,7 +344,9 @@ def stochastic_rate_constant(value, *, reactant_orders: Sequence[int],
         raise UnitError(f"{_order_text(n)}; got {shown}", source=source, where=where)
     if not math.isfinite(c) or c < 0:
         raise ModelError(f"a rate constant must be a finite number >= 0, got {shown}",
-                         source=source, where=where)
+                         source=source, where=where,
+                         hint="use 0 to switch a reaction off; for a reverse direction "
+                              "write a second reaction")
     return c
 
 
@@ -384,7 +390,13 @@ def molecule_count(value, *, volume_litre: float | None, source: str | None = No
                             f"'0.05 uM' or an amount such as '10 nmol'; got {shown}",
                             source=source, where=where)
     if count < 0:
-        raise ModelError(f"counts must be >= 0, got {count}", source=source, where=where)
+        raise ModelError(f"counts must be >= 0, got {count}", source=source, where=where,
+                         hint="give a whole number of molecules >= 0 (or a concentration)")
+    if count > MAX_COUNT:
+        raise ModelError(f"a count of {count:.3g} molecules is more than the engine can hold "
+                         f"(at most 2^53 = {MAX_COUNT})", source=source, where=where,
+                         hint="check the unit and the compartment volume; an exact stochastic "
+                              "simulation is meant for small copy numbers")
     return count
 
 
