@@ -10,8 +10,9 @@ Direct method (Gillespie 1976, 1977): the waiting time is ``tau = E / a0`` with 
 standard exponential draw, and the reaction is chosen with probability ``a_j / a0`` by one
 uniform draw. The propensities are the leaves of a binary sum tree whose inner nodes are
 recomputed (never incrementally adjusted, so there is no round-off drift) along the path of
-every leaf that a firing changes; the dependency graph says which leaves those are. The
-choice walks down the tree, so both the update and the choice cost O(log M).
+the leaves that a firing changes (each changed node once, level by level); the dependency
+graph says which leaves those are. The choice walks down the tree, so both the update and
+the choice cost O(log M).
 
 Draws per event, in this order: one standard exponential for tau; if the reaction fires
 before the next intervention, one uniform for the choice, then one uniform per agent the
@@ -80,17 +81,6 @@ def propensity(j, x, rate, rate_kind, reac_ptr, reac_idx, reac_order):
                 b = b * (n - k) / (k + 1)
             a = a * b
     return a
-
-
-@numba.njit(cache=True)
-def tree_update(tree, n_leaves, j, value):
-    """Set leaf ``j`` of the sum tree and recompute its ancestors from their children."""
-    i = n_leaves + j
-    tree[i] = value
-    i >>= 1
-    while i >= 1:
-        tree[i] = tree[2 * i] + tree[2 * i + 1]
-        i >>= 1
 
 
 @numba.njit(cache=True)
@@ -284,6 +274,10 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, t_end, max_eve
     for j in range(n_reactions):
         max_moves = max(max_moves, net.move_ptr[j + 1] - net.move_ptr[j])
     picked = np.empty(max(max_moves, 1), dtype=np.int64)
+    max_dependents = 1
+    for j in range(n_reactions):
+        max_dependents = max(max_dependents, net.dep_ptr[j + 1] - net.dep_ptr[j])
+    dirty = np.empty(max_dependents, dtype=np.int64)
     firings[:] = 0
 
     _init_agents(net, x, agent_state, agent_id, state_pos, members, class_slot, class_pos,
@@ -398,11 +392,30 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, t_end, max_eve
                     n_records += 1
         n_events += 1
         firings[j] += 1
+        # Refresh the dependents' leaves, then each changed inner node once, level by level
+        # (dep_idx is sorted, so parents come out sorted and duplicates are adjacent).
+        n_dirty = 0
         for p in range(net.dep_ptr[j], net.dep_ptr[j + 1]):
             r = net.dep_idx[p]
-            tree_update(tree, n_leaves, r,
-                        propensity(r, x, rate, net.rate_kind, net.reac_ptr, net.reac_idx,
-                                   net.reac_order))
+            value = propensity(r, x, rate, net.rate_kind, net.reac_ptr, net.reac_idx,
+                               net.reac_order)
+            leaf = n_leaves + r
+            if value != tree[leaf]:
+                tree[leaf] = value
+                parent = leaf >> 1
+                if n_dirty == 0 or dirty[n_dirty - 1] != parent:
+                    dirty[n_dirty] = parent
+                    n_dirty += 1
+        while n_dirty > 0:
+            n_next = 0
+            for q in range(n_dirty):
+                i = dirty[q]
+                tree[i] = tree[2 * i] + tree[2 * i + 1]
+                parent = i >> 1
+                if parent >= 1 and (n_next == 0 or dirty[n_next - 1] != parent):
+                    dirty[n_next] = parent
+                    n_next += 1
+            n_dirty = n_next
     while k < n_times:
         for r in range(len(record_idx)):
             counts[k, r] = -1
