@@ -101,11 +101,6 @@ class Network:
     def n_reactions(self) -> int:
         return len(self.reactions)
 
-    @property
-    def max_moves(self) -> int:
-        ptr = self.arrays.move_ptr
-        return int(np.max(np.diff(ptr))) if len(ptr) > 1 else 0
-
 
 def _csr(rows: list[list], n_fields: int, dtypes):
     ptr = np.zeros(len(rows) + 1, dtype=np.int64)

@@ -69,14 +69,6 @@ class Intervention:
     label: str = ""
 
 
-@dataclass(frozen=True)
-class _Rule:
-    name: str
-    rate_spec: Any
-    reactant_orders: tuple[int, ...]
-    reactions: tuple[int, ...]   # indices of its concrete reactions
-
-
 @dataclass(frozen=True, eq=False)
 class Model:
     """A validated, expanded stochastic model. Build it with :meth:`from_dict` or
@@ -96,7 +88,6 @@ class Model:
     observables: Mapping[str, Mapping[int, float]]
     interventions: tuple[Intervention, ...]
     spec: Mapping[str, Any] = field(repr=False)
-    _rules: tuple[_Rule, ...] = field(repr=False, default=())
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -337,19 +328,19 @@ class _Builder:
         self.species_index, self.agent_types_list = species_index, agent_types
         self.agent_state_base = agent_state_base
 
-        reactions, rules = self.reactions(parameters, species_index, agent_types,
+        reactions = self.reactions(parameters, species_index, agent_types,
                                           agent_state_base)
         self.check_capacity(agent_types, reactions)
         observables = self.observables(species_index, agent_types, agent_state_base,
                                        set(species_names) | {a.name for a in agent_types}
                                        | set(parameters))
-        interventions = self.interventions(species_index, parameters, rules, reactions)
+        interventions = self.interventions(species_index, parameters, reactions)
         return Model(
             name=name, description=str(header.get("description", "")), source=self.source,
             volume_litre=volume, species=tuple(species), n_plain_species=len(species_names),
             x0=tuple(x0), agent_types=tuple(agent_types), agent_state_base=agent_state_base,
             reactions=tuple(reactions), parameters=parameters, observables=observables,
-            interventions=tuple(interventions), spec=self.spec, _rules=tuple(rules))
+            interventions=tuple(interventions), spec=self.spec)
 
     def parameters(self) -> dict[str, Any]:
         """Evaluate parameters in dependency order (they may refer to each other)."""
@@ -517,7 +508,6 @@ class _Builder:
             raise self.error("'reactions' must be an array of tables ([[reactions]])")
         agents = {a.name: a for a in agent_types}
         reactions: list[Reaction] = []
-        rules: list[_Rule] = []
         names: set[str] = set()
         for i, body in enumerate(raw):
             if not isinstance(body, Mapping):
@@ -583,15 +573,12 @@ class _Builder:
                 # it does not add to the order used for unit conversion (docs).
                 orders = _reactant_orders(lhs)
                 c = self.rate_constant(rate_spec, parameters, orders, key)
-                first = len(reactions)
                 for tr in transitions:
                     reactions.append(Reaction(
                         name=tr.label, rule=rule_name, reactants=tr.reactants,
                         products=tr.products, rate=c, agent_moves=tr.agent_moves,
                         neighbour=tr.neighbour, log=log))
-                rules.append(_Rule(rule_name, rate_spec, orders,
-                                   tuple(range(first, len(reactions)))))
-        return reactions, rules
+        return reactions
 
     def rate_constant(self, rate_spec, parameters, orders, key) -> float:
         where = self.where("reactions", key, "rate")
@@ -630,7 +617,7 @@ class _Builder:
                                             source=self.source, where=where)
         return result
 
-    def interventions(self, species_index, parameters, rules, reactions):
+    def interventions(self, species_index, parameters, reactions):
         raw = self.spec.get("interventions", [])
         if not isinstance(raw, list):
             raise self.error("'interventions' must be an array of tables ([[interventions]])")
