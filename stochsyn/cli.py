@@ -1,4 +1,4 @@
-"""The ``stochsyn`` command: run, info, summarize, validate."""
+"""The ``stochsyn`` command: run, info, export, summarize, validate."""
 
 from __future__ import annotations
 
@@ -67,6 +67,24 @@ def _cmd_info(args) -> int:
     return 0
 
 
+def _cmd_export(args) -> int:
+    import warnings
+
+    import stochsyn as ss
+
+    model = ss.load_model(args.model)
+    out = Path(args.out)
+    if out.suffix.lower() not in (".xml", ".sbml"):
+        raise ValueError(f"the output file must end in .xml or .sbml, not {out.name!r}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.to_sbml(out)
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
+    print(f"wrote {out} (SBML Level 3 Version 2, {len(model.reactions)} reactions)")
+    return 0
+
+
 def _cmd_summarize(args) -> int:
     import stochsyn as ss
 
@@ -88,8 +106,15 @@ def _cmd_validate(args) -> int:
     from .validation import dsmts
 
     cases = args.cases or None
-    table = dsmts.run_suite(n_trajectories=args.trajectories, seed=args.seed, cases=cases,
-                            progress=not args.no_progress, n_threads=args.threads)
+    if args.sbml_dir:
+        # the same test from the suite's original SBML files (needs python-libsbml)
+        from .validation import dsmts_sbml
+        table = dsmts_sbml.run_suite(args.sbml_dir, cases=cases,
+                                     n_trajectories=args.trajectories, seed=args.seed,
+                                     progress=not args.no_progress, n_threads=args.threads)
+    else:
+        table = dsmts.run_suite(n_trajectories=args.trajectories, seed=args.seed, cases=cases,
+                                progress=not args.no_progress, n_threads=args.threads)
     print(dsmts.format_table(table))
     return 0 if (table["verdict"] == "PASS").all() else 1
 
@@ -103,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="simulate an ensemble and write a Parquet dataset")
-    run.add_argument("model", help="model file (.toml)")
+    run.add_argument("model", help="model file (.toml, or SBML .xml/.sbml)")
     run.add_argument("--t-end", type=float, required=True, help="end time (s)")
     run.add_argument("--trajectories", type=int, default=100, help="number of trajectories")
     run.add_argument("--seed", type=int, default=None,
@@ -129,8 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_cmd_run)
 
     info = commands.add_parser("info", help="show a model after rule expansion")
-    info.add_argument("model")
+    info.add_argument("model", help="model file (.toml, or SBML .xml/.sbml)")
     info.set_defaults(func=_cmd_info)
+
+    export = commands.add_parser("export", help="write a model as SBML Level 3 Version 2")
+    export.add_argument("model", help="model file (.toml, or SBML .xml/.sbml)")
+    export.add_argument("out", help="output SBML file (.xml)")
+    export.set_defaults(func=_cmd_export)
 
     summarize = commands.add_parser("summarize", help="statistics of a results dataset")
     summarize.add_argument("dataset", help="folder written by 'stochsyn run'")
@@ -145,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--seed", type=int, default=20260601)
     validate.add_argument("--cases", nargs="*", default=None, help="case ids (default: all)")
     validate.add_argument("--threads", type=int, default=None)
+    validate.add_argument("--sbml-dir", default=None, metavar="DIR",
+                          help="read the cases from the original DSMTS SBML files in DIR "
+                               "(NNNNN-sbml-l3v1.xml, -settings.txt, -results.csv)")
     validate.add_argument("--no-progress", action="store_true")
     validate.set_defaults(func=_cmd_validate)
     return parser

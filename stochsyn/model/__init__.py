@@ -11,7 +11,11 @@ from .rules import AgentType
 
 
 def load_model(path: str | os.PathLike) -> Model:
-    """Read a model file: TOML (``.toml``); SBML import is a separate, optional reader.
+    """Read a model file: TOML (``.toml``) or SBML Level 2/3 (``.xml``, ``.sbml``).
+
+    SBML needs python-libsbml (``pip install 'stochsyn[sbml]'``); see
+    :func:`stochsyn.model.sbml.load_sbml` and ``docs/model-format.md`` for what is read
+    and what is refused.
 
     Raises
     ------
@@ -20,9 +24,8 @@ def load_model(path: str | os.PathLike) -> Model:
     """
     path = Path(path)
     if path.suffix.lower() in (".xml", ".sbml"):
-        raise ModelError("SBML import is not available yet in this version of stochsyn",
-                         source=str(path), hint="write the model as a TOML file "
-                         "(docs/model-format.md)")
+        from .sbml import load_sbml
+        return load_sbml(path)
     from .toml import load_toml
     return load_toml(path)
 

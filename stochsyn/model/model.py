@@ -24,7 +24,7 @@ _TOP_LEVEL = ("model", "parameters", "species", "agents", "reactions", "observab
               "interventions")
 _REACTION_KEYS = ("name", "equation", "rate", "log", "neighbour", "note")
 _AGENT_KEYS = ("sites", "initial", "ring_size", "capacity", "note")
-_INTERVENTION_KEYS = ("time", "set", "add", "parameters", "note")
+_INTERVENTION_KEYS = ("time", "set", "add", "parameters", "rates", "note")
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,31 @@ class Model:
             spec["parameters"][name] = _override(self.parameters[name], value, name,
                                                  self.source)
         return Model.from_dict(spec, source=self.source)
+
+    def to_sbml(self, path) -> "Path":
+        """Write the model as SBML Level 3 Version 2 (needs python-libsbml).
+
+        Agent rules are written as their expanded reactions; what SBML core cannot say
+        (agent types, ring neighbours, logging) goes into a stochsyn annotation that
+        :func:`stochsyn.load_model` reads back. See ``docs/model-format.md``.
+
+        Parameters
+        ----------
+        path : str or Path
+            Output file, conventionally ``*.xml``.
+
+        Returns
+        -------
+        Path
+            The file written.
+
+        Raises
+        ------
+        ModelError
+            If python-libsbml is not installed or the file cannot be written.
+        """
+        from .sbml import write_sbml
+        return write_sbml(self, path)
 
     # ------------------------------------------------------------------ views
     @property
@@ -669,28 +694,84 @@ class _Builder:
                 raise self.error("'parameters' must be a table such as { k_exo = \"0 /s\" }",
                                  where=where)
             labels += [f"{k} := {v}" for k, v in new_parameters.items()]
-            if not (sets or adds or new_parameters):
-                raise self.error("an intervention must 'set', 'add' or change 'parameters'",
-                                 where=where)
-            result.append((time, i, new_parameters,
+            new_rates = self.intervention_rates(body.get("rates", {}), reactions, i)
+            labels += [f"rate of {k} := {c:g} /s" for k, c in new_rates.items()]
+            if not (sets or adds or new_parameters or new_rates):
+                raise self.error("an intervention must 'set', 'add' or change 'parameters' "
+                                 "or 'rates'", where=where)
+            result.append((time, i, new_parameters, new_rates,
                            Intervention(time, tuple(sets), tuple(adds), (), "; ".join(labels))))
-        # Parameter changes accumulate in time order; each intervention sets the rates that
-        # differ from those in force just before it (not from the initial ones).
+        # Parameter and rate changes accumulate in time order; each intervention sets the
+        # rates that differ from those in force just before it (not from the initial ones).
+        # An explicit 'rates' entry holds until a later intervention sets that reaction's
+        # rate again, explicitly or through a parameter the rate depends on.
         result.sort(key=lambda item: item[0])
         in_force = {}
-        rates = [r.rate for r in reactions]
+        from_parameters = [r.rate for r in reactions]   # rates implied by the parameters
+        current = list(from_parameters)                 # rates in force
         final = []
-        for time, i, new_parameters, intervention in result:
-            if new_parameters:
-                in_force.update(new_parameters)
-                after = self.rates_after(in_force, parameters, i)
-                changed = tuple((j, c) for j, c in enumerate(after) if c != rates[j])
-                rates = after
+        for time, i, new_parameters, new_rates, intervention in result:
+            if new_parameters or new_rates:
+                before = list(current)
+                if new_parameters:
+                    in_force.update(new_parameters)
+                    after = self.rates_after(in_force, parameters, i)
+                    for j, c in enumerate(after):
+                        if c != from_parameters[j]:
+                            current[j] = c
+                    from_parameters = after
+                for j, reaction in enumerate(reactions):
+                    if reaction.rule in new_rates:
+                        current[j] = new_rates[reaction.rule]
+                changed = tuple((j, c) for j, c in enumerate(current) if c != before[j])
                 intervention = Intervention(time, intervention.set_counts,
                                             intervention.add_counts, changed,
                                             intervention.label)
             final.append(intervention)
         return final
+
+    def intervention_rates(self, table, reactions, i) -> dict[str, float]:
+        """The 'rates' table of an intervention: reaction (rule) name -> new c in 1/s."""
+        where = self.where("interventions", i, "rates")
+        if not isinstance(table, Mapping):
+            raise self.error("'rates' must be a table such as { decay = \"0.2 /s\" }",
+                             where=where)
+        rules = list(dict.fromkeys(r.rule for r in reactions))
+        result = {}
+        for name, value in table.items():
+            if name not in rules:
+                reversible = [f"{name}_fwd", f"{name}_rev"]
+                hint = (f"'{name}' is reversible: name its directions "
+                        f"'{reversible[0]}' and '{reversible[1]}'"
+                        if all(r in rules for r in reversible) else
+                        suggestion(name, rules) or "name a reaction of the model ("
+                        + (", ".join(rules[:10]) or "there are none")
+                        + (", ..." if len(rules) > 10 else "") + ")")
+                raise self.error(f"'rates' names unknown reaction '{name}'", where=where,
+                                 hint=hint)
+            result[name] = self.rate_value(value, where)
+        return result
+
+    def rate_value(self, value, where) -> float:
+        """A stochastic constant c given directly: a bare number (1/s) or a quantity of
+        dimension 1/time. Unlike a reaction's 'rate', no concentration unit is converted:
+        the value is c itself, whatever the order of the reaction."""
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise self.error("a rate in 'rates' must be a number (1/s) or a quantity such as "
+                             "'0.2 /s'", where=where)
+        rate = units.evaluate_quantity(value, source=self.source, where=where)
+        if hasattr(rate, "dimensionality"):
+            if rate.dimensionality != units.registry().get_dimensionality("1/[time]"):
+                raise self.error(f"a rate in 'rates' is the stochastic constant c and needs "
+                                 f"1/s (time⁻¹); got '{value}'", where=where,
+                                 hint="write e.g. '0.2 /s' or '1/(20 min)'; concentration "
+                                      "units are converted only in a reaction's 'rate'")
+            rate = float(rate.to("1/s").magnitude)
+        c = float(rate)
+        if not (math.isfinite(c) and c >= 0):
+            raise self.error(f"a rate constant must be a finite number >= 0, got {value!r}",
+                             where=where, hint="use 0 to switch a reaction off")
+        return c
 
     def rates_after(self, new_parameters, parameters, i):
         """Rate constants of all reactions with some parameters replaced (dependent

@@ -387,6 +387,9 @@ def _state_names(agent_types, agent_state_base) -> dict[int, str]:
     return names
 
 
+# A coefficient cut at the sign of its exponent ("1.5e" of "1.5e-3*X"); a name ending in
+# 'e' ("Kinase", "E") followed by '+' or '-' is not one.
+_MANTISSA_RE = re.compile(r"^(?:\d+\.?\d*|\.\d+)[eE]$")
 _OBS_TERM_RE = re.compile(rf"^(?:([0-9.eE+-]+)\s*\*?\s*)?({_NAME})\s*(?:\((.*)\))?$", re.DOTALL)
 
 
@@ -409,7 +412,7 @@ def parse_observable(text: str, species_index: dict[str, int], agent_types: list
     sign, pending = 1.0, []
     for piece in pieces:
         if piece in ("+", "-"):
-            if pending and pending[-1] and pending[-1][-1] in "eE":  # 1e-3 style exponent
+            if pending and _MANTISSA_RE.match(pending[0]):  # 1e-3 style exponent
                 pending[-1] += piece
                 continue
             if pending:

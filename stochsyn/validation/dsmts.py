@@ -68,6 +68,7 @@ __all__ = [
     "load_case",
     "run_case",
     "run_suite",
+    "run_with_rerun",
 ]
 
 #: Suite seed used by the CLI and the acceptance test.
@@ -535,10 +536,15 @@ def case_seed(seed: int, case_id: str | int, attempt: int = 0) -> int:
     return ((hi << 32) | lo) & ((1 << 63) - 1)
 
 
-def _simulate(case: Mapping, n_trajectories: int, seed: int, n_threads: int | None):
+def _simulate(case: Mapping, n_trajectories: int, seed: int, n_threads: int | None,
+              model=None):
+    """Simulate ``model`` (default: the case's model dict) on the case grid and return
+    ``{checked name: (n_trajectories, n_times) array}``; observables (00019's ``y``) are
+    read through ``Ensemble.values`` like species."""
     import stochsyn
 
-    model = stochsyn.Model.from_dict(case_model_dict(case))
+    if model is None:
+        model = stochsyn.Model.from_dict(case_model_dict(case))
     kwargs: dict[str, Any] = {}
     if n_threads is not None:
         kwargs["n_threads"] = n_threads
@@ -568,14 +574,32 @@ def run_case(
     else FAIL. ``seconds`` is the wall time of all attempts.
     """
     case = load_case(case_id)
+    return run_with_rerun(
+        case, lambda engine_seed: _simulate(case, n_trajectories, engine_seed, n_threads),
+        seed)
+
+
+def run_with_rerun(case: Mapping, simulate, seed: int = DEFAULT_SEED) -> CaseResult:
+    """The DSMTS procedure for one case: simulate, evaluate, rerun once on CHECK.
+
+    Parameters
+    ----------
+    case : mapping
+        A case in the structure of :func:`load_case` (at least case_id, checked_species,
+        times, expected, test; and the reactions for the κ₄ correction of 00003).
+    simulate : callable
+        ``simulate(engine_seed) -> {name: (n_trajectories, n_times) array}``.
+    seed : int
+        Suite seed; the engine seeds are ``case_seed(seed, case_id, attempt)``.
+    """
     start = time.perf_counter()
     s0 = case_seed(seed, case["case_id"], 0)
-    result = evaluate(case, _simulate(case, n_trajectories, s0, n_threads))
+    result = evaluate(case, simulate(s0))
     result.seed, result.attempt = s0, 0
     if result.verdict == "CHECK":
         first = result
         s1 = case_seed(seed, case["case_id"], 1)
-        result = evaluate(case, _simulate(case, n_trajectories, s1, n_threads))
+        result = evaluate(case, simulate(s1))
         result.seed, result.attempt, result.previous = s1, 1, first
         result.verdict = "PASS" if result.evaluation_verdict == "PASS" else "FAIL"
         first.seconds = float("nan")

@@ -272,6 +272,56 @@ def test_intervention_setting_a_parameter_to_its_own_value_changes_no_rate():
     assert model.interventions[0].set_rates == ()
 
 
+# -- the 'rates' field of interventions ------------------------------------------------
+
+
+def test_intervention_rates_field_sets_the_constant_of_named_reactions():
+    model = Model.from_dict({
+        "parameters": {"k": "0.1 /s"}, "species": {"X": 10, "P": 100, "P2": 0},
+        "reactions": [{"name": "decay", "equation": "X ->", "rate": "k"},
+                      {"name": "dimer", "equation": "2 P <-> P2", "rate": [0.001, 0.01]}],
+        "interventions": [
+            {"time": 1, "rates": {"decay": 0.5, "dimer_rev": "2 /min"}},
+            {"time": 2, "parameters": {"k": "0.3 /s"}},      # changes decay's rate again
+            {"time": 3, "rates": {"decay": 0.5}},            # differs from what is in force
+            {"time": 4, "rates": {"dimer_rev": "2 /min"}},   # same as in force: no change
+        ]})
+    ivs = model.interventions
+    assert ivs[0].set_rates == ((0, 0.5), (2, pytest.approx(2 / 60)))
+    assert ivs[1].set_rates == ((0, pytest.approx(0.3)),)
+    assert ivs[2].set_rates == ((0, 0.5),)
+    assert ivs[3].set_rates == ()
+    assert "rate of decay := 0.5 /s" in ivs[0].label
+
+
+@pytest.mark.parametrize("rates_table, fragment", [
+    ({"dimer": 0.1}, "'dimer' is reversible: name its directions 'dimer_fwd' and"),
+    ({"decy": 0.1}, "Did you mean 'decay'?"),
+    ({"decay": "1 /uM/s"}, "needs 1/s"),
+    ({"decay": -1}, "must be a finite number >= 0"),
+    ("fast", "must be a table"),
+])
+def test_intervention_rates_field_errors(rates_table, fragment):
+    data = {"species": {"X": 10, "P": 100, "P2": 0},
+            "reactions": [{"name": "decay", "equation": "X ->", "rate": 0.1},
+                          {"name": "dimer", "equation": "2 P <-> P2", "rate": [0.001, 0.01]}],
+            "interventions": [{"time": 1, "rates": rates_table}]}
+    with pytest.raises(ModelError) as info:
+        Model.from_dict(data)
+    assert fragment in str(info.value)
+    assert "interventions[0], field 'rates'" in str(info.value)
+
+
+
+def test_observable_with_names_ending_in_e_and_exponents():
+    """Regression: a name ending in 'e'/'E' before '+'/'-' was read as a number's exponent."""
+    model = Model.from_dict({"species": {"E": 1, "X": 2, "Kinase": 3},
+                             "observables": {"a": "E + X", "b": "1.5e-3*X - Kinase",
+                                             "c": "2e+1*E-X"}})
+    assert model.observables == {"a": {0: 1.0, 1: 1.0}, "b": {1: 0.0015, 2: -1.0},
+                                 "c": {0: 20.0, 1: -1.0}}
+
+
 # -- with_parameters -----------------------------------------------------------------------
 
 BINDING = {
