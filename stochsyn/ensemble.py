@@ -107,7 +107,8 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
         Event budget per trajectory; a trajectory that exhausts it stops with status
         ``max_events`` (see ``on_stop``).
     n_threads : int, optional
-        Threads for the parallel loop over trajectories (default: numba's setting).
+        Threads running trajectories in parallel (default: numba's setting, i.e. the
+        number of cores unless ``NUMBA_NUM_THREADS`` or ``numba.set_num_threads`` limit it).
     batch_size : int, optional
         Trajectories per call of the compiled kernel (and per file with ``out``).
     first_trajectory : int
@@ -185,35 +186,33 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
         provenance = manifest["provenance"]
         ensemble_base["provenance"] = provenance
 
-    previous_threads = numba.get_num_threads()
-    if n_threads is not None:
-        numba.set_num_threads(int(n_threads))
-    try:
-        starts = range(0, n_trajectories, batch_size)
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-            bar = tqdm(total=n_trajectories, unit="traj", desc=model.name)
-        parts = []
-        for number, start in enumerate(starts):
-            stop = min(start + batch_size, n_trajectories)
-            if directory is not None and resume and batch_done(directory, number):
-                parts.append(None)
-            else:
-                trajectories = np.arange(first_trajectory + start, first_trajectory + stop,
-                                         dtype=np.int64)
-                part = _run(arrays, run_entropy, trajectories, times, t_end, max_events,
-                            record_idx, capacity, logs, n_reactions, ensemble_base)
-                if directory is not None:
-                    write_batch(directory, number, part)
-                parts.append(part)
-            if bar is not None:
-                bar.update(stop - start)
+    if n_threads is not None and (isinstance(n_threads, bool)
+                                  or not isinstance(n_threads, (int, np.integer))
+                                  or n_threads < 1):
+        raise ValueError(f"n_threads must be a positive integer, not {n_threads!r}")
+    starts = range(0, n_trajectories, batch_size)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=n_trajectories, unit="traj", desc=model.name)
+    parts = []
+    for number, start in enumerate(starts):
+        stop = min(start + batch_size, n_trajectories)
+        if directory is not None and resume and batch_done(directory, number):
+            parts.append(None)
+        else:
+            trajectories = np.arange(first_trajectory + start, first_trajectory + stop,
+                                     dtype=np.int64)
+            part, capacity = _run(arrays, run_entropy, trajectories, times, t_end,
+                                  max_events, record_idx, capacity, logs, n_reactions,
+                                  ensemble_base, n_threads)
+            if directory is not None:
+                write_batch(directory, number, part)
+            parts.append(part)
         if bar is not None:
-            bar.close()
-    finally:
-        if n_threads is not None:
-            numba.set_num_threads(previous_threads)
+            bar.update(stop - start)
+    if bar is not None:
+        bar.close()
 
     if directory is not None and any(p is None for p in parts):
         ens = read(directory)
@@ -224,46 +223,83 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
 
 
 def _run(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx, capacity,
-         logs, n_reactions, ensemble_base) -> Ensemble:
-    """One batch through the compiled kernel; trajectories whose event records did not fit
-    the buffer are simulated again with a buffer that fits (same bits, so nothing is lost)."""
+         logs, n_reactions, ensemble_base, n_threads) -> tuple[Ensemble, int]:
+    """One batch through the compiled kernel.
+
+    With event logging, each trajectory writes its records into a buffer row of
+    ``capacity`` records; a trajectory that wanted more is simulated again with a row that
+    fits (same bits, so nothing is lost). To make that rare, a pilot of a few trajectories
+    runs first and the rest of the batch gets a capacity 1.25 times the largest the pilot
+    needed; the capacity carries over to the next batch.
+
+    Returns
+    -------
+    (Ensemble, int)
+        The batch and the event capacity to use for the next one.
+    """
     n = len(trajectories)
     counts = np.empty((n, len(times), len(record_idx)), dtype=np.int64)
     firings = np.empty((n, n_reactions), dtype=np.int64)
     status = np.empty(n, dtype=np.int64)
     results = np.zeros((n, 4), dtype=np.float64)
+    outputs = (counts, firings, status, results)
+    pieces = []
+    if not logs:
+        _run_rows(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx, 0,
+                  outputs, 0, n, n_threads)
+    else:
+        pilot = min(n, 2 * (n_threads or numba.get_num_threads()), 8)
+        for first, last in ((0, pilot), (pilot, n)):
+            if last > first:
+                pieces += _run_rows(arrays, run_entropy, trajectories, times, t_end,
+                                    max_events, record_idx, capacity, outputs, first, last,
+                                    n_threads)
+                wanted = int(results[first:last, 2].max())
+                capacity = max(capacity, wanted + wanted // 4)
+    events = Events.concatenate(pieces) if pieces else Events.empty()
+    ensemble = Ensemble(counts=counts, trajectories=trajectories, status=status,
+                        n_events=results[:, 0].astype(np.int64),
+                        t_reached=results[:, 1].copy(), firings=firings, event_records=events,
+                        **ensemble_base)
+    return ensemble, capacity
+
+
+def _run_rows(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx,
+              capacity, outputs, first, last, n_threads) -> list[Events]:
+    """Rows ``first … last-1`` of a batch: fill their slices of ``outputs`` (counts,
+    firings, status, results) and return their event records, one Events per row."""
+    counts, firings, status, results = (a[first:last] for a in outputs)
+    rows = trajectories[first:last]
+    n = last - first
     buffers = _event_buffers(n, capacity)
-    run_batch(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx,
-              counts, firings, *buffers, status, results)
+    run_batch(arrays, run_entropy, rows, times, t_end, max_events, record_idx, counts,
+              firings, *buffers, status, results, n_threads=n_threads)
+    if capacity == 0:
+        return []
     wanted = results[:, 2].astype(np.int64)
-    events = Events.empty()
-    if logs:
-        overflow = np.flatnonzero(wanted > capacity)
-        if len(overflow):
-            bigger = _event_buffers(len(overflow), int(wanted[overflow].max()))
-            redo_counts = np.empty((len(overflow),) + counts.shape[1:], dtype=np.int64)
-            redo_firings = np.empty((len(overflow), n_reactions), dtype=np.int64)
-            redo_status = np.empty(len(overflow), dtype=np.int64)
-            redo_results = np.zeros((len(overflow), 4))
-            run_batch(arrays, run_entropy, trajectories[overflow], times, t_end, max_events,
-                      record_idx, redo_counts, redo_firings, *bigger, redo_status,
-                      redo_results)
-            if not (np.array_equal(redo_counts, counts[overflow])
-                    and np.array_equal(redo_status, status[overflow])):
-                raise SimulationError("internal error: a repeated trajectory differed from "
-                                      "its first run; please report this as a bug")
-        pieces = []
-        for b in range(n):
-            source, row = buffers, b
-            if logs and wanted[b] > capacity:
-                source, row = bigger, int(np.searchsorted(overflow, b))
-            k = int(wanted[b])
-            pieces.append(Events(np.full(k, trajectories[b], dtype=np.int64),
-                                 *(buf[row, :k] for buf in source)))
-        events = Events.concatenate(pieces)
-    return Ensemble(counts=counts, trajectories=trajectories, status=status,
-                    n_events=results[:, 0].astype(np.int64), t_reached=results[:, 1].copy(),
-                    firings=firings, event_records=events, **ensemble_base)
+    overflow = np.flatnonzero(wanted > capacity)
+    if len(overflow):
+        bigger = _event_buffers(len(overflow), int(wanted[overflow].max()))
+        redo_counts = np.empty((len(overflow),) + counts.shape[1:], dtype=np.int64)
+        redo_firings = np.empty((len(overflow), firings.shape[1]), dtype=np.int64)
+        redo_status = np.empty(len(overflow), dtype=np.int64)
+        redo_results = np.zeros((len(overflow), 4))
+        run_batch(arrays, run_entropy, rows[overflow], times, t_end, max_events, record_idx,
+                  redo_counts, redo_firings, *bigger, redo_status, redo_results,
+                  n_threads=n_threads)
+        if not (np.array_equal(redo_counts, counts[overflow])
+                and np.array_equal(redo_status, status[overflow])):
+            raise SimulationError("internal error: a repeated trajectory differed from "
+                                  "its first run; please report this as a bug")
+    pieces = []
+    for b in range(n):
+        source, row = buffers, b
+        if wanted[b] > capacity:
+            source, row = bigger, int(np.searchsorted(overflow, b))
+        k = int(wanted[b])
+        pieces.append(Events(np.full(k, rows[b], dtype=np.int64),
+                             *(buf[row, :k] for buf in source)))
+    return pieces
 
 
 def _event_buffers(n: int, capacity: int):

@@ -209,9 +209,9 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
     iv_ptr, iv_kind, iv_target, iv_count, iv_rate = _csr(
         iv_rows, 4, (np.int64, np.int64, np.int64, np.float64))
 
-    n_leaves = 1
+    n_leaves = 1                      # leaves of the 4-ary sum tree: a power of 4
     while n_leaves < len(reactions):
-        n_leaves *= 2
+        n_leaves *= 4
 
     arrays = NetworkArrays(
         x0=_i64(model.x0),

@@ -1,7 +1,7 @@
 """Numba kernels: random streams (:mod:`.rng`) and the exact SSA (:mod:`.ssa`)."""
 
-from .ssa import (AGENT_CAPACITY, MAX_EVENTS, NEGATIVE_COUNT, NONFINITE_PROPENSITY, OK,
-                  run_batch)
+from .batch import run_batch
+from .ssa import AGENT_CAPACITY, MAX_EVENTS, NEGATIVE_COUNT, NONFINITE_PROPENSITY, OK
 
 #: What each kernel status code means, for messages and result tables.
 STATUS_TEXT = {

@@ -72,9 +72,10 @@ def simulate(model, rng, sample_times, t_end, max_events=10**12):
                 a = a * b
         return a
 
-    n_leaves = 1
+    n_leaves = 1                       # 4-ary sum tree, as in the engine
     while n_leaves < len(model.reactions):
-        n_leaves *= 2
+        n_leaves *= 4
+    first_leaf = (n_leaves - 1) // 3
     t, k, iv, n_events = 0.0, 0, 0, 0
     out, events = [], []
     interventions = model.interventions
@@ -83,12 +84,12 @@ def simulate(model, rng, sample_times, t_end, max_events=10**12):
         return [count(s) for s in range(species_count)]
 
     while True:
-        tree = [0.0] * (2 * n_leaves)
+        tree = [0.0] * (first_leaf + n_leaves)
         for j in range(len(model.reactions)):
-            tree[n_leaves + j] = propensity(j)
-        for i in range(n_leaves - 1, 0, -1):
-            tree[i] = tree[2 * i] + tree[2 * i + 1]
-        a0 = tree[1]
+            tree[first_leaf + j] = propensity(j)
+        for i in range(first_leaf - 1, -1, -1):
+            tree[i] = ((tree[4 * i + 1] + tree[4 * i + 2]) + tree[4 * i + 3]) + tree[4 * i + 4]
+        a0 = tree[0]
         t_next = t + rng.standard_exponential() / a0 if a0 > 0 else math.inf
         t_iv = interventions[iv].time if iv < len(interventions) else math.inf
         if t_iv <= t_end and t_iv <= t_next:
@@ -114,14 +115,17 @@ def simulate(model, rng, sample_times, t_end, max_events=10**12):
             return out, events, n_events, "max_events"
         t = t_next
         u = rng.random() * a0
-        i = 1
-        while i < n_leaves:
-            if u < tree[2 * i] or tree[2 * i + 1] <= 0.0:
-                i = 2 * i
+        i = 0
+        while i < first_leaf:
+            children = [c for c in range(4 * i + 1, 4 * i + 5) if tree[c] > 0.0]
+            for c in children:
+                if u < tree[c]:
+                    i = c
+                    break
+                u -= tree[c]
             else:
-                u -= tree[2 * i]
-                i = 2 * i + 1
-        j = i - n_leaves
+                i = children[-1]  # round-off pushed u past the last positive child
+        j = i - first_leaf
         reaction = model.reactions[j]
         n_events += 1
         change = {}

@@ -189,3 +189,28 @@ def test_distinct_trajectories_and_seeds_are_distinct_streams():
     np.testing.assert_array_equal(ev.agent, expected_ids)
     # the whole firing patterns are not all equal either
     assert len(np.unique(a.firings[:, 0])) > 5
+
+
+def test_long_logs_are_mostly_simulated_once(monkeypatch):
+    """Event buffers are sized from a pilot of a few trajectories, so a run whose every
+    trajectory logs far more than the default 256 records re-simulates at most the pilot,
+    not the whole batch - and still loses no record."""
+    import stochsyn.ensemble as ensemble
+
+    rows_run = []
+    real = ensemble.run_batch
+
+    def counting(*args, **kw):
+        rows_run.append(len(args[2]))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(ensemble, "run_batch", counting)
+    spec = {**IMMIGRATION, "agents": {"A": {**IMMIGRATION["agents"]["A"], "capacity": 2000}}}
+    n = 40
+    ens = ss.simulate(ss.Model.from_dict(spec), 1000.0, n, seed=SEED, record_events=True,
+                      n_threads=2)
+    assert np.all(ens.status == 0)
+    per_traj = np.bincount(ens.event_records.trajectory, minlength=n)
+    assert per_traj.min() > 3 * DEFAULT_EVENT_BUFFER          # ~1000 records each
+    np.testing.assert_array_equal(per_traj, ens.firings[:, 0])
+    assert sum(rows_run) <= n + 4                              # pilot of 2 x 2 threads

@@ -1,0 +1,88 @@
+"""Running a batch of trajectories on several threads.
+
+The kernel :func:`stochsyn.engine.ssa.run_trajectories` is compiled with ``nogil=True``;
+plain Python threads call it on disjoint chunks of the batch, taking the next chunk when
+they finish one (dynamic scheduling, so unequal trajectories still balance). Every
+trajectory seeds its own stream from its global index, so the result does not depend on
+the number of threads or on which thread ran what.
+
+Why not numba's ``prange``: a ``parallel=True`` kernel loaded from numba's on-disk cache
+ran 5–15 % slower on one thread than the same kernel freshly compiled (numba issue 8085;
+measured on the receptor network, benchmarks/RESULTS.md), while recompiling it in every
+process costs about 12 s. The ``nogil`` kernel is as fast from the cache as fresh, and
+needs no OpenMP/TBB threading layer.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+
+from .ssa import run_trajectories
+
+#: Chunks per thread a batch is cut into (load balance against per-call overhead, ~µs).
+CHUNKS_PER_THREAD = 16
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _worker_pool(n_threads: int) -> ThreadPoolExecutor:
+    """A process-wide pool with at least ``n_threads`` workers, kept between calls
+    (starting threads costs ~0.1 ms each, as much as a whole small batch)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool._max_workers < n_threads:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="stochsyn")
+        return _pool
+
+
+def default_threads() -> int:
+    """Threads used when none are given: numba's setting (``NUMBA_NUM_THREADS``, or
+    :func:`numba.set_num_threads`), which is the number of cores unless limited."""
+    return int(numba.get_num_threads())
+
+
+def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, record_idx,
+              counts, firings, ev_time, ev_agent, ev_reaction, ev_from, ev_to, status,
+              results, n_threads=None):
+    """Simulate a batch of trajectories, in parallel when ``n_threads > 1``.
+
+    Parameters are those of :func:`stochsyn.engine.ssa.run_trajectories` (without
+    ``start, stop``); every output array has the batch as its first axis.
+
+    Parameters
+    ----------
+    n_threads : int, optional
+        Worker threads; default :func:`default_threads`.
+    """
+    n = len(trajectories)
+    n_threads = default_threads() if n_threads is None else int(n_threads)
+    n_threads = max(1, min(n_threads, n))
+    args = (sample_times, t_end, max_events, record_idx, counts, firings, ev_time, ev_agent,
+            ev_reaction, ev_from, ev_to, status, results)
+    if n_threads == 1:
+        run_trajectories(net, run_entropy, trajectories, 0, n, *args)
+        return
+    chunk = max(1, n // (n_threads * CHUNKS_PER_THREAD))
+    next_start = [0]
+    lock = threading.Lock()
+
+    def worker():
+        while True:
+            with lock:
+                start = next_start[0]
+                next_start[0] = start + chunk
+            if start >= n:
+                return
+            run_trajectories(net, run_entropy, trajectories, start, min(n, start + chunk),
+                             *args)
+
+    pool = _worker_pool(n_threads)
+    futures = [pool.submit(worker) for _ in range(n_threads)]
+    for future in futures:
+        future.result()          # waits, and re-raises an error from a worker
