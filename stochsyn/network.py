@@ -12,6 +12,7 @@ ring neighbour is in state n).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -19,8 +20,9 @@ import numpy as np
 
 from .model.model import Model
 
-#: Rate-law kinds the kernels dispatch on.
-MASS_ACTION = 0
+#: Rate-law kinds the kernels dispatch on: c·ΠC, c·exp(V(t)/v_scale)·ΠC, c·u(t)·ΠC.
+MASS_ACTION, VOLTAGE, INPUT = 0, 1, 2
+_KIND_CODES = {"mass_action": MASS_ACTION, "voltage": VOLTAGE, "input": INPUT}
 
 #: Intervention kinds.
 SET_COUNT, ADD_COUNT, SET_RATE = 0, 1, 2
@@ -30,13 +32,15 @@ class NetworkArrays(NamedTuple):
     """The compiled network, as the kernels see it.
 
     Sizes: ``S`` species, ``P`` pair classes, ``M`` reactions, ``T`` agent types,
-    ``K`` interventions, ``L`` sum-tree leaves (power of two >= M).
+    ``K`` interventions, ``L`` sum-tree leaves (power of four >= M), ``I`` inputs.
     """
 
     x0: np.ndarray             # (S,) int64 initial counts
     n_state: np.ndarray        # () int64 as (1,): S + P, length of the engine's state vector
     rate_kind: np.ndarray      # (M,) int64
-    rate: np.ndarray           # (M,) float64 stochastic constants, 1/s
+    rate: np.ndarray           # (M,) float64 stochastic constants, 1/s (per input unit)
+    rate_input: np.ndarray     # (M,) int64 input a time-dependent kind reads, -1 for none
+    rate_vscale: np.ndarray    # (M,) float64 v_scale (mV) of the VOLTAGE kind, else 0
     reac_ptr: np.ndarray       # (M+1,) int64 CSR over the reactants
     reac_idx: np.ndarray       # state-vector index (a pair class for a neighbour rule's target)
     reac_order: np.ndarray     # stoichiometry of each reactant
@@ -71,6 +75,13 @@ class NetworkArrays(NamedTuple):
     iv_count: np.ndarray       # int64 value for SET_COUNT / ADD_COUNT
     iv_rate: np.ndarray        # float64 value for SET_RATE
     n_leaves: np.ndarray       # (1,) L
+    in_value: np.ndarray       # (I,) float64 constant part of each input
+    in_sine_amp: np.ndarray    # (I,) float64 sine amplitude
+    in_sine_omega: np.ndarray  # (I,) float64 angular frequency, rad/s
+    in_sine_phase: np.ndarray  # (I,) float64 phase, rad
+    in_step_ptr: np.ndarray    # (I+1,) int64 CSR of each input's steps
+    in_step_time: np.ndarray   # float64 step times (s), increasing within an input
+    in_step_value: np.ndarray  # float64 value added from that time on
 
 
 @dataclass(frozen=True)
@@ -114,6 +125,10 @@ def _csr(rows: list[list], n_fields: int, dtypes):
 
 def _i64(values) -> np.ndarray:
     return np.asarray(values, dtype=np.int64).reshape(-1)
+
+
+def _f64(values) -> np.ndarray:
+    return np.asarray(values, dtype=np.float64).reshape(-1)
 
 
 def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DESIGN.md
@@ -216,8 +231,10 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
     arrays = NetworkArrays(
         x0=_i64(model.x0),
         n_state=_i64([n_species + len(pair_classes)]),
-        rate_kind=np.full(len(reactions), MASS_ACTION, dtype=np.int64),
+        rate_kind=_i64([_KIND_CODES[r.kind] for r in reactions]),
         rate=np.array([r.rate for r in reactions], dtype=np.float64).reshape(-1),
+        rate_input=_i64([r.input for r in reactions]),
+        rate_vscale=np.array([r.v_scale_mv for r in reactions], dtype=np.float64).reshape(-1),
         reac_ptr=reac_ptr, reac_idx=reac_idx, reac_order=reac_order,
         delta_ptr=delta_ptr, delta_idx=delta_idx, delta_val=delta_val,
         move_ptr=move_ptr, move_type=move_type, move_from=move_from, move_to=move_to,
@@ -241,6 +258,13 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
         iv_ptr=iv_ptr, iv_kind=iv_kind, iv_target=iv_target, iv_count=iv_count,
         iv_rate=iv_rate,
         n_leaves=_i64([n_leaves]),
+        in_value=_f64([i.value for i in model.inputs]),
+        in_sine_amp=_f64([i.sine_amplitude for i in model.inputs]),
+        in_sine_omega=_f64([2 * math.pi * i.sine_frequency_hz for i in model.inputs]),
+        in_sine_phase=_f64([i.sine_phase for i in model.inputs]),
+        in_step_ptr=_i64(np.cumsum([0] + [len(i.step_times) for i in model.inputs])),
+        in_step_time=_f64([t for i in model.inputs for t in i.step_times]),
+        in_step_value=_f64([v for i in model.inputs for v in i.step_values]),
     )
     return Network(model=model, species=model.species,
                    reactions=tuple(r.name for r in reactions),

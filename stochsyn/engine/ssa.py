@@ -23,6 +23,14 @@ source pair class for a neighbour rule). A pending waiting time is discarded at 
 intervention, which memorylessness allows. ``tests/engine/reference_ssa.py`` repeats these
 steps in pure Python and must agree bit for bit.
 
+Time-dependent reactions (``VOLTAGE`` and ``INPUT`` kinds, see :mod:`.hazard`) keep a zero
+leaf in the tree; their static factors ``c · Π C(x_s, ν_s)`` are kept apart. While all of
+those are zero the loop above is the whole algorithm (the plain exact SSA, at full speed).
+Otherwise the exponential draw ``E`` is matched by the integrated hazard
+``∫ (a_tree + Σ_j s_j f_j(t)) dt`` (:func:`.hazard.next_event_time`), and the choice's
+uniform is scaled by the total propensity at the firing time: below ``a_tree`` it walks the
+tree, above it scans the time-dependent reactions. The draws are the same as above.
+
 Samples are right-continuous: the value at a sample time ``s`` is the state after every
 reaction and intervention at times <= s.
 
@@ -40,6 +48,7 @@ import math
 import numba
 import numpy as np
 
+from .hazard import STEPS_PER_PERIOD, drive_arrays, next_event_time, select_tv, tv_rate
 from .rng import next_double, seed_pcg64, standard_exponential, uniform_index
 
 # Status codes (also in stochsyn.engine.STATUS_TEXT).
@@ -49,7 +58,7 @@ NEGATIVE_COUNT = 2
 NONFINITE_PROPENSITY = 3
 AGENT_CAPACITY = 4
 
-MASS_ACTION = 0
+MASS_ACTION = 0   # VOLTAGE = 1 and INPUT = 2 are handled in .hazard
 SET_COUNT, ADD_COUNT, SET_RATE = 0, 1, 2
 
 
@@ -208,15 +217,25 @@ def _init_agents(net, x, agent_state, agent_id, state_pos, members, class_slot, 
 
 
 @numba.njit(cache=True)
-def _fill_tree(tree, n_leaves, x, rate, net):
+def _fill_tree(tree, n_leaves, x, rate, net, tv_static):
+    """All propensities from scratch. A time-dependent reaction's leaf is 0; its static
+    factor ``c · Π C(x_s, ν_s)`` goes to ``tv_static``. Returns how many of those are > 0."""
     n_reactions = len(rate)
     first_leaf = (n_leaves - 1) // 3
+    n_tv_live = 0
     for j in range(n_reactions):
-        tree[first_leaf + j] = propensity(j, x, rate, net.rate_kind, net.reac_ptr,
-                                          net.reac_idx, net.reac_order)
+        value = propensity(j, x, rate, net.rate_kind, net.reac_ptr, net.reac_idx,
+                           net.reac_order)
+        if net.rate_kind[j] != MASS_ACTION:
+            tv_static[j] = value
+            if value > 0.0:
+                n_tv_live += 1
+            value = 0.0
+        tree[first_leaf + j] = value
     for j in range(n_reactions, n_leaves):
         tree[first_leaf + j] = 0.0
     tree_build(tree, n_leaves)
+    return n_tv_live
 
 
 @numba.njit(cache=True)
@@ -294,9 +313,34 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, t_end, max_eve
     dirty = np.empty(max_dependents, dtype=np.int64)
     firings[:] = 0
 
+    # Time-dependent reactions (VOLTAGE, INPUT kinds): their static factors, the inputs
+    # they read and the quadrature step bound (see .hazard).
+    n_tv = 0
+    for j in range(n_reactions):
+        if net.rate_kind[j] != MASS_ACTION:
+            n_tv += 1
+    tv_list = np.empty(n_tv, dtype=np.int64)
+    tv_static = np.zeros(n_reactions, dtype=np.float64)
+    input_used = np.zeros(len(net.in_value), dtype=np.int64)
+    q = 0
+    for j in range(n_reactions):
+        if net.rate_kind[j] != MASS_ACTION:
+            tv_list[q] = j
+            q += 1
+            input_used[net.rate_input[j]] = 1
+    used_inputs = np.flatnonzero(input_used)
+    omega_max = 0.0
+    for q in range(len(used_inputs)):
+        i = used_inputs[q]
+        if net.in_sine_amp[i] != 0.0:
+            omega_max = max(omega_max, net.in_sine_omega[i])
+    h_max = 2.0 * math.pi / (STEPS_PER_PERIOD * omega_max) if omega_max > 0.0 else math.inf
+    drive = drive_arrays(net)
+    base = np.zeros(len(net.in_value), dtype=np.float64)
+
     _init_agents(net, x, agent_state, agent_id, state_pos, members, class_slot, class_pos,
                  class_members, next_id, free_slots, n_free, n_species)
-    _fill_tree(tree, n_leaves, x, rate, net)
+    n_tv_live = _fill_tree(tree, n_leaves, x, rate, net, tv_static)
 
     t = 0.0
     k = 0            # next sample
@@ -310,9 +354,13 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, t_end, max_eve
             status = NONFINITE_PROPENSITY
             break
         t_next = math.inf
-        if a0 > 0.0:
-            t_next = t + standard_exponential(rng_state) / a0
         t_iv = net.iv_time[iv] if iv < n_interventions else math.inf
+        if n_tv_live == 0:
+            if a0 > 0.0:
+                t_next = t + standard_exponential(rng_state) / a0
+        else:
+            t_next = next_event_time(drive, tv_list, tv_static, used_inputs, base, h_max, a0, t,
+                                     standard_exponential(rng_state), min(t_iv, t_end))
         if t_iv <= t_end and t_iv <= t_next:
             while k < n_times and sample_times[k] < t_iv:
                 _record(counts, k, x, record_idx)
@@ -333,7 +381,7 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, t_end, max_eve
                 iv += 1
             if status != OK:
                 break
-            _fill_tree(tree, n_leaves, x, rate, net)
+            n_tv_live = _fill_tree(tree, n_leaves, x, rate, net, tv_static)
             continue
         if t_next > t_end:
             while k < n_times:
@@ -348,7 +396,14 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, t_end, max_eve
             status = MAX_EVENTS
             break
         t = t_next
-        j = tree_select(tree, n_leaves, next_double(rng_state) * a0)
+        if n_tv_live == 0:
+            j = tree_select(tree, n_leaves, next_double(rng_state) * a0)
+        else:
+            u = next_double(rng_state) * (a0 + tv_rate(drive, tv_list, tv_static, base, t))
+            if u < a0:
+                j = tree_select(tree, n_leaves, u)
+            else:
+                j = select_tv(drive, tv_list, tv_static, base, t, u - a0)
         for p in range(net.delta_ptr[j], net.delta_ptr[j + 1]):
             x[net.delta_idx[p]] += net.delta_val[p]
         m0 = net.move_ptr[j]
@@ -417,9 +472,14 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, t_end, max_eve
         if d1 - d0 <= 2:  # no shared ancestors worth tracking
             for p in range(d0, d1):
                 r = net.dep_idx[p]
+                value = propensity(r, x, rate, net.rate_kind, net.reac_ptr, net.reac_idx,
+                                   net.reac_order)
+                if net.rate_kind[r] != MASS_ACTION:
+                    n_tv_live += (value > 0.0) - (tv_static[r] > 0.0)
+                    tv_static[r] = value
+                    continue
                 i = first_leaf + r
-                tree[i] = propensity(r, x, rate, net.rate_kind, net.reac_ptr, net.reac_idx,
-                                     net.reac_order)
+                tree[i] = value
                 while i > 0:
                     i = (i - 1) >> 2
                     c = 4 * i + 1
@@ -431,6 +491,10 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, t_end, max_eve
                 leaf = first_leaf + r
                 value = propensity(r, x, rate, net.rate_kind, net.reac_ptr, net.reac_idx,
                                    net.reac_order)
+                if net.rate_kind[r] != MASS_ACTION:
+                    n_tv_live += (value > 0.0) - (tv_static[r] > 0.0)
+                    tv_static[r] = value
+                    continue
                 if value == tree[leaf]:
                     continue  # its ancestors need no refresh on its account
                 tree[leaf] = value

@@ -20,8 +20,13 @@ from .errors import ModelError
 from .rules import (AgentType, Term, expand_rule, is_name, parse_equation, parse_observable,
                     parse_pattern_sites, suggestion)
 
-_TOP_LEVEL = ("model", "parameters", "species", "agents", "reactions", "observables",
-              "interventions")
+_TOP_LEVEL = ("model", "parameters", "inputs", "species", "agents", "reactions",
+              "observables", "interventions")
+_INPUT_KEYS = ("unit", "value", "sine", "steps", "note")
+_SINE_KEYS = ("amplitude", "frequency", "phase")
+#: Rate-law kinds a reaction's rate table may name (docs/model-format.md, "Time-dependent
+#: rates"); plain numbers and expressions are mass action.
+RATE_KINDS = ("mass_action", "voltage", "input")
 _REACTION_KEYS = ("name", "equation", "rate", "log", "neighbour", "note")
 _AGENT_KEYS = ("sites", "initial", "ring_size", "capacity", "note")
 _INTERVENTION_KEYS = ("time", "set", "add", "parameters", "rates", "note")
@@ -46,6 +51,14 @@ class Reaction:
         Set for neighbour rules: the propensity counts ring pairs instead of the target state.
     log : bool
         Write an event record for each agent this reaction moves.
+    kind : str
+        Rate law: ``"mass_action"`` (``a = c · Π C(x_s, ν_s)``), ``"voltage"``
+        (``a = c · exp(V(t) / v_scale_mv) · Π C``, V the input ``input``, in mV) or
+        ``"input"`` (``a = c · u(t) · Π C``, u the input ``input`` in its declared unit).
+    input : int
+        Index into :attr:`Model.inputs` for the time-dependent kinds, else -1.
+    v_scale_mv : float
+        Voltage scale of the ``"voltage"`` kind (mV; negative for rates that fall with V).
     """
 
     name: str
@@ -56,6 +69,40 @@ class Reaction:
     agent_moves: tuple[tuple[int, int, int], ...] = ()
     neighbour: tuple[int, int] | None = None
     log: bool = False
+    kind: str = "mass_action"
+    input: int = -1
+    v_scale_mv: float = 0.0
+
+
+@dataclass(frozen=True)
+class Input:
+    """A prescribed, time-dependent input (s → value in ``unit``): cleft glutamate, a
+    clamped membrane voltage ``V`` (mV), a drive.
+
+    ``value(t) = value + amplitude · sin(2π · frequency_hz · t + phase) + step(t)``, where
+    ``step(t)`` is the value of the last step at or before t (0 before the first).
+    """
+
+    name: str
+    unit: str
+    value: float
+    sine_amplitude: float = 0.0
+    sine_frequency_hz: float = 0.0
+    sine_phase: float = 0.0
+    step_times: tuple[float, ...] = ()
+    step_values: tuple[float, ...] = ()
+
+    def __call__(self, t):
+        """The input at time(s) ``t`` (s), in its unit (vectorised over numpy arrays)."""
+        import numpy as np
+        t = np.asarray(t, dtype=float)
+        out = self.value + self.sine_amplitude * np.sin(
+            2 * math.pi * self.sine_frequency_hz * t + self.sine_phase)
+        if self.step_times:
+            k = np.searchsorted(np.asarray(self.step_times), t, side="right") - 1
+            steps = np.concatenate(([0.0], self.step_values))
+            out = out + steps[k + 1]
+        return out
 
 
 @dataclass(frozen=True)
@@ -88,6 +135,7 @@ class Model:
     observables: Mapping[str, Mapping[int, float]]
     interventions: tuple[Intervention, ...]
     spec: Mapping[str, Any] = field(repr=False)
+    inputs: tuple[Input, ...] = ()
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -207,9 +255,26 @@ class Model:
             base = self.agent_state_base[agent.name]
             for k, state in enumerate(agent.states):
                 lines.append(f"  [{base + k}] {agent.state_label(state)}: {agent.initial[k]}")
+        if self.inputs:
+            lines.append(f"inputs ({len(self.inputs)}):")
+            for item in self.inputs:
+                wave = f"{item.value:g}"
+                if item.sine_amplitude:
+                    wave += (f" + {item.sine_amplitude:g}·sin(2π·{item.sine_frequency_hz:g} Hz·t"
+                             f" + {item.sine_phase:g})")
+                if item.step_times:
+                    wave += " + steps at " + ", ".join(f"{t:g} s" for t in item.step_times)
+                lines.append(f"  {item.name} [{item.unit}] = {wave}")
         lines.append(f"reactions after expansion ({len(self.reactions)}):")
         for j, reaction in enumerate(self.reactions):
-            lines.append(f"  [{j}] {self._equation(reaction)}   c = {reaction.rate:.6g} /s"
+            law = f"c = {reaction.rate:.6g} /s"
+            if reaction.kind == "voltage":
+                law += (f" · exp({self.inputs[reaction.input].name}/"
+                        f"{reaction.v_scale_mv:g} mV)")
+            elif reaction.kind == "input":
+                law = (f"c = {reaction.rate:.6g} /s per {self.inputs[reaction.input].unit}"
+                       f" · {self.inputs[reaction.input].name}(t)")
+            lines.append(f"  [{j}] {self._equation(reaction)}   {law}"
                          + ("   (logged)" if reaction.log else ""))
         if self.observables:
             lines.append("observables:")
@@ -338,6 +403,7 @@ class _Builder:
         self.volume = volume
 
         parameters = self.parameters()
+        self.inputs = self.read_inputs(parameters)
         species_names, x0_plain = self.plain_species()
         agent_types = self.agent_types()
         self.check_unique_names(species_names, agent_types, parameters)
@@ -365,7 +431,7 @@ class _Builder:
             volume_litre=volume, species=tuple(species), n_plain_species=len(species_names),
             x0=tuple(x0), agent_types=tuple(agent_types), agent_state_base=agent_state_base,
             reactions=tuple(reactions), parameters=parameters, observables=observables,
-            interventions=tuple(interventions), spec=self.spec)
+            interventions=tuple(interventions), spec=self.spec, inputs=tuple(self.inputs))
 
     def parameters(self) -> dict[str, Any]:
         """Evaluate parameters in dependency order (they may refer to each other)."""
@@ -597,19 +663,162 @@ class _Builder:
                 # The ring neighbour is in the same holoenzyme, not a diffusing reactant:
                 # it does not add to the order used for unit conversion (docs).
                 orders = _reactant_orders(lhs)
-                c = self.rate_constant(rate_spec, parameters, orders, key)
+                c, kind, input_index, v_scale = self.rate_law(rate_spec, parameters, orders,
+                                                              key)
                 for tr in transitions:
                     reactions.append(Reaction(
                         name=tr.label, rule=rule_name, reactants=tr.reactants,
                         products=tr.products, rate=c, agent_moves=tr.agent_moves,
-                        neighbour=tr.neighbour, log=log))
+                        neighbour=tr.neighbour, log=log, kind=kind, input=input_index,
+                        v_scale_mv=v_scale))
         return reactions
+
+    def rate_law(self, rate_spec, parameters, orders, key):
+        """(c, kind, input index, v_scale_mv) of a reaction's 'rate'.
+
+        A number or expression is mass action. A table names a time-dependent kind:
+        ``{ kind = "voltage", k0 = <rate>, v_scale = <voltage>, input = "V" }`` gives
+        ``c · exp(V/v_scale)``; ``{ kind = "input", input = "glu", k = <rate per unit> }``
+        gives ``c · glu(t)``, where ``k × (1 unit of the input)`` is converted like a rate.
+        """
+        if not isinstance(rate_spec, Mapping):
+            return self.rate_constant(rate_spec, parameters, orders, key), "mass_action", -1, 0.0
+        where = self.where("reactions", key, "rate")
+        kind = rate_spec.get("kind")
+        allowed = {"voltage": ("kind", "k0", "v_scale", "input"),
+                   "input": ("kind", "k", "input")}
+        if kind not in allowed:
+            raise self.error(f"a rate table needs kind = \"voltage\" or \"input\", not "
+                             f"{kind!r}", where=where,
+                             hint="write a mass-action rate as a number or expression; "
+                                  "time-dependent rates: docs/model-format.md")
+        for field_name in rate_spec:
+            if field_name not in allowed[kind]:
+                raise self.error(f"unknown field '{field_name}' in a {kind} rate", where=where,
+                                 hint=f"allowed: {', '.join(allowed[kind])}")
+        names = [i.name for i in self.inputs]
+        input_name = rate_spec.get("input", "V" if kind == "voltage" else None)
+        if input_name not in names:
+            raise self.error(f"the {kind} rate reads input '{input_name}', which [inputs] "
+                             f"does not declare", where=where,
+                             hint=suggestion(str(input_name), names) or
+                             ("declare it, e.g. [inputs.V] unit = \"mV\", value = \"-70 mV\""
+                              if kind == "voltage" else
+                              "declare it, e.g. [inputs.glu] unit = \"mM\", value = 0"))
+        index = names.index(input_name)
+        unit = self.inputs[index].unit
+        if kind == "voltage":
+            if "k0" not in rate_spec or "v_scale" not in rate_spec:
+                raise self.error("a voltage rate needs k0 (the rate at 0 mV) and v_scale",
+                                 where=where, hint="e.g. { kind = \"voltage\", "
+                                 "k0 = \"5.4 /ms\", v_scale = \"47 mV\" }")
+            if units.registry()(unit).dimensionality != units.registry()("mV").dimensionality:
+                raise self.error(f"a voltage rate needs an input in mV; '{input_name}' is in "
+                                 f"'{unit}'", where=where)
+            c = self.rate_constant(rate_spec["k0"], parameters, orders, key)
+            v_scale = units.millivolts(rate_spec["v_scale"], parameters=parameters,
+                                       source=self.source, where=where)
+            if not (math.isfinite(v_scale) and v_scale != 0):
+                raise self.error(f"v_scale must be a non-zero voltage, got {v_scale} mV",
+                                 where=where)
+            return c, "voltage", index, float(v_scale)
+        if "k" not in rate_spec:
+            raise self.error("an input rate needs k (the rate per unit of the input)",
+                             where=where, hint="e.g. { kind = \"input\", input = \"glu\", "
+                                               "k = \"5 /mM/ms\" }")
+        source_input = self.inputs[index]
+        lowest = (source_input.value + min((0.0,) + source_input.step_values)
+                  - abs(source_input.sine_amplitude))
+        if lowest < 0:
+            raise self.error(f"input '{input_name}' can reach {lowest:g} {unit}, and a rate "
+                             f"proportional to it would be negative", where=where,
+                             hint=f"keep value + steps - |sine amplitude| >= 0 for "
+                                  f"'{input_name}'")
+        k = units.evaluate_quantity(rate_spec["k"], parameters=parameters, source=self.source,
+                                    where=where)
+        per_unit = k * units.registry()(unit)
+        c = units.stochastic_rate_constant(per_unit, reactant_orders=orders,
+                                           volume_litre=self.volume, source=self.source,
+                                           where=where)
+        return c, "input", index, 0.0
+
+    def read_inputs(self, parameters) -> list[Input]:
+        """The [inputs] table: prescribed waveforms, each in its own unit."""
+        raw = self.table("inputs")
+        result = []
+        reg = units.registry()
+        for name, body in raw.items():
+            where = self.where("inputs", name)
+            if not is_name(name):
+                raise self.error(f"'{name}' is not a valid input name", where=where)
+            if not isinstance(body, Mapping):
+                raise self.error("an input must be a table such as { unit = \"mM\", "
+                                 "value = 0 }", where=where)
+            for key in body:
+                if key not in _INPUT_KEYS:
+                    raise self.error(f"unknown field '{key}' in input '{name}'", where=where,
+                                     hint=suggestion(key, _INPUT_KEYS)
+                                     or f"allowed: {', '.join(_INPUT_KEYS)}")
+            unit = body.get("unit", "dimensionless")
+            try:
+                reference = reg(unit if unit != "1" else "dimensionless")
+            except Exception:
+                raise self.error(f"unknown unit '{unit}' for input '{name}'", where=where,
+                                 hint="e.g. unit = \"mM\", \"mV\" or \"1\"") from None
+            unit = "dimensionless" if unit == "1" else unit
+
+            def magnitude(value, what):
+                q = units.evaluate_quantity(value, parameters=parameters, source=self.source,
+                                            where=f"{where}, {what}")
+                if hasattr(q, "dimensionality"):
+                    if q.dimensionality != reference.dimensionality:
+                        raise self.error(f"{what} of input '{name}' must be in {unit}, got "
+                                         f"'{value}'", where=where)
+                    return float((q / reference).to("dimensionless").magnitude)
+                return float(q)
+
+            value = magnitude(body.get("value", 0.0), "value")
+            amplitude = frequency = phase = 0.0
+            if "sine" in body:
+                sine = body["sine"]
+                if not isinstance(sine, Mapping) or any(k not in _SINE_KEYS for k in sine):
+                    raise self.error("'sine' must be a table { amplitude, frequency, phase }",
+                                     where=where)
+                amplitude = magnitude(sine.get("amplitude", 0.0), "sine amplitude")
+                f = units.evaluate_quantity(sine.get("frequency", 0.0), parameters=parameters,
+                                            source=self.source, where=where)
+                frequency = float(f.to("Hz").magnitude) if hasattr(f, "to") else float(f)
+                phase = float(units.evaluate_quantity(sine.get("phase", 0.0),
+                                                      parameters=parameters,
+                                                      source=self.source, where=where))
+                if not (frequency >= 0 and math.isfinite(frequency)):
+                    raise self.error(f"the sine frequency of input '{name}' must be >= 0",
+                                     where=where)
+            times, values = [], []
+            steps = body.get("steps", [])
+            if not isinstance(steps, list):
+                raise self.error("'steps' must be a list of { time, value } tables",
+                                 where=where)
+            for step in steps:
+                if not isinstance(step, Mapping) or set(step) != {"time", "value"}:
+                    raise self.error("each step is a table { time = \"10 ms\", value = … }",
+                                     where=where)
+                times.append(units.seconds(step["time"], parameters=parameters,
+                                           source=self.source, where=where))
+                values.append(magnitude(step["value"], "step value"))
+            if any(b <= a for a, b in zip(times, times[1:])) or any(t < 0 for t in times):
+                raise self.error(f"the steps of input '{name}' must have increasing times "
+                                 ">= 0", where=where)
+            result.append(Input(name, unit, value, amplitude, frequency, phase,
+                                tuple(times), tuple(values)))
+        return result
 
     def rate_constant(self, rate_spec, parameters, orders, key) -> float:
         where = self.where("reactions", key, "rate")
         if isinstance(rate_spec, bool) or not isinstance(rate_spec, (int, float, str)):
-            raise self.error("a rate must be a number (1/s), a quantity such as '6.8 /uM/s' "
-                             "or an expression of parameters", where=where)
+            raise self.error("a rate must be a number (1/s), a quantity such as '6.8 /uM/s', "
+                             "an expression of parameters, or a table for a time-dependent "
+                             "rate (kind = \"voltage\" or \"input\")", where=where)
         value = units.evaluate_quantity(rate_spec, parameters=parameters, source=self.source,
                                         where=where)
         return units.stochastic_rate_constant(value, reactant_orders=orders,

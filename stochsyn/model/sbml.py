@@ -1822,6 +1822,11 @@ def _write_sbml(model, path) -> Path:
     """The work of :func:`write_sbml` (which turns unexpected errors into ModelError)."""
     path = Path(path)
     source = str(path)
+    timed = sorted({r.rule for r in model.reactions if r.kind != "mass_action"})
+    if timed:
+        raise ModelError(f"the model has time-dependent rates ({', '.join(timed)}), which "
+                         f"stochsyn does not write to SBML yet", source=model.source,
+                         hint="export a variant without [inputs]-driven or voltage rates")
     L = _import_libsbml(source)
     ast = _Ast(L)
     doc = L.SBMLDocument(3, 2)
