@@ -53,8 +53,10 @@ class NetworkArrays(NamedTuple):
     move_to: np.ndarray        # state species, -1 = destroy
     pick_class: np.ndarray     # (M,) pair class the first moved agent is drawn from, or -1
     log: np.ndarray            # (M,) int64, 1 = write event records
-    dep_ptr: np.ndarray        # (M+1,) int64: reactions whose propensity j's firing changes
-    dep_idx: np.ndarray
+    dep_ptr: np.ndarray        # (M+1,) int64: mass-action reactions whose propensity j's
+    dep_idx: np.ndarray        #   firing changes (sorted)
+    tvdep_ptr: np.ndarray      # (M+1,) int64: the same for time-dependent reactions
+    tvdep_idx: np.ndarray
     type_capacity: np.ndarray  # (T,) most agents alive at once
     type_n_initial: np.ndarray  # (T,) agents at t = 0 (ids 0 .. n-1)
     type_agent_offset: np.ndarray  # (T,) first global agent slot of the type
@@ -212,8 +214,14 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
         class_list_offset.append(n_class_members)
         n_class_members += agent_types[t].capacity
 
-    dep_ptr, dep_idx = _dependencies(model, reactant_rows, delta_rows, move_rows, class_index,
-                                     pair_classes)
+    dependents = _dependencies(model, reactant_rows, delta_rows, move_rows, class_index,
+                               pair_classes)
+    # Split by kind, so that the engine's hot loop over the tree's dependents needs no test.
+    timed = [r.kind != "mass_action" for r in reactions]
+    dep_ptr, dep_idx = _csr([[k for k in row if not timed[k]] for row in dependents], 1,
+                            (np.int64,))
+    tvdep_ptr, tvdep_idx = _csr([[k for k in row if timed[k]] for row in dependents], 1,
+                                (np.int64,))
 
     iv_time, iv_rows = [], []
     for intervention in model.interventions:
@@ -240,7 +248,7 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
         move_ptr=move_ptr, move_type=move_type, move_from=move_from, move_to=move_to,
         pick_class=_i64(pick_class),
         log=_i64([1 if r.log and r.agent_moves else 0 for r in reactions]),
-        dep_ptr=dep_ptr, dep_idx=dep_idx,
+        dep_ptr=dep_ptr, dep_idx=dep_idx, tvdep_ptr=tvdep_ptr, tvdep_idx=tvdep_idx,
         type_capacity=_i64(type_capacity),
         type_n_initial=_i64([sum(a.initial) for a in agent_types]),
         type_agent_offset=_i64(type_offset),
@@ -294,7 +302,5 @@ def _dependencies(model, reactant_rows, delta_rows, move_rows, class_index, pair
                 if state >= 0:
                     changed.add(state)
                     changed |= classes_touching.get(state, set())
-        dependents = sorted({k for s in changed for k in readers.get(s, ())})
-        rows.append(dependents)
-    ptr, idx = _csr(rows, 1, (np.int64,))
-    return ptr, idx
+        rows.append(sorted({k for s in changed for k in readers.get(s, ())}))
+    return rows

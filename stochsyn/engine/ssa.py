@@ -461,6 +461,12 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, t_end, max_eve
                     n_records += 1
         n_events += 1
         firings[j] += 1
+        for p in range(net.tvdep_ptr[j], net.tvdep_ptr[j + 1]):
+            r = net.tvdep_idx[p]
+            value = propensity(r, x, rate, net.rate_kind, net.reac_ptr, net.reac_idx,
+                               net.reac_order)
+            n_tv_live += (value > 0.0) - (tv_static[r] > 0.0)
+            tv_static[r] = value
         # Refresh the dependents' leaves and the sum tree above them. With one or two
         # dependents (most reactions of small networks) walking each path to the root is
         # cheapest; with more, each changed inner node is recomputed once, level by level
@@ -472,14 +478,9 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, t_end, max_eve
         if d1 - d0 <= 2:  # no shared ancestors worth tracking
             for p in range(d0, d1):
                 r = net.dep_idx[p]
-                value = propensity(r, x, rate, net.rate_kind, net.reac_ptr, net.reac_idx,
-                                   net.reac_order)
-                if net.rate_kind[r] != MASS_ACTION:
-                    n_tv_live += (value > 0.0) - (tv_static[r] > 0.0)
-                    tv_static[r] = value
-                    continue
                 i = first_leaf + r
-                tree[i] = value
+                tree[i] = propensity(r, x, rate, net.rate_kind, net.reac_ptr, net.reac_idx,
+                                     net.reac_order)
                 while i > 0:
                     i = (i - 1) >> 2
                     c = 4 * i + 1
@@ -491,10 +492,6 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, t_end, max_eve
                 leaf = first_leaf + r
                 value = propensity(r, x, rate, net.rate_kind, net.reac_ptr, net.reac_idx,
                                    net.reac_order)
-                if net.rate_kind[r] != MASS_ACTION:
-                    n_tv_live += (value > 0.0) - (tv_static[r] > 0.0)
-                    tv_static[r] = value
-                    continue
                 if value == tree[leaf]:
                     continue  # its ancestors need no refresh on its account
                 tree[leaf] = value
