@@ -353,3 +353,23 @@ def test_capacity_bounds_agents_alive_at_once_and_ids_are_never_reused():
         assert list(made.agent) == list(range(len(made)))
         killed = events[(events.trajectory == i) & (events.rule == "kill")]
         assert set(killed.agent) <= set(made.agent)
+
+
+# ---------------------------------------------------------------- kernel cache hygiene
+def test_kernel_cache_is_cleared_when_any_engine_source_changes(tmp_path):
+    """numba keys a cached kernel to its own file only; the engine keeps a fingerprint of
+    all its sources and drops the cache when one of them changes."""
+    from stochsyn.engine import invalidate_stale_kernel_cache
+
+    (tmp_path / "ssa.py").write_text("a = 1\n")
+    (tmp_path / "hazard.py").write_text("b = 1\n")
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+    (cache / "ssa.kernel-1.py311.nbi").write_text("index")
+    assert invalidate_stale_kernel_cache(tmp_path)          # no fingerprint yet
+    (cache / "ssa.kernel-1.py311.nbi").write_text("index")
+    assert not invalidate_stale_kernel_cache(tmp_path)      # unchanged sources: kept
+    assert (cache / "ssa.kernel-1.py311.nbi").exists()
+    (tmp_path / "hazard.py").write_text("b = 2\n")            # only the inlined module
+    assert invalidate_stale_kernel_cache(tmp_path)
+    assert not (cache / "ssa.kernel-1.py311.nbi").exists()
