@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -200,6 +201,11 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted; finished batches are kept (use --resume to finish the run)",
               file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`stochsyn info MODEL | head`): stop quietly, and keep Python
+        # from complaining again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
