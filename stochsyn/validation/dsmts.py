@@ -399,6 +399,17 @@ class CaseResult:
                     out.append((name, float(t), "Y", float(self.y[i, j])))
         return out
 
+    def report(self) -> str:
+        """One line with the verdict, the extreme scores and the failing points (also of a
+        first run that was CHECK), for test failures and logs."""
+        first = self.previous
+        return (f"{self.case_id}: verdict {self.verdict}, max|Z| {self.max_abs_z:.2f}, "
+                f"max|Y| {self.max_abs_y:.2f} (strict {self.max_abs_y_dsmts:.2f}), fails Z/Y "
+                f"{self.n_fail_z}/{self.n_fail_y}, exact {self.exact_ok}, points "
+                f"{self.failing_points()}"
+                + (f"; first run {first.evaluation_verdict} {first.failing_points()}"
+                   if first else ""))
+
 
 def _max_abs(a: np.ndarray) -> float:
     finite = np.abs(a[np.isfinite(a)])

@@ -416,12 +416,6 @@ def test_format_table_from_results():
 def test_dsmts_case_passes(cid):
     """The DSMTS acceptance test: every case PASSes at n = 10,000 with the fixed seed."""
     res = dsmts.run_case(cid, 10_000, seed=SEED)
-    first = res.previous
-    detail = (
-        f"{cid}: verdict {res.verdict}, max|Z| {res.max_abs_z:.2f}, max|Y| "
-        f"{res.max_abs_y:.2f} (strict {res.max_abs_y_dsmts:.2f}), fails Z/Y "
-        f"{res.n_fail_z}/{res.n_fail_y}, exact {res.exact_ok}, points {res.failing_points()}"
-        + (f"; first run {first.evaluation_verdict} {first.failing_points()}" if first else "")
-    )
+    detail = res.report()
     assert res.verdict == "PASS", detail
     assert res.n == 10_000

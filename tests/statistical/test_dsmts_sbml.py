@@ -91,13 +91,7 @@ def test_dsmts_sbml_case_passes(cid):
     """Acceptance: every supported case, read from its original SBML, PASSes at
     n = 10,000 under the DSMTS rule (κ₄-corrected Y for 00003, as for the JSON cases)."""
     res = dsmts_sbml.run_case(cid, DATA, 10_000, seed=dsmts.DEFAULT_SEED)
-    first = res.previous
-    detail = (
-        f"{cid}: verdict {res.verdict}, max|Z| {res.max_abs_z:.2f}, max|Y| "
-        f"{res.max_abs_y:.2f} (strict {res.max_abs_y_dsmts:.2f}), fails Z/Y "
-        f"{res.n_fail_z}/{res.n_fail_y}, exact {res.exact_ok}, points {res.failing_points()}"
-        + (f"; first run {first.evaluation_verdict} {first.failing_points()}" if first else "")
-    )
+    detail = res.report()
     assert res.verdict == "PASS", detail
     assert res.n == 10_000
     assert res.kurtosis_corrected == (cid in dsmts.KURTOSIS_CORRECTED_CASES)
