@@ -29,6 +29,7 @@ def _cmd_run(args) -> int:
     model = ss.load_model(args.model)
     if args.set:
         model = model.with_parameters(**_parameter_overrides(args.set))
+    protocol = ss.protocols.parse(args.protocol) if args.protocol else None
     out = Path(args.out) if args.out else Path("results") / Path(args.model).stem
     start = time.perf_counter()
     ens = ss.simulate(
@@ -36,7 +37,7 @@ def _cmd_run(args) -> int:
         sample_every=args.sample_every, record_events=args.record_events,
         max_events=args.max_events, n_threads=args.threads, batch_size=args.batch_size,
         first_trajectory=args.first_trajectory, progress=not args.no_progress, out=out,
-        resume=args.resume)
+        resume=args.resume, protocol=protocol)
     seconds = time.perf_counter() - start
     events = int(ens.n_events.sum())
     print(f"{model.name}: {ens.n_trajectories} trajectories to t = {args.t_end:g} s, "
@@ -151,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="finish an interrupted run in --out, keeping its finished batches")
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="override a parameter, e.g. --set k_exo='0.1 /s' (repeatable)")
+    run.add_argument("--protocol", default=None, metavar="TEXT",
+                     help="stimulation, e.g. 'voltage_step:hold_mv=-70,step_mv=40,"
+                          "step_at_s=0.01' or 'lfs+apv' (stochsyn.protocols.parse)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=_cmd_run)
 

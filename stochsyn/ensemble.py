@@ -58,6 +58,56 @@ def sample_grid(t_end: float, sample_every: float | None = None,
     return sample_every * np.arange(n + 1, dtype=np.float64)
 
 
+def apply_protocol(model: Model, protocol) -> Model:
+    """The model as the protocol sets it up: a voltage clamp becomes the waveform of the
+    input ``V`` (mV), pharmacology the protocol's timed interventions.
+
+    Presynaptic spikes (release) and postsynaptic spikes (bAPs) need the release and membrane
+    modules, which the engine does not have yet; a protocol with spikes is refused rather
+    than silently run without them.
+
+    Raises
+    ------
+    ModelError
+        The model cannot take the protocol (no input ``V`` to clamp, unknown parameters in
+        a drug intervention, ...).
+    ValueError
+        The protocol needs something the engine cannot simulate yet.
+    """
+    from .protocols import Protocol
+    if not isinstance(protocol, Protocol):
+        raise TypeError(f"protocol must be a stochsyn.protocols.Protocol, not "
+                        f"{type(protocol).__name__}")
+    if len(protocol.pre_spikes_s) or len(protocol.post_spikes_s):
+        raise ValueError(
+            f"protocol '{protocol.name}' has {len(protocol.pre_spikes_s)} presynaptic and "
+            f"{len(protocol.post_spikes_s)} postsynaptic spikes, but transmitter release and "
+            "backpropagating APs are not simulated yet in this version; only voltage clamps "
+            "and pharmacology (interventions) can be applied")
+    spec = dict(model.spec)
+    if len(protocol.clamp_times_s):
+        inputs = dict(spec.get("inputs", {}))
+        if "V" not in inputs:
+            raise ModelError(f"protocol '{protocol.name}' clamps the voltage, but the model "
+                             f"has no input 'V'", source=model.source,
+                             hint="declare [inputs.V] unit = \"mV\" (the voltage that "
+                                  "voltage-dependent rates read)")
+        if np.any(np.isnan(protocol.clamp_mv)):
+            raise ValueError("releasing a voltage clamp (NaN) needs the membrane equation, "
+                             "which is not simulated yet; clamp for the whole run")
+        rest = model.inputs[[i.name for i in model.inputs].index("V")].value
+        first = float(protocol.clamp_times_s[0])
+        hold = float(protocol.clamp_mv[0]) if first == 0.0 else rest
+        steps = [{"time": float(t), "value": f"{float(v) - hold!r} mV"}
+                 for t, v in zip(protocol.clamp_times_s, protocol.clamp_mv) if t > 0.0]
+        inputs["V"] = {"unit": "mV", "value": f"{hold!r} mV", "steps": steps}
+        spec["inputs"] = inputs
+    if protocol.interventions:
+        spec["interventions"] = list(spec.get("interventions", [])) + [
+            dict(item) for item in protocol.interventions]
+    return Model.from_dict(spec, source=model.source)
+
+
 def _provenance(network: Network, seed: int, t_end: float, max_events: int) -> dict:
     model = network.model
     return {
@@ -83,7 +133,7 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
              max_events: int = DEFAULT_MAX_EVENTS, n_threads: int | None = None,
              batch_size: int | None = None, first_trajectory: int = 0,
              progress: bool = False, out: str | os.PathLike | None = None,
-             resume: bool = False, on_stop: str = "warn") -> Ensemble:
+             resume: bool = False, on_stop: str = "warn", protocol=None) -> Ensemble:
     """Simulate an ensemble of independent exact trajectories.
 
     Parameters
@@ -123,17 +173,22 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
     on_stop : {"warn", "raise", "ignore"}
         What to do when trajectories stop before t_end: their samples after the stop are
         -1 in ``counts`` (NaN in tables) and ``status`` says why.
+    protocol : stochsyn.protocols.Protocol, optional
+        Stimulation; see :func:`apply_protocol` for what this version can apply. Recorded
+        in the provenance.
 
     Returns
     -------
     Ensemble
     """
     if isinstance(model, (str, os.PathLike)):
-        from .model.toml import load_toml
-        model = load_toml(model)
+        from .model import load_model
+        model = load_model(model)
     if not isinstance(model, Model):
         raise TypeError(f"model must be a stochsyn Model or a file path, not "
                         f"{type(model).__name__}")
+    if protocol is not None:
+        model = apply_protocol(model, protocol)
     t_end = float(t_end)
     if not (math.isfinite(t_end) and t_end >= 0):
         raise ValueError(f"t_end must be a finite time >= 0 (s), not {t_end!r}")
@@ -162,6 +217,7 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
     logs = bool(np.any(arrays.log)) and record_events
     capacity = _DEFAULT_EVENT_CAPACITY if logs else 0
     provenance = _provenance(network, seed, t_end, max_events)
+    provenance["protocol"] = protocol.to_dict() if protocol is not None else None
     ensemble_base = dict(
         times=times, species=network.species, reactions=network.reactions,
         observables={k: dict(v) for k, v in model.observables.items()},
@@ -361,5 +417,5 @@ def _check_status(ens: Ensemble, on_stop: str, max_events: int) -> None:
     warnings.warn(message, BudgetWarning, stacklevel=3)
 
 
-__all__ = ["simulate", "sample_grid", "SimulationError", "BudgetWarning", "ModelError",
+__all__ = ["simulate", "apply_protocol", "sample_grid", "SimulationError", "BudgetWarning", "ModelError",
            "DEFAULT_MAX_EVENTS"]
