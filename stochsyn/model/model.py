@@ -22,7 +22,8 @@ from .rules import (AgentType, Term, expand_rule, is_name, parse_equation, parse
 
 _TOP_LEVEL = ("model", "parameters", "inputs", "species", "agents", "reactions",
               "observables", "interventions")
-_INPUT_KEYS = ("unit", "value", "sine", "steps", "note")
+_INPUT_KEYS = ("unit", "value", "sine", "steps", "release", "note")
+_RELEASE_KEYS = ("probability", "peak", "tau", "cv")
 _SINE_KEYS = ("amplitude", "frequency", "phase")
 #: Rate-law kinds a reaction's rate table may name (docs/model-format.md, "Time-dependent
 #: rates"); plain numbers and expressions are mass action.
@@ -81,6 +82,10 @@ class Input:
 
     ``value(t) = value + amplitude · sin(2π · frequency_hz · t + phase) + step(t)``, where
     ``step(t)`` is the value of the last step at or before t (0 before the first).
+    With a release rule (``release_probability >= 0``), each presynaptic spike of the
+    protocol releases with that probability a pulse ``A · exp(-(t - t_s)/pulse_tau_s)``
+    added to the input, ``A`` log-normal with mean ``pulse_peak`` and CV ``pulse_cv``
+    (drawn in the engine from the trajectory's stream).
     """
 
     name: str
@@ -91,6 +96,10 @@ class Input:
     sine_phase: float = 0.0
     step_times: tuple[float, ...] = ()
     step_values: tuple[float, ...] = ()
+    release_probability: float = -1.0
+    pulse_peak: float = 0.0
+    pulse_tau_s: float = 1.0
+    pulse_cv: float = 0.0
 
     def __call__(self, t):
         """The input at time(s) ``t`` (s), in its unit (vectorised over numpy arrays)."""
@@ -149,9 +158,12 @@ class Model:
             Keys ``model``, ``parameters``, ``species``, ``agents``, ``reactions``,
             ``observables``, ``interventions`` (see ``docs/model-format.md``).
         source : str
-            Where the data came from, used in error messages.
+            Where the data came from, used in error messages; the paths of
+            ``[model] include`` are relative to its folder (to the working directory for
+            ``"<dict>"``).
         locations : mapping, optional
-            (table, key) -> line number, so errors can name the line of a file.
+            (table, key) -> line number, so errors can name the line of a file; or
+            -> (file, line) for an item from another file (an included fragment).
 
         Raises
         ------
@@ -160,6 +172,10 @@ class Model:
         """
         if not isinstance(data, Mapping):
             raise ModelError("a model must be a table (dict) at the top level", source=source)
+        header = data.get("model")
+        if isinstance(header, Mapping) and "include" in header:
+            from .compose import compose
+            data, locations = compose(data, source=source, locations=locations)
         spec = _plain(copy.deepcopy(dict(data)), source)
         return _Builder(spec, source, locations or {}).build()
 
@@ -358,7 +374,9 @@ class _Builder:
         else:
             text = f"[{table}] {key!r}"
         line = self.locations.get((table, key))
-        if line is not None:
+        if isinstance(line, tuple):           # an item from an included fragment
+            text += f" ({line[0]}, line {line[1]})"
+        elif line is not None:
             text += f" (line {line})"
         if field_name:
             text += f", field '{field_name}'"
@@ -403,6 +421,7 @@ class _Builder:
         self.volume = volume
 
         parameters = self.parameters()
+        self.parameter_values = parameters
         self.inputs = self.read_inputs(parameters)
         species_names, x0_plain = self.plain_species()
         agent_types = self.agent_types()
@@ -498,7 +517,8 @@ class _Builder:
                 raise self.error("an initial amount cannot be a boolean", where=where)
             names.append(name)
             counts.append(units.molecule_count(value, volume_litre=self.volume,
-                                               source=self.source, where=where))
+                                               source=self.source, where=where,
+                                               parameters=self.parameter_values))
         return names, counts
 
     def agent_types(self) -> list[AgentType]:
@@ -559,7 +579,8 @@ class _Builder:
                 pattern = parse_pattern_sites(text, prototype, source=self.source, where=where)
                 full = {site: pattern.get(site, values[0]) for site, values in site_list}
                 count = units.molecule_count(entry["count"], volume_litre=self.volume,
-                                             source=self.source, where=where)
+                                             source=self.source, where=where,
+                                             parameters=self.parameter_values)
                 initial[prototype.matching(full)[0]] += count
             total = sum(initial)
             if ring_size and total % ring_size:
@@ -809,8 +830,32 @@ class _Builder:
             if any(b <= a for a, b in zip(times, times[1:])) or any(t < 0 for t in times):
                 raise self.error(f"the steps of input '{name}' must have increasing times "
                                  ">= 0", where=where)
+            release = (-1.0, 0.0, 1.0, 0.0)
+            if "release" in body:
+                rule = body["release"]
+                if (not isinstance(rule, Mapping) or any(k not in _RELEASE_KEYS for k in rule)
+                        or not {"probability", "peak", "tau"} <= set(rule)):
+                    raise self.error("'release' must be a table { probability, peak, tau, "
+                                     "cv }", where=where,
+                                     hint="e.g. release = { probability = 0.3, peak = "
+                                          "\"1 mM\", tau = \"1.2 ms\", cv = 0.5 }")
+                probability = float(units.evaluate_quantity(
+                    rule["probability"], parameters=parameters, source=self.source,
+                    where=where))
+                peak = magnitude(rule["peak"], "release peak")
+                tau = units.seconds(rule["tau"], parameters=parameters, source=self.source,
+                                    where=where)
+                cv = float(units.evaluate_quantity(rule.get("cv", 0.0), parameters=parameters,
+                                                   source=self.source, where=where))
+                if not (0.0 <= probability <= 1.0):
+                    raise self.error(f"release probability of '{name}' must be in [0, 1], "
+                                     f"got {probability}", where=where)
+                if not (peak >= 0 and tau > 0 and cv >= 0 and math.isfinite(peak * tau * cv)):
+                    raise self.error(f"release of '{name}' needs peak >= 0, tau > 0 and "
+                                     f"cv >= 0", where=where)
+                release = (probability, peak, tau, cv)
             result.append(Input(name, unit, value, amplitude, frequency, phase,
-                                tuple(times), tuple(values)))
+                                tuple(times), tuple(values), *release))
         return result
 
     def rate_constant(self, rate_spec, parameters, orders, key) -> float:

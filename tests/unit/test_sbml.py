@@ -516,6 +516,11 @@ def test_every_model_file_is_covered():
 def test_round_trip_gives_the_same_network(case, tmp_path):
     model = original_model(case)
     out = tmp_path / "model.xml"
+    if any(r.kind != "mass_action" for r in model.reactions):
+        # time-dependent rates (the NMDAR modules) are not written to SBML yet: refused
+        with pytest.raises(ss.ModelError, match="time-dependent rates"):
+            model.to_sbml(out)
+        return
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert model.to_sbml(out) == out
