@@ -62,9 +62,11 @@ def apply_protocol(model: Model, protocol) -> Model:
     """The model as the protocol sets it up: a voltage clamp becomes the waveform of the
     input ``V`` (mV), pharmacology the protocol's timed interventions.
 
-    Presynaptic spikes (release) and postsynaptic spikes (bAPs) need the release and membrane
-    modules, which the engine does not have yet; a protocol with spikes is refused rather
-    than silently run without them.
+    Presynaptic spikes release transmitter into every input with a ``release`` rule (the
+    engine samples each release); they are passed to the engine by :func:`simulate`.
+    Postsynaptic spikes (bAPs), cooperative dendritic depolarisation and releasing a clamp
+    need the membrane equation, which the engine does not have yet: such protocols are
+    refused rather than silently run without it.
 
     Raises
     ------
@@ -78,12 +80,23 @@ def apply_protocol(model: Model, protocol) -> Model:
     if not isinstance(protocol, Protocol):
         raise TypeError(f"protocol must be a stochsyn.protocols.Protocol, not "
                         f"{type(protocol).__name__}")
-    if len(protocol.pre_spikes_s) or len(protocol.post_spikes_s):
+    if len(protocol.post_spikes_s):
         raise ValueError(
-            f"protocol '{protocol.name}' has {len(protocol.pre_spikes_s)} presynaptic and "
-            f"{len(protocol.post_spikes_s)} postsynaptic spikes, but transmitter release and "
-            "backpropagating APs are not simulated yet in this version; only voltage clamps "
-            "and pharmacology (interventions) can be applied")
+            f"protocol '{protocol.name}' has {len(protocol.post_spikes_s)} postsynaptic "
+            "spikes, but backpropagating APs need the membrane equation, which is not "
+            "simulated yet in this version")
+    if len(protocol.pre_spikes_s):
+        if not any(i.release_probability >= 0 for i in model.inputs):
+            raise ModelError(f"protocol '{protocol.name}' has presynaptic spikes, but no "
+                             f"input of the model has a release rule", source=model.source,
+                             hint="e.g. [inputs.glu] unit = \"mM\", value = 0, release = "
+                                  "{ probability = 0.3, peak = \"1 mM\", tau = \"1.2 ms\", "
+                                  "cv = 0.5 }")
+        if protocol.depolarisation_mv > 0 and not len(protocol.clamp_times_s):
+            raise ValueError(
+                f"protocol '{protocol.name}' adds a cooperative dendritic depolarisation of "
+                f"{protocol.depolarisation_mv:g} mV per spike, which needs the membrane "
+                "equation (not simulated yet); use depolarisation_mv=0 or a voltage clamp")
     spec = dict(model.spec)
     if len(protocol.clamp_times_s):
         inputs = dict(spec.get("inputs", {}))
@@ -218,6 +231,8 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
     capacity = _DEFAULT_EVENT_CAPACITY if logs else 0
     provenance = _provenance(network, seed, t_end, max_events)
     provenance["protocol"] = protocol.to_dict() if protocol is not None else None
+    spike_times = (np.asarray(protocol.pre_spikes_s, dtype=np.float64) if protocol is not None
+                   else np.zeros(0))
     ensemble_base = dict(
         times=times, species=network.species, reactions=network.reactions,
         observables={k: dict(v) for k, v in model.observables.items()},
@@ -261,7 +276,7 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
                                      dtype=np.int64)
             part, capacity = _run(arrays, run_entropy, trajectories, times, t_end,
                                   max_events, record_idx, capacity, logs, n_reactions,
-                                  ensemble_base, n_threads)
+                                  ensemble_base, n_threads, spike_times)
             if directory is not None:
                 write_batch(directory, number, part)
             parts.append(part)
@@ -279,7 +294,7 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
 
 
 def _run(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx, capacity,
-         logs, n_reactions, ensemble_base, n_threads) -> tuple[Ensemble, int]:
+         logs, n_reactions, ensemble_base, n_threads, spike_times) -> tuple[Ensemble, int]:
     """One batch through the compiled kernel.
 
     With event logging, each trajectory writes its records into a buffer row of
@@ -302,14 +317,14 @@ def _run(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx
     pieces = []
     if not logs:
         _run_rows(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx, 0,
-                  outputs, 0, n, n_threads)
+                  outputs, 0, n, n_threads, spike_times)
     else:
         pilot = min(n, 2 * (n_threads or numba.get_num_threads()), 8)
         for first, last in ((0, pilot), (pilot, n)):
             if last > first:
                 pieces += _run_rows(arrays, run_entropy, trajectories, times, t_end,
                                     max_events, record_idx, capacity, outputs, first, last,
-                                    n_threads)
+                                    n_threads, spike_times)
                 wanted = int(results[first:last, 2].max())
                 capacity = max(capacity, wanted + wanted // 4)
     events = Events.concatenate(pieces) if pieces else Events.empty()
@@ -321,7 +336,7 @@ def _run(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx
 
 
 def _run_rows(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx,
-              capacity, outputs, first, last, n_threads) -> list[Events]:
+              capacity, outputs, first, last, n_threads, spike_times) -> list[Events]:
     """Rows ``first … last-1`` of a batch: fill their slices of ``outputs`` (counts,
     firings, status, results) and return their event records, one Events per row."""
     counts, firings, status, results = (a[first:last] for a in outputs)
@@ -329,7 +344,8 @@ def _run_rows(arrays, run_entropy, trajectories, times, t_end, max_events, recor
     n = last - first
     buffers = _event_buffers(n, capacity)
     run_batch(arrays, run_entropy, rows, times, t_end, max_events, record_idx, counts,
-              firings, *buffers, status, results, n_threads=n_threads)
+              firings, *buffers, status, results, n_threads=n_threads,
+              spike_times=spike_times)
     if capacity == 0:
         return []
     wanted = results[:, 2].astype(np.int64)
@@ -342,7 +358,7 @@ def _run_rows(arrays, run_entropy, trajectories, times, t_end, max_events, recor
         redo_results = np.zeros((len(overflow), 4))
         run_batch(arrays, run_entropy, rows[overflow], times, t_end, max_events, record_idx,
                   redo_counts, redo_firings, *bigger, redo_status, redo_results,
-                  n_threads=n_threads)
+                  n_threads=n_threads, spike_times=spike_times)
         if not (np.array_equal(redo_counts, counts[overflow])
                 and np.array_equal(redo_status, status[overflow])):
             raise SimulationError("internal error: a repeated trajectory differed from "

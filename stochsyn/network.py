@@ -84,6 +84,10 @@ class NetworkArrays(NamedTuple):
     in_step_ptr: np.ndarray    # (I+1,) int64 CSR of each input's steps
     in_step_time: np.ndarray   # float64 step times (s), increasing within an input
     in_step_value: np.ndarray  # float64 value added from that time on
+    in_release_prob: np.ndarray  # (I,) float64 release probability per spike, -1 = none
+    in_pulse_peak: np.ndarray  # (I,) float64 mean pulse amplitude (input unit)
+    in_pulse_tau: np.ndarray   # (I,) float64 pulse decay time constant (s)
+    in_pulse_cv: np.ndarray    # (I,) float64 CV of the pulse amplitude
 
 
 @dataclass(frozen=True)
@@ -273,6 +277,10 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
         in_step_ptr=_i64(np.cumsum([0] + [len(i.step_times) for i in model.inputs])),
         in_step_time=_f64([t for i in model.inputs for t in i.step_times]),
         in_step_value=_f64([v for i in model.inputs for v in i.step_values]),
+        in_release_prob=_f64([i.release_probability for i in model.inputs]),
+        in_pulse_peak=_f64([i.pulse_peak for i in model.inputs]),
+        in_pulse_tau=_f64([i.pulse_tau_s for i in model.inputs]),
+        in_pulse_cv=_f64([i.pulse_cv for i in model.inputs]),
     )
     return Network(model=model, species=model.species,
                    reactions=tuple(r.name for r in reactions),

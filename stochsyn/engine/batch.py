@@ -19,6 +19,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
+import numpy as np
 
 from .ssa import run_trajectories
 
@@ -49,7 +50,7 @@ def default_threads() -> int:
 
 def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, record_idx,
               counts, firings, ev_time, ev_agent, ev_reaction, ev_from, ev_to, status,
-              results, n_threads=None):
+              results, n_threads=None, spike_times=None):
     """Simulate a batch of trajectories, in parallel when ``n_threads > 1``.
 
     Parameters are those of :func:`stochsyn.engine.ssa.run_trajectories` (without
@@ -59,12 +60,16 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
     ----------
     n_threads : int, optional
         Worker threads; default :func:`default_threads`.
+    spike_times : (n_spikes,) float64 ndarray, optional
+        Presynaptic spike times (s) of the protocol; default none.
     """
     n = len(trajectories)
+    spike_times = (np.zeros(0) if spike_times is None
+                   else np.ascontiguousarray(spike_times, dtype=np.float64))
     n_threads = default_threads() if n_threads is None else int(n_threads)
     n_threads = max(1, min(n_threads, n))
-    args = (sample_times, t_end, max_events, record_idx, counts, firings, ev_time, ev_agent,
-            ev_reaction, ev_from, ev_to, status, results)
+    args = (sample_times, spike_times, t_end, max_events, record_idx, counts, firings, ev_time,
+            ev_agent, ev_reaction, ev_from, ev_to, status, results)
     if n_threads == 1:
         run_trajectories(net, run_entropy, trajectories, 0, n, *args)
         return

@@ -49,7 +49,8 @@ import numba
 import numpy as np
 
 from .hazard import STEPS_PER_PERIOD, drive_arrays, next_event_time, select_tv, tv_rate
-from .rng import next_double, seed_pcg64, standard_exponential, uniform_index
+from .rng import (lognormal_mean_cv, next_double, seed_pcg64, standard_exponential,
+                  uniform_index)
 
 # Status codes (also in stochsyn.engine.STATUS_TEXT).
 OK = 0
@@ -245,9 +246,9 @@ def _record(counts, k, x, record_idx):
 
 
 @numba.njit(cache=True)
-def simulate_trajectory(net, rng_state, trajectory, sample_times, t_end, max_events,
-                        record_idx, counts, firings, ev_time, ev_agent, ev_reaction, ev_from,
-                        ev_to, result):
+def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, t_end,
+                        max_events, record_idx, counts, firings, ev_time, ev_agent, ev_reaction,
+                        ev_from, ev_to, result):
     """Simulate one trajectory from t = 0 to ``t_end``.
 
     Parameters
@@ -259,6 +260,10 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, t_end, max_eve
         Global trajectory index (only for bookkeeping by the caller).
     sample_times : (n_times,) float64 ndarray
         Non-decreasing, within [0, t_end] (s).
+    spike_times : (n_spikes,) float64 ndarray
+        Presynaptic spikes (s), sorted. At each, every input with a release rule releases
+        with its probability (one uniform per such input, in input order; if released, one
+        more word for the log-normal amplitude). Ignored when no input has a release rule.
     t_end : float
         End time (s).
     max_events : int
@@ -274,7 +279,7 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, t_end, max_eve
         reaction; state species before and after, -1 for none).
     result : (4,) float64 ndarray
         Output: [number of reaction events, time reached (s), event records wanted
-        (may exceed the capacity), 0].
+        (may exceed the capacity), number of releases].
 
     Returns
     -------
@@ -337,6 +342,14 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, t_end, max_eve
     h_max = 2.0 * math.pi / (STEPS_PER_PERIOD * omega_max) if omega_max > 0.0 else math.inf
     drive = drive_arrays(net)
     base = np.zeros(len(net.in_value), dtype=np.float64)
+    pulse_g = np.zeros(len(net.in_value), dtype=np.float64)
+    pulse_t0 = np.zeros(len(net.in_value), dtype=np.float64)
+    n_spikes = 0
+    for i in range(len(net.in_value)):
+        if net.in_release_prob[i] >= 0.0:
+            n_spikes = len(spike_times)
+    sp = 0           # next spike
+    n_releases = 0
 
     _init_agents(net, x, agent_state, agent_id, state_pos, members, class_slot, class_pos,
                  class_members, next_id, free_slots, n_free, n_species)
@@ -355,12 +368,33 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, t_end, max_eve
             break
         t_next = math.inf
         t_iv = net.iv_time[iv] if iv < n_interventions else math.inf
+        t_spike = spike_times[sp] if sp < n_spikes else math.inf
         if n_tv_live == 0:
             if a0 > 0.0:
                 t_next = t + standard_exponential(rng_state) / a0
         else:
-            t_next = next_event_time(drive, tv_list, tv_static, used_inputs, base, h_max, a0, t,
-                                     standard_exponential(rng_state), min(t_iv, t_end))
+            t_next = next_event_time(drive, tv_list, tv_static, used_inputs, base, pulse_g,
+                                     pulse_t0, h_max, a0, t, standard_exponential(rng_state),
+                                     min(t_iv, t_spike, t_end))
+        if t_spike <= t_end and t_spike < t_iv and t_spike <= t_next:
+            # A presynaptic spike: release draws; the pending waiting time is discarded.
+            while k < n_times and sample_times[k] < t_spike:
+                _record(counts, k, x, record_idx)
+                k += 1
+            t = t_spike
+            for i in range(len(net.in_value)):
+                if net.in_release_prob[i] >= 0.0:
+                    if next_double(rng_state) < net.in_release_prob[i]:
+                        amplitude = lognormal_mean_cv(rng_state, net.in_pulse_peak[i],
+                                                      net.in_pulse_cv[i])
+                        if pulse_g[i] != 0.0:
+                            amplitude += pulse_g[i] * math.exp(-(t - pulse_t0[i])
+                                                               / net.in_pulse_tau[i])
+                        pulse_g[i] = amplitude
+                        pulse_t0[i] = t
+                        n_releases += 1
+            sp += 1
+            continue
         if t_iv <= t_end and t_iv <= t_next:
             while k < n_times and sample_times[k] < t_iv:
                 _record(counts, k, x, record_idx)
@@ -399,11 +433,12 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, t_end, max_eve
         if n_tv_live == 0:
             j = tree_select(tree, n_leaves, next_double(rng_state) * a0)
         else:
-            u = next_double(rng_state) * (a0 + tv_rate(drive, tv_list, tv_static, base, t))
+            u = next_double(rng_state) * (a0 + tv_rate(drive, tv_list, tv_static, base,
+                                                       pulse_g, pulse_t0, t))
             if u < a0:
                 j = tree_select(tree, n_leaves, u)
             else:
-                j = select_tv(drive, tv_list, tv_static, base, t, u - a0)
+                j = select_tv(drive, tv_list, tv_static, base, pulse_g, pulse_t0, t, u - a0)
         for p in range(net.delta_ptr[j], net.delta_ptr[j + 1]):
             x[net.delta_idx[p]] += net.delta_val[p]
         m0 = net.move_ptr[j]
@@ -518,13 +553,14 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, t_end, max_eve
     result[0] = n_events
     result[1] = t
     result[2] = n_records
+    result[3] = n_releases
     return status
 
 
 @numba.njit(cache=True, nogil=True)
-def run_trajectories(net, run_entropy, trajectories, start, stop, sample_times, t_end,
-                     max_events, record_idx, counts, firings, ev_time, ev_agent, ev_reaction,
-                     ev_from, ev_to, status, results):
+def run_trajectories(net, run_entropy, trajectories, start, stop, sample_times, spike_times,
+                     t_end, max_events, record_idx, counts, firings, ev_time, ev_agent,
+                     ev_reaction, ev_from, ev_to, status, results):
     """Simulate rows ``start … stop-1`` of a batch, one after another, without the GIL.
 
     Trajectory ``trajectories[b]`` draws only from
@@ -546,12 +582,12 @@ def run_trajectories(net, run_entropy, trajectories, start, stop, sample_times, 
     ev_time, ev_agent, ev_reaction, ev_from, ev_to : (B, capacity) ndarrays
     status : (B,) int64 ndarray
     results : (B, 4) float64 ndarray
-        Per trajectory: events, time reached, event records wanted, 0.
+        Per trajectory: events, time reached, event records wanted, releases.
     """
     rng_state = np.empty(4, dtype=np.uint64)
     for b in range(start, stop):
         seed_pcg64(rng_state, run_entropy, trajectories[b])
         status[b] = simulate_trajectory(
-            net, rng_state, trajectories[b], sample_times, t_end, max_events, record_idx,
-            counts[b], firings[b], ev_time[b], ev_agent[b], ev_reaction[b], ev_from[b],
-            ev_to[b], results[b])
+            net, rng_state, trajectories[b], sample_times, spike_times, t_end, max_events,
+            record_idx, counts[b], firings[b], ev_time[b], ev_agent[b], ev_reaction[b],
+            ev_from[b], ev_to[b], results[b])

@@ -57,9 +57,17 @@ def test_magnesium_free_solution_removes_the_block():
     assert ens.values("B")[:, 1].max() == 0
 
 
-def test_protocols_with_spikes_are_refused_until_release_is_simulated():
-    with pytest.raises(ValueError, match="not simulated yet"):
-        ss.simulate(ss.Model.from_dict(CHANNEL), 1.0, 2, seed=1, protocol=ss.protocols.hfs())
+def test_what_this_version_cannot_run_is_refused():
+    model = ss.Model.from_dict(CHANNEL)
+    with pytest.raises(ss.ModelError, match="no input of the model has a release rule"):
+        ss.simulate(model, 1.0, 2, seed=1, protocol=ss.protocols.train(10, 5))
+    with pytest.raises(ValueError, match="postsynaptic"):
+        ss.simulate(model, 1.0, 2, seed=1, protocol=ss.protocols.stdp(delta_t_ms=10, pairs=2))
+    released = {**CHANNEL, "inputs": {**CHANNEL["inputs"], "glu": {
+        "unit": "mM", "release": {"probability": 0.5, "peak": "1 mM", "tau": "1 ms"}}}}
+    with pytest.raises(ValueError, match="depolarisation"):
+        ss.simulate(ss.Model.from_dict(released), 1.0, 2, seed=1,
+                    protocol=ss.protocols.hfs())
 
 
 def test_a_clamp_needs_a_voltage_input():
