@@ -350,6 +350,7 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, t
             n_spikes = len(spike_times)
     sp = 0           # next spike
     n_releases = 0
+    t_spike = spike_times[0] if n_spikes > 0 else math.inf
 
     _init_agents(net, x, agent_state, agent_id, state_pos, members, class_slot, class_pos,
                  class_members, next_id, free_slots, n_free, n_species)
@@ -361,22 +362,23 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, t
     n_events = 0
     n_records = 0
     status = OK
+    t_iv = net.iv_time[0] if n_interventions > 0 else math.inf
+    # The next scheduled time (spike or intervention): one comparison per event below.
+    t_stop = min(t_iv, t_spike)
     while True:
         a0 = tree[0]
         if not (a0 >= 0.0 and a0 < math.inf):
             status = NONFINITE_PROPENSITY
             break
         t_next = math.inf
-        t_iv = net.iv_time[iv] if iv < n_interventions else math.inf
-        t_spike = spike_times[sp] if sp < n_spikes else math.inf
         if n_tv_live == 0:
             if a0 > 0.0:
                 t_next = t + standard_exponential(rng_state) / a0
         else:
             t_next = next_event_time(drive, tv_list, tv_static, used_inputs, base, pulse_g,
                                      pulse_t0, h_max, a0, t, standard_exponential(rng_state),
-                                     min(t_iv, t_spike, t_end))
-        if t_spike <= t_end and t_spike < t_iv and t_spike <= t_next:
+                                     min(t_stop, t_end))
+        if t_stop <= t_next and t_stop <= t_end and t_spike < t_iv:
             # A presynaptic spike: release draws; the pending waiting time is discarded.
             while k < n_times and sample_times[k] < t_spike:
                 _record(counts, k, x, record_idx)
@@ -394,8 +396,10 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, t
                         pulse_t0[i] = t
                         n_releases += 1
             sp += 1
+            t_spike = spike_times[sp] if sp < n_spikes else math.inf
+            t_stop = min(t_iv, t_spike)
             continue
-        if t_iv <= t_end and t_iv <= t_next:
+        if t_stop <= t_next and t_stop <= t_end:     # an intervention (first at a tie)
             while k < n_times and sample_times[k] < t_iv:
                 _record(counts, k, x, record_idx)
                 k += 1
@@ -415,6 +419,8 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, t
                 iv += 1
             if status != OK:
                 break
+            t_iv = net.iv_time[iv] if iv < n_interventions else math.inf
+            t_stop = min(t_iv, t_spike)
             n_tv_live = _fill_tree(tree, n_leaves, x, rate, net, tv_static)
             continue
         if t_next > t_end:
