@@ -331,6 +331,7 @@ def _run(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx
     ensemble = Ensemble(counts=counts, trajectories=trajectories, status=status,
                         n_events=results[:, 0].astype(np.int64),
                         t_reached=results[:, 1].copy(), firings=firings, event_records=events,
+                        n_releases=results[:, 3].astype(np.int64),
                         **ensemble_base)
     return ensemble, capacity
 
@@ -397,6 +398,7 @@ def _concatenate(parts, ensemble_base, n_species, n_reactions) -> Ensemble:
         status=np.concatenate([p.status for p in parts]),
         n_events=np.concatenate([p.n_events for p in parts]),
         t_reached=np.concatenate([p.t_reached for p in parts]),
+        n_releases=np.concatenate([p.n_releases for p in parts]),
         firings=np.concatenate([p.firings for p in parts]),
         event_records=Events.concatenate([p.event_records for p in parts]),
         **ensemble_base)

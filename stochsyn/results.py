@@ -103,6 +103,8 @@ class Ensemble:
     provenance : dict
         stochsyn version, model name and hash, model spec, parameters, seed, t_end,
         versions of numpy and numba.
+    n_releases : (n_trajectories,) int64 ndarray
+        Vesicles released (over all inputs with a release rule); zeros without a protocol.
     """
 
     times: np.ndarray
@@ -118,6 +120,11 @@ class Ensemble:
     agent_types: tuple[tuple[str, int, int], ...]
     event_records: Events = field(default_factory=Events.empty)
     provenance: dict[str, Any] = field(default_factory=dict)
+    n_releases: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.n_releases is None:
+            self.n_releases = np.zeros(len(self.trajectories), dtype=np.int64)
 
     # ------------------------------------------------------------------ basic views
     @property
@@ -210,6 +217,7 @@ class Ensemble:
             "status": pd.Categorical([STATUS_TEXT.get(int(s), str(s)) for s in self.status]),
             "n_events": self.n_events,
             "t_reached": self.t_reached,
+            "n_releases": self.n_releases,
         })
         for name in (self.observables or self.species):
             values = self.values(name)
@@ -350,7 +358,8 @@ def write_batch(directory: Path, batch: int, ens: Ensemble) -> None:
             "state_after": ev.state_after}), directory / "events" / name, ens.provenance)
     _atomic_write_table(pa.table(columns), directory / "counts" / name, ens.provenance)
     trajectories = {"trajectory": ens.trajectories, "status": ens.status,
-                    "n_events": ens.n_events, "t_reached": ens.t_reached}
+                    "n_events": ens.n_events, "t_reached": ens.t_reached,
+                    "n_releases": ens.n_releases}
     for j in range(ens.firings.shape[1]):
         trajectories[f"firings_{j}"] = ens.firings[:, j]
     # Written last: its presence marks the batch as complete (see batch_done).
@@ -408,6 +417,8 @@ def read(directory: str | os.PathLike) -> Ensemble:
         status=table["status"].to_numpy(np.int64)[order],
         n_events=table["n_events"].to_numpy(np.int64)[order],
         t_reached=table["t_reached"].to_numpy(np.float64)[order],
+        n_releases=(table["n_releases"].to_numpy(np.int64)[order] if "n_releases" in table
+                    else np.zeros(len(table), dtype=np.int64)),
         firings=firings[order].astype(np.int64),
         reactions=tuple(manifest["reactions"]),
         observables={k: {int(i): w for i, w in v.items()}

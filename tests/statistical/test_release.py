@@ -87,3 +87,19 @@ def test_no_release_no_counts_and_same_seed_same_bits():
                     n_threads=2, batch_size=7)
     np.testing.assert_array_equal(a.counts, b.counts)
     assert math.isfinite(a.values("X").mean())
+
+
+def test_release_counts_are_reported_and_survive_parquet(tmp_path):
+    """Each trajectory's vesicle count is in the Ensemble, its summary and its dataset."""
+    n, pr = 40, 0.3
+    ens = ss.simulate(model(pr, 0.0), 2.5, 2000, seed=SEED, protocol=train(20.0, n),
+                      out=tmp_path / "run")
+    released = ens.n_releases
+    assert released.shape == (2000,) and released.min() >= 0 and released.max() <= n
+    z = (released.mean() - n * pr) / math.sqrt(n * pr * (1 - pr) / len(released))
+    assert abs(z) < 4
+    np.testing.assert_array_equal(ens.summary()["n_releases"].to_numpy(), released)
+    np.testing.assert_array_equal(ss.read(tmp_path / "run").n_releases, released)
+    # with Pr = 1 every spike releases
+    assert np.all(ss.simulate(model(1.0, 0.0), 2.5, 20, seed=SEED,
+                              protocol=train(20.0, n)).n_releases == n)
