@@ -1046,4 +1046,21 @@ class _Builder:
             inner = f" ({exc.where})" if exc.where else ""
             raise self.error(f"with these parameter values the model is invalid{inner}: "
                              f"{exc.message}", where=where, hint=exc.hint) from None
+        # Interventions can change rate constants only. A parameter that also shapes an
+        # input waveform, a voltage scale or an initial count would be silently ignored.
+        before = Model.from_dict({**spec, "parameters": self.spec.get("parameters", {})},
+                                 source=self.source)
+        if changed.inputs != before.inputs:
+            raise self.error("this intervention changes a parameter that an [inputs] waveform "
+                             "uses; interventions change rates only", where=where,
+                             hint="give the input a step at that time instead")
+        if changed.x0 != before.x0:
+            raise self.error("this intervention changes a parameter that an initial count "
+                             "uses; interventions change rates only", where=where,
+                             hint="use 'set' or 'add' to change counts at that time")
+        if [r.v_scale_mv for r in changed.reactions] != [r.v_scale_mv
+                                                         for r in before.reactions]:
+            raise self.error("this intervention changes a parameter that a voltage rate's "
+                             "v_scale uses; interventions change rates only", where=where,
+                             hint="change k0 instead, or use two reactions")
         return [reaction.rate for reaction in changed.reactions]

@@ -167,3 +167,17 @@ def test_input_waveform_evaluates_like_its_definition():
     t = np.array([0.0, 1.0, 4.25, 5.0])
     expected = A + B * np.sin(2 * math.pi * F_HZ * t) + np.where(t >= STEP_AT, STEP, 0.0)
     np.testing.assert_allclose(drive(t), expected, rtol=0, atol=1e-12)
+
+
+def test_an_intervention_may_not_silently_miss_a_waveform_or_a_voltage_scale():
+    spec = {**CHANNEL,
+            "parameters": {"v_hold": "-40 mV", "vs": f"{V_SCALE} mV"},
+            "inputs": {"V": {"unit": "mV", "value": "v_hold"}},
+            "reactions": [{"name": "open", "equation": "C -> O",
+                           "rate": {"kind": "voltage", "k0": f"{K0} /s", "v_scale": "vs"}},
+                          CHANNEL["reactions"][1]]}
+    ss.Model.from_dict(spec)                                  # valid as it is
+    for name, value in (("v_hold", "-20 mV"), ("vs", "30 mV")):
+        bad = {**spec, "interventions": [{"time": "0.5 s", "parameters": {name: value}}]}
+        with pytest.raises(ss.ModelError, match="interventions change rates only"):
+            ss.Model.from_dict(bad)

@@ -572,3 +572,11 @@ def test_example_models_load(path):
     model = ss.load_model(path)
     assert model.reactions and model.source == str(path)
     assert all(r.rate >= 0 and math.isfinite(r.rate) for r in model.reactions)
+
+
+def test_an_intervention_may_not_silently_miss_an_initial_count():
+    spec = {"parameters": {"n": 5}, "species": {"X": "n"},
+            "reactions": [{"name": "d", "equation": "X ->", "rate": 1}],
+            "interventions": [{"time": 1, "parameters": {"n": 7}}]}
+    with pytest.raises(ModelError, match="initial count"):
+        Model.from_dict(spec)
