@@ -20,9 +20,11 @@ import numpy as np
 
 from .model.model import Model
 
-#: Rate-law kinds the kernels dispatch on: c·ΠC, c·exp(V(t)/v_scale)·ΠC, c·u(t)·ΠC.
-MASS_ACTION, VOLTAGE, INPUT = 0, 1, 2
-_KIND_CODES = {"mass_action": MASS_ACTION, "voltage": VOLTAGE, "input": INPUT}
+#: Rate-law kinds the kernels dispatch on: c·ΠC, c·exp(V(t)/v_scale)·ΠC, c·u(t)·ΠC,
+#: c·max(0, E − V(t))·ΠC (ion current) and c·GHK(V(t))·ΠC.
+MASS_ACTION, VOLTAGE, INPUT, CURRENT, GHK = 0, 1, 2, 3, 4
+_KIND_CODES = {"mass_action": MASS_ACTION, "voltage": VOLTAGE, "input": INPUT,
+               "current": CURRENT, "ghk": GHK}
 
 #: Intervention kinds.
 SET_COUNT, ADD_COUNT, SET_RATE = 0, 1, 2
@@ -40,7 +42,8 @@ class NetworkArrays(NamedTuple):
     rate_kind: np.ndarray      # (M,) int64
     rate: np.ndarray           # (M,) float64 stochastic constants, 1/s (per input unit)
     rate_input: np.ndarray     # (M,) int64 input a time-dependent kind reads, -1 for none
-    rate_vscale: np.ndarray    # (M,) float64 v_scale (mV) of the VOLTAGE kind, else 0
+    rate_vscale: np.ndarray    # (M,) float64 mV: v_scale (VOLTAGE), E_rev (CURRENT), V_T/z
+                               #   (GHK), else 0
     reac_ptr: np.ndarray       # (M+1,) int64 CSR over the reactants
     reac_idx: np.ndarray       # state-vector index (a pair class for a neighbour rule's target)
     reac_order: np.ndarray     # stoichiometry of each reactant

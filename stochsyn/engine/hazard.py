@@ -34,6 +34,8 @@ import numba
 
 VOLTAGE = 1
 INPUT = 2
+CURRENT = 3
+GHK = 4
 
 #: Quadrature steps per period of the fastest sine input in use.
 STEPS_PER_PERIOD = 64.0
@@ -45,6 +47,15 @@ PULSE_LIFETIME_TAUS = 30.0
 _GL_X = math.sqrt(3.0 / 5.0)
 _GL_W_OUTER = 5.0 / 9.0
 _GL_W_MID = 8.0 / 9.0
+
+
+@numba.njit(cache=True)
+def _ghk(u):
+    """The GHK influx shape u/(e^u − 1) for a negligible inside concentration: 1 at u = 0,
+    ≈ |u| for u ≪ 0 (hyperpolarised: linear driving force), → 0 for u ≫ 0."""
+    if abs(u) < 1e-8:
+        return 1.0 - 0.5 * u
+    return u / math.expm1(u)
 
 
 @numba.njit(cache=True)
@@ -115,8 +126,13 @@ def tv_rate(drive, tv_list, tv_static, base, pulse_g, pulse_t0, t):
                 u += in_sine_amp[i] * math.sin(in_sine_omega[i] * t + in_sine_phase[i])
             if pulse_g[i] != 0.0:
                 u += pulse_g[i] * math.exp(-(t - pulse_t0[i]) / in_pulse_tau[i])
-            if rate_kind[j] == VOLTAGE:
+            kind = rate_kind[j]
+            if kind == VOLTAGE:
                 u = math.exp(u / rate_vscale[j])
+            elif kind == CURRENT:
+                u = max(0.0, rate_vscale[j] - u)
+            elif kind == GHK:
+                u = _ghk(u / rate_vscale[j])
             total += s * u
     return total
 
@@ -237,8 +253,13 @@ def select_tv(drive, tv_list, tv_static, base, pulse_g, pulse_t0, t, u):
                 f += in_sine_amp[i] * math.sin(in_sine_omega[i] * t + in_sine_phase[i])
             if pulse_g[i] != 0.0:
                 f += pulse_g[i] * math.exp(-(t - pulse_t0[i]) / in_pulse_tau[i])
-            if rate_kind[j] == VOLTAGE:
+            kind = rate_kind[j]
+            if kind == VOLTAGE:
                 f = math.exp(f / rate_vscale[j])
+            elif kind == CURRENT:
+                f = max(0.0, rate_vscale[j] - f)
+            elif kind == GHK:
+                f = _ghk(f / rate_vscale[j])
             a = s * f
             if a > 0.0:
                 last = j

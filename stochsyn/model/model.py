@@ -27,7 +27,11 @@ _RELEASE_KEYS = ("probability", "peak", "tau", "cv")
 _SINE_KEYS = ("amplitude", "frequency", "phase")
 #: Rate-law kinds a reaction's rate table may name (docs/model-format.md, "Time-dependent
 #: rates"); plain numbers and expressions are mass action.
-RATE_KINDS = ("mass_action", "voltage", "input")
+RATE_KINDS = ("mass_action", "voltage", "input", "current", "ghk")
+#: Elementary charge (C) and the gas/Faraday constants, for current-driven influx.
+_ELEMENTARY_CHARGE_C = 1.602176634e-19
+_GAS_CONSTANT = 8.314462618
+_FARADAY = 96485.33212
 _REACTION_KEYS = ("name", "equation", "rate", "log", "neighbour", "note")
 _AGENT_KEYS = ("sites", "initial", "ring_size", "capacity", "note")
 _INTERVENTION_KEYS = ("time", "set", "add", "parameters", "rates", "note")
@@ -290,6 +294,12 @@ class Model:
             elif reaction.kind == "input":
                 law = (f"c = {reaction.rate:.6g} /s per {self.inputs[reaction.input].unit}"
                        f" · {self.inputs[reaction.input].name}(t)")
+            elif reaction.kind == "current":
+                law = (f"c = {reaction.rate:.6g} /s/mV · max(0, {reaction.v_scale_mv:g} mV - "
+                       f"{self.inputs[reaction.input].name})")
+            elif reaction.kind == "ghk":
+                law = (f"c = {reaction.rate:.6g} /s · GHK(z·{self.inputs[reaction.input].name}"
+                       f"/{reaction.v_scale_mv * 1:g} mV)")
             lines.append(f"  [{j}] {self._equation(reaction)}   {law}"
                          + ("   (logged)" if reaction.log else ""))
         if self.observables:
@@ -707,10 +717,13 @@ class _Builder:
         where = self.where("reactions", key, "rate")
         kind = rate_spec.get("kind")
         allowed = {"voltage": ("kind", "k0", "v_scale", "input"),
-                   "input": ("kind", "k", "input")}
+                   "input": ("kind", "k", "input"),
+                   "current": ("kind", "conductance", "fraction", "reversal", "charge",
+                               "input"),
+                   "ghk": ("kind", "k", "charge", "temperature", "input")}
         if kind not in allowed:
-            raise self.error(f"a rate table needs kind = \"voltage\" or \"input\", not "
-                             f"{kind!r}", where=where,
+            raise self.error(f"a rate table needs kind = \"voltage\", \"input\", "
+                             f"\"current\" or \"ghk\", not {kind!r}", where=where,
                              hint="write a mass-action rate as a number or expression; "
                                   "time-dependent rates: docs/model-format.md")
         for field_name in rate_spec:
@@ -718,16 +731,23 @@ class _Builder:
                 raise self.error(f"unknown field '{field_name}' in a {kind} rate", where=where,
                                  hint=f"allowed: {', '.join(allowed[kind])}")
         names = [i.name for i in self.inputs]
-        input_name = rate_spec.get("input", "V" if kind == "voltage" else None)
+        voltage_kind = kind in ("voltage", "current", "ghk")
+        input_name = rate_spec.get("input", "V" if voltage_kind else None)
         if input_name not in names:
             raise self.error(f"the {kind} rate reads input '{input_name}', which [inputs] "
                              f"does not declare", where=where,
                              hint=suggestion(str(input_name), names) or
                              ("declare it, e.g. [inputs.V] unit = \"mV\", value = \"-70 mV\""
-                              if kind == "voltage" else
+                              if voltage_kind else
                               "declare it, e.g. [inputs.glu] unit = \"mM\", value = 0"))
         index = names.index(input_name)
         unit = self.inputs[index].unit
+        if voltage_kind and (units.registry()(unit).dimensionality
+                             != units.registry()("mV").dimensionality):
+            raise self.error(f"a {kind} rate needs an input in mV; '{input_name}' is in "
+                             f"'{unit}'", where=where)
+        if kind in ("current", "ghk"):
+            return self.current_law(kind, rate_spec, parameters, orders, key, index, where)
         if kind == "voltage":
             if "k0" not in rate_spec or "v_scale" not in rate_spec:
                 raise self.error("a voltage rate needs k0 (the rate at 0 mV) and v_scale",
@@ -762,6 +782,58 @@ class _Builder:
                                            volume_litre=self.volume, source=self.source,
                                            where=where)
         return c, "input", index, 0.0
+
+    def current_law(self, kind, rate_spec, parameters, orders, key, index, where):
+        """(c, kind, input, v_param) of ions carried through open channels.
+
+        ``current``: ``c = fraction · γ · 1 mV / (z e)`` (ions/s per mV of driving force per
+        channel) with ``f(V) = max(0, E_rev − V)`` in mV, stored as ``v_param = E_rev``:
+        the linear rule "a fraction of the channel current is carried by the ion"
+        (SCIENCE §2.3: 10 % of a 50 pS NMDAR current at −65 mV ≈ 1.0×10³ Ca²⁺/ms).
+        ``ghk``: ``c = k`` (ions/s per channel at 0 mV) with the Goldman–Hodgkin–Katz
+        influx shape for a negligible inside concentration, ``f(V) = u/(exp(u) − 1)``,
+        ``u = z V / V_T``, ``V_T = R T / F``; stored as ``v_param = V_T / z`` (mV).
+        """
+        charge = float(units.evaluate_quantity(rate_spec.get("charge", 2), parameters=parameters,
+                                               source=self.source, where=where))
+        if charge <= 0 or not math.isfinite(charge):
+            raise self.error(f"the ion's charge must be a positive number, got {charge}",
+                             where=where, hint="charge = 2 for Ca2+")
+        if kind == "current":
+            missing = [f for f in ("conductance", "fraction") if f not in rate_spec]
+            if missing:
+                raise self.error(f"a current rate needs {' and '.join(missing)}", where=where,
+                                 hint="e.g. { kind = \"current\", conductance = \"50 pS\", "
+                                      "fraction = 0.1, reversal = \"0 mV\" }")
+            g = units.evaluate_quantity(rate_spec["conductance"], parameters=parameters,
+                                        source=self.source, where=where)
+            if not hasattr(g, "to") or g.dimensionality != units.registry()(
+                    "pS").dimensionality:
+                raise self.error(f"conductance must be a conductance such as '50 pS', got "
+                                 f"'{rate_spec['conductance']}'", where=where)
+            fraction = float(units.evaluate_quantity(rate_spec["fraction"],
+                                                     parameters=parameters,
+                                                     source=self.source, where=where))
+            if not (0 <= fraction <= 1):
+                raise self.error(f"fraction must be in [0, 1], got {fraction}", where=where)
+            reversal = units.millivolts(rate_spec.get("reversal", "0 mV"),
+                                        parameters=parameters, source=self.source,
+                                        where=where)
+            c = (fraction * float(g.to("S").magnitude) * 1e-3
+                 / (charge * _ELEMENTARY_CHARGE_C))
+            return float(c), "current", index, float(reversal)
+        if "k" not in rate_spec:
+            raise self.error("a ghk rate needs k (ions/s per channel at 0 mV)", where=where)
+        c = self.rate_constant(rate_spec["k"], parameters, orders, key)
+        temperature = units.evaluate_quantity(rate_spec.get("temperature", "308.15 K"),
+                                              parameters=parameters, source=self.source,
+                                              where=where)
+        kelvin = (float(temperature.to("kelvin").magnitude) if hasattr(temperature, "to")
+                  else float(temperature))
+        if not kelvin > 0:
+            raise self.error(f"temperature must be above 0 K, got {kelvin} K", where=where)
+        thermal_mv = 1e3 * _GAS_CONSTANT * kelvin / _FARADAY
+        return c, "ghk", index, thermal_mv / charge
 
     def read_inputs(self, parameters) -> list[Input]:
         """The [inputs] table: prescribed waveforms, each in its own unit."""
