@@ -60,6 +60,8 @@ class NetworkArrays(NamedTuple):
     dep_idx: np.ndarray        #   firing changes (sorted)
     tvdep_ptr: np.ndarray      # (M+1,) int64: the same for time-dependent reactions
     tvdep_idx: np.ndarray
+    tv_idx: np.ndarray         # int64 time-dependent reactions (rate_kind != MASS_ACTION)
+    tv_inputs: np.ndarray      # int64 inputs they read, sorted
     type_capacity: np.ndarray  # (T,) most agents alive at once
     type_n_initial: np.ndarray  # (T,) agents at t = 0 (ids 0 .. n-1)
     type_agent_offset: np.ndarray  # (T,) first global agent slot of the type
@@ -229,6 +231,8 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
                             (np.int64,))
     tvdep_ptr, tvdep_idx = _csr([[k for k in row if timed[k]] for row in dependents], 1,
                                 (np.int64,))
+    tv_idx = [j for j in range(len(reactions)) if timed[j]]
+    tv_inputs = sorted({reactions[j].input for j in tv_idx})
 
     iv_time, iv_rows = [], []
     for intervention in model.interventions:
@@ -256,6 +260,7 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
         pick_class=_i64(pick_class),
         log=_i64([1 if r.log and r.agent_moves else 0 for r in reactions]),
         dep_ptr=dep_ptr, dep_idx=dep_idx, tvdep_ptr=tvdep_ptr, tvdep_idx=tvdep_idx,
+        tv_idx=_i64(tv_idx), tv_inputs=_i64(tv_inputs),
         type_capacity=_i64(type_capacity),
         type_n_initial=_i64([sum(a.initial) for a in agent_types]),
         type_agent_offset=_i64(type_offset),

@@ -70,15 +70,6 @@ def drive_arrays(net):
 
 
 @numba.njit(cache=True)
-def input_value(drive, i, t):
-    """Input ``i`` at time ``t`` (s), in its unit (for tests and the Python side)."""
-    v = drive[3][i] + _step_part(drive, i, t)
-    if drive[4][i] != 0.0:
-        v += drive[4][i] * math.sin(drive[5][i] * t + drive[6][i])
-    return v
-
-
-@numba.njit(cache=True)
 def _step_part(drive, i, t):
     """The step function of input ``i`` at ``t``: the value of the last step <= t."""
     in_step_ptr, in_step_time, in_step_value = drive[7], drive[8], drive[9]
@@ -269,5 +260,5 @@ def select_tv(drive, tv_list, tv_static, base, pulse_g, pulse_t0, t, u):
     return last
 
 
-__all__ = ["PULSE_LIFETIME_TAUS", "STEPS_PER_PULSE_TAU", "drive_arrays", "input_value", "next_event_time", "select_tv", "set_bases",
-           "tv_rate", "STEPS_PER_PERIOD"]
+__all__ = ["PULSE_LIFETIME_TAUS", "STEPS_PER_PULSE_TAU", "drive_arrays", "next_event_time",
+           "select_tv", "set_bases", "tv_rate", "STEPS_PER_PERIOD"]

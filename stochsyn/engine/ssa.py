@@ -318,22 +318,11 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, t
     dirty = np.empty(max_dependents, dtype=np.int64)
     firings[:] = 0
 
-    # Time-dependent reactions (VOLTAGE, INPUT kinds): their static factors, the inputs
-    # they read and the quadrature step bound (see .hazard).
-    n_tv = 0
-    for j in range(n_reactions):
-        if net.rate_kind[j] != MASS_ACTION:
-            n_tv += 1
-    tv_list = np.empty(n_tv, dtype=np.int64)
+    # Time-dependent reactions (not MASS_ACTION): their static factors, and the quadrature
+    # step bound from the inputs they read (see .hazard).
+    tv_list = net.tv_idx
+    used_inputs = net.tv_inputs
     tv_static = np.zeros(n_reactions, dtype=np.float64)
-    input_used = np.zeros(len(net.in_value), dtype=np.int64)
-    q = 0
-    for j in range(n_reactions):
-        if net.rate_kind[j] != MASS_ACTION:
-            tv_list[q] = j
-            q += 1
-            input_used[net.rate_input[j]] = 1
-    used_inputs = np.flatnonzero(input_used)
     omega_max = 0.0
     for q in range(len(used_inputs)):
         i = used_inputs[q]
