@@ -27,18 +27,20 @@ from .ssa import run_trajectories
 CHUNKS_PER_THREAD = 16
 
 _pool: ThreadPoolExecutor | None = None
+_pool_size = 0
 _pool_lock = threading.Lock()
 
 
 def _worker_pool(n_threads: int) -> ThreadPoolExecutor:
     """A process-wide pool with at least ``n_threads`` workers, kept between calls
     (starting threads costs ~0.1 ms each, as much as a whole small batch)."""
-    global _pool
+    global _pool, _pool_size
     with _pool_lock:
-        if _pool is None or _pool._max_workers < n_threads:
+        if _pool is None or _pool_size < n_threads:
             if _pool is not None:
                 _pool.shutdown(wait=False)
             _pool = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="stochsyn")
+            _pool_size = n_threads
         return _pool
 
 
