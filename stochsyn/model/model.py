@@ -454,6 +454,7 @@ class _Builder:
         observables = self.observables(species_index, agent_types, agent_state_base,
                                        set(species_names) | {a.name for a in agent_types}
                                        | set(parameters))
+        self.x0 = tuple(x0)
         interventions = self.interventions(species_index, parameters, reactions)
         return Model(
             name=name, description=str(header.get("description", "")), source=self.source,
@@ -1041,7 +1042,7 @@ class _Builder:
                 before = list(current)
                 if new_parameters:
                     in_force.update(new_parameters)
-                    after = self.rates_after(in_force, parameters, i)
+                    after = self.rates_after(in_force, parameters, i, reactions)
                     for j, c in enumerate(after):
                         if c != from_parameters[j]:
                             current[j] = c
@@ -1099,9 +1100,10 @@ class _Builder:
                              where=where, hint="use 0 to switch a reaction off")
         return c
 
-    def rates_after(self, new_parameters, parameters, i):
+    def rates_after(self, new_parameters, parameters, i, reactions):
         """Rate constants of all reactions with some parameters replaced (dependent
-        parameters re-evaluated)."""
+        parameters re-evaluated). ``reactions`` are those built with the declared values,
+        to check that nothing but rate constants changes."""
         where = self.where("interventions", i, "parameters")
         for name in new_parameters:
             if name not in parameters:
@@ -1120,18 +1122,15 @@ class _Builder:
                              f"{exc.message}", where=where, hint=exc.hint) from None
         # Interventions can change rate constants only. A parameter that also shapes an
         # input waveform, a voltage scale or an initial count would be silently ignored.
-        before = Model.from_dict({**spec, "parameters": self.spec.get("parameters", {})},
-                                 source=self.source)
-        if changed.inputs != before.inputs:
+        if changed.inputs != tuple(self.inputs):
             raise self.error("this intervention changes a parameter that an [inputs] waveform "
                              "uses; interventions change rates only", where=where,
                              hint="give the input a step at that time instead")
-        if changed.x0 != before.x0:
+        if changed.x0 != self.x0:
             raise self.error("this intervention changes a parameter that an initial count "
                              "uses; interventions change rates only", where=where,
                              hint="use 'set' or 'add' to change counts at that time")
-        if [r.v_scale_mv for r in changed.reactions] != [r.v_scale_mv
-                                                         for r in before.reactions]:
+        if [r.v_scale_mv for r in changed.reactions] != [r.v_scale_mv for r in reactions]:
             raise self.error("this intervention changes a parameter that a voltage rate's "
                              "v_scale uses; interventions change rates only", where=where,
                              hint="change k0 instead, or use two reactions")
