@@ -551,6 +551,14 @@ def main(argv=None):
         peer_rows.append((label, fmt_rate(stoch["best"]), fmt_rate(peer["rate"]),
                           stoch["best"] / peer["rate"], how, peer))
 
+    def record_throughput_peer(prefix, key, peer, stoch, label, how, fig_key):
+        """Print a peer's throughput with its model check, add its row, keep its figures."""
+        print(f"{prefix} {key:6s}: {peer['n_traj']} traj, {fmt_rate(peer['rate'])}, check "
+              f"mean s0(t_end) {peer['final_mean'][0]:.1f} vs stochsyn "
+              f"{ref_final[key]:.1f}, other load {load_mark(peer['other_load'])}")
+        add_throughput_row(label, stoch, peer, how)
+        fig["peers"][fig_key] = {k: v for k, v in peer.items() if k != "final_mean"}
+
     if "handwritten" in peers:
         print("\n== peer: hand-written direct method (NumPy / pure Python) ==")
         for kind in ("numpy", "python"):
@@ -559,13 +567,9 @@ def main(argv=None):
                                                    s_ampar)):
                 p = run_handwritten(kind, net, t_end, times, stoch["n_traj"], budget,
                                     args.seed)
-                print(f"{kind:6s} {key:6s}: {p['n_traj']} traj, {fmt_rate(p['rate'])}, "
-                      f"check mean s0(t_end) {p['final_mean'][0]:.1f} vs stochsyn "
-                      f"{ref_final[key]:.1f}, other load {load_mark(p['other_load'])}")
-                add_throughput_row(f"{key} events/s, hand-written {kind}", stoch, p,
-                                   "events counted, same grid")
-                fig["peers"][f"hand_{kind}_{key}"] = {k: v for k, v in p.items()
-                                                      if k != "final_mean"}
+                record_throughput_peer(f"{kind:6s}", key, p, stoch,
+                                       f"{key} events/s, hand-written {kind}",
+                                       "events counted, same grid", f"hand_{kind}_{key}")
             p = run_handwritten(kind, dim_net, 50.0, dim_times, 1000, budget, args.seed)
             scale = 1000 / p["n_traj"]
             print(f"{kind:6s} dimer : {p['n_traj']} traj in {p['wall']:.2f} s "
@@ -640,13 +644,10 @@ def main(argv=None):
                      int(4 * s_ampar["events_per_traj"]) + 1000)):
                 p = run_cayenne(Simulation, net, t_end, stoch["n_traj"], budget, args.seed,
                                 max_iter)
-                print(f"cayenne {key:6s}: {p['n_traj']} traj, {fmt_rate(p['rate'])}, check "
-                      f"mean s0(t_end) {p['final_mean'][0]:.1f} vs stochsyn "
-                      f"{ref_final[key]:.1f}, other load {load_mark(p['other_load'])}")
-                add_throughput_row(f"{key} events/s, cayenne direct", stoch, p,
-                                   "events counted; every event stored, no grid")
-                fig["peers"][f"cayenne_{key}"] = {k: v for k, v in p.items()
-                                                  if k != "final_mean"}
+                record_throughput_peer("cayenne", key, p, stoch,
+                                       f"{key} events/s, cayenne direct",
+                                       "events counted; every event stored, no grid",
+                                       f"cayenne_{key}")
             p = run_cayenne(Simulation, dim_net, 50.0, 1000, budget, args.seed, 10_000,
                             repeats=3 if quick else 10)
             scale = 1000 / p["n_traj"]
