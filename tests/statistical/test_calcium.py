@@ -1,34 +1,64 @@
-"""Spine-head Ca2+ module (reactions/modules/calcium.toml, SCIENCE §5) against its own
-mass-action ODE, and SCIENCE §9 V4 (free-Ca decay after a brief influx).
+"""Spine-head Ca2+ modules (reactions/modules/calcium.toml, calbindin.toml,
+calcium_simple.toml; SCIENCE §5) against their own mass-action ODEs, and SCIENCE §9 V4
+(free-Ca decay after a brief influx).
 
-* conservation: buffer (B + CaB, Bslow + CaBslow) and pump (PMCA + CaPMCA, NCX + CaNCX)
-  totals are the same in every sample of every trajectory;
+Deterministic checks (fast): the derived numbers of each module header (pump counts, resting
+leak, neck time constant τ_diff, calbindin site counts), the ODE steady state at
+ca_rest = 50 nM with the neck on and off, and that the per-site calbindin scheme gives the
+same free Ca as the source's nine-state scheme with its statistical factors of 2.
+
+Statistical checks (``slow``):
+
+* conservation: buffer (B + CaB, Bslow + CaBslow), pump (PMCA + CaPMCA, NCX + CaNCX) and
+  calbindin site (Calb_H + CaCalb_H, Calb_M + CaCalb_M) totals are the same in every sample
+  of every trajectory;
 * rest: the ensemble mean of the per-trajectory time average of free Ca over 0.3–1 s,
-  starting at rest, against the deterministic steady state of the module's mass-action ODE
-  (in molecules; scipy). The SSA mean of a nonlinear network differs from the ODE by
-  O(1/Ω): here the nonlinear terms are Ca·B, Ca·Bslow, Ca·PMCA, Ca·NCX, and their
-  covariance correction |Cov(Ca, X)| / (E[Ca] E[X]) ≤ sd(Ca) sd(X) / (E[Ca] E[X]) is at most
-  ≈1.8 · 13 / (3 · 815) ≈ 1 % (PMCA, the largest; buffers ≈0.1 %). The bound is 4 SE + 1 %
-  of the ODE value; a 4000-trajectory pilot (another seed) showed no bias distinguishable
-  from noise at rest or during the transient;
-* V4: an instantaneous influx of N_ADD ions at t = 10 ms (the intervention `add`), 1000
-  trajectories sampled every 0.5 ms. N_ADD = round(Ω · 1 µM · (1 + 20)) = 1265: the ions
-  that raise free Ca by 1 µM if the endogenous buffer capacity were SCIENCE §5's κ_E ≈ 20
-  (Sabatini et al. 2002). The peak reached shows the module's real capacity. The decay time
-  constant τ is a least-squares single exponential fitted to the mean free Ca above rest,
-  from the first sample after the influx (the buffered peak; the fast buffer equilibrates
-  in ~0.05 ms, so the sample at exactly 10 ms, taken after the intervention, holds the
-  unbuffered 21 µM and is skipped) to the first sample below 10 % of the peak excess.
+  starting at rest, with neck diffusion on (the default), against the deterministic steady
+  state of the module's mass-action ODE (in molecules; scipy). The SSA mean of a nonlinear
+  network differs from the ODE by O(1/Ω): here the nonlinear terms are Ca·B, Ca·Bslow,
+  Ca·PMCA, Ca·NCX (and Ca·Calb_H, Ca·Calb_M), and their covariance correction
+  |Cov(Ca, X)| / (E[Ca] E[X]) ≤ sd(Ca) sd(X) / (E[Ca] E[X]) is at most ≈1.8 · 13 / (3 · 815)
+  ≈ 1 % (PMCA, the largest; buffers ≈0.1 %, calbindin sites ≈0.4 %). The bound is 4 SE +
+  1 % of the ODE value (kept from the first version of this file, whose 4000-trajectory
+  pilot, another seed, showed no bias distinguishable from noise at rest or during the
+  transient; a 1000-trajectory pilot of each V4 run added here, seed 777, which no test
+  uses, was within 2 SE of its ODE in every window);
+* V4 protocol: an instantaneous influx of N_ADD ions at t = 10 ms (the intervention `add`),
+  1000 trajectories sampled every 0.5 ms to 150 ms. N_ADD = round(Ω · 1 µM · (1 + 20)) =
+  1265: the ions that raise free Ca by 1 µM if the endogenous buffer capacity were SCIENCE
+  §5's κ_E ≈ 20 (Sabatini et al. 2002). The peak reached shows the module's real capacity.
+  The SSA mean of free Ca is compared with the ODE (a) in four windows (before the influx,
+  10.5–30, 30–60, 60–150 ms): the ensemble mean of per-trajectory window averages within
+  3 SE + 1 % (four comparisons; the bias allowance as at rest), and, for the default
+  module, (b) at every sample within 4 SE + 1 % (301 correlated comparisons, hence 4 SE).
+  The decay time constant τ is a least-squares single exponential fitted to the mean free
+  Ca above rest, from the first sample after the influx (the buffered peak; the fast buffer
+  equilibrates in ~0.05 ms, so the sample at exactly 10 ms, taken after the intervention,
+  holds the unbuffered 21 µM and is skipped) to the first sample below 10 % of the peak
+  excess. The SSA τ must match the ODE τ within 4 jackknife SE + 1 %.
 
-  With the §5 numbers (Mahajan & Nadkarni 2019) τ ≈ 42 ms, outside V4's 8–25 ms: the
-  buffers alone give κ ≈ 54 at rest (not ≈20), and the PMCA, 17 µM of a 0.18 µM-affinity
-  carrier with a 12 /s turnover, adds a slow tail (small-signal τ ≈ 80 ms). Nothing is
-  tuned here: the test asserts that the SSA mean follows the ODE, and the V4 range check is
-  an xfail (strict) that records the failure.
+  Measured with the seeds below (τ of the SSA mean ± jackknife SE; ODE τ in brackets),
+  SCIENCE V4 asks for τ in 8–25 ms:
+    calcium.toml, neck diffusion on (default)   τ = 22.9 ± 0.2 ms [22.9]  PASS
+    calcium.toml, neck off (the first version)  τ = 42.1 ms (analysis/calcium.py)  FAIL
+    + calbindin.toml (neck on)                  τ = 41 ± 6 ms [43.1]      FAIL (xfail, strict)
+    calcium_simple.toml (neck on)               τ = 28.8 ± 0.1 ms [28.8]  FAIL (xfail, strict)
+  Nothing is tuned: every number is the sourced one of the module headers. The default
+  passes because of the neck (Rodrigues et al. 2023: τ_diff = 1.56 ms at 0.1 fL, here with
+  a dendrite held at ca_rest; with the source's dendrite at max(ca_rest, Ca/3) the ODE
+  gives 23.9 ms), and narrowly: none of these decays is one exponential, and the same fit
+  started 5 ms after the influx gives 31.6 ms for the default (ODE; analysis/calcium.py).
+  The definition of τ above is the one this file had before the neck was added.
 
-Negative controls: the same comparisons against a 10 % higher resting level and against a
-PMCA density 20 % lower (same resting level) must fail.
-SEED = 20261122 was fixed before any run of this file and is never re-picked.
+Negative controls: the same comparisons must fail against a 10 % higher resting level, a
+PMCA density 20 % lower (same resting level), a neck exchange 20 % slower (D_Ca 20 % lower),
+calbindin with the code's factor-2 numbers taken as per-site constants (each site twice as
+fast, same Kd), and the simple module with its buffer at calcium.toml's 80 µM.
+
+Seeds: SEED = 20261122 was fixed before any run of this file and is never re-picked. The
+default module's V4 and rest runs keep SEED and SEED + 1 (now with the neck on); the runs
+added for calbindin and the simple module use SEED + 2 and SEED + 3, fixed before their
+first run.
 """
 
 from __future__ import annotations
@@ -45,7 +75,10 @@ import stochsyn as ss
 
 SEED = 20261122
 ROOT = Path(__file__).resolve().parents[2]
-MODULE = ROOT / "reactions" / "modules" / "calcium.toml"
+MODULES = ROOT / "reactions" / "modules"
+MODULE = MODULES / "calcium.toml"
+CALBINDIN = MODULES / "calbindin.toml"
+SIMPLE = MODULES / "calcium_simple.toml"
 
 OMEGA = 60.2214076          # molecules per µM in 0.1 fL
 N_ADD = round(OMEGA * 1.0 * (1 + 20))      # 1265 ions
@@ -53,26 +86,36 @@ T_ADD, T_END, DT = 0.010, 0.150, 0.0005
 N_V4 = 1000
 N_REST, T_REST_END, T_REST_FROM = 400, 1.0, 0.3
 REL_BIAS = 0.01             # O(1/Ω) allowance (module docstring)
+WINDOWS = ((0.0, T_ADD), (T_ADD + DT, 0.030), (0.030, 0.060), (0.060, T_END + DT))
 TOTALS = (("B", "CaB"), ("Bslow", "CaBslow"), ("PMCA", "CaPMCA"), ("NCX", "CaNCX"))
+CALB_TOTALS = (("Calb_H", "CaCalb_H"), ("Calb_M", "CaCalb_M"))
+V4_RANGE = (0.008, 0.025)   # SCIENCE §9 V4, s
 
 
-def module(**parameters) -> ss.Model:
-    model = ss.load_model(MODULE)
+def module(path: Path = MODULE, **parameters) -> ss.Model:
+    model = ss.load_model(path)
     return model.with_parameters(**parameters) if parameters else model
 
 
-def v4_model(**parameters) -> ss.Model:
-    """The module included by a model that adds N_ADD ions at T_ADD."""
+def v4_model(path: Path = MODULE, **parameters) -> ss.Model:
+    """The module at ``path`` included by a model that adds N_ADD ions at T_ADD."""
     model = ss.Model.from_dict({
-        "model": {"name": "calcium_v4", "volume": "0.1 fL", "include": [str(MODULE)]},
+        "model": {"name": "calcium_v4", "volume": "0.1 fL", "include": [str(path)]},
         "interventions": [{"time": T_ADD, "add": {"Ca": N_ADD}}]})
     return model.with_parameters(**parameters) if parameters else model
 
 
 def ode_rhs(model: ss.Model):
-    """Deterministic mass action in molecules: v = c · Π x_s^ν_s (all reactants here have
-    ν = 1, so this is the ODE whose large-Ω limit the SSA approaches)."""
+    """Deterministic mass action in molecules: v = c · Π x_s^ν_s over the reactants.
+
+    Every reaction of the Ca modules has reactants of ν = 1 or none, so this is the ODE whose
+    large-Ω limit the SSA approaches: zero order (the neck's and the first-order
+    extrusion's return influx, the resting leak: v = c), first order (the neck efflux, the
+    simple extrusion, unbinding, pump turnover: v = c x) and second order (binding:
+    v = c x_Ca x_B).
+    """
     reactions = [(r.rate, r.reactants, r.products) for r in model.reactions]
+    assert all(nu == 1 for _, reactants, _ in reactions for _, nu in reactants)
     n = model.n_species
 
     def rhs(_t, x):
@@ -111,11 +154,13 @@ def ode_v4(model: ss.Model, times: np.ndarray) -> np.ndarray:
     return np.concatenate([a.y[:, :-1], b.y], axis=1)
 
 
-def fit_decay(times: np.ndarray, free: np.ndarray, rest: float):
+def fit_decay(times: np.ndarray, free: np.ndarray, rest: float, delay: float = 0.0):
     """(τ, peak excess, index of the peak, index of the end) of a single exponential fitted
     by least squares to free − rest from the first sample after the influx to the first
-    sample below 10 % of the peak excess."""
-    start = int(np.searchsorted(times, T_ADD + 1e-9))
+    sample below 10 % of the peak excess. With ``delay`` (s) the fit starts at the first
+    sample more than ``delay`` after the influx instead (analysis/calcium.py: how much τ
+    depends on the start of a fit to a decay that is not a single exponential)."""
+    start = int(np.searchsorted(times, T_ADD + delay + 1e-9))
     excess = free - rest
     below = np.nonzero(excess[start:] < 0.1 * excess[start])[0]
     end = start + int(below[0]) if below.size else len(times)
@@ -125,6 +170,20 @@ def fit_decay(times: np.ndarray, free: np.ndarray, rest: float):
     return float(tau), float(excess[start]), start, end
 
 
+def jackknife_tau(ens, rest: float, groups: int = 10) -> tuple[float, float]:
+    """(τ of the ensemble mean, its delete-a-group jackknife SE)."""
+    values = ens.values("Ca").astype(float)
+    tau = fit_decay(ens.times, values.mean(axis=0), rest)[0]
+    parts = np.array_split(np.arange(values.shape[0]), groups)
+    taus = np.array([fit_decay(ens.times, np.delete(values, g, axis=0).mean(axis=0), rest)[0]
+                     for g in parts])
+    return tau, math.sqrt((groups - 1) / groups * np.sum((taus - taus.mean()) ** 2))
+
+
+def v4_run_of(path: Path, seed: int):
+    return ss.simulate(v4_model(path), T_END, N_V4, seed=seed, sample_every=DT)
+
+
 @pytest.fixture(scope="module")
 def rest_run():
     return ss.simulate(module(), T_REST_END, N_REST, seed=SEED + 1, sample_every=0.001)
@@ -132,21 +191,46 @@ def rest_run():
 
 @pytest.fixture(scope="module")
 def v4_run():
-    return ss.simulate(v4_model(), T_END, N_V4, seed=SEED, sample_every=DT)
+    return v4_run_of(MODULE, SEED)
+
+
+@pytest.fixture(scope="module")
+def v4_calbindin_run():
+    return v4_run_of(CALBINDIN, SEED + 2)
+
+
+@pytest.fixture(scope="module")
+def v4_simple_run():
+    return v4_run_of(SIMPLE, SEED + 3)
+
+
+# --------------------------------------------------------------- deterministic checks
+
+def rates(model):
+    return {r.name: r.rate for r in model.reactions}
 
 
 def test_module_numbers():
-    """The derived numbers of the module header: 0.1 fL head, ≈1.04 µm² area, pump counts,
-    resting leak, and an ODE steady state at ca_rest = 50 nM."""
+    """The derived numbers of the calcium.toml header: 0.1 fL head, ≈1.04 µm² area, pump
+    counts, resting leak, neck τ_diff = 1.558 ms, and an ODE steady state at
+    ca_rest = 50 nM with the neck on (default) and off."""
     model = module()
     x0 = dict(zip(model.species, model.x0))
     assert x0["B"] + x0["CaB"] == round(80 * OMEGA)
     assert x0["PMCA"] + x0["CaPMCA"] in (1041, 1042)     # 1041.7, each part rounded
     assert x0["NCX"] + x0["CaNCX"] in (145, 146)          # 145.8
-    leak = {r.name: r.rate for r in model.reactions}["ca_resting_leak"]
-    assert leak == pytest.approx(2.718, abs=1e-3)
-    ss_ca = ode_steady_state(model)[model.species.index("Ca")]
-    assert ss_ca / OMEGA == pytest.approx(0.050, rel=2e-3)
+    c = rates(model)
+    assert c["ca_resting_leak"] == pytest.approx(2.718, abs=1e-3)
+    # τ_diff = V/(2 D d) + L²/(2 D) = 0.1/(2·0.3338·0.1) + 0.04/(2·0.3338) ms
+    tau_diff = (0.1 / (2 * 0.3338 * 0.1) + 0.2 ** 2 / (2 * 0.3338)) * 1e-3
+    assert tau_diff == pytest.approx(1.5578e-3, rel=1e-4)
+    assert c["ca_neck_efflux"] == pytest.approx(1 / tau_diff, rel=1e-9)
+    assert c["ca_neck_influx"] == pytest.approx(0.05 * OMEGA / tau_diff, rel=1e-9)
+    for neck in (1, 0):
+        m = module(ca_neck_diffusion=neck)
+        ss_ca = ode_steady_state(m)[m.species.index("Ca")]
+        assert ss_ca / OMEGA == pytest.approx(0.050, rel=2e-3), neck
+    assert rates(module(ca_neck_diffusion=0))["ca_neck_efflux"] == 0.0
     # included in a model that sets the volume, the network is the same
     included = ss.Model.from_dict({"model": {"name": "spine", "volume": "0.1 fL",
                                              "include": [str(MODULE)]}})
@@ -154,14 +238,134 @@ def test_module_numbers():
     assert [r.rate for r in included.reactions] == [r.rate for r in model.reactions]
 
 
-@pytest.mark.parametrize("run", ["rest_run", "v4_run"])
-def test_buffer_and_pump_totals_are_conserved(run, request):
+def test_calbindin_numbers():
+    """calbindin.toml: 45 µM = 2710 molecules → 5420 sites of each type, at their binding
+    equilibrium at ca_rest; per-site constants converted with ca_volume; the ODE steady
+    state stays at ca_rest; including calcium.toml too, in either order, changes nothing."""
+    model = module(CALBINDIN)
+    x0 = dict(zip(model.species, model.x0))
+    for free, bound in CALB_TOTALS:
+        assert x0[free] + x0[bound] in (5419, 5420, 5421)          # 2 · 2709.96, rounded
+    assert x0["CaCalb_H"] / 5420 == pytest.approx(0.05 / (0.05 + 2.6 / 11), abs=1e-3)
+    assert x0["CaCalb_M"] / 5420 == pytest.approx(0.05 / (0.05 + 35.8 / 87), abs=1e-3)
+    c = rates(model)
+    assert c["calb_high_site_fwd"] == pytest.approx(11 / OMEGA, rel=1e-9)
+    assert c["calb_high_site_rev"] == 2.6
+    assert c["calb_medium_site_fwd"] == pytest.approx(87 / OMEGA, rel=1e-9)
+    assert c["calb_medium_site_rev"] == 35.8
+    assert ode_steady_state(model)[model.species.index("Ca")] / OMEGA == pytest.approx(
+        0.050, rel=2e-3)
+    for order in ([MODULE, CALBINDIN], [CALBINDIN, MODULE]):
+        both = ss.Model.from_dict({"model": {"name": "spine", "volume": "0.1 fL",
+                                             "include": [str(p) for p in order]}})
+        assert both.species == model.species and both.x0 == model.x0
+        assert rates(both) == c
+
+
+def nine_state_calbindin_ca(times, ca0_um, calb_um, p_h, p_m, factor=(2, 1)):
+    """Free Ca (µM) of Ca + calbindin alone in the source's nine-state scheme
+    (spine_model() of Mahajan & Nadkarni's code: km0m1 = 174, km1m2 = 87, km1m0 = 35.8,
+    km2m1 = 71.6, kh0h1 = 22, kh1h2 = 11, kh1h0 = 2.6, kh2h1 = 5.2), started with
+    independently occupied sites (binomial in each type)."""
+    kon = {"m": (174.0, 87.0), "h": (22.0, 11.0)}       # X -> X+1 for X = 0, 1
+    koff = {"m": (35.8, 71.6), "h": (2.6, 5.2)}         # X -> X-1 for X = 1, 2
+    binom = lambda p: np.array([(1 - p) ** 2, 2 * p * (1 - p), p ** 2])  # noqa: E731
+    y0 = np.concatenate([[ca0_um], (calb_um * np.outer(binom(p_m), binom(p_h))).ravel()])
+
+    def rhs(_t, y):
+        ca, s = y[0], y[1:].reshape(3, 3)              # s[m, h]
+        d = np.zeros((3, 3))
+        dca = 0.0
+        for axis, key in ((0, "m"), (1, "h")):
+            for x in (0, 1):
+                lo = s[x, :] if axis == 0 else s[:, x]
+                hi = s[x + 1, :] if axis == 0 else s[:, x + 1]
+                flux = kon[key][x] * ca * lo - koff[key][x] * hi     # x -> x+1, net
+                if axis == 0:
+                    d[x, :] -= flux
+                    d[x + 1, :] += flux
+                else:
+                    d[:, x] -= flux
+                    d[:, x + 1] += flux
+                dca -= flux.sum()
+        return np.concatenate([[dca], d.ravel()])
+    sol = solve_ivp(rhs, (0, times[-1]), y0, t_eval=times, method="LSODA", rtol=1e-10,
+                    atol=1e-12)
+    return sol.y[0]
+
+
+def test_per_site_calbindin_is_the_nine_state_scheme():
+    """The module's per-site species with per-site constants (11, 2.6; 87, 35.8) give the
+    same free Ca as the source's nine-state scheme with the statistical factors (22, 5.2;
+    174, 71.6): Ca + calbindin alone (everything else of calcium.toml switched off), after
+    N_ADD ions, to 1e-6. The code's numbers used as per-site constants (a factor 2 too
+    fast, same Kd) differ visibly."""
+    off = dict(ca_B_total=0, ca_Bslow_total=0, ca_pmca_density=0, ca_ncx_density=0,
+               ca_neck_diffusion=0)
+    times = np.linspace(0, 0.05, 101)
+
+    def per_site(**extra):
+        model = module(CALBINDIN, **off, **extra)
+        x0 = dict(zip(model.species, model.x0))
+        # only Ca and the calbindin sites remain: no buffer or pump molecules, no influx
+        assert not any(x0[n] for pair in TOTALS for n in pair)
+        assert all(r.rate == 0 for r in model.reactions if not r.reactants)
+        x0 = np.array(model.x0, float)
+        x0[model.species.index("Ca")] += N_ADD
+        sol = solve_ivp(ode_rhs(model), (0, times[-1]), x0, t_eval=times, method="LSODA",
+                        rtol=1e-10, atol=1e-10)
+        return model, sol.y[model.species.index("Ca")] / OMEGA
+
+    model, ca = per_site()
+    x0 = dict(zip(model.species, model.x0))
+    h_total, m_total = x0["Calb_H"] + x0["CaCalb_H"], x0["Calb_M"] + x0["CaCalb_M"]
+    assert h_total == m_total
+    reference = nine_state_calbindin_ca(times, (x0["Ca"] + N_ADD) / OMEGA,
+                                        h_total / 2 / OMEGA, x0["CaCalb_H"] / h_total,
+                                        x0["CaCalb_M"] / m_total)
+    assert np.allclose(ca, reference, rtol=1e-6, atol=1e-9)
+    _, doubled = per_site(calb_H_kon=22, calb_H_koff=5.2, calb_M_kon=174, calb_M_koff=71.6)
+    assert np.max(np.abs(doubled - reference)) > 0.1 * (reference[1] - reference[-1])
+
+
+def test_simple_module_numbers():
+    """calcium_simple.toml: 62 µM buffer, relaxation at 1/10 ms to 50 nM, the same neck as
+    calcium.toml; ODE steady state at ca_rest with and without the neck."""
+    model = module(SIMPLE)
+    x0 = dict(zip(model.species, model.x0))
+    assert x0["B"] + x0["CaB"] == round(62 * OMEGA)
+    c = rates(model)
+    assert c["ca_simple_extrusion"] == pytest.approx(100.0)
+    assert c["ca_simple_influx"] == pytest.approx(0.05 * OMEGA * 100.0)
+    assert c["ca_neck_efflux"] == rates(module())["ca_neck_efflux"]
+    for neck in (1, 0):
+        m = module(SIMPLE, ca_neck_diffusion=neck)
+        ss_ca = ode_steady_state(m)[m.species.index("Ca")]
+        assert ss_ca / OMEGA == pytest.approx(0.050, rel=1e-6)
+
+
+def test_calcium_and_calcium_simple_cannot_be_combined():
+    with pytest.raises(ss.ModelError, match="defined in two included files"):
+        ss.Model.from_dict({"model": {"name": "spine", "volume": "0.1 fL",
+                                      "include": [str(MODULE), str(SIMPLE)]}})
+
+
+# ---------------------------------------------------------------- statistical checks
+
+@pytest.mark.slow
+@pytest.mark.parametrize("run, path, totals", [
+    ("rest_run", MODULE, TOTALS), ("v4_run", MODULE, TOTALS),
+    ("v4_calbindin_run", CALBINDIN, TOTALS + CALB_TOTALS),
+    ("v4_simple_run", SIMPLE, (("B", "CaB"),))], ids=["rest", "v4", "v4_calbindin",
+                                                       "v4_simple"])
+def test_buffer_pump_and_site_totals_are_conserved(run, path, totals, request):
     ens = request.getfixturevalue(run)
+    x0 = module(path).x0
     assert np.all(ens.status == 0)
-    assert tuple(ens.species) == module().species
-    assert np.all(ens.counts[:, 0, :] == np.array(module().x0))     # starts at rest
-    x0 = dict(zip(ens.species, module().x0))
-    for free, bound in TOTALS:
+    assert tuple(ens.species) == module(path).species
+    assert np.all(ens.counts[:, 0, :] == np.array(x0))     # starts at rest
+    x0 = dict(zip(ens.species, x0))
+    for free, bound in totals:
         total = ens.values(free) + ens.values(bound)
         assert np.all(total == x0[free] + x0[bound]), (free, bound)
     assert np.all(ens.values("Ca") >= 0)
@@ -176,13 +380,17 @@ def rest_verdict(ens, expected: float):
     return mean, se, abs(mean - expected) <= bound
 
 
+@pytest.mark.slow
 def test_resting_free_ca_matches_the_ode_steady_state(rest_run):
+    """With neck diffusion on (the default): ≈1930 ions/s in and out through the neck."""
     model = module()
+    assert rates(model)["ca_neck_efflux"] > 600
     expected = ode_steady_state(model)[model.species.index("Ca")]     # 3.011 molecules
     mean, se, ok = rest_verdict(rest_run, expected)
     assert ok, (mean, se, expected)
 
 
+@pytest.mark.slow
 def test_resting_level_10_percent_off_is_rejected(rest_run):
     model = module()
     expected = 1.1 * ode_steady_state(model)[model.species.index("Ca")]
@@ -190,6 +398,7 @@ def test_resting_level_10_percent_off_is_rejected(rest_run):
 
 
 def v4_verdict(ens, ode_free):
+    """Every sample: |SSA mean − ODE| ≤ 4 SE + 1 %."""
     values = ens.values("Ca").astype(float)
     mean = values.mean(axis=0)
     se = values.std(axis=0, ddof=1) / math.sqrt(values.shape[0])
@@ -197,37 +406,102 @@ def v4_verdict(ens, ode_free):
     return mean, bool(np.all(np.abs(mean - ode_free) <= bound + 1e-12))
 
 
-def test_v4_mean_free_ca_follows_the_ode(v4_run):
-    model = v4_model()
-    ode = ode_v4(model, v4_run.times)
+def window_verdict(ens, ode_free):
+    """Each window of WINDOWS: |mean of per-trajectory window averages − ODE window
+    average| ≤ 3 SE + 1 %. Returns (list of (SSA, SE, ODE) per window, all within)."""
+    values = ens.values("Ca").astype(float)
+    rows, ok = [], True
+    for a, b in WINDOWS:
+        sel = (ens.times >= a - 1e-12) & (ens.times < b - 1e-12)
+        per_trajectory = values[:, sel].mean(axis=1)
+        mean = per_trajectory.mean()
+        se = per_trajectory.std(ddof=1) / math.sqrt(per_trajectory.size)
+        expected = ode_free[sel].mean()
+        rows.append((mean, se, expected))
+        ok &= abs(mean - expected) <= 3 * se + REL_BIAS * expected
+    return rows, bool(ok)
+
+
+def check_v4_follows_the_ode(ens, model):
+    ode = ode_v4(model, ens.times)
     i = model.species.index("Ca")
-    mean, ok = v4_verdict(v4_run, ode[i])
-    assert ok
+    rows, ok = window_verdict(ens, ode[i])
+    assert ok, rows
     rest = ode_steady_state(model)[i]
-    tau_ssa, peak_ssa, *_ = fit_decay(v4_run.times, mean, rest)
-    tau_ode, peak_ode, *_ = fit_decay(v4_run.times, ode[i], rest)
-    # the fit of the mean of 1000 trajectories: a few % (jackknife below)
-    groups = np.array_split(np.arange(N_V4), 10)
-    taus = [fit_decay(v4_run.times, np.delete(v4_run.values("Ca"), g, axis=0).mean(axis=0),
-                      rest)[0] for g in groups]
-    se_tau = math.sqrt(9 / 10 * np.sum((np.array(taus) - np.mean(taus)) ** 2))
+    tau_ssa, se_tau = jackknife_tau(ens, rest)
+    tau_ode, peak_ode, *_ = fit_decay(ens.times, ode[i], rest)
     assert abs(tau_ssa - tau_ode) <= 4 * se_tau + REL_BIAS * tau_ode, (tau_ssa, tau_ode, se_tau)
+    peak_ssa = fit_decay(ens.times, ens.values("Ca").mean(axis=0), rest)[1]
     assert peak_ssa == pytest.approx(peak_ode, rel=0.05)
+    return ode[i]
 
 
-def test_v4_slower_pmca_is_rejected(v4_run):
-    """Negative control: the ODE of a module with 20 % fewer PMCA pumps (the resting leak
-    is recomputed, so the resting level is the same) must not fit."""
-    model = v4_model(ca_pmca_density=800)
-    ode = ode_v4(model, v4_run.times)
-    assert not v4_verdict(v4_run, ode[model.species.index("Ca")])[1]
+@pytest.mark.slow
+def test_v4_mean_free_ca_follows_the_ode(v4_run):
+    ode_free = check_v4_follows_the_ode(v4_run, v4_model())
+    assert v4_verdict(v4_run, ode_free)[1]
 
 
-@pytest.mark.xfail(strict=True, reason="SCIENCE V4 fails with the §5 numbers: τ ≈ 42 ms, "
-                                        "not 8–25 ms (κ ≈ 54 from the buffers plus PMCA "
-                                        "binding); not tuned, see the module header")
-def test_v4_decay_time_constant_is_in_the_science_range(v4_run):
-    model = module()
+@pytest.mark.slow
+def test_v4_with_calbindin_follows_the_ode(v4_calbindin_run):
+    check_v4_follows_the_ode(v4_calbindin_run, v4_model(CALBINDIN))
+
+
+@pytest.mark.slow
+def test_v4_simple_module_follows_the_ode(v4_simple_run):
+    check_v4_follows_the_ode(v4_simple_run, v4_model(SIMPLE))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("run, path, wrong", [
+    # 20 % fewer PMCA pumps (the resting leak is recomputed: same resting level)
+    ("v4_run", MODULE, dict(ca_pmca_density=800)),
+    # neck exchange 20 % slower
+    ("v4_run", MODULE, dict(ca_D="0.26704 um^2/ms")),
+    # the code's statistical factors taken as per-site constants (twice as fast, same Kd)
+    ("v4_calbindin_run", CALBINDIN, dict(calb_H_kon=22, calb_H_koff=5.2, calb_M_kon=174,
+                                         calb_M_koff=71.6)),
+    # the simple module with calcium.toml's 80 µM immobile buffer instead of 62 µM
+    ("v4_simple_run", SIMPLE, dict(ca_B_total=80)),
+], ids=["pmca_-20%", "neck_-20%", "calbindin_factor_2", "simple_buffer_80uM"])
+def test_v4_wrong_rate_is_rejected(run, path, wrong, request):
+    """Negative controls: the ODE of a module with one wrong number must not fit."""
+    ens = request.getfixturevalue(run)
+    model = v4_model(path, **wrong)
+    ode = ode_v4(model, ens.times)[model.species.index("Ca")]
+    assert not window_verdict(ens, ode)[1]
+    if path == MODULE:
+        assert not v4_verdict(ens, ode)[1]
+
+
+def v4_tau(ens, path):
+    model = module(path)
     rest = ode_steady_state(model)[model.species.index("Ca")]
-    tau, *_ = fit_decay(v4_run.times, v4_run.values("Ca").astype(float).mean(axis=0), rest)
-    assert 0.008 <= tau <= 0.025, tau
+    return fit_decay(ens.times, ens.values("Ca").astype(float).mean(axis=0), rest)[0]
+
+
+@pytest.mark.slow
+def test_v4_decay_time_constant_is_in_the_science_range(v4_run):
+    """calcium.toml with its defaults (neck diffusion on): τ = 22.9 ms, in 8–25 ms. The
+    margin is small: without the neck τ = 42 ms (the module's first version, an xfail
+    then), and a fit started 5 ms later gives 31.6 ms (module docstring)."""
+    tau = v4_tau(v4_run, MODULE)
+    assert V4_RANGE[0] <= tau <= V4_RANGE[1], tau
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="SCIENCE V4 fails with calbindin (45 µM, §5 numbers): "
+                                        "τ = 41 ± 6 ms (ODE 43 ms), not 8–25 ms (calbindin's "
+                                        "κ ≈ 430 at rest; SCIENCE §10 item 4); not tuned")
+def test_v4_with_calbindin_is_in_the_science_range(v4_calbindin_run):
+    tau = v4_tau(v4_calbindin_run, CALBINDIN)
+    assert V4_RANGE[0] <= tau <= V4_RANGE[1], tau
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="SCIENCE V4 fails with the simple module at 0.1 fL: "
+                                        "τ = 29 ms, not 8–25 ms (62 µM buffer, τ_ca 10 ms, "
+                                        "τ_diff 1.56 ms); not tuned")
+def test_v4_simple_module_is_in_the_science_range(v4_simple_run):
+    tau = v4_tau(v4_simple_run, SIMPLE)
+    assert V4_RANGE[0] <= tau <= V4_RANGE[1], tau
