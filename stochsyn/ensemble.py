@@ -59,32 +59,47 @@ def sample_grid(t_end: float, sample_every: float | None = None,
 
 
 def apply_protocol(model: Model, protocol) -> Model:
-    """The model as the protocol sets it up: a voltage clamp becomes the waveform of the
-    input ``V`` (mV), pharmacology the protocol's timed interventions.
+    """The model as the protocol sets it up: a voltage clamp, the cooperative dendritic
+    depolarisation, and pharmacology as the protocol's timed interventions.
 
     Presynaptic spikes release transmitter into every input with a ``release`` rule (the
-    engine samples each release); they are passed to the engine by :func:`simulate`.
-    Postsynaptic spikes (bAPs), cooperative dendritic depolarisation and releasing a clamp
-    need the membrane equation, which the engine does not have yet: such protocols are
-    refused rather than silently run without it.
+    engine samples each release), postsynaptic spikes add the ``bap`` pulses of the inputs
+    that have one; both are passed to the engine by :func:`simulate`.
+
+    With a ``[membrane]``, the clamp becomes ``[membrane] clamp`` (NaN releases it and the
+    membrane equation runs on), and the cooperative depolarisation a ``depolarisation``
+    rule on the dendrite input (alpha functions, SCIENCE §4). Without one, the clamp is the
+    waveform of the input ``V`` (mV) and must hold for the whole run; postsynaptic spikes and
+    cooperative depolarisation, which need the membrane equation, are refused.
 
     Raises
     ------
     ModelError
-        The model cannot take the protocol (no input ``V`` to clamp, unknown parameters in
-        a drug intervention, ...).
+        The model cannot take the protocol (no input ``V`` to clamp, no input with a
+        release or bap rule for the spikes, no dendrite for the depolarisation, unknown
+        parameters in a drug intervention, ...).
     ValueError
-        The protocol needs something the engine cannot simulate yet.
+        The protocol needs the membrane equation and the model has none.
     """
     from .protocols import Protocol
     if not isinstance(protocol, Protocol):
         raise TypeError(f"protocol must be a stochsyn.protocols.Protocol, not "
                         f"{type(protocol).__name__}")
+    membrane = model.membrane
+    spec = dict(model.spec)
+    inputs = dict(spec.get("inputs", {}))
     if len(protocol.post_spikes_s):
-        raise ValueError(
-            f"protocol '{protocol.name}' has {len(protocol.post_spikes_s)} postsynaptic "
-            "spikes, but backpropagating APs need the membrane equation, which is not "
-            "simulated yet in this version")
+        if membrane is None:
+            raise ValueError(
+                f"protocol '{protocol.name}' has {len(protocol.post_spikes_s)} postsynaptic "
+                "spikes, but the model has no [membrane] for the backpropagating APs to "
+                "depolarise; include reactions/modules/membrane.toml")
+        if not any(p.trigger == "post" for i in model.inputs for p in i.pulses):
+            raise ModelError(f"protocol '{protocol.name}' has postsynaptic spikes, but no "
+                             "input of the model has a bap rule", source=model.source,
+                             hint="e.g. [inputs.V_dend] unit = \"mV\", value = \"-70 mV\", "
+                                  "bap = { amplitude = \"67 mV\", kernel = [[0.7, \"3 ms\"], "
+                                  "[0.3, \"40 ms\"]] }")
     if len(protocol.pre_spikes_s):
         if not any(i.release_probability >= 0 for i in model.inputs):
             raise ModelError(f"protocol '{protocol.name}' has presynaptic spikes, but no "
@@ -92,29 +107,41 @@ def apply_protocol(model: Model, protocol) -> Model:
                              hint="e.g. [inputs.glu] unit = \"mM\", value = 0, release = "
                                   "{ probability = 0.3, peak = \"1 mM\", tau = \"1.2 ms\", "
                                   "cv = 0.5 }")
-        if protocol.depolarisation_mv > 0 and not len(protocol.clamp_times_s):
-            raise ValueError(
-                f"protocol '{protocol.name}' adds a cooperative dendritic depolarisation of "
-                f"{protocol.depolarisation_mv:g} mV per spike, which needs the membrane "
-                "equation (not simulated yet); use depolarisation_mv=0 or a voltage clamp")
-    spec = dict(model.spec)
+        if protocol.depolarisation_mv > 0:
+            if membrane is None or membrane.dendrite_input < 0:
+                raise ValueError(
+                    f"protocol '{protocol.name}' adds a cooperative dendritic depolarisation "
+                    f"of {protocol.depolarisation_mv:g} mV per spike, which needs a [membrane] "
+                    "with a dendrite; include reactions/modules/membrane.toml, or use "
+                    "depolarisation_mv=0")
+            name = model.inputs[membrane.dendrite_input].name
+            body = dict(inputs[name])
+            body["depolarisation"] = {"amplitude": f"{protocol.depolarisation_mv!r} mV",
+                                      "tau": f"{protocol.depolarisation_tau_ms!r} ms"}
+            inputs[name] = body
     if len(protocol.clamp_times_s):
-        inputs = dict(spec.get("inputs", {}))
-        if "V" not in inputs:
-            raise ModelError(f"protocol '{protocol.name}' clamps the voltage, but the model "
-                             f"has no input 'V'", source=model.source,
-                             hint="declare [inputs.V] unit = \"mV\" (the voltage that "
-                                  "voltage-dependent rates read)")
-        if np.any(np.isnan(protocol.clamp_mv)):
-            raise ValueError("releasing a voltage clamp (NaN) needs the membrane equation, "
-                             "which is not simulated yet; clamp for the whole run")
-        rest = model.inputs[[i.name for i in model.inputs].index("V")].value
-        first = float(protocol.clamp_times_s[0])
-        hold = float(protocol.clamp_mv[0]) if first == 0.0 else rest
-        steps = [{"time": float(t), "value": f"{float(v) - hold!r} mV"}
-                 for t, v in zip(protocol.clamp_times_s, protocol.clamp_mv) if t > 0.0]
-        inputs["V"] = {"unit": "mV", "value": f"{hold!r} mV", "steps": steps}
-        spec["inputs"] = inputs
+        if membrane is not None:
+            spec["membrane"] = dict(spec["membrane"])
+            spec["membrane"]["clamp"] = [
+                {"time": float(t), "value": "free" if np.isnan(v) else f"{float(v)!r} mV"}
+                for t, v in zip(protocol.clamp_times_s, protocol.clamp_mv)]
+        else:
+            if "V" not in inputs:
+                raise ModelError(f"protocol '{protocol.name}' clamps the voltage, but the "
+                                 f"model has no input 'V'", source=model.source,
+                                 hint="declare [inputs.V] unit = \"mV\" (the voltage that "
+                                      "voltage-dependent rates read)")
+            if np.any(np.isnan(protocol.clamp_mv)):
+                raise ValueError("releasing a voltage clamp (NaN) needs the membrane "
+                                 "equation: include reactions/modules/membrane.toml, or "
+                                 "clamp for the whole run")
+            rest = model.inputs[[i.name for i in model.inputs].index("V")].value
+            first = float(protocol.clamp_times_s[0])
+            hold = float(protocol.clamp_mv[0]) if first == 0.0 else rest
+            steps = [{"time": float(t), "value": f"{float(v) - hold!r} mV"}
+                     for t, v in zip(protocol.clamp_times_s, protocol.clamp_mv) if t > 0.0]
+            inputs["V"] = {"unit": "mV", "value": f"{hold!r} mV", "steps": steps}
+    spec["inputs"] = inputs
     if protocol.interventions:
         spec["interventions"] = list(spec.get("interventions", [])) + [
             dict(item) for item in protocol.interventions]
@@ -231,8 +258,10 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
     capacity = _DEFAULT_EVENT_CAPACITY if logs else 0
     provenance = _provenance(network, seed, t_end, max_events)
     provenance["protocol"] = protocol.to_dict() if protocol is not None else None
-    spike_times = (np.asarray(protocol.pre_spikes_s, dtype=np.float64) if protocol is not None
-                   else np.zeros(0))
+    spike_times = ((np.asarray(protocol.pre_spikes_s, dtype=np.float64),
+                    np.asarray(protocol.post_spikes_s, dtype=np.float64))
+                   if protocol is not None else (np.zeros(0), np.zeros(0)))
+    record_voltage = model.membrane is not None
     ensemble_base = dict(
         times=times, species=network.species, reactions=network.reactions,
         observables={k: dict(v) for k, v in model.observables.items()},
@@ -276,7 +305,7 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
                                      dtype=np.int64)
             part, capacity = _run(arrays, run_entropy, trajectories, times, t_end,
                                   max_events, record_idx, capacity, logs, n_reactions,
-                                  ensemble_base, n_threads, spike_times)
+                                  ensemble_base, n_threads, spike_times, record_voltage)
             if directory is not None:
                 write_batch(directory, number, part)
             parts.append(part)
@@ -294,7 +323,8 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
 
 
 def _run(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx, capacity,
-         logs, n_reactions, ensemble_base, n_threads, spike_times) -> tuple[Ensemble, int]:
+         logs, n_reactions, ensemble_base, n_threads, spike_times, record_voltage
+         ) -> tuple[Ensemble, int]:
     """One batch through the compiled kernel.
 
     With event logging, each trajectory writes its records into a buffer row of
@@ -313,7 +343,8 @@ def _run(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx
     firings = np.empty((n, n_reactions), dtype=np.int64)
     status = np.empty(n, dtype=np.int64)
     results = np.zeros((n, 4), dtype=np.float64)
-    outputs = (counts, firings, status, results)
+    voltages = np.empty((n, len(times) if record_voltage else 0), dtype=np.float64)
+    outputs = (counts, firings, status, results, voltages)
     pieces = []
     if not logs:
         _run_rows(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx, 0,
@@ -332,6 +363,7 @@ def _run(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx
                         n_events=results[:, 0].astype(np.int64),
                         t_reached=results[:, 1].copy(), firings=firings, event_records=events,
                         n_releases=results[:, 3].astype(np.int64),
+                        voltage_mv=voltages if record_voltage else None,
                         **ensemble_base)
     return ensemble, capacity
 
@@ -339,14 +371,15 @@ def _run(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx
 def _run_rows(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx,
               capacity, outputs, first, last, n_threads, spike_times) -> list[Events]:
     """Rows ``first … last-1`` of a batch: fill their slices of ``outputs`` (counts,
-    firings, status, results) and return their event records, one Events per row."""
-    counts, firings, status, results = (a[first:last] for a in outputs)
+    firings, status, results, voltages) and return their event records, one Events per
+    row. ``spike_times`` is (presynaptic, postsynaptic)."""
+    counts, firings, status, results, voltages = (a[first:last] for a in outputs)
     rows = trajectories[first:last]
     n = last - first
     buffers = _event_buffers(n, capacity)
     run_batch(arrays, run_entropy, rows, times, t_end, max_events, record_idx, counts,
               firings, *buffers, status, results, n_threads=n_threads,
-              spike_times=spike_times)
+              spike_times=spike_times[0], post_spike_times=spike_times[1], voltages=voltages)
     if capacity == 0:
         return []
     wanted = results[:, 2].astype(np.int64)
@@ -359,7 +392,8 @@ def _run_rows(arrays, run_entropy, trajectories, times, t_end, max_events, recor
         redo_results = np.zeros((len(overflow), 4))
         run_batch(arrays, run_entropy, rows[overflow], times, t_end, max_events, record_idx,
                   redo_counts, redo_firings, *bigger, redo_status, redo_results,
-                  n_threads=n_threads, spike_times=spike_times)
+                  n_threads=n_threads, spike_times=spike_times[0],
+                  post_spike_times=spike_times[1])
         if not (np.array_equal(redo_counts, counts[overflow])
                 and np.array_equal(redo_status, status[overflow])):
             raise SimulationError("internal error: a repeated trajectory differed from "
@@ -399,6 +433,8 @@ def _concatenate(parts, ensemble_base, n_species, n_reactions) -> Ensemble:
         n_events=np.concatenate([p.n_events for p in parts]),
         t_reached=np.concatenate([p.t_reached for p in parts]),
         n_releases=np.concatenate([p.n_releases for p in parts]),
+        voltage_mv=(np.concatenate([p.voltage_mv for p in parts])
+                    if parts[0].voltage_mv is not None else None),
         firings=np.concatenate([p.firings for p in parts]),
         event_records=Events.concatenate([p.event_records for p in parts]),
         **ensemble_base)

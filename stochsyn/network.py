@@ -29,6 +29,10 @@ _KIND_CODES = {"mass_action": MASS_ACTION, "voltage": VOLTAGE, "input": INPUT,
 #: Intervention kinds.
 SET_COUNT, ADD_COUNT, SET_RATE = 0, 1, 2
 
+#: What triggers a pulse component (stochsyn.model.membrane.Pulse.trigger).
+PULSE_RELEASE, PULSE_PRE, PULSE_POST = 0, 1, 2
+_TRIGGER_CODES = {"release": PULSE_RELEASE, "pre": PULSE_PRE, "post": PULSE_POST}
+
 
 class NetworkArrays(NamedTuple):
     """The compiled network, as the kernels see it.
@@ -90,9 +94,19 @@ class NetworkArrays(NamedTuple):
     in_step_time: np.ndarray   # float64 step times (s), increasing within an input
     in_step_value: np.ndarray  # float64 value added from that time on
     in_release_prob: np.ndarray  # (I,) float64 release probability per spike, -1 = none
-    in_pulse_peak: np.ndarray  # (I,) float64 mean pulse amplitude (input unit)
-    in_pulse_tau: np.ndarray   # (I,) float64 pulse decay time constant (s)
-    in_pulse_cv: np.ndarray    # (I,) float64 CV of the pulse amplitude
+    in_pulse_peak: np.ndarray  # (I,) float64 mean vesicle amplitude (input unit)
+    in_pulse_cv: np.ndarray    # (I,) float64 CV of the vesicle amplitude
+    in_comp_ptr: np.ndarray    # (I+1,) int64 CSR of each input's pulse components
+    comp_trigger: np.ndarray   # (C,) int64 PULSE_RELEASE, PULSE_PRE or PULSE_POST
+    comp_amp: np.ndarray       # (C,) float64 peak (input unit; a weight for PULSE_RELEASE)
+    comp_rate: np.ndarray      # (C,) float64 1/τ (1/s)
+    comp_alpha: np.ndarray     # (C,) int64 1 = alpha function, 0 = exponential
+    mem_io: np.ndarray         # (2,) int64 membrane voltage input, dendrite input (-1 = none)
+    mem_param: np.ndarray      # (5,) float64 C (F), g_L (S), E_L (mV), g_neck (S), V(0) (mV)
+    ch_idx: np.ndarray         # int64 state-vector index of each conducting state
+    ch_g: np.ndarray           # float64 its conductance per molecule or agent (S)
+    ch_e: np.ndarray           # float64 its reversal potential (mV)
+    rx_conductance: np.ndarray  # (M,) int64 1 = the reaction changes a conducting state
 
 
 @dataclass(frozen=True)
@@ -243,6 +257,13 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
     iv_ptr, iv_kind, iv_target, iv_count, iv_rate = _csr(
         iv_rows, 4, (np.int64, np.int64, np.int64, np.float64))
 
+    membrane = _membrane_arrays(model, delta_rows, move_rows)
+    # The clamp is the step function of the membrane's voltage input (absolute values).
+    steps = list(model.inputs)
+    if model.membrane is not None:
+        m = model.membrane
+        steps[m.voltage_input] = _Steps(m.clamp_times_s, m.clamp_mv)
+
     n_leaves = 1                      # leaves of the 4-ary sum tree: a power of 4
     while n_leaves < len(reactions):
         n_leaves *= 4
@@ -278,21 +299,53 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
         iv_ptr=iv_ptr, iv_kind=iv_kind, iv_target=iv_target, iv_count=iv_count,
         iv_rate=iv_rate,
         n_leaves=_i64([n_leaves]),
-        in_value=_f64([i.value for i in model.inputs]),
+        in_value=_f64([math.nan if membrane["mem_io"][0] == k else i.value
+                       for k, i in enumerate(model.inputs)]),
         in_sine_amp=_f64([i.sine_amplitude for i in model.inputs]),
         in_sine_omega=_f64([2 * math.pi * i.sine_frequency_hz for i in model.inputs]),
         in_sine_phase=_f64([i.sine_phase for i in model.inputs]),
-        in_step_ptr=_i64(np.cumsum([0] + [len(i.step_times) for i in model.inputs])),
-        in_step_time=_f64([t for i in model.inputs for t in i.step_times]),
-        in_step_value=_f64([v for i in model.inputs for v in i.step_values]),
+        in_step_ptr=_i64(np.cumsum([0] + [len(i.step_times) for i in steps])),
+        in_step_time=_f64([t for i in steps for t in i.step_times]),
+        in_step_value=_f64([v for i in steps for v in i.step_values]),
         in_release_prob=_f64([i.release_probability for i in model.inputs]),
         in_pulse_peak=_f64([i.pulse_peak for i in model.inputs]),
-        in_pulse_tau=_f64([i.pulse_tau_s for i in model.inputs]),
         in_pulse_cv=_f64([i.pulse_cv for i in model.inputs]),
+        in_comp_ptr=_i64(np.cumsum([0] + [len(i.pulses) for i in model.inputs])),
+        comp_trigger=_i64([_TRIGGER_CODES[p.trigger] for i in model.inputs for p in i.pulses]),
+        comp_amp=_f64([p.amplitude for i in model.inputs for p in i.pulses]),
+        comp_rate=_f64([1.0 / p.tau_s for i in model.inputs for p in i.pulses]),
+        comp_alpha=_i64([p.shape == "alpha" for i in model.inputs for p in i.pulses]),
+        **membrane,
     )
     return Network(model=model, species=model.species,
                    reactions=tuple(r.name for r in reactions),
                    pair_classes=tuple(pair_classes), arrays=arrays)
+
+
+class _Steps(NamedTuple):
+    step_times: tuple
+    step_values: tuple
+
+
+def _membrane_arrays(model, delta_rows, move_rows) -> dict:
+    """The membrane's arrays (empty ones and mem_io = (-1, -1) without a [membrane])."""
+    m = model.membrane
+    n_reactions = len(model.reactions)
+    if m is None:
+        return dict(mem_io=_i64([-1, -1]), mem_param=_f64([1.0, 0.0, 0.0, 0.0, 0.0]),
+                    ch_idx=_i64([]), ch_g=_f64([]), ch_e=_f64([]),
+                    rx_conductance=np.zeros(n_reactions, dtype=np.int64))
+    entries = [(s, channel.conductance_s * w, channel.reversal_mv)
+               for channel in m.channels for s, w in channel.weights if w != 0]
+    conducting = {s for s, _, _ in entries}
+    rx = [int(any(s in conducting for s, _ in delta_rows[j])
+              or any(state in conducting for _, frm, to in move_rows[j] for state in (frm, to)))
+          for j in range(n_reactions)]
+    return dict(mem_io=_i64([m.voltage_input, m.dendrite_input]),
+                mem_param=_f64([m.capacitance_f, m.leak_conductance_s, m.leak_reversal_mv,
+                                m.neck_conductance_s, model.inputs[m.voltage_input].value]),
+                ch_idx=_i64([e[0] for e in entries]), ch_g=_f64([e[1] for e in entries]),
+                ch_e=_f64([e[2] for e in entries]), rx_conductance=_i64(rx))
 
 
 def _dependencies(model, reactant_rows, delta_rows, move_rows, class_index, pair_classes):

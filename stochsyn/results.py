@@ -28,6 +28,8 @@ import pyarrow.parquet as pq
 from .engine import STATUS_TEXT
 
 _QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+#: The name under which tables and :meth:`Ensemble.values` give the membrane voltage (mV).
+VOLTAGE_NAME = "voltage_mV"
 
 
 @dataclass
@@ -105,6 +107,10 @@ class Ensemble:
         versions of numpy and numba.
     n_releases : (n_trajectories,) int64 ndarray
         Vesicles released (over all inputs with a release rule); zeros without a protocol.
+    voltage_mv : (n_trajectories, n_times) float64 ndarray or None
+        Spine-head membrane voltage (mV) at the sample times, for a model with a
+        ``[membrane]`` (NaN after an early stop); None otherwise. Also available as the
+        name :data:`VOLTAGE_NAME` in :meth:`values` and the tables.
     """
 
     times: np.ndarray
@@ -121,6 +127,7 @@ class Ensemble:
     event_records: Events = field(default_factory=Events.empty)
     provenance: dict[str, Any] = field(default_factory=dict)
     n_releases: np.ndarray | None = None
+    voltage_mv: np.ndarray | None = None
 
     def __post_init__(self):
         if self.n_releases is None:
@@ -137,8 +144,10 @@ class Ensemble:
 
     @property
     def names(self) -> tuple[str, ...]:
-        """Species labels followed by observable names."""
-        return tuple(self.species) + tuple(self.observables)
+        """Species labels followed by observable names (and :data:`VOLTAGE_NAME` for a
+        model with a membrane)."""
+        return (tuple(self.species) + tuple(self.observables)
+                + ((VOLTAGE_NAME,) if self.voltage_mv is not None else ()))
 
     def values(self, name: str) -> np.ndarray:
         """Samples of one species or observable.
@@ -149,6 +158,8 @@ class Ensemble:
             NaN where a trajectory had stopped early.
         """
         valid = self.counts[:, :, 0] >= 0 if self.counts.shape[2] else None
+        if name == VOLTAGE_NAME and self.voltage_mv is not None:
+            return self.voltage_mv.copy()
         if name in self.observables:
             weights = np.zeros(len(self.species))
             for index, weight in self.observables[name].items():
@@ -219,7 +230,8 @@ class Ensemble:
             "t_reached": self.t_reached,
             "n_releases": self.n_releases,
         })
-        for name in (self.observables or self.species):
+        for name in (tuple(self.observables or self.species)
+                     + ((VOLTAGE_NAME,) if self.voltage_mv is not None else ())):
             values = self.values(name)
             with np.errstate(all="ignore"):
                 table[f"{name}_final"] = values[:, -1] if values.shape[1] else np.nan
@@ -350,6 +362,8 @@ def write_batch(directory: Path, batch: int, ens: Ensemble) -> None:
     flat = ens.counts.reshape(n_traj * n_times, n_species)
     for s, label in enumerate(ens.species):
         columns[label] = flat[:, s]
+    if ens.voltage_mv is not None:
+        columns[VOLTAGE_NAME] = ens.voltage_mv.reshape(-1)
     if ens.event_records is not None and len(ens.event_records):
         ev = ens.event_records
         _atomic_write_table(pa.table({
@@ -388,7 +402,7 @@ def read(directory: str | os.PathLike) -> Ensemble:
     times = np.asarray(manifest["times"], dtype=np.float64)
     n_reactions = len(manifest["reactions"])
     names = sorted(p.name for p in (directory / "trajectories").glob("batch-*.parquet"))
-    counts, traj, events = [], [], []
+    counts, traj, events, voltages = [], [], [], []
     for name in names:
         t_table = pq.read_table(directory / "trajectories" / name).to_pandas()
         c_table = pq.read_table(directory / "counts" / name)
@@ -396,6 +410,8 @@ def read(directory: str | os.PathLike) -> Ensemble:
         block = np.stack([c_table.column(label).to_numpy() for label in species], axis=1) \
             if species else np.zeros((n * len(times), 0), dtype=np.int64)
         counts.append(block.reshape(n, len(times), len(species)).astype(np.int64))
+        if VOLTAGE_NAME in c_table.column_names:
+            voltages.append(c_table.column(VOLTAGE_NAME).to_numpy().reshape(n, len(times)))
         traj.append(t_table)
         event_path = directory / "events" / name
         if event_path.exists():
@@ -420,6 +436,7 @@ def read(directory: str | os.PathLike) -> Ensemble:
         n_releases=(table["n_releases"].to_numpy(np.int64)[order] if "n_releases" in table
                     else np.zeros(len(table), dtype=np.int64)),
         firings=firings[order].astype(np.int64),
+        voltage_mv=np.concatenate(voltages)[order] if voltages else None,
         reactions=tuple(manifest["reactions"]),
         observables={k: {int(i): w for i, w in v.items()}
                      for k, v in manifest["observables"].items()},

@@ -52,7 +52,8 @@ def default_threads() -> int:
 
 def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, record_idx,
               counts, firings, ev_time, ev_agent, ev_reaction, ev_from, ev_to, status,
-              results, n_threads=None, spike_times=None):
+              results, n_threads=None, spike_times=None, post_spike_times=None,
+              voltages=None):
     """Simulate a batch of trajectories, in parallel when ``n_threads > 1``.
 
     Parameters are those of :func:`stochsyn.engine.ssa.run_trajectories` (without
@@ -62,16 +63,25 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
     ----------
     n_threads : int, optional
         Worker threads; default :func:`default_threads`.
-    spike_times : (n_spikes,) float64 ndarray, optional
-        Presynaptic spike times (s) of the protocol; default none.
+    spike_times, post_spike_times : float64 ndarrays, optional
+        Pre- and postsynaptic spike times (s) of the protocol; default none.
+    voltages : (B, n_times) float64 ndarray, optional
+        Output: the spine-head voltage (mV) at the sample times, for a model with a
+        membrane; default: not recorded.
     """
     n = len(trajectories)
-    spike_times = (np.zeros(0) if spike_times is None
-                   else np.ascontiguousarray(spike_times, dtype=np.float64))
+
+    def times(values):
+        return (np.zeros(0) if values is None
+                else np.ascontiguousarray(values, dtype=np.float64))
+
+    spike_times, post_spike_times = times(spike_times), times(post_spike_times)
+    if voltages is None:
+        voltages = np.zeros((n, 0), dtype=np.float64)
     n_threads = default_threads() if n_threads is None else int(n_threads)
     n_threads = max(1, min(n_threads, n))
-    args = (sample_times, spike_times, t_end, max_events, record_idx, counts, firings, ev_time,
-            ev_agent, ev_reaction, ev_from, ev_to, status, results)
+    args = (sample_times, spike_times, post_spike_times, t_end, max_events, record_idx, counts,
+            voltages, firings, ev_time, ev_agent, ev_reaction, ev_from, ev_to, status, results)
     if n_threads == 1:
         run_trajectories(net, run_entropy, trajectories, 0, n, *args)
         return

@@ -19,11 +19,21 @@ sine the relative error of one step is below (π/32)^6/2 ≈ 4e-7 of the step's 
 (Gauss–Legendre error term), far below the sampling error of any ensemble. With every
 ``s_j = 0`` the caller uses the plain exact SSA.
 
-Release pulses (cleft glutamate): an input with a release rule gets, at each released
-vesicle, a pulse ``A · exp(-(t - t_s)/τ)``; pulses add, so the state is ``G`` (the summed
-amplitude at ``t0``) and ``t0``. A pulse older than ``PULSE_LIFETIME_TAUS`` time constants
-is dropped: what is left of its integral, ``e^-30 ≈ 1e-13`` of ``A·τ``, is far below any
-other error, and it lets the plain SSA take over between spikes.
+Pulses (cleft glutamate after a release, bAPs, cooperative depolarisation) are sums of
+exponential or alpha-function components (:mod:`.membrane`). While one is active on an input
+in use, quadrature steps are at most a quarter of its time constant; a component older
+than ``EXP_LIFETIME_TAUS`` (``ALPHA_LIFETIME_TAUS``) time constants is dropped: what is left
+of its integral, ``< 1e-13`` of ``A·τ``, is far below any other error, and it lets the plain
+SSA take over between spikes.
+
+The spine-head voltage of a model with a ``[membrane]`` is the closed-form solution of
+:mod:`.membrane`, ``V(t) = E0 + w P_d(t) + R e^{-a(t - t_R)}``. Its transient relaxes with
+the membrane time constant ``τ_m = 1/a`` (≈ 1 µs for a head behind a 100 MΩ neck). While
+``|R e^{-a s}| > 1 mV`` steps are at most ``τ_m/4``, then at most ``2 τ_m``; the transient is
+dropped below ``1e-10 mV``. The Gauss–Legendre error of a step ``h`` on ``e^{-s/τ_m}`` is
+``≈ 5e-7 (h/τ_m)^7`` of ``τ_m`` times the amplitude, so for a transient below 1 mV and
+``v_scale >= 10 mV`` a ``2 τ_m`` step errs by ``< 1e-5 τ_m λ`` in the hazard — with
+``τ_m λ ≪ 1`` far below the sampling error.
 """
 
 from __future__ import annotations
@@ -32,6 +42,8 @@ import math
 
 import numba
 
+from .membrane import ALPHA_LIFETIME_TAUS, EXP_LIFETIME_TAUS, pulse_sum, voltage
+
 VOLTAGE = 1
 INPUT = 2
 CURRENT = 3
@@ -39,10 +51,14 @@ GHK = 4
 
 #: Quadrature steps per period of the fastest sine input in use.
 STEPS_PER_PERIOD = 64.0
-#: Quadrature steps per time constant of an active release pulse.
+#: Quadrature steps per time constant of an active pulse component.
 STEPS_PER_PULSE_TAU = 4.0
-#: Pulses older than this many time constants are dropped (see the module docstring).
-PULSE_LIFETIME_TAUS = 30.0
+#: Membrane transient: steps of TRANSIENT_FINE_STEP·τ_m while it exceeds TRANSIENT_FINE_MV,
+#: then TRANSIENT_COARSE_STEP·τ_m; dropped below TRANSIENT_DROP_MV (module docstring).
+TRANSIENT_FINE_MV = 1.0
+TRANSIENT_FINE_STEP = 0.25
+TRANSIENT_COARSE_STEP = 2.0
+TRANSIENT_DROP_MV = 1e-10
 
 _GL_X = math.sqrt(3.0 / 5.0)
 _GL_W_OUTER = 5.0 / 9.0
@@ -62,11 +78,12 @@ def _ghk(u):
 def drive_arrays(net):
     """The arrays of ``net`` that the functions here read, as one small tuple.
 
-    Numba passes a tuple by value; the whole NetworkArrays (≈50 arrays) copied into every
+    Numba passes a tuple by value; the whole NetworkArrays (≈60 arrays) copied into every
     call of these small functions would dominate their cost."""
     return (net.rate_kind, net.rate_input, net.rate_vscale, net.in_value, net.in_sine_amp,
             net.in_sine_omega, net.in_sine_phase, net.in_step_ptr, net.in_step_time,
-            net.in_step_value, net.in_pulse_tau)
+            net.in_step_value, net.in_comp_ptr, net.comp_rate, net.comp_alpha, net.mem_io,
+            net.mem_param, net.ch_idx, net.ch_g, net.ch_e)
 
 
 @numba.njit(cache=True)
@@ -85,11 +102,15 @@ def _step_part(drive, i, t):
 def set_bases(drive, used_inputs, t, base):
     """``base[i] = value_i + step_i(t)`` for the used inputs: the part of each input that
     is constant until the next step time. Returns the next step time after ``t`` (inf if
-    none), where the bases must be set again."""
+    none), where the bases must be set again. The membrane's inputs are skipped: their
+    steps are stops of the main loop (:func:`.membrane.set_bases`)."""
     in_step_ptr, in_step_time = drive[7], drive[8]
+    mem_io = drive[13]
     t_break = math.inf
     for q in range(len(used_inputs)):
         i = used_inputs[q]
+        if i == mem_io[0] or i == mem_io[1]:
+            continue
         base[i] = drive[3][i] + _step_part(drive, i, t)
         for k in range(in_step_ptr[i], in_step_ptr[i + 1]):
             if in_step_time[k] > t:
@@ -99,50 +120,114 @@ def set_bases(drive, used_inputs, t, base):
 
 
 @numba.njit(cache=True)
-def tv_rate(drive, tv_list, tv_static, base, pulse_g, pulse_t0, t):
+def input_values(drive, used_inputs, base, pulse, mem, t, u_now):
+    """``u_now[i]`` = input ``i`` at ``t`` for the used inputs (the membrane voltage for
+    the membrane's voltage input)."""
+    in_sine_amp, in_sine_omega, in_sine_phase, comp_ptr = drive[4], drive[5], drive[6], drive[10]
+    mem_v = drive[13][0]
+    for q in range(len(used_inputs)):
+        i = used_inputs[q]
+        if i == mem_v:
+            u_now[i] = voltage(drive, mem, pulse, base, t)
+            continue
+        u = base[i]
+        if in_sine_amp[i] != 0.0:
+            u += in_sine_amp[i] * math.sin(in_sine_omega[i] * t + in_sine_phase[i])
+        if comp_ptr[i + 1] > comp_ptr[i]:
+            u += pulse_sum(drive, pulse, i, t)
+        u_now[i] = u
+
+
+@numba.njit(cache=True, inline="always")
+def _factor(kind, u, v_param):
+    """The time factor f_j of a reaction of ``kind`` at input value ``u``."""
+    if kind == VOLTAGE:
+        return math.exp(u / v_param)
+    if kind == CURRENT:
+        return max(0.0, v_param - u)
+    if kind == GHK:
+        return _ghk(u / v_param)
+    return u
+
+
+@numba.njit(cache=True)
+def tv_rate(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t):
     """``Σ_j s_j f_j(t)`` over the time-dependent reactions (1/s), with the inputs' step
-    parts taken from ``base`` (see :func:`set_bases`) and their release pulses from
-    ``pulse_g``, ``pulse_t0``."""
+    parts taken from ``base`` (see :func:`set_bases`), their pulses from ``pulse`` and the
+    membrane from ``mem``."""
+    input_values(drive, used_inputs, base, pulse, mem, t, u_now)
     rate_kind, rate_input, rate_vscale = drive[0], drive[1], drive[2]
-    in_sine_amp, in_sine_omega, in_sine_phase = drive[4], drive[5], drive[6]
-    in_pulse_tau = drive[10]
     total = 0.0
     for q in range(len(tv_list)):
         j = tv_list[q]
         s = tv_static[j]
         if s > 0.0:
-            i = rate_input[j]
-            u = base[i]
-            if in_sine_amp[i] != 0.0:
-                u += in_sine_amp[i] * math.sin(in_sine_omega[i] * t + in_sine_phase[i])
-            if pulse_g[i] != 0.0:
-                u += pulse_g[i] * math.exp(-(t - pulse_t0[i]) / in_pulse_tau[i])
-            kind = rate_kind[j]
-            if kind == VOLTAGE:
-                u = math.exp(u / rate_vscale[j])
-            elif kind == CURRENT:
-                u = max(0.0, rate_vscale[j] - u)
-            elif kind == GHK:
-                u = _ghk(u / rate_vscale[j])
-            total += s * u
+            total += s * _factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j])
     return total
 
 
 @numba.njit(cache=True)
-def _tv_integral(drive, tv_list, tv_static, base, pulse_g, pulse_t0, a, b):
+def _tv_integral(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, a, b):
     """Gauss–Legendre (3 points) estimate of ``∫_a^b Σ_j s_j f_j(t) dt``."""
     half = 0.5 * (b - a)
     mid = a + half
-    return half * (_GL_W_OUTER * (tv_rate(drive, tv_list, tv_static, base, pulse_g, pulse_t0,
-                                          mid - half * _GL_X)
-                                  + tv_rate(drive, tv_list, tv_static, base, pulse_g,
-                                            pulse_t0, mid + half * _GL_X))
-                   + _GL_W_MID * tv_rate(drive, tv_list, tv_static, base, pulse_g, pulse_t0,
-                                         mid))
+    return half * (_GL_W_OUTER * (tv_rate(drive, tv_list, tv_static, used_inputs, base, pulse,
+                                          mem, u_now, mid - half * _GL_X)
+                                  + tv_rate(drive, tv_list, tv_static, used_inputs, base,
+                                            pulse, mem, u_now, mid + half * _GL_X))
+                   + _GL_W_MID * tv_rate(drive, tv_list, tv_static, used_inputs, base, pulse,
+                                         mem, u_now, mid))
 
 
 @numba.njit(cache=True)
-def next_event_time(drive, tv_list, tv_static, used_inputs, base, pulse_g, pulse_t0, h_max,
+def _step_bound(drive, used_inputs, pulse, mem, base, a, h):
+    """The longest quadrature step from ``a`` allowed by the active pulses and the membrane
+    transient (and the time the next pulse expires); drops expired pulses and a negligible
+    transient."""
+    comp_ptr, comp_rate, comp_alpha = drive[10], drive[11], drive[12]
+    mem_v, mem_d = drive[13][0], drive[13][1]
+    t_end = math.inf
+    for q in range(len(used_inputs) + 1):
+        if q < len(used_inputs):
+            i = used_inputs[q]
+            if i == mem_v:
+                continue
+        else:
+            i = mem_d         # the dendrite, when the membrane voltage is used
+            if i < 0 or not _uses(used_inputs, mem_v) or _uses(used_inputs, i):
+                continue
+        for c in range(comp_ptr[i], comp_ptr[i + 1]):
+            if pulse[0, c] != 0.0 or pulse[1, c] != 0.0:
+                tau = 1.0 / comp_rate[c]
+                expiry = pulse[2, c] + (ALPHA_LIFETIME_TAUS if comp_alpha[c]
+                                        else EXP_LIFETIME_TAUS) * tau
+                if expiry <= a:
+                    pulse[0, c] = 0.0
+                    pulse[1, c] = 0.0
+                else:
+                    t_end = min(t_end, expiry)
+                    h = min(h, tau / STEPS_PER_PULSE_TAU)
+    if mem_v >= 0 and mem[3] != 0.0 and _uses(used_inputs, mem_v) and base[mem_v] != base[mem_v]:
+        transient = abs(mem[3]) * math.exp(-mem[0] * (a - mem[4]))
+        if transient < TRANSIENT_DROP_MV:
+            mem[3] = 0.0
+        elif transient > TRANSIENT_FINE_MV:
+            h = min(h, TRANSIENT_FINE_STEP / mem[0])
+        else:
+            h = min(h, TRANSIENT_COARSE_STEP / mem[0])
+    return min(a + h, t_end)
+
+
+@numba.njit(cache=True, inline="always")
+def _uses(used_inputs, i):
+    for q in range(len(used_inputs)):
+        if used_inputs[q] == i:
+            return True
+    return False
+
+
+@numba.njit(cache=True)
+def next_event_time(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, h_max,
                     a_const, t, e, t_limit):
     """The time τ > t at which ``∫_t^τ a0 = e``, or inf if that is after ``t_limit``.
 
@@ -159,9 +244,13 @@ def next_event_time(drive, tv_list, tv_static, used_inputs, base, pulse_g, pulse
         Inputs read by time-dependent reactions (their step times end quadrature steps).
     base : (I,) float64 ndarray
         Work array for the inputs' piecewise-constant parts.
-    pulse_g, pulse_t0 : (I,) float64 ndarrays
-        Release-pulse state of each input (amplitude at ``t0``; 0 = none); a pulse that
-        expires before τ is set to 0 here.
+    pulse : (3, C) float64 ndarray
+        Pulse components ``(A, B, t0)`` (:mod:`.membrane`); one that expires before τ is
+        set to 0 here.
+    mem : (5,) float64 ndarray
+        Membrane state (:mod:`.membrane`); a transient that becomes negligible is set to 0.
+    u_now : (I,) float64 ndarray
+        Work array for the inputs' values.
     h_max : float
         Longest quadrature step (s); inf when no sine is in use.
     a_const : float
@@ -175,20 +264,9 @@ def next_event_time(drive, tv_list, tv_static, used_inputs, base, pulse_g, pulse
     while a < t_limit:
         if a >= t_break:
             t_break = set_bases(drive, used_inputs, a, base)
-        h = h_max
-        t_pulse_end = math.inf
-        for q in range(len(used_inputs)):
-            i = used_inputs[q]
-            if pulse_g[i] != 0.0:
-                expiry = pulse_t0[i] + PULSE_LIFETIME_TAUS * drive[10][i]
-                if expiry <= a:
-                    pulse_g[i] = 0.0
-                else:
-                    t_pulse_end = min(t_pulse_end, expiry)
-                    h = min(h, drive[10][i] / STEPS_PER_PULSE_TAU)
-        b = min(a + h, t_limit, t_break, t_pulse_end)
-        step = a_const * (b - a) + _tv_integral(drive, tv_list, tv_static, base, pulse_g,
-                                                pulse_t0, a, b)
+        b = min(_step_bound(drive, used_inputs, pulse, mem, base, a, h_max), t_limit, t_break)
+        step = a_const * (b - a) + _tv_integral(drive, tv_list, tv_static, used_inputs, base,
+                                                pulse, mem, u_now, a, b)
         if hazard + step >= e:
             # Newton on g(τ) = hazard + ∫_a^τ a0 - e, g' = a0(τ), kept inside [lo, hi].
             lo = a
@@ -197,16 +275,16 @@ def next_event_time(drive, tv_list, tv_static, used_inputs, base, pulse_g, pulse
             tol = 4e-16 * max(1.0, abs(tau))
             for _ in range(100):
                 g = (hazard + a_const * (tau - a)
-                     + _tv_integral(drive, tv_list, tv_static, base, pulse_g, pulse_t0, a,
-                                    tau) - e)
+                     + _tv_integral(drive, tv_list, tv_static, used_inputs, base, pulse, mem,
+                                    u_now, a, tau) - e)
                 if g == 0.0:
                     break
                 if g > 0.0:
                     hi = tau
                 else:
                     lo = tau
-                slope = a_const + tv_rate(drive, tv_list, tv_static, base, pulse_g, pulse_t0,
-                                          tau)
+                slope = a_const + tv_rate(drive, tv_list, tv_static, used_inputs, base, pulse,
+                                          mem, u_now, tau)
                 candidate = tau - g / slope if slope > 0.0 else 0.5 * (lo + hi)
                 if abs(candidate - tau) <= tol:
                     tau = min(max(candidate, lo), hi)
@@ -223,35 +301,17 @@ def next_event_time(drive, tv_list, tv_static, used_inputs, base, pulse_g, pulse
 
 
 @numba.njit(cache=True)
-def select_tv(drive, tv_list, tv_static, base, pulse_g, pulse_t0, t, u):
+def select_tv(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t, u):
     """The time-dependent reaction chosen by ``0 <= u < Σ_j s_j f_j(t)``; never one with
-    zero propensity (round-off past the end picks the last positive one).
-
-    The factor f_j is written out here and in :func:`tv_rate` rather than shared: as a
-    separate function (even numba-inlined) it made the hazard integration 3-4× slower,
-    from the array reference counting of its arguments."""
+    zero propensity (round-off past the end picks the last positive one)."""
+    input_values(drive, used_inputs, base, pulse, mem, t, u_now)
     rate_kind, rate_input, rate_vscale = drive[0], drive[1], drive[2]
-    in_sine_amp, in_sine_omega, in_sine_phase = drive[4], drive[5], drive[6]
-    in_pulse_tau = drive[10]
     last = -1
     for q in range(len(tv_list)):
         j = tv_list[q]
         s = tv_static[j]
         if s > 0.0:
-            i = rate_input[j]
-            f = base[i]
-            if in_sine_amp[i] != 0.0:
-                f += in_sine_amp[i] * math.sin(in_sine_omega[i] * t + in_sine_phase[i])
-            if pulse_g[i] != 0.0:
-                f += pulse_g[i] * math.exp(-(t - pulse_t0[i]) / in_pulse_tau[i])
-            kind = rate_kind[j]
-            if kind == VOLTAGE:
-                f = math.exp(f / rate_vscale[j])
-            elif kind == CURRENT:
-                f = max(0.0, rate_vscale[j] - f)
-            elif kind == GHK:
-                f = _ghk(f / rate_vscale[j])
-            a = s * f
+            a = s * _factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j])
             if a > 0.0:
                 last = j
                 if u < a:
@@ -260,5 +320,5 @@ def select_tv(drive, tv_list, tv_static, base, pulse_g, pulse_t0, t, u):
     return last
 
 
-__all__ = ["PULSE_LIFETIME_TAUS", "STEPS_PER_PULSE_TAU", "drive_arrays", "next_event_time",
-           "select_tv", "set_bases", "tv_rate", "STEPS_PER_PERIOD"]
+__all__ = ["STEPS_PER_PERIOD", "STEPS_PER_PULSE_TAU", "drive_arrays", "input_values",
+           "next_event_time", "select_tv", "set_bases", "tv_rate"]

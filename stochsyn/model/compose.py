@@ -2,19 +2,21 @@
 
 A model file may include fragments (``reactions/modules/*.toml``): files with the same
 tables as a model (``parameters``, ``inputs``, ``species``, ``agents``, ``reactions``,
-``observables``, ``interventions``) whose own ``[model]`` holds at most ``description``,
+``observables``, ``interventions``, ``channels``, ``membrane``) whose own ``[model]`` holds at most ``description``,
 ``note`` and ``include``. Paths are relative to the including file. The merge is
 recursive and, for one file, goes:
 
 1. its includes, in the order listed, each merged recursively. A name (a key of
-   ``[parameters]``, ``[inputs]``, ``[species]``, ``[agents]``, ``[observables]``, or a
-   reaction ``name``) defined in two of them is an error that names both files and
-   lines -- unless the including file defines it itself in ``[parameters]``, ``[inputs]``
-   or ``[species]`` (step 2), or both definitions are the same line of the same file (one
-   fragment reached along two include paths counts once);
-2. then the file's own content: an entry of ``[parameters]``, ``[inputs]`` or
-   ``[species]`` replaces the included entry of that name as a whole (this is how a spine
-   model sets counts and calibrated values of its modules); any other name that an
+   ``[parameters]``, ``[inputs]``, ``[species]``, ``[agents]``, ``[observables]``,
+   ``[channels]``, ``[membrane]``, or a reaction ``name``) defined in two of them is an
+   error that names both files and lines -- unless the including file defines it itself
+   in ``[parameters]``, ``[inputs]``, ``[species]``, ``[channels]`` or ``[membrane]``
+   (step 2), or both definitions are the same line of the same file (one fragment reached
+   along two include paths counts once);
+2. then the file's own content: an entry of ``[parameters]``, ``[inputs]``, ``[species]``,
+   ``[channels]`` or ``[membrane]`` replaces the included entry of that name as a whole
+   (this is how a spine model sets counts and calibrated values of its modules, or
+   replaces one key of the membrane, e.g. ``neck_resistance``); any other name that an
    included file already defines is an error. Its reactions and interventions come after
    the included ones.
 
@@ -39,9 +41,10 @@ _KEY_RE = re.compile(r"""^\s*(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_\-µ]+))\s*=""")
 _NAME_IN_TABLE_RE = re.compile(r"""^\s*name\s*=\s*["']([^"']+)["']""")
 
 #: Tables whose entries have names (``[table] name = ...`` or ``[table.name]``).
-NAMED_TABLES = ("parameters", "inputs", "species", "agents", "observables")
+NAMED_TABLES = ("parameters", "inputs", "species", "agents", "observables", "channels",
+                "membrane")
 #: Of those, the ones whose entries an including file may replace.
-OVERRIDABLE = ("parameters", "inputs", "species")
+OVERRIDABLE = ("parameters", "inputs", "species", "channels", "membrane")
 LIST_TABLES = ("reactions", "interventions")
 FRAGMENT_MODEL_KEYS = ("description", "note", "include")
 
@@ -248,8 +251,8 @@ def _merge(data: Mapping, locations: Mapping[tuple, int], file: str,
                     f"[{table}] '{name}' is already defined in the included file "
                     f"{_show(merged.origin[key])}", source=file,
                     where=f"[{table}] {name!r}" + (f" (line {origin[1]})" if origin[1] else ""),
-                    hint="an including file may replace entries of [parameters], [inputs] "
-                         "and [species] only; rename one of them")
+                    hint="an including file may replace entries of [parameters], [inputs], "
+                         "[species], [channels] and [membrane] only; rename one of them")
             merged.data.setdefault(table, {})[name] = value
             merged.origin[key] = origin
             merged.clashes.pop(key, None)

@@ -17,13 +17,13 @@ from typing import Any, Mapping
 
 from . import expressions, units
 from .errors import ModelError
+from .membrane import Channel, Membrane, Pulse, read_channels, read_membrane, read_pulse_rules
 from .rules import (AgentType, Term, expand_rule, is_name, parse_equation, parse_observable,
                     parse_pattern_sites, suggestion)
 
 _TOP_LEVEL = ("model", "parameters", "inputs", "species", "agents", "reactions",
-              "observables", "interventions")
-_INPUT_KEYS = ("unit", "value", "sine", "steps", "release", "note")
-_RELEASE_KEYS = ("probability", "peak", "tau", "cv")
+              "observables", "interventions", "channels", "membrane")
+_INPUT_KEYS = ("unit", "value", "sine", "steps", "release", "bap", "depolarisation", "note")
 _SINE_KEYS = ("amplitude", "frequency", "phase")
 #: Rate-law kinds a reaction's rate table may name (docs/model-format.md, "Time-dependent
 #: rates"); plain numbers and expressions are mass action.
@@ -85,11 +85,12 @@ class Input:
     clamped membrane voltage ``V`` (mV), a drive.
 
     ``value(t) = value + amplitude · sin(2π · frequency_hz · t + phase) + step(t)``, where
-    ``step(t)`` is the value of the last step at or before t (0 before the first).
-    With a release rule (``release_probability >= 0``), each presynaptic spike of the
-    protocol releases with that probability a pulse ``A · exp(-(t - t_s)/pulse_tau_s)``
-    added to the input, ``A`` log-normal with mean ``pulse_peak`` and CV ``pulse_cv``
-    (drawn in the engine from the trajectory's stream).
+    ``step(t)`` is the value of the last step at or before t (0 before the first), plus the
+    ``pulses`` that spikes of the protocol trigger (:class:`stochsyn.model.membrane.Pulse`).
+    With a release rule (``release_probability >= 0``), each presynaptic spike releases
+    with that probability a vesicle of log-normal amplitude ``A`` (mean ``pulse_peak``, CV
+    ``pulse_cv``, drawn in the engine from the trajectory's stream), which adds
+    ``A · w_k exp(-(t - t_s)/τ_k)`` for each ``release`` pulse ``(w_k, τ_k)``.
     """
 
     name: str
@@ -102,11 +103,12 @@ class Input:
     step_values: tuple[float, ...] = ()
     release_probability: float = -1.0
     pulse_peak: float = 0.0
-    pulse_tau_s: float = 1.0
     pulse_cv: float = 0.0
+    pulses: tuple[Pulse, ...] = ()
 
     def __call__(self, t):
-        """The input at time(s) ``t`` (s), in its unit (vectorised over numpy arrays)."""
+        """The input at time(s) ``t`` (s), in its unit (vectorised over numpy arrays),
+        without the pulses (which depend on the protocol's spikes)."""
         import numpy as np
         t = np.asarray(t, dtype=float)
         out = self.value + self.sine_amplitude * np.sin(
@@ -149,6 +151,8 @@ class Model:
     interventions: tuple[Intervention, ...]
     spec: Mapping[str, Any] = field(repr=False)
     inputs: tuple[Input, ...] = ()
+    channels: tuple[Channel, ...] = ()
+    membrane: Membrane | None = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -447,6 +451,9 @@ class _Builder:
         species_index = {n: i for i, n in enumerate(species_names)}
         self.species_index, self.agent_types_list = species_index, agent_types
         self.agent_state_base = agent_state_base
+        channels = read_channels(self, parameters, species_index, agent_types,
+                                 agent_state_base)
+        self.membrane = read_membrane(self, parameters, self.inputs, channels)
 
         reactions = self.reactions(parameters, species_index, agent_types,
                                           agent_state_base)
@@ -461,7 +468,8 @@ class _Builder:
             volume_litre=volume, species=tuple(species), n_plain_species=len(species_names),
             x0=tuple(x0), agent_types=tuple(agent_types), agent_state_base=agent_state_base,
             reactions=tuple(reactions), parameters=parameters, observables=observables,
-            interventions=tuple(interventions), spec=self.spec, inputs=tuple(self.inputs))
+            interventions=tuple(interventions), spec=self.spec, inputs=tuple(self.inputs),
+            channels=channels, membrane=self.membrane)
 
     def parameters(self) -> dict[str, Any]:
         """Evaluate parameters in dependency order (they may refer to each other)."""
@@ -769,8 +777,13 @@ class _Builder:
                              where=where, hint="e.g. { kind = \"input\", input = \"glu\", "
                                                "k = \"5 /mM/ms\" }")
         source_input = self.inputs[index]
+        if self.membrane is not None and index == self.membrane.voltage_input:
+            raise self.error(f"an input rate cannot read '{input_name}', the membrane "
+                             "voltage (it can be negative)", where=where,
+                             hint="use kind = \"voltage\", \"current\" or \"ghk\"")
         lowest = (source_input.value + min((0.0,) + source_input.step_values)
-                  - abs(source_input.sine_amplitude))
+                  - abs(source_input.sine_amplitude)
+                  + (-math.inf if any(p.amplitude < 0 for p in source_input.pulses) else 0.0))
         if lowest < 0:
             raise self.error(f"input '{input_name}' can reach {lowest:g} {unit}, and a rate "
                              f"proportional to it would be negative", where=where,
@@ -903,32 +916,11 @@ class _Builder:
             if any(b <= a for a, b in zip(times, times[1:])) or any(t < 0 for t in times):
                 raise self.error(f"the steps of input '{name}' must have increasing times "
                                  ">= 0", where=where)
-            release = (-1.0, 0.0, 1.0, 0.0)
-            if "release" in body:
-                rule = body["release"]
-                if (not isinstance(rule, Mapping) or any(k not in _RELEASE_KEYS for k in rule)
-                        or not {"probability", "peak", "tau"} <= set(rule)):
-                    raise self.error("'release' must be a table { probability, peak, tau, "
-                                     "cv }", where=where,
-                                     hint="e.g. release = { probability = 0.3, peak = "
-                                          "\"1 mM\", tau = \"1.2 ms\", cv = 0.5 }")
-                probability = float(units.evaluate_quantity(
-                    rule["probability"], parameters=parameters, source=self.source,
-                    where=where))
-                peak = magnitude(rule["peak"], "release peak")
-                tau = units.seconds(rule["tau"], parameters=parameters, source=self.source,
-                                    where=where)
-                cv = float(units.evaluate_quantity(rule.get("cv", 0.0), parameters=parameters,
-                                                   source=self.source, where=where))
-                if not (0.0 <= probability <= 1.0):
-                    raise self.error(f"release probability of '{name}' must be in [0, 1], "
-                                     f"got {probability}", where=where)
-                if not (peak >= 0 and tau > 0 and cv >= 0 and math.isfinite(peak * tau * cv)):
-                    raise self.error(f"release of '{name}' needs peak >= 0, tau > 0 and "
-                                     f"cv >= 0", where=where)
-                release = (probability, peak, tau, cv)
+            release, pulses = read_pulse_rules(self, name, body, magnitude, parameters,
+                                               where)
+            release = release or (-1.0, 0.0, 0.0)
             result.append(Input(name, unit, value, amplitude, frequency, phase,
-                                tuple(times), tuple(values), *release))
+                                tuple(times), tuple(values), *release, pulses))
         return result
 
     def rate_constant(self, rate_spec, parameters, orders, key) -> float:
@@ -1122,9 +1114,10 @@ class _Builder:
                              f"{exc.message}", where=where, hint=exc.hint) from None
         # Interventions can change rate constants only. A parameter that also shapes an
         # input waveform, a voltage scale or an initial count would be silently ignored.
-        if changed.inputs != tuple(self.inputs):
+        if changed.inputs != tuple(self.inputs) or changed.membrane != self.membrane:
             raise self.error("this intervention changes a parameter that an [inputs] waveform "
-                             "uses; interventions change rates only", where=where,
+                             "or the [membrane] uses; interventions change rates only",
+                             where=where,
                              hint="give the input a step at that time instead")
         if changed.x0 != self.x0:
             raise self.error("this intervention changes a parameter that an initial count "

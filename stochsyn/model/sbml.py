@@ -1827,6 +1827,10 @@ def _write_sbml(model, path) -> Path:
         raise ModelError(f"the model has time-dependent rates ({', '.join(timed)}), which "
                          f"stochsyn does not write to SBML yet", source=model.source,
                          hint="export a variant without [inputs]-driven or voltage rates")
+    if model.membrane is not None:
+        raise ModelError("the model has a [membrane] (the spine-head voltage equation), which "
+                         "stochsyn does not write to SBML yet", source=model.source,
+                         hint="export a variant without the membrane module")
     L = _import_libsbml(source)
     ast = _Ast(L)
     doc = L.SBMLDocument(3, 2)

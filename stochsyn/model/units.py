@@ -29,7 +29,7 @@ from .expressions import parse
 
 __all__ = ["AVOGADRO", "MAX_COUNT", "registry", "registry_created", "resolve_unit",
            "evaluate_quantity", "evaluate_parameters", "stochastic_rate_constant",
-           "molecule_count", "volume_litre", "seconds", "millivolts"]
+           "molecule_count", "volume_litre", "seconds", "millivolts", "electrical"]
 
 AVOGADRO = 6.02214076e23
 """Avogadro constant in 1/mol (exact since the 2019 SI)."""
@@ -442,3 +442,11 @@ def millivolts(value, *, source: str | None = None, where: str | None = None,
     already in millivolts."""
     return _convert(value, "millivolt", "[electric_potential]", "a voltage",
                     "'-70 mV' or '0.02 V'", True, source, where, parameters)
+
+
+def electrical(value, unit: str, *, what: str, examples: str, source: str | None = None,
+               where: str | None = None, parameters: Mapping[str, Any] | None = None) -> float:
+    """Convert a capacitance, conductance or resistance to the SI ``unit`` (``"farad"``,
+    ``"siemens"``, ``"ohm"``). A unit is required: a plain number is an error, because
+    the scales in use (pF, pS, MΩ) are 12 orders of magnitude from SI."""
+    return _convert(value, unit, unit, what, examples, False, source, where, parameters)

@@ -1,4 +1,5 @@
-"""Protocols applied by simulate(): voltage clamps and pharmacology (what this version runs)."""
+"""Protocols applied by simulate(): voltage clamps, spikes, dendritic depolarisation and
+pharmacology, with and without the membrane equation."""
 
 from __future__ import annotations
 
@@ -57,12 +58,14 @@ def test_magnesium_free_solution_removes_the_block():
     assert ens.values("B")[:, 1].max() == 0
 
 
-def test_what_this_version_cannot_run_is_refused():
+def test_without_a_membrane_what_needs_one_is_refused():
     model = ss.Model.from_dict(CHANNEL)
     with pytest.raises(ss.ModelError, match="no input of the model has a release rule"):
         ss.simulate(model, 1.0, 2, seed=1, protocol=ss.protocols.train(10, 5))
-    with pytest.raises(ValueError, match="postsynaptic"):
+    with pytest.raises(ValueError, match="postsynaptic.*no \\[membrane\\]"):
         ss.simulate(model, 1.0, 2, seed=1, protocol=ss.protocols.stdp(delta_t_ms=10, pairs=2))
+    with pytest.raises(ValueError, match="releasing a voltage clamp"):
+        apply_protocol(model, ss.protocols.voltage_clamp([(0.0, -60.0), (0.01, None)]))
     released = {**CHANNEL, "inputs": {**CHANNEL["inputs"], "glu": {
         "unit": "mM", "release": {"probability": 0.5, "peak": "1 mM", "tau": "1 ms"}}}}
     with pytest.raises(ValueError, match="depolarisation"):
@@ -114,3 +117,71 @@ rate = { kind = "voltage", k0 = "5.4 /ms", v_scale = "47 mV" }
     assert manifest["provenance"]["protocol"]["name"].startswith("voltage_step")
     assert main(["run", str(path), "--t-end", "1", "--trajectories", "2", "--no-progress",
                  "--out", str(tmp_path / "x"), "--protocol", "hfs"]) == 2
+
+
+# -- with the membrane equation -------------------------------------------------------------
+
+def spine(**parameters):
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / "reactions/examples/spine_electrophysiology.toml"
+    model = ss.load_model(path)
+    return model.with_parameters(**parameters) if parameters else model
+
+
+def test_stdp_baps_depolarise_the_head_at_the_post_spikes():
+    protocol = ss.protocols.stdp(delta_t_ms=10, pairs=2, rate_hz=10)
+    ens = ss.simulate(spine(glu_release_probability=0.0), 0.2, 2, seed=5,
+                      sample_times=[0.0, 0.0099, 0.0105, 0.1105], protocol=protocol)
+    v = ens.values(ss.results.VOLTAGE_NAME)
+    np.testing.assert_allclose(v[:, :2], -70.0, atol=1e-9)      # rest until the first bAP
+    # 0.5 ms after a bAP: V_d = -70 + 67 (0.7 e^-1/6 + 0.3 e^-1/80) ≈ -10.4 mV; the head
+    # follows within microseconds (τ_m ≈ 1 µs)
+    expected = -70 + 67 * (0.7 * math.exp(-0.5 / 3) + 0.3 * math.exp(-0.5 / 40))
+    np.testing.assert_allclose(v[:, 2], expected, atol=0.05)
+    assert ens.n_releases.sum() == 0
+
+
+def test_postsynaptic_spikes_need_an_input_with_a_bap_rule():
+    model = spine()
+    spec = dict(model.spec)
+    spec["inputs"] = {**spec["inputs"], "V_dend": {"unit": "mV", "value": "-70 mV"}}
+    with pytest.raises(ss.ModelError, match="bap rule"):
+        apply_protocol(ss.Model.from_dict(spec), ss.protocols.spikes(post_s=[0.01]))
+
+
+def test_field_protocol_depolarises_the_dendrite_with_alpha_functions():
+    protocol = ss.protocols.train(100, 3, depolarisation_mv=4.0, depolarisation_tau_ms=20)
+    model = apply_protocol(spine(), protocol)
+    dendrite = model.inputs[model.membrane.dendrite_input]
+    alpha = [p for p in dendrite.pulses if p.trigger == "pre"]
+    assert len(alpha) == 1 and alpha[0].shape == "alpha"
+    assert alpha[0].amplitude == pytest.approx(4.0) and alpha[0].tau_s == pytest.approx(0.02)
+    ens = ss.simulate(spine(glu_release_probability=0.0), 0.1, 1, seed=1,
+                      sample_times=[0.02, 0.04], protocol=protocol)
+    # three alpha functions at 0, 10, 20 ms, read at 20 and 40 ms (+ the head's tiny offset)
+    def v_dend(t):
+        return -70 + sum(4.0 * (t - s) / 0.02 * math.exp(1 - (t - s) / 0.02)
+                         for s in (0.0, 0.01, 0.02) if t >= s)
+    np.testing.assert_allclose(ens.values(ss.results.VOLTAGE_NAME)[0],
+                               [v_dend(0.02), v_dend(0.04)], atol=0.02)
+
+
+def test_clamp_release_hands_the_voltage_back_to_the_membrane():
+    protocol = ss.protocols.voltage_clamp([(0.0, -20.0), (0.01, None)])
+    model = apply_protocol(spine(), protocol)
+    assert model.membrane.clamp_times_s == (0.0, 0.01)
+    assert model.membrane.clamp_mv[0] == -20.0 and math.isnan(model.membrane.clamp_mv[1])
+    ens = ss.simulate(spine(glu_release_probability=0.0), 0.02, 1, seed=1,
+                      sample_times=[0.005, 0.0101, 0.015], protocol=protocol)
+    v = ens.values(ss.results.VOLTAGE_NAME)[0]
+    assert v[0] == -20.0
+    np.testing.assert_allclose(v[1:], -70.0, atol=1e-6)    # back at rest within ~20 τ_m
+
+
+def test_apv_removes_every_nmdar_opening_with_the_membrane_too():
+    protocol = ss.protocols.combine(ss.protocols.hfs(pulses=20), ss.protocols.apv())
+    ens = ss.simulate(spine(), 0.3, 4, seed=2, protocol=protocol, sample_times=[0.0, 0.3])
+    openings = [j for j, name in enumerate(ens.reactions)
+                if name.startswith("nmdar_open")]
+    assert openings and ens.firings[:, openings].sum() == 0
+    assert ens.n_releases.sum() > 0

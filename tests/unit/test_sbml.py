@@ -521,6 +521,10 @@ def test_round_trip_gives_the_same_network(case, tmp_path):
         with pytest.raises(ss.ModelError, match="time-dependent rates"):
             model.to_sbml(out)
         return
+    if model.membrane is not None:
+        with pytest.raises(ss.ModelError, match=r"\[membrane\]"):
+            model.to_sbml(out)
+        return
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert model.to_sbml(out) == out
