@@ -13,7 +13,9 @@ Gillespie 1991 "Markov Processes" §6; Anderson 2007 J Chem Phys 127:214107). Th
 is taken by 3-point Gauss–Legendre quadrature on steps that never cross a discontinuity of
 an input (its step times) and are at most 1/64 of the shortest sine period in use (and a
 quarter of a release pulse's time constant while one is active); the
-crossing is located by a safeguarded Newton iteration on the same quadrature. For a
+crossing is located by a safeguarded Newton iteration on the same quadrature. Where nothing
+varies (no sine in use, no active pulse, no membrane transient: e.g. a clamp between its
+steps) the rate is constant up to the next step time, and the crossing is computed directly. For a
 constant or piecewise-constant input the quadrature is exact, so the method is exact; for a
 sine the relative error of one step is below (π/32)^6/2 ≈ 4e-7 of the step's hazard
 (Gauss–Legendre error term), far below the sampling error of any ensemble. With every
@@ -119,7 +121,7 @@ def set_bases(drive, used_inputs, t, base):
     return t_break
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def input_values(drive, used_inputs, base, pulse, mem, t, u_now):
     """``u_now[i]`` = input ``i`` at ``t`` for the used inputs (the membrane voltage for
     the membrane's voltage input)."""
@@ -150,7 +152,7 @@ def _factor(kind, u, v_param):
     return u
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def tv_rate(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t):
     """``Σ_j s_j f_j(t)`` over the time-dependent reactions (1/s), with the inputs' step
     parts taken from ``base`` (see :func:`set_bases`), their pulses from ``pulse`` and the
@@ -166,7 +168,7 @@ def tv_rate(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t):
     return total
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _tv_integral(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, a, b):
     """Gauss–Legendre (3 points) estimate of ``∫_a^b Σ_j s_j f_j(t) dt``."""
     half = 0.5 * (b - a)
@@ -264,7 +266,18 @@ def next_event_time(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_
     while a < t_limit:
         if a >= t_break:
             t_break = set_bases(drive, used_inputs, a, base)
-        b = min(_step_bound(drive, used_inputs, pulse, mem, base, a, h_max), t_limit, t_break)
+        bound = _step_bound(drive, used_inputs, pulse, mem, base, a, h_max)
+        b = min(bound, t_limit, t_break)
+        if bound == math.inf:
+            # Nothing varies until b (no sine, pulse or membrane transient): the rate is
+            # constant, and the crossing is where a straight line meets e (exact).
+            rate = a_const + tv_rate(drive, tv_list, tv_static, used_inputs, base, pulse, mem,
+                                     u_now, a)
+            if rate > 0.0 and hazard + rate * (b - a) >= e:
+                return a + (e - hazard) / rate
+            hazard += rate * (b - a)
+            a = b
+            continue
         step = a_const * (b - a) + _tv_integral(drive, tv_list, tv_static, used_inputs, base,
                                                 pulse, mem, u_now, a, b)
         if hazard + step >= e:

@@ -47,7 +47,7 @@ EXP_LIFETIME_TAUS = 30.0
 ALPHA_LIFETIME_TAUS = 36.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def pulse_sum(drive, pulse, i, t):
     """The summed pulse components of input ``i`` at ``t`` (input unit)."""
     comp_ptr, comp_rate = drive[10], drive[11]
@@ -76,7 +76,7 @@ def pulse_add(drive, pulse, c, t, amplitude):
         pulse[0, c] += amplitude
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def dendrite_particular(drive, mem, pulse, base, t):
     """``P_d(t)``: the dendritic voltage low-pass filtered at the membrane's rate (mV)."""
     d = drive[13][1]
@@ -103,7 +103,7 @@ def dendrite_particular(drive, mem, pulse, base, t):
     return p
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def voltage(drive, mem, pulse, base, t):
     """The spine-head voltage at ``t`` (mV): the clamp if one holds, else the closed-form
     solution."""
