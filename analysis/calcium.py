@@ -1,9 +1,20 @@
-"""SCIENCE §9 V4: free-Ca decay in the spine head after a brief influx, for the Ca²⁺ module
-variants of SCIENCE §5, as a table and a PNG.
+"""SCIENCE §9 V4–V6: free-Ca decay in the spine head after a brief influx, for the Ca²⁺
+module variants of SCIENCE §5 (V4), and the Ca²⁺ transients of the electrophysiology model
+(V5 single EPSP, V6 pre→post pairing and 100 Hz tetanus), as tables and PNGs.
 
 Usage::
 
     python analysis/calcium.py [--trajectories 1000] [--seed 20261122] [--out calcium_v4.png]
+        [--transient-trajectories 24] [--tetanus-trajectories 4]
+        [--transients-out calcium_v5_v6.png] [--skip-v4] [--skip-tetanus]
+
+V5–V6 use stochsyn.validation.calcium_transients (release probability 1, samples every
+0.5 ms; peaks of the ensemble-mean free Ca above rest, ± jackknife SE). The tetanus (V6b,
+100 Hz × 1 s with 5.5 mV alpha-function cooperative depolarisation per pulse, see
+TETANUS_DEPOLARISATION_MV) simulates ≈ 10⁷ buffer events per trajectory in the exact mode:
+minutes per trajectory.
+
+V4 details:
 
 Variants (all at 0.1 fL, every number the sourced one of the module headers):
 
@@ -110,7 +121,74 @@ def main(argv=None) -> int:
     parser.add_argument("--trajectories", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--out", default="calcium_v4.png")
+    parser.add_argument("--transient-trajectories", type=int, default=24)
+    parser.add_argument("--tetanus-trajectories", type=int, default=4)
+    parser.add_argument("--transients-out", default="calcium_v5_v6.png")
+    parser.add_argument("--skip-v4", action="store_true")
+    parser.add_argument("--skip-tetanus", action="store_true")
     args = parser.parse_args(argv)
+    if not args.skip_v4:
+        v4(args)
+    transients(args)
+    return 0
+
+
+def transients(args) -> None:
+    """V5 and V6: table and PNG of the mean free-Ca transients."""
+    from stochsyn.validation import calcium_transients as ct
+
+    runs = ct.pairing(args.transient_trajectories, args.seed)
+    pre, post, pair = runs["pre"], runs["post"], runs["pair"]
+    print(f"\nV5-V6: {ct.MODEL.name}, release probability 1, "
+          f"{args.transient_trajectories} trajectories per protocol, seed {args.seed}")
+    print(f"{'protocol':28s} {'peak above rest (uM)':>22s} {'V peak (mV)':>12s} "
+          f"{'events/traj':>12s}")
+    rows = [("pre (1 release at 10 ms)", pre), ("post (1 bAP at 20 ms)", post),
+            ("pre -> post, dt = +10 ms", pair)]
+    tet = None
+    if not args.skip_tetanus:
+        tet = ct.tetanus(args.tetanus_trajectories, args.seed + 10)
+        rows.append((f"100 Hz x 1 s, {ct.TETANUS_DEPOLARISATION_MV:g} mV coop.", tet))
+    for label, r in rows:
+        print(f"{label:28s} {r.peak_um:14.3f} ± {r.peak_se_um:5.3f} {r.voltage_peak_mv:12.2f} "
+              f"{r.events_per_trajectory:12.0f}")
+    ratio = pair.peak_um / (pre.peak_um + post.peak_um)
+    print(f"V5: single EPSP peak {pre.peak_um:.3f} uM (target 0.2-1.5): "
+          f"{'PASS' if 0.2 <= pre.peak_um <= 1.5 else 'FAIL'}")
+    print(f"V6: pairing / (pre + post) = {ratio:.2f} (target >= 1.5): "
+          f"{'PASS' if ratio >= 1.5 else 'FAIL'}")
+    if tet is not None:
+        plateau = ct.plateau_um(tet)
+        print(f"V6: tetanus mean free Ca over the train's second half {plateau:.2f} uM above "
+              f"rest (target >= 3 uM): {'PASS' if plateau >= 3 else 'FAIL'} "
+              f"({args.tetanus_trajectories} trajectories)")
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2 if tet is not None else 1, figsize=(11, 4.2), squeeze=False)
+    ax = axes[0, 0]
+    for label, r in rows[:3]:
+        ax.plot(r.times_s * 1e3, r.mean_um, label=label)
+    ax.plot(pre.times_s * 1e3, pre.mean_um + post.mean_um, "k:", lw=0.8, label="pre + post")
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("mean free Ca²⁺ above rest (µM)")
+    ax.set_title("V5/V6: single EPSP, bAP, pairing at +10 ms")
+    ax.legend(fontsize=8)
+    if tet is not None:
+        ax = axes[0, 1]
+        ax.plot(tet.times_s * 1e3, tet.mean_um)
+        ax.axhline(3.0, color="grey", lw=0.6, ls="--")
+        ax.set_xlabel("time (ms)")
+        ax.set_title("V6: 100 Hz × 1 s tetanus (target ≥ 3 µM)")
+    fig.tight_layout()
+    fig.savefig(args.transients_out, dpi=150)
+    print(f"wrote {args.transients_out}")
+
+
+def v4(args) -> None:
+    """V4: table and PNG of the free-Ca decay per Ca²⁺ module variant."""
 
     rows, curves = [], []
     for label, path, parameters, simulate in VARIANTS:
@@ -185,7 +263,6 @@ def main(argv=None) -> int:
     out = Path(args.out)
     fig.savefig(out, dpi=150)
     print(f"wrote {out}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -281,14 +281,40 @@ class Model:
                 lines.append(f"  [{base + k}] {agent.state_label(state)}: {agent.initial[k]}")
         if self.inputs:
             lines.append(f"inputs ({len(self.inputs)}):")
-            for item in self.inputs:
+            for k, item in enumerate(self.inputs):
                 wave = f"{item.value:g}"
                 if item.sine_amplitude:
                     wave += (f" + {item.sine_amplitude:g}·sin(2π·{item.sine_frequency_hz:g} Hz·t"
                              f" + {item.sine_phase:g})")
                 if item.step_times:
                     wave += " + steps at " + ", ".join(f"{t:g} s" for t in item.step_times)
+                if item.release_probability >= 0:
+                    wave += (f" + release (p = {item.release_probability:g}, mean peak "
+                             f"{item.pulse_peak:g}, CV {item.pulse_cv:g})")
+                for trigger, what in (("release", "each release"), ("pre", "each pre spike"),
+                                      ("post", "each post spike (bAP)")):
+                    parts = [f"{p.amplitude:g}·{'α' if p.shape == 'alpha' else 'exp'}"
+                             f"(τ {p.tau_s * 1e3:g} ms)" for p in item.pulses
+                             if p.trigger == trigger]
+                    if parts:
+                        wave += f" + at {what}: " + " + ".join(parts)
+                if self.membrane is not None and k == self.membrane.voltage_input:
+                    wave = f"membrane voltage (starts at {item.value:g})"
                 lines.append(f"  {item.name} [{item.unit}] = {wave}")
+        if self.channels:
+            lines.append(f"channels ({len(self.channels)}):")
+            for channel in self.channels:
+                states = " + ".join(f"{w:g}·{self.species[i]}" for i, w in channel.weights)
+                lines.append(f"  {channel.name}: {channel.conductance_s * 1e12:g} pS, reversal "
+                             f"{channel.reversal_mv:g} mV, open = {states}")
+        if self.membrane is not None:
+            m = self.membrane
+            neck = (f"neck {1e-6 / m.neck_conductance_s:g} MΩ to "
+                    f"{self.inputs[m.dendrite_input].name}" if m.dendrite_input >= 0
+                    else "no neck")
+            lines.append(f"membrane: C = {m.capacitance_f * 1e15:g} fF, g_L = "
+                         f"{m.leak_conductance_s * 1e12:g} pS, E_L = {m.leak_reversal_mv:g} mV, "
+                         f"{neck}; τ_m at rest {m.time_constant_s() * 1e6:.3g} µs")
         lines.append(f"reactions after expansion ({len(self.reactions)}):")
         for j, reaction in enumerate(self.reactions):
             law = f"c = {reaction.rate:.6g} /s"
