@@ -8,8 +8,8 @@ Usage::
         [--transient-trajectories 24] [--tetanus-trajectories 4]
         [--transients-out calcium_v5_v6.png] [--skip-v4] [--skip-tetanus]
 
-V5–V6 use stochsyn.validation.calcium_transients (release probability 1, samples every
-0.5 ms; peaks of the ensemble-mean free Ca above rest, ± jackknife SE). The tetanus (V6b,
+V5–V6 use stochsyn.validation.calcium_transients (release probability 1 for V5 and the
+pairing, the model's 0.3 for the tetanus; samples every 0.5 ms; peaks of the ensemble-mean free Ca above rest, ± jackknife SE). The tetanus (V6b,
 100 Hz × 1 s with 5.5 mV alpha-function cooperative depolarisation per pulse, see
 TETANUS_DEPOLARISATION_MV) simulates ≈ 10⁷ buffer events per trajectory in the exact mode:
 minutes per trajectory.
@@ -139,7 +139,7 @@ def transients(args) -> None:
 
     runs = ct.pairing(args.transient_trajectories, args.seed)
     pre, post, pair = runs["pre"], runs["post"], runs["pair"]
-    print(f"\nV5-V6: {ct.MODEL.name}, release probability 1, "
+    print(f"\nV5-V6: {ct.MODEL.name}, release probability 1 (tetanus: 0.3), "
           f"{args.transient_trajectories} trajectories per protocol, seed {args.seed}")
     print(f"{'protocol':28s} {'peak above rest (uM)':>22s} {'V peak (mV)':>12s} "
           f"{'events/traj':>12s}")

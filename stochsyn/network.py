@@ -96,6 +96,8 @@ class NetworkArrays(NamedTuple):
     in_release_prob: np.ndarray  # (I,) float64 release probability per spike, -1 = none
     in_pulse_peak: np.ndarray  # (I,) float64 mean vesicle amplitude (input unit)
     in_pulse_cv: np.ndarray    # (I,) float64 CV of the vesicle amplitude
+    in_release_tau_rec: np.ndarray    # (I,) float64 s, reloading of the empty site, 0 = none
+    in_release_tau_facil: np.ndarray  # (I,) float64 s, decay of facilitation, 0 = none
     in_comp_ptr: np.ndarray    # (I+1,) int64 CSR of each input's pulse components
     comp_trigger: np.ndarray   # (C,) int64 PULSE_RELEASE, PULSE_PRE or PULSE_POST
     comp_amp: np.ndarray       # (C,) float64 peak (input unit; a weight for PULSE_RELEASE)
@@ -310,6 +312,8 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
         in_release_prob=_f64([i.release_probability for i in model.inputs]),
         in_pulse_peak=_f64([i.pulse_peak for i in model.inputs]),
         in_pulse_cv=_f64([i.pulse_cv for i in model.inputs]),
+        in_release_tau_rec=_f64([i.release_recovery_s for i in model.inputs]),
+        in_release_tau_facil=_f64([i.release_facilitation_s for i in model.inputs]),
         in_comp_ptr=_i64(np.cumsum([0] + [len(i.pulses) for i in model.inputs])),
         comp_trigger=_i64([_TRIGGER_CODES[p.trigger] for i in model.inputs for p in i.pulses]),
         comp_amp=_f64([p.amplitude for i in model.inputs for p in i.pulses]),

@@ -267,17 +267,58 @@ def _record_voltages(voltages, k_first, k_stop, sample_times, drive, mem, pulse,
 
 
 @numba.njit(cache=True)
-def _spike_pulses(drive, net, pulse, mem, base, x, t, trigger, rng_state, has_membrane):
+def _release_sites(n_inputs):
+    """The release site of each input at t = 0: rows [loaded (1.0) or empty (0.0), u at the
+    last presynaptic spike, time of the last presynaptic spike (-inf: none yet)]."""
+    sites = np.empty((3, n_inputs), dtype=np.float64)
+    sites[0, :] = 1.0
+    sites[1, :] = 0.0
+    sites[2, :] = -math.inf
+    return sites
+
+
+@numba.njit(cache=True)
+def _release(p, tau_rec, tau_f, i, t, sites, rng_state):
+    """Whether input ``i``'s site releases at the presynaptic spike at ``t``; ``p`` is its
+    release probability (U), ``tau_rec`` and ``tau_f`` its plasticity time constants (s).
+
+    Without short-term plasticity: one uniform, released if below the probability. With it
+    (Tsodyks–Markram, one univesicular site; :func:`stochsyn.model.membrane.read_pulse_rules`):
+    u = U at the first spike and U + u_prev (1 - U) exp(-Δt/τ_F) after (no draw); then, if
+    the site is empty, one uniform: it has reloaded since the previous spike if below
+    1 - exp(-Δt/τ_rec) (exponential reloading is memoryless, so this is exact); then, if the
+    site is loaded, one uniform: released if below u, which empties it."""
+    if tau_rec == 0.0 and tau_f == 0.0:
+        return next_double(rng_state) < p
+    dt = t - sites[2, i]                     # inf at the first spike
+    u = p
+    if tau_f > 0.0 and dt < math.inf:
+        u = p + sites[1, i] * (1.0 - p) * math.exp(-dt / tau_f)
+    sites[1, i] = u
+    sites[2, i] = t
+    if sites[0, i] == 0.0 and next_double(rng_state) < -math.expm1(-dt / tau_rec):
+        sites[0, i] = 1.0
+    if sites[0, i] == 0.0 or not next_double(rng_state) < u:
+        return False
+    if tau_rec > 0.0:
+        sites[0, i] = 0.0
+    return True
+
+
+@numba.njit(cache=True)
+def _spike_pulses(drive, net, pulse, mem, base, x, t, trigger, rng_state, has_membrane, sites):
     """Add the pulses a spike triggers (``trigger`` PULSE_PRE or PULSE_POST) to every input,
-    and for PULSE_PRE first the releases: one uniform per input with a release rule, in input
-    order, and if it releases one more word for the log-normal amplitude. Keeps the
-    membrane voltage continuous. Returns the number of releases."""
+    and for PULSE_PRE first the releases, input by input in input order (:func:`_release`;
+    ``sites`` from :func:`_release_sites` holds the short-term plasticity state), each
+    release followed by one word for its log-normal amplitude. Keeps the membrane voltage
+    continuous. Returns the number of releases."""
     v_now = membrane.voltage(drive, mem, pulse, base, t) if has_membrane else 0.0
     n_released = 0
     for i in range(len(net.in_value)):
         amplitude = 0.0
         if trigger == PULSE_PRE and net.in_release_prob[i] >= 0.0:
-            if next_double(rng_state) < net.in_release_prob[i]:
+            if _release(net.in_release_prob[i], net.in_release_tau_rec[i],
+                        net.in_release_tau_facil[i], i, t, sites, rng_state):
                 amplitude = lognormal_mean_cv(rng_state, net.in_pulse_peak[i],
                                               net.in_pulse_cv[i])
                 n_released += 1
@@ -312,6 +353,12 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
         with its probability (one uniform per such input, in input order; if released, one
         more word for the log-normal amplitude), and presynaptically triggered pulses
         (cooperative depolarisation) are added. Ignored when no input has either.
+        An input whose release rule has short-term plasticity (``tau_recovery``,
+        ``tau_facilitation``) draws instead, in its turn: if its site is empty, one uniform
+        (reloaded since the previous spike if below ``1 - exp(-Δt/tau_recovery)``); then,
+        if the site is loaded, one uniform (released if below ``u``, the facilitated
+        probability, computed without a draw); if released, the amplitude word. The site
+        starts loaded. See :func:`_release`.
     post_spike_times : (n_post,) float64 ndarray
         Postsynaptic spikes (s), sorted: each adds the inputs' bAP pulses. Ignored when no
         input has one.
@@ -393,6 +440,7 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
     u_now = np.zeros(n_inputs, dtype=np.float64)
     pulse = np.zeros((3, len(net.comp_rate)), dtype=np.float64)
     mem = np.zeros(5, dtype=np.float64)
+    sites = _release_sites(n_inputs)
     # Spikes matter only to inputs with pulses that they trigger.
     n_spikes = 0
     n_post = 0
@@ -474,12 +522,12 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
                 membrane.anchor(drive, mem, pulse, base, x, t, v_now)
             elif t_spike == t_stop:
                 n_releases += _spike_pulses(drive, net, pulse, mem, base, x, t, PULSE_PRE,
-                                            rng_state, has_membrane)
+                                            rng_state, has_membrane, sites)
                 sp += 1
                 t_spike = spike_times[sp] if sp < n_spikes else math.inf
             else:
                 _spike_pulses(drive, net, pulse, mem, base, x, t, PULSE_POST, rng_state,
-                              has_membrane)
+                              has_membrane, sites)
                 pp += 1
                 t_post = post_spike_times[pp] if pp < n_post else math.inf
             t_stop = min(min(t_iv, t_mem), min(t_spike, t_post))

@@ -12,9 +12,13 @@ closed form between events (:mod:`stochsyn.engine.membrane`).
 
 Inputs may carry *pulse rules*: waveforms added to the input at spikes of the protocol.
 
-* ``release = { probability, peak, tau | kernel, cv }`` -- at each presynaptic spike, a
-  vesicle is released with ``probability``; the pulse amplitude is log-normal with mean
-  ``peak`` and CV ``cv`` (cleft glutamate, SCIENCE §1);
+* ``release = { probability, peak, tau | kernel, cv, tau_recovery, tau_facilitation }`` --
+  at each presynaptic spike, a vesicle is released with ``probability``; the pulse amplitude
+  is log-normal with mean ``peak`` and CV ``cv`` (cleft glutamate, SCIENCE §1). The two
+  optional keys add Tsodyks–Markram short-term plasticity to the single univesicular site:
+  depression (the site is empty after a release and reloads after an exponential time of
+  mean ``tau_recovery``) and facilitation (the release probability ``u`` of a loaded site
+  jumps at each spike and decays with ``tau_facilitation``); see :func:`read_pulse_rules`;
 * ``bap = { amplitude, kernel }`` -- at each postsynaptic spike, the backpropagating action
   potential ``amplitude · Σ_k w_k exp(-t/τ_k)`` (SCIENCE §4);
 * ``depolarisation = { amplitude, tau }`` -- at each presynaptic spike, the cooperative
@@ -38,7 +42,8 @@ __all__ = ["Pulse", "Channel", "Membrane", "PULSE_RULES"]
 
 #: Pulse rules an input may carry, and the spikes that trigger each.
 PULSE_RULES = {"release": "release", "bap": "post", "depolarisation": "pre"}
-_RELEASE_KEYS = ("probability", "peak", "tau", "kernel", "cv")
+_RELEASE_KEYS = ("probability", "peak", "tau", "kernel", "cv", "tau_recovery",
+                 "tau_facilitation")
 _BAP_KEYS = ("amplitude", "kernel")
 _DEPOLARISATION_KEYS = ("amplitude", "tau")
 _CHANNEL_KEYS = ("open", "conductance", "reversal", "note")
@@ -174,16 +179,28 @@ def _rule_table(builder, body, key, allowed, required, where, example):
 def read_pulse_rules(builder, name, body, magnitude, parameters, where):
     """The pulse rules of input ``name``.
 
+    The release rule's optional short-term plasticity is the Tsodyks–Markram model
+    (Tsodyks & Markram 1997 PNAS 94:719; Tsodyks, Pawelzik & Markram 1998 Neural Comput
+    10:821) in its stochastic form for one release site (Fuhrmann, Segev, Markram & Tsodyks
+    2002 J Neurophysiol 87:140, as NEST's ``quantal_stp_synapse`` with n = 1): the site is
+    loaded or empty; a spike releases from a loaded site with probability ``u``; a release
+    empties it, and an empty site reloads at rate 1/``tau_recovery``. Without facilitation
+    ``u = probability`` (U); with it, ``u_1 = U`` and ``u_{n+1} = U + u_n (1 - U)
+    exp(-Δt_n/tau_facilitation)`` (Loebel et al. 2009 Front Comput Neurosci 3:27, Eq. 4),
+    Δt_n the interval between spikes n and n+1. A key left out (or 0) switches its part off.
+
     Returns
     -------
-    release : (probability, peak, cv) or None
+    release : (probability, peak, cv, tau_recovery_s, tau_facilitation_s) or None
+        The two time constants are 0 when not given.
     pulses : tuple of Pulse
     """
     release, pulses = None, []
     if "release" in body:
         rule = _rule_table(builder, body, "release", _RELEASE_KEYS, ("probability", "peak"),
                            where, "release = { probability = 0.3, peak = \"1 mM\", "
-                                  "tau = \"1.2 ms\", cv = 0.5 }")
+                                  "tau = \"1.2 ms\", cv = 0.5 } (optional: tau_recovery = "
+                                  "\"800 ms\", tau_facilitation = \"50 ms\")")
         if ("tau" in rule) == ("kernel" in rule):
             raise builder.error(f"the release of '{name}' needs either tau or kernel",
                                 where=where, hint="e.g. tau = \"1.2 ms\"")
@@ -199,7 +216,22 @@ def read_pulse_rules(builder, name, body, magnitude, parameters, where):
             raise builder.error(f"release of '{name}' needs peak >= 0 and cv >= 0",
                                 where=where)
         kernel = _kernel(builder, rule.get("kernel", rule.get("tau")), where, parameters, name)
-        release = (probability, peak, cv)
+        plasticity = []
+        for key, what in (("tau_recovery", "recovery from depression"),
+                          ("tau_facilitation", "decay of facilitation")):
+            if key not in rule:
+                plasticity.append(0.0)
+                continue
+            tau = units.seconds(rule[key], parameters=parameters, source=builder.source,
+                                where=where)
+            if not (tau >= 0 and math.isfinite(tau)):
+                raise builder.error(f"the release {key} of '{name}' (time constant of the "
+                                    f"{what}) must be a finite time >= 0, got {rule[key]!r}",
+                                    where=where,
+                                    hint=f"e.g. {key} = \"{800 if key == 'tau_recovery' else 50}"
+                                         " ms\"; leave it out (or 0) for none")
+            plasticity.append(tau)
+        release = (probability, peak, cv, *plasticity)
         pulses += [Pulse("release", w, tau) for w, tau in kernel]
     if "bap" in body:
         rule = _rule_table(builder, body, "bap", _BAP_KEYS, _BAP_KEYS, where,

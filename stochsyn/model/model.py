@@ -91,6 +91,9 @@ class Input:
     with that probability a vesicle of log-normal amplitude ``A`` (mean ``pulse_peak``, CV
     ``pulse_cv``, drawn in the engine from the trajectory's stream), which adds
     ``A · w_k exp(-(t - t_s)/τ_k)`` for each ``release`` pulse ``(w_k, τ_k)``.
+    ``release_recovery_s`` and ``release_facilitation_s`` (0 = off) add Tsodyks–Markram
+    depression and facilitation to the release site
+    (:func:`stochsyn.model.membrane.read_pulse_rules`).
     """
 
     name: str
@@ -104,6 +107,8 @@ class Input:
     release_probability: float = -1.0
     pulse_peak: float = 0.0
     pulse_cv: float = 0.0
+    release_recovery_s: float = 0.0
+    release_facilitation_s: float = 0.0
     pulses: tuple[Pulse, ...] = ()
 
     def __call__(self, t):
@@ -944,7 +949,7 @@ class _Builder:
                                  ">= 0", where=where)
             release, pulses = read_pulse_rules(self, name, body, magnitude, parameters,
                                                where)
-            release = release or (-1.0, 0.0, 0.0)
+            release = release or (-1.0, 0.0, 0.0, 0.0, 0.0)
             result.append(Input(name, unit, value, amplitude, frequency, phase,
                                 tuple(times), tuple(values), *release, pulses))
         return result

@@ -6,12 +6,12 @@ spine-head membrane with bAPs). Each function runs an ensemble and returns the e
 free [Ca²⁺] transient above rest (µM), from which the targets are read:
 
 * V5 — one release at rest (Pr set to 1 so that every trajectory has one; the amplitude
-  keeps its CV 0.5): peak of the mean transient 0.2–1.5 µM above rest.
+  keeps its CV 0.5): peak of the mean transient 0.2–1.5 µM above rest. V6a uses Pr = 1 too.
 * V6a — supralinearity: pre→post at Δt = +10 ms against pre alone plus post alone; the
   pairing's peak at least 1.5× the sum of the two peaks (Koester & Sakmann 1998).
 * V6b — 100 Hz × 1 s tetanus with the protocol's cooperative dendritic depolarisation:
   free Ca²⁺ held above 3 µM (read as the time average of the mean transient over the
-  second half of the train).
+  second half of the train), at the model's Pr = 0.3.
 
 Peaks are of the ensemble-mean transient (the quantity a Ca²⁺ imaging experiment averages),
 with a jackknife standard error over trajectories.
@@ -84,10 +84,12 @@ def _transient(ens) -> Transient:
 
 
 def run(protocol, *, t_end_s: float, n_trajectories: int, seed: int, model=None,
-        n_threads=None) -> Transient:
-    """The mean transient of ``protocol`` with release probability 1."""
+        n_threads=None, release_probability: float | None = 1.0) -> Transient:
+    """The mean transient of ``protocol`` with the given release probability (None: the
+    model's own, 0.3)."""
     model = load_model(MODEL) if model is None else model
-    model = model.with_parameters(glu_release_probability=1.0)
+    if release_probability is not None:
+        model = model.with_parameters(glu_release_probability=release_probability)
     ens = simulate(model, t_end_s, n_trajectories, seed=seed, sample_every=DT_S,
                    protocol=protocol, n_threads=n_threads)
     return _transient(ens)
@@ -112,9 +114,11 @@ def pairing(n_trajectories: int, seed: int, delta_t_ms: float = 10.0, **kw
 
 def tetanus(n_trajectories: int, seed: int,
             depolarisation_mv: float = TETANUS_DEPOLARISATION_MV, **kw) -> Transient:
-    """V6b: 100 Hz × 1 s from T_SPIKE_S with cooperative depolarisation."""
+    """V6b: 100 Hz × 1 s from T_SPIKE_S with cooperative depolarisation, at the model's
+    release probability (0.3: a tetanus at Pr = 1 would be unphysiological)."""
     protocol = protocols.hfs(start_s=T_SPIKE_S, depolarisation_mv=depolarisation_mv)
-    return run(protocol, t_end_s=1.2, n_trajectories=n_trajectories, seed=seed, **kw)
+    return run(protocol, t_end_s=1.2, n_trajectories=n_trajectories, seed=seed,
+               release_probability=None, **kw)
 
 
 def plateau_um(transient: Transient) -> float:
