@@ -256,6 +256,23 @@ def read_pulse_rules(builder, name, body, magnitude, parameters, where):
 
 # -- [channels] and [membrane] ------------------------------------------------------------
 
+def read_steps(builder, steps, what, where, parameters, value_of, example):
+    """A list of ``{ time, value }`` tables -> (times_s, values), times increasing and >= 0;
+    ``value_of`` converts a value. Used by input steps and the membrane clamp."""
+    if not isinstance(steps, list):
+        raise builder.error(f"{what} must be a list of {{ time, value }} tables", where=where)
+    times, values = [], []
+    for step in steps:
+        if not isinstance(step, Mapping) or set(step) != {"time", "value"}:
+            raise builder.error(f"each step of {what} is a table {example}", where=where)
+        times.append(units.seconds(step["time"], parameters=parameters, source=builder.source,
+                                   where=where))
+        values.append(value_of(step["value"]))
+    if any(b <= a for a, b in zip(times, times[1:])) or any(t < 0 for t in times):
+        raise builder.error(f"{what} must have increasing times >= 0", where=where)
+    return times, values
+
+
 def read_channels(builder, parameters, species_index, agent_types, agent_state_base):
     """The [channels] table: which states conduct, with what conductance and reversal."""
     raw = builder.table("channels")
@@ -364,22 +381,11 @@ def read_membrane(builder, parameters, inputs, channels):
     if not (leak >= 0 and leak + neck > 0):
         raise builder.error("[membrane] needs leak_conductance >= 0, and > 0 without a neck "
                             "(otherwise the voltage has no resting value)", where=where)
-    times, values = [], []
-    clamp = raw.get("clamp", [])
-    if not isinstance(clamp, list):
-        raise builder.error("[membrane] clamp must be a list of { time, value } tables",
-                            where=where)
-    for step in clamp:
-        if not isinstance(step, Mapping) or set(step) != {"time", "value"}:
-            raise builder.error("each clamp step is a table { time = \"10 ms\", value = "
-                                "\"-60 mV\" } (value = \"free\" releases the clamp)",
-                                where=where)
-        times.append(units.seconds(step["time"], parameters=parameters, source=builder.source,
-                                   where=where))
-        values.append(math.nan if step["value"] == "free" else
-                      units.millivolts(step["value"], parameters=parameters,
-                                       source=builder.source, where=where))
-    if any(b <= a for a, b in zip(times, times[1:])) or any(t < 0 for t in times):
-        raise builder.error("the clamp steps must have increasing times >= 0", where=where)
+    times, values = read_steps(
+        builder, raw.get("clamp", []), "the clamp", where, parameters,
+        lambda value: math.nan if value == "free" else units.millivolts(
+            value, parameters=parameters, source=builder.source, where=where),
+        example="{ time = \"10 ms\", value = \"-60 mV\" } (value = \"free\" releases the "
+                "clamp)")
     return Membrane(v_index, d_index, capacitance, leak, e_leak, neck, channels,
                     tuple(times), tuple(values))

@@ -17,7 +17,8 @@ from typing import Any, Mapping
 
 from . import expressions, units
 from .errors import ModelError
-from .membrane import Channel, Membrane, Pulse, read_channels, read_membrane, read_pulse_rules
+from .membrane import (Channel, Membrane, Pulse, read_channels, read_membrane, read_pulse_rules,
+                       read_steps)
 from .rules import (AgentType, Term, expand_rule, is_name, parse_equation, parse_observable,
                     parse_pattern_sites, suggestion)
 
@@ -932,21 +933,10 @@ class _Builder:
                 if not (frequency >= 0 and math.isfinite(frequency)):
                     raise self.error(f"the sine frequency of input '{name}' must be >= 0",
                                      where=where)
-            times, values = [], []
-            steps = body.get("steps", [])
-            if not isinstance(steps, list):
-                raise self.error("'steps' must be a list of { time, value } tables",
-                                 where=where)
-            for step in steps:
-                if not isinstance(step, Mapping) or set(step) != {"time", "value"}:
-                    raise self.error("each step is a table { time = \"10 ms\", value = … }",
-                                     where=where)
-                times.append(units.seconds(step["time"], parameters=parameters,
-                                           source=self.source, where=where))
-                values.append(magnitude(step["value"], "step value"))
-            if any(b <= a for a, b in zip(times, times[1:])) or any(t < 0 for t in times):
-                raise self.error(f"the steps of input '{name}' must have increasing times "
-                                 ">= 0", where=where)
+            times, values = read_steps(
+                self, body.get("steps", []), f"the steps of input '{name}'", where, parameters,
+                lambda value: magnitude(value, "step value"),
+                example="{ time = \"10 ms\", value = … }")
             release, pulses = read_pulse_rules(self, name, body, magnitude, parameters,
                                                where)
             release = release or (-1.0, 0.0, 0.0, 0.0, 0.0)
