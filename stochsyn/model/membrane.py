@@ -264,7 +264,7 @@ def read_steps(builder, steps, what, where, parameters, value_of, example):
     times, values = [], []
     for step in steps:
         if not isinstance(step, Mapping) or set(step) != {"time", "value"}:
-            raise builder.error(f"each step of {what} is a table {example}", where=where)
+            raise builder.error(f"each entry of {what} is a table {example}", where=where)
         times.append(units.seconds(step["time"], parameters=parameters, source=builder.source,
                                    where=where))
         values.append(value_of(step["value"]))
