@@ -18,13 +18,18 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .model.model import Model
+from .model.model import STATE_KINDS, Model
 
 #: Rate-law kinds the kernels dispatch on: c·ΠC, c·exp(V(t)/v_scale)·ΠC, c·u(t)·ΠC,
-#: c·max(0, E − V(t))·ΠC (ion current) and c·GHK(V(t))·ΠC.
+#: c·max(0, E − V(t))·ΠC (ion current) and c·GHK(V(t))·ΠC, all time-dependent but the
+#: first; and the state-dependent c·ΠC·E/(K_M + S) (Michaelis–Menten), c·ΠC·X^n/(K^n + X^n)
+#: (Hill) and c·ΠC·K^n/(K^n + X^n) (Hill repression), which live in the sum tree like mass
+#: action (codes >= MICHAELIS_MENTEN).
 MASS_ACTION, VOLTAGE, INPUT, CURRENT, GHK = 0, 1, 2, 3, 4
+MICHAELIS_MENTEN, HILL, HILL_REPRESS = 5, 6, 7
 _KIND_CODES = {"mass_action": MASS_ACTION, "voltage": VOLTAGE, "input": INPUT,
-               "current": CURRENT, "ghk": GHK}
+               "current": CURRENT, "ghk": GHK, "michaelis_menten": MICHAELIS_MENTEN,
+               "hill": HILL}
 
 #: Intervention kinds.
 SET_COUNT, ADD_COUNT, SET_RATE = 0, 1, 2
@@ -64,6 +69,9 @@ class NetworkArrays(NamedTuple):
     dep_idx: np.ndarray        #   firing changes (sorted)
     tvdep_ptr: np.ndarray      # (M+1,) int64: the same for time-dependent reactions
     tvdep_idx: np.ndarray
+    lawdep_ptr: np.ndarray     # (M+1,) int64: the same for MICHAELIS_MENTEN and HILL
+    lawdep_idx: np.ndarray     #   reactions
+    law_rx: np.ndarray         # int64 the MICHAELIS_MENTEN and HILL reactions
     tv_idx: np.ndarray         # int64 time-dependent reactions (rate_kind != MASS_ACTION)
     tv_inputs: np.ndarray      # int64 inputs they read, sorted
     type_capacity: np.ndarray  # (T,) most agents alive at once
@@ -109,6 +117,13 @@ class NetworkArrays(NamedTuple):
     ch_g: np.ndarray           # float64 its conductance per molecule or agent (S)
     ch_e: np.ndarray           # float64 its reversal potential (mV)
     rx_conductance: np.ndarray  # (M,) int64 1 = the reaction changes a conducting state
+    law_ptr: np.ndarray        # (M+1,) int64 CSR of the modifier of a MICHAELIS_MENTEN or HILL
+    law_idx: np.ndarray        #   reaction: state-vector indices of the enzyme E (none: E = 1)
+    law_w: np.ndarray          #   or the regulator X, and their float64 weights (X = Σ w x)
+    sat_ptr: np.ndarray        # (M+1,) int64 CSR of the states summed as S in K_M + S
+    sat_idx: np.ndarray        #   (MICHAELIS_MENTEN)
+    law_k: np.ndarray          # (M,) float64 K_M or the Hill constant K (molecules), else 0
+    law_n: np.ndarray          # (M,) float64 Hill coefficient n, else 0
 
 
 @dataclass(frozen=True)
@@ -242,11 +257,14 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
     dependents = _dependencies(model, reactant_rows, delta_rows, move_rows, class_index,
                                pair_classes)
     # Split by kind, so that the engine's hot loop over the tree's dependents needs no test.
-    timed = [r.kind != "mass_action" for r in reactions]
-    dep_ptr, dep_idx = _csr([[k for k in row if not timed[k]] for row in dependents], 1,
-                            (np.int64,))
+    timed = [r.kind not in STATE_KINDS for r in reactions]
+    lawful = [r.kind in STATE_KINDS and r.kind != "mass_action" for r in reactions]
+    dep_ptr, dep_idx = _csr([[k for k in row if not (timed[k] or lawful[k])]
+                             for row in dependents], 1, (np.int64,))
     tvdep_ptr, tvdep_idx = _csr([[k for k in row if timed[k]] for row in dependents], 1,
                                 (np.int64,))
+    lawdep_ptr, lawdep_idx = _csr([[k for k in row if lawful[k]] for row in dependents], 1,
+                                  (np.int64,))
     tv_idx = [j for j in range(len(reactions)) if timed[j]]
     tv_inputs = sorted({reactions[j].input for j in tv_idx})
 
@@ -273,7 +291,8 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
     arrays = NetworkArrays(
         x0=_i64(model.x0),
         n_state=_i64([n_species + len(pair_classes)]),
-        rate_kind=_i64([_KIND_CODES[r.kind] for r in reactions]),
+        rate_kind=_i64([HILL_REPRESS if r.kind == "hill" and r.repress else _KIND_CODES[r.kind]
+                        for r in reactions]),
         rate=np.array([r.rate for r in reactions], dtype=np.float64).reshape(-1),
         rate_input=_i64([r.input for r in reactions]),
         rate_vscale=np.array([r.v_scale_mv for r in reactions], dtype=np.float64).reshape(-1),
@@ -283,6 +302,8 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
         pick_class=_i64(pick_class),
         log=_i64([1 if r.log and r.agent_moves else 0 for r in reactions]),
         dep_ptr=dep_ptr, dep_idx=dep_idx, tvdep_ptr=tvdep_ptr, tvdep_idx=tvdep_idx,
+        lawdep_ptr=lawdep_ptr, lawdep_idx=lawdep_idx,
+        law_rx=_i64([j for j in range(len(reactions)) if lawful[j]]),
         tv_idx=_i64(tv_idx), tv_inputs=_i64(tv_inputs),
         type_capacity=_i64(type_capacity),
         type_n_initial=_i64([sum(a.initial) for a in agent_types]),
@@ -320,6 +341,7 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
         comp_rate=_f64([1.0 / p.tau_s for i in model.inputs for p in i.pulses]),
         comp_alpha=_i64([p.shape == "alpha" for i in model.inputs for p in i.pulses]),
         **membrane,
+        **_law_arrays(reactions),
     )
     return Network(model=model, species=model.species,
                    reactions=tuple(r.name for r in reactions),
@@ -352,16 +374,32 @@ def _membrane_arrays(model, delta_rows, move_rows) -> dict:
                 ch_e=_f64([e[2] for e in entries]), rx_conductance=_i64(rx))
 
 
+def _law_arrays(reactions) -> dict:
+    """The arrays of the Michaelis–Menten and Hill kinds (see NetworkArrays)."""
+    law_ptr, law_idx, law_w = _csr([list(r.modifier) for r in reactions], 2,
+                                   (np.int64, np.float64))
+    sat_ptr, sat_idx = _csr([list(r.saturation) for r in reactions], 1, (np.int64,))
+    return dict(law_ptr=law_ptr, law_idx=law_idx, law_w=law_w, sat_ptr=sat_ptr,
+                sat_idx=sat_idx, law_k=_f64([r.half for r in reactions]),
+                law_n=_f64([r.hill_n for r in reactions]))
+
+
 def _dependencies(model, reactant_rows, delta_rows, move_rows, class_index, pair_classes):
     """Reaction -> reactions whose propensity can change when it fires.
 
     A reaction changes the species in its net delta and the agent states it moves; moving an
     agent of a ring type can also change every pair class that involves its old or new state
-    (as the agent's own class or as its right neighbour's).
+    (as the agent's own class or as its right neighbour's). A propensity reads its reactants
+    and, for the Michaelis–Menten and Hill kinds, its modifier (enzyme or regulator) and
+    the substrate states summed in K_M + S.
     """
     readers: dict[int, list[int]] = {}
     for k, row in enumerate(reactant_rows):
         for index, _ in row:
+            readers.setdefault(index, []).append(k)
+    # A Michaelis–Menten or Hill reaction also reads its modifier and substrate states.
+    for k, reaction in enumerate(model.reactions):
+        for index in {s for s, _ in reaction.modifier} | set(reaction.saturation):
             readers.setdefault(index, []).append(k)
     classes_touching: dict[int, set[int]] = {}
     for pc in pair_classes:

@@ -27,8 +27,12 @@ _TOP_LEVEL = ("model", "parameters", "inputs", "species", "agents", "reactions",
 _INPUT_KEYS = ("unit", "value", "sine", "steps", "release", "bap", "depolarisation", "note")
 _SINE_KEYS = ("amplitude", "frequency", "phase")
 #: Rate-law kinds a reaction's rate table may name (docs/model-format.md, "Time-dependent
-#: rates"); plain numbers and expressions are mass action.
-RATE_KINDS = ("mass_action", "voltage", "input", "current", "ghk")
+#: rates" and "Reduced rate laws"); plain numbers and expressions are mass action.
+RATE_KINDS = ("mass_action", "voltage", "input", "current", "ghk", "michaelis_menten", "hill")
+#: Kinds whose propensity depends on the state only (the engine keeps them in the sum tree).
+STATE_KINDS = ("mass_action", "michaelis_menten", "hill")
+_LAW_KEYS = {"michaelis_menten": ("kind", "kcat", "enzyme", "vmax", "km"),
+             "hill": ("kind", "k", "of", "K", "n", "repress")}
 #: Elementary charge (C) and the gas/Faraday constants, for current-driven influx.
 _ELEMENTARY_CHARGE_C = 1.602176634e-19
 _GAS_CONSTANT = 8.314462618
@@ -65,6 +69,21 @@ class Reaction:
         Index into :attr:`Model.inputs` for the time-dependent kinds, else -1.
     v_scale_mv : float
         Voltage scale of the ``"voltage"`` kind (mV; negative for rates that fall with V).
+    modifier : tuple of (species index, weight)
+        ``"michaelis_menten"``: the enzyme, ``E = Σ w · x`` (empty: no enzyme, ``c`` is
+        v_max); ``"hill"``: the regulator, ``X = Σ w · x``. Read, never changed.
+    saturation : tuple of int
+        ``"michaelis_menten"``: the states whose counts add up to the substrate ``S`` in
+        ``K_M + S``: all the states the rule's reactant pattern matches (one for a species).
+    half : float
+        ``K_M`` or the Hill constant ``K``, in molecules (not rounded).
+    hill_n : float
+        Hill coefficient n (> 0).
+    repress : bool
+        Hill repression, ``K^n / (K^n + X^n)`` instead of ``X^n / (K^n + X^n)``.
+
+    The ``"michaelis_menten"`` kind has ``a = c · E · x_s / (K_M + S)`` (``x_s`` the
+    reactant state, order 1) and ``"hill"`` ``a = c · Π C(x_s, ν_s) · X^n / (K^n + X^n)``.
     """
 
     name: str
@@ -78,6 +97,11 @@ class Reaction:
     kind: str = "mass_action"
     input: int = -1
     v_scale_mv: float = 0.0
+    modifier: tuple[tuple[int, float], ...] = ()
+    saturation: tuple[int, ...] = ()
+    half: float = 0.0
+    hill_n: float = 0.0
+    repress: bool = False
 
 
 @dataclass(frozen=True)
@@ -336,6 +360,8 @@ class Model:
             elif reaction.kind == "ghk":
                 law = (f"c = {reaction.rate:.6g} /s · GHK(z·{self.inputs[reaction.input].name}"
                        f"/{reaction.v_scale_mv * 1:g} mV)")
+            elif reaction.kind in ("michaelis_menten", "hill"):
+                law = self._state_law_text(reaction)
             lines.append(f"  [{j}] {self._equation(reaction)}   {law}"
                          + ("   (logged)" if reaction.log else ""))
         if self.observables:
@@ -346,6 +372,30 @@ class Model:
         for intervention in self.interventions:
             lines.append(f"intervention at t = {intervention.time:g} s: {intervention.label}")
         return "\n".join(lines)
+
+    def _state_law_text(self, reaction: Reaction) -> str:
+        """``a = …`` of a michaelis_menten or hill reaction, K in molecules."""
+        def weighted(terms):
+            text = " + ".join((f"{w:g}*" if w != 1 else "") + self.species[i]
+                              for i, w in terms)
+            return f"({text})" if len(terms) > 1 else text
+        mass_action = " · ".join((f"C({self.species[i]}, {n})" if n > 1 else self.species[i])
+                                 for i, n in reaction.reactants)
+        if reaction.kind == "michaelis_menten":
+            substrate = " + ".join(self.species[i] for i in reaction.saturation)
+            if len(reaction.saturation) > 1:
+                substrate = f"({substrate})"
+            if reaction.modifier:
+                head = f"kcat = {reaction.rate:.6g} /s · E = {weighted(reaction.modifier)}"
+            else:
+                head = f"vmax = {reaction.rate:.6g} molecules/s"
+            return (f"MM: {head} · {mass_action} / (K_M + S), K_M = {reaction.half:.6g} "
+                    f"molecules, S = {substrate}")
+        x = weighted(reaction.modifier)
+        shape = ("K^n/(K^n + X^n)" if reaction.repress else "X^n/(K^n + X^n)")
+        factors = f" · {mass_action}" if mass_action else ""
+        return (f"Hill: k = {reaction.rate:.6g} /s{factors} · {shape}, X = {x}, "
+                f"K = {reaction.half:.6g} molecules, n = {reaction.hill_n:g}")
 
     def _equation(self, reaction: Reaction) -> str:
         def side(pairs):
@@ -735,15 +785,155 @@ class _Builder:
                 # The ring neighbour is in the same holoenzyme, not a diffusing reactant:
                 # it does not add to the order used for unit conversion (docs).
                 orders = _reactant_orders(lhs)
-                c, kind, input_index, v_scale = self.rate_law(rate_spec, parameters, orders,
-                                                              key)
+                law = {}
+                if isinstance(rate_spec, Mapping) and rate_spec.get("kind") in _LAW_KEYS:
+                    kind, input_index, v_scale = rate_spec["kind"], -1, 0.0
+                    c, law = self.state_law(rate_spec, parameters, orders, key, neighbour,
+                                            transitions)
+                else:
+                    c, kind, input_index, v_scale = self.rate_law(rate_spec, parameters,
+                                                                  orders, key)
                 for tr in transitions:
                     reactions.append(Reaction(
                         name=tr.label, rule=rule_name, reactants=tr.reactants,
                         products=tr.products, rate=c, agent_moves=tr.agent_moves,
                         neighbour=tr.neighbour, log=log, kind=kind, input=input_index,
-                        v_scale_mv=v_scale))
+                        v_scale_mv=v_scale, **law))
         return reactions
+
+    def state_law(self, rate_spec, parameters, orders, key, neighbour, transitions):
+        """(c, law fields of :class:`Reaction`) of a ``michaelis_menten`` or ``hill`` rate.
+
+        ``michaelis_menten``: ``a = kcat · E · x_s / (K_M + S)``, or ``vmax · x_s /
+        (K_M + S)`` without an enzyme, on a reaction with one reactant of order 1; ``S``
+        sums every state the reactant pattern matches (competing substrate states share
+        the enzyme). ``hill``: ``a = k · Π C(x_s, ν_s) · X^n / (K^n + X^n)`` (or
+        ``K^n / (K^n + X^n)`` with ``repress = true``). ``K_M`` and ``K`` are amounts,
+        converted to molecules with the volume and not rounded; ``kcat`` is 1/s, ``vmax``
+        events/s (a zeroth-order rate: ``uM/s`` with the volume), ``k`` converted like a
+        mass-action rate of the reaction.
+        """
+        kind = rate_spec["kind"]
+        where = self.where("reactions", key, "rate")
+
+        def at(name):
+            return self.where("reactions", key, f"rate.{name}")
+
+        allowed = _LAW_KEYS[kind]
+        for field_name in rate_spec:
+            if field_name not in allowed:
+                same = [a for a in allowed if a.lower() == field_name.lower()]
+                raise self.error(f"unknown field '{field_name}' in a {kind} rate", where=where,
+                                 hint=(f"did you mean '{same[0]}'? (names are case-sensitive)"
+                                       if same else suggestion(field_name, allowed))
+                                 or f"allowed: {', '.join(allowed)}")
+        if kind == "michaelis_menten":
+            if orders != (1,):
+                found = ("no reactant" if not orders else
+                         f"{len(orders)} reactant{'s' if len(orders) > 1 else ''} of order "
+                         f"{', '.join(str(o) for o in orders)}")
+                raise self.error("a michaelis_menten rate needs exactly one reactant of "
+                                 f"order 1 (the substrate); this equation has {found}",
+                                 where=where,
+                                 hint="write the substrate alone on the left, e.g. "
+                                      "equation = \"S -> P\", and name the enzyme in the rate "
+                                      "(enzyme = \"E\"); it is read, not consumed. For other "
+                                      "shapes use kind = \"hill\" or mass action")
+            if neighbour is not None:
+                raise self.error("a michaelis_menten rate cannot be a neighbour rule",
+                                 where=where, hint="use kind = \"hill\" or mass action")
+            has = tuple(f in rate_spec for f in ("kcat", "enzyme", "vmax"))
+            if "km" not in rate_spec or has not in ((True, True, False), (False, False, True)):
+                problem = ("km is missing" if "km" not in rate_spec and has in (
+                    (True, True, False), (False, False, True)) else
+                    "vmax replaces kcat·E: give one or the other" if has[2] else
+                    "kcat is missing" if has[1] else
+                    "enzyme is missing" if has[0] else "kcat, enzyme or vmax is missing")
+                raise self.error("a michaelis_menten rate needs km and either kcat with "
+                                 "enzyme (a = kcat·E·S/(K_M + S)) or vmax "
+                                 f"(a = vmax·S/(K_M + S)); {problem}",
+                                 where=where, hint="e.g. { kind = \"michaelis_menten\", "
+                                 "kcat = \"10 /s\", enzyme = \"PP1\", km = \"0.4 uM\" }")
+            km = units.molecules(rate_spec["km"], what="the Michaelis constant km",
+                                 volume_litre=self.volume, source=self.source,
+                                 where=at("km"), parameters=parameters)
+            if has[2]:
+                # a = vmax · S/(K_M + S): vmax is a zeroth-order rate (events per second).
+                c = units.stochastic_rate_constant(rate_spec["vmax"], reactant_orders=(),
+                                                   volume_litre=self.volume,
+                                                   source=self.source, where=at("vmax"),
+                                                   parameters=parameters)
+                modifier = ()
+            else:
+                c = units.stochastic_rate_constant(rate_spec["kcat"], reactant_orders=(1,),
+                                                   volume_litre=self.volume,
+                                                   source=self.source, where=at("kcat"),
+                                                   parameters=parameters)
+                modifier = self.law_modifier(rate_spec["enzyme"], kind, at("enzyme"))
+            saturation = tuple(sorted({tr.reactants[0][0] for tr in transitions}))
+            return c, dict(modifier=modifier, saturation=saturation, half=km)
+        missing = [f for f in ("k", "of", "K", "n") if f not in rate_spec]
+        if missing:
+            raise self.error(f"a hill rate needs {', '.join(missing)} (a = k · Π C(x, ν) · "
+                             "X^n/(K^n + X^n), X the count of 'of')", where=where,
+                             hint="e.g. { kind = \"hill\", k = \"2 /s\", of = \"Ca4CaM\", "
+                                  "K = \"1 uM\", n = 4 }")
+        c = units.stochastic_rate_constant(rate_spec["k"], reactant_orders=orders,
+                                           volume_litre=self.volume, source=self.source,
+                                           where=at("k"), parameters=parameters)
+        half = units.molecules(rate_spec["K"], what="the Hill constant K",
+                               volume_litre=self.volume, source=self.source, where=at("K"),
+                               parameters=parameters)
+        n = units.evaluate_quantity(rate_spec["n"], parameters=parameters, source=self.source,
+                                    where=at("n"))
+        if hasattr(n, "dimensionality"):
+            if not n.dimensionless:
+                raise self.error(f"the Hill coefficient n is a pure number, got "
+                                 f"'{rate_spec['n']}'", where=at("n"), hint="e.g. n = 4")
+            n = n.to("dimensionless").magnitude
+        n = float(n)
+        if not (math.isfinite(n) and n > 0):
+            raise self.error(f"the Hill coefficient n must be a finite number > 0, got {n:g}",
+                             where=at("n"), hint="give e.g. n = 4 (n = 1 is a hyperbola); "
+                                                 "for a law that falls as X grows use "
+                                                 "repress = true")
+        repress = rate_spec.get("repress", False)
+        if not isinstance(repress, bool):
+            raise self.error("'repress' must be true or false", where=at("repress"))
+        modifier = self.law_modifier(rate_spec["of"], kind, at("of"))
+        return c, dict(modifier=modifier, half=half, hill_n=n, repress=repress)
+
+    def law_modifier(self, text, kind, where) -> tuple[tuple[int, float], ...]:
+        """(state index, weight) of an enzyme or Hill regulator: a species, an agent type or
+        pattern, the name of an observable, or a weighted sum of those written like an
+        observable (``"CaM4 + CaMKII(cam=bound)"``). Weights must be > 0."""
+        field_name = "enzyme" if kind == "michaelis_menten" else "of"
+        if not isinstance(text, str) or not text.strip():
+            raise self.error(f"'{field_name}' must be a string naming a species, an agent "
+                             f"pattern or an observable", where=where,
+                             hint=f"e.g. {field_name} = \"PP1\" or "
+                                  f"{field_name} = \"CaMKII(t286=p)\"")
+        text = text.strip()
+        agents = [a.name for a in self.agent_types_list]
+        if is_name(text) and text not in self.species_index and text not in agents:
+            observables = self.table("observables")
+            if isinstance(observables.get(text), str):
+                text = observables[text]
+            else:
+                known = list(self.species_index) + agents + list(observables)
+                raise self.error(f"the {kind} rate's '{field_name}' names '{text}', which is "
+                                 "not a species, an agent type or an observable", where=where,
+                                 hint=suggestion(text, known) or
+                                 "declare it under [species] or [observables], or write an "
+                                 "agent pattern such as 'CaMKII(t286=p)'")
+        weights = parse_observable(text, self.species_index, self.agent_types_list,
+                                   self.agent_state_base, source=self.source, where=where)
+        terms = tuple((s, float(w)) for s, w in sorted(weights.items()) if w != 0)
+        if not terms or any(w < 0 for _, w in terms):
+            raise self.error(f"the {kind} rate's '{field_name}' must be a sum of counts with "
+                             f"positive weights, got '{text}'", where=where,
+                             hint="a negative or empty count makes the law undefined")
+        return terms
 
     def rate_law(self, rate_spec, parameters, orders, key):
         """(c, kind, input index, v_scale_mv) of a reaction's 'rate'.
@@ -764,9 +954,10 @@ class _Builder:
                    "ghk": ("kind", "k", "charge", "temperature", "input")}
         if kind not in allowed:
             raise self.error(f"a rate table needs kind = \"voltage\", \"input\", "
-                             f"\"current\" or \"ghk\", not {kind!r}", where=where,
+                             f"\"current\", \"ghk\", \"michaelis_menten\" or \"hill\", "
+                             f"not {kind!r}", where=where,
                              hint="write a mass-action rate as a number or expression; "
-                                  "time-dependent rates: docs/model-format.md")
+                                  "rate tables: docs/model-format.md")
         for field_name in rate_spec:
             if field_name not in allowed[kind]:
                 raise self.error(f"unknown field '{field_name}' in a {kind} rate", where=where,
@@ -1148,4 +1339,11 @@ class _Builder:
             raise self.error("this intervention changes a parameter that a voltage rate's "
                              "v_scale uses; interventions change rates only", where=where,
                              hint="change k0 instead, or use two reactions")
+        def law(r):
+            return r.modifier, r.saturation, r.half, r.hill_n, r.repress
+        if [law(r) for r in changed.reactions] != [law(r) for r in reactions]:
+            raise self.error("this intervention changes a parameter that the K_M, K or n of a "
+                             "michaelis_menten or hill rate uses; interventions change rates "
+                             "only", where=where,
+                             hint="change kcat, vmax or k instead (or through 'rates')")
         return [reaction.rate for reaction in changed.reactions]

@@ -1822,6 +1822,15 @@ def _write_sbml(model, path) -> Path:
     """The work of :func:`write_sbml` (which turns unexpected errors into ModelError)."""
     path = Path(path)
     source = str(path)
+    reduced = sorted({r.rule for r in model.reactions
+                      if r.kind in ("michaelis_menten", "hill")})
+    if reduced:
+        raise ModelError(f"the model has Michaelis–Menten or Hill rate laws "
+                         f"({', '.join(reduced)}), which stochsyn does not write to SBML: it "
+                         f"could not read them back (its SBML reader takes mass-action "
+                         f"kinetic laws only)", source=model.source,
+                         hint="export a variant with those reactions written as mass-action "
+                              "steps (e.g. E + S <-> ES -> E + P)")
     timed = sorted({r.rule for r in model.reactions if r.kind != "mass_action"})
     if timed:
         raise ModelError(f"the model has time-dependent rates ({', '.join(timed)}), which "

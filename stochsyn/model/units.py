@@ -29,7 +29,7 @@ from .expressions import parse
 
 __all__ = ["AVOGADRO", "MAX_COUNT", "registry", "registry_created", "resolve_unit",
            "evaluate_quantity", "evaluate_parameters", "stochastic_rate_constant",
-           "molecule_count", "volume_litre", "seconds", "millivolts", "electrical"]
+           "molecule_count", "molecules", "volume_litre", "seconds", "millivolts", "electrical"]
 
 AVOGADRO = 6.02214076e23
 """Avogadro constant in 1/mol (exact since the 2019 SI)."""
@@ -398,6 +398,48 @@ def molecule_count(value, *, volume_litre: float | None, source: str | None = No
                          hint="check the unit and the compartment volume; an exact stochastic "
                               "simulation is meant for small copy numbers")
     return count
+
+
+def molecules(value, *, what: str, volume_litre: float | None, source: str | None = None,
+              where: str | None = None, parameters: Mapping[str, Any] | None = None
+              ) -> float:
+    """Convert a constant of a rate law that is an amount (a Michaelis constant, a
+    half-activation constant) to molecules, without rounding.
+
+    A plain number (or a dimensionless result) is a number of molecules; a concentration
+    ``c`` becomes ``c · N_A · volume`` and an amount ``n`` (``mol``, ``molecule``)
+    ``n · N_A``, as for initial counts but not rounded to a whole number.
+
+    Parameters
+    ----------
+    what : str
+        Name of the constant for the messages, e.g. ``"K_M (km)"``.
+
+    Raises
+    ------
+    UnitError
+        Any other dimension (e.g. ``"0.4 /s"``), or a concentration without a volume.
+    ModelError
+        Non-finite or <= 0.
+    """
+    amount = _quantity(value, parameters, source, where)
+    shown = _show(amount, value)
+    if not _is_quantity(amount):
+        n = float(amount)
+    elif amount.dimensionality == _dims("[concentration]"):
+        volume = _check_volume(volume_litre, what, shown, source, where)
+        n = float(amount.to("molar").magnitude) * AVOGADRO * volume
+    elif amount.dimensionality == _dims("[substance]"):
+        n = float(amount.to("mole").magnitude) * AVOGADRO
+    else:
+        raise UnitError(f"{what} needs a concentration such as '0.4 uM', an amount such as "
+                        f"'24 molecule', or a plain number of molecules; got {shown}",
+                        source=source, where=where)
+    if not (math.isfinite(n) and n > 0):
+        raise ModelError(f"{what} must be a finite amount > 0, got {shown}", source=source,
+                         where=where, hint="give the concentration at which the law is "
+                                           "half-maximal, e.g. '0.4 uM'")
+    return n
 
 
 def _convert(value, unit, dimension, what, examples, plain_ok, source, where, parameters):
