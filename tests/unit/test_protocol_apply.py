@@ -185,3 +185,14 @@ def test_apv_removes_every_nmdar_opening_with_the_membrane_too():
                 if name.startswith("nmdar_open")]
     assert openings and ens.firings[:, openings].sum() == 0
     assert ens.n_releases.sum() > 0
+
+
+def test_extracellular_calcium_scales_the_ghk_influx_of_the_spine_model():
+    model = spine()
+    influx = next(j for j, r in enumerate(model.reactions)
+                  if r.name.startswith("nmda_ca_influx"))
+    changed = apply_protocol(model, ss.protocols.extracellular_calcium(2.5, start_s=0.05))
+    (iv,) = changed.interventions
+    rates = dict(iv.set_rates)
+    assert iv.time == 0.05
+    assert rates[influx] == pytest.approx(1.25 * model.reactions[influx].rate, rel=1e-12)
