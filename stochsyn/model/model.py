@@ -28,6 +28,8 @@ _INPUT_KEYS = ("unit", "value", "sine", "steps", "release", "bap", "depolarisati
 _SINE_KEYS = ("amplitude", "frequency", "phase")
 #: Rate-law kinds a reaction's rate table may name (docs/model-format.md, "Time-dependent
 #: rates" and "Reduced rate laws"); plain numbers and expressions are mass action.
+#: The name under which [parameters] expressions read the [model] volume.
+MODEL_VOLUME = "model_volume"
 RATE_KINDS = ("mass_action", "voltage", "input", "current", "ghk", "michaelis_menten", "hill")
 #: Kinds whose propensity depends on the state only (the engine keeps them in the sum tree).
 STATE_KINDS = ("mass_action", "michaelis_menten", "hill")
@@ -562,7 +564,14 @@ class _Builder:
                                  where=self.where("parameters", name),
                                  hint="names start with a letter or '_' and contain only "
                                       "letters, digits and '_'")
-        values: dict[str, Any] = {}
+        if MODEL_VOLUME in raw:
+            raise self.error(f"'{MODEL_VOLUME}' is reserved: it is the model's volume",
+                             where=self.where("parameters", MODEL_VOLUME),
+                             hint="set [model] volume, or rename the parameter")
+        # model_volume: the [model] volume, so that an included module's compartment
+        # volume follows the model it is included in (e.g. ca_volume = "model_volume").
+        values: dict[str, Any] = ({MODEL_VOLUME: units.registry().Quantity(self.volume, "L")}
+                                  if self.volume else {})
         visiting: list[str] = []
 
         def evaluate(name):
@@ -582,6 +591,11 @@ class _Builder:
             if isinstance(value, str):
                 visiting.append(name)
                 for dependency in sorted(self.names_in(value, where)):
+                    if dependency == MODEL_VOLUME and not self.volume:
+                        raise self.error(f"parameter '{name}' uses {MODEL_VOLUME}, but the "
+                                         "model sets no volume", where=where,
+                                         hint="set [model] volume (e.g. volume = \"0.1 fL\") "
+                                              "in the model that includes this file")
                     if dependency in raw and dependency != name:
                         evaluate(dependency)
                     elif dependency == name:

@@ -92,8 +92,12 @@ CALB_TOTALS = (("Calb_H", "CaCalb_H"), ("Calb_M", "CaCalb_M"))
 V4_RANGE = (0.008, 0.025)   # SCIENCE §9 V4, s
 
 
-def module(path: Path = MODULE, **parameters) -> ss.Model:
-    model = ss.load_model(path)
+def module(path: Path = MODULE, volume: str = "0.1 fL", **parameters) -> ss.Model:
+    """The module at ``path`` included by a model of ``volume`` (a module takes its
+    compartment volume from the including model: ``ca_volume = "model_volume"``)."""
+    model = ss.Model.from_dict({"model": {"name": path.stem, "volume": volume,
+                                          "include": [str(path)]}},
+                               source=f"<a model including {path.name}>")
     return model.with_parameters(**parameters) if parameters else model
 
 
@@ -231,11 +235,17 @@ def test_module_numbers():
         ss_ca = ode_steady_state(m)[m.species.index("Ca")]
         assert ss_ca / OMEGA == pytest.approx(0.050, rel=2e-3), neck
     assert rates(module(ca_neck_diffusion=0))["ca_neck_efflux"] == 0.0
-    # included in a model that sets the volume, the network is the same
-    included = ss.Model.from_dict({"model": {"name": "spine", "volume": "0.1 fL",
-                                             "include": [str(MODULE)]}})
-    assert included.x0 == model.x0
-    assert [r.rate for r in included.reactions] == [r.rate for r in model.reactions]
+    # the module follows the including model's volume: twice the volume, twice the
+    # buffer molecules, half the per-pair binding constant, the neck's V/(2 D d) doubled
+    double = module(volume="0.2 fL")
+    x2 = dict(zip(double.species, double.x0))
+    assert abs(x2["B"] + x2["CaB"] - 80 * 2 * OMEGA) <= 1     # each part rounded
+    c2 = rates(double)
+    assert c2["ca_buffer_fwd"] == pytest.approx(c["ca_buffer_fwd"] / 2, rel=1e-12)
+    tau_diff_2 = (0.2 / (2 * 0.3338 * 0.1) + 0.2 ** 2 / (2 * 0.3338)) * 1e-3
+    assert c2["ca_neck_efflux"] == pytest.approx(1 / tau_diff_2, rel=1e-9)
+    with pytest.raises(ss.ModelError, match="model_volume.*no volume"):
+        ss.load_model(MODULE)
 
 
 def test_calbindin_numbers():

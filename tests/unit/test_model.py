@@ -580,3 +580,15 @@ def test_an_intervention_may_not_silently_miss_an_initial_count():
             "interventions": [{"time": 1, "parameters": {"n": 7}}]}
     with pytest.raises(ModelError, match="initial count"):
         Model.from_dict(spec)
+
+
+def test_model_volume_is_the_model_volume_in_parameter_expressions():
+    spec = {"model": {"name": "m", "volume": "0.2 fL"},
+            "parameters": {"v": "model_volume", "n": "1 uM * v"},
+            "species": {"X": "n"}, "reactions": []}
+    model = Model.from_dict(spec)
+    assert model.x0 == (round(1e-6 * 0.2e-15 * AVOGADRO),)
+    with pytest.raises(ModelError, match="uses model_volume, but the model sets no volume"):
+        Model.from_dict({**spec, "model": {"name": "m"}})
+    with pytest.raises(ModelError, match="'model_volume' is reserved"):
+        Model.from_dict({**spec, "parameters": {"model_volume": "1 fL"}})

@@ -483,7 +483,16 @@ def round_trip_cases():
 
 def original_model(case):
     if isinstance(case, Path):
-        return ss.load_model(case)
+        try:
+            return ss.load_model(case)
+        except ss.ModelError as error:
+            if "model_volume" not in str(error):
+                raise
+        # A fragment that takes its compartment volume from the including model: include
+        # it as the spine examples do.
+        return Model.from_dict({"model": {"name": case.stem, "volume": "0.1 fL",
+                                          "include": [str(case)]}},
+                               source=f"<a model including {case.name}>")
     return Model.from_dict(ROUND_TRIP_EXTRA[case], source=case)
 
 
