@@ -220,6 +220,54 @@ def _step_bound(drive, used_inputs, pulse, mem, base, a, h):
     return min(a + h, t_end)
 
 
+@numba.njit(cache=True)
+def quiet_from(drive, used_inputs, pulse, mem, base, h_max):
+    """The time from which nothing that the time-dependent rates read varies between step
+    times: every active pulse on an input in use expired and the membrane transient
+    dropped (the criteria of :func:`_step_bound`). ``inf`` while a sine is in use
+    (``h_max < inf``); ``-inf`` if nothing varies now."""
+    if h_max < math.inf:
+        return math.inf
+    comp_ptr, comp_rate, comp_alpha = drive[10], drive[11], drive[12]
+    mem_v, mem_d = drive[13][0], drive[13][1]
+    t_quiet = -math.inf
+    for q in range(len(used_inputs) + 1):
+        if q < len(used_inputs):
+            i = used_inputs[q]
+            if i == mem_v:
+                continue
+        else:
+            i = mem_d
+            if i < 0 or not _uses(used_inputs, mem_v) or _uses(used_inputs, i):
+                continue
+        for c in range(comp_ptr[i], comp_ptr[i + 1]):
+            if pulse[0, c] != 0.0 or pulse[1, c] != 0.0:
+                tau = 1.0 / comp_rate[c]   # as in _step_bound, to the last bit
+                t_quiet = max(t_quiet, pulse[2, c] + (ALPHA_LIFETIME_TAUS if comp_alpha[c]
+                                                      else EXP_LIFETIME_TAUS) * tau)
+    if mem_v >= 0 and mem[3] != 0.0 and _uses(used_inputs, mem_v) and base[mem_v] != base[mem_v]:
+        t_quiet = max(t_quiet, mem[4] + math.log(abs(mem[3]) / TRANSIENT_DROP_MV) / mem[0])
+    return t_quiet
+
+
+@numba.njit(cache=True)
+def freeze_factors(drive, tv_list, used_inputs, base, pulse, mem, u_now, t, tv_factor):
+    """If nothing varies at ``t`` (see :func:`quiet_from`; expired pulses and a dropped
+    transient are cleared here), put each time-dependent reaction's time factor
+    ``f_j(t)`` in ``tv_factor[j]`` and return the next step time of an input in use, up to
+    which the factors are constant. Returns ``-1`` (and leaves ``tv_factor``) if something
+    still varies."""
+    t_break = set_bases(drive, used_inputs, t, base)
+    if _step_bound(drive, used_inputs, pulse, mem, base, t, math.inf) < math.inf:
+        return -1.0
+    input_values(drive, used_inputs, base, pulse, mem, t, u_now)
+    rate_kind, rate_input, rate_vscale = drive[0], drive[1], drive[2]
+    for q in range(len(tv_list)):
+        j = tv_list[q]
+        tv_factor[j] = _factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j])
+    return t_break
+
+
 @numba.njit(cache=True, inline="always")
 def _uses(used_inputs, i):
     for q in range(len(used_inputs)):
@@ -333,5 +381,5 @@ def select_tv(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t
     return last
 
 
-__all__ = ["STEPS_PER_PERIOD", "STEPS_PER_PULSE_TAU", "drive_arrays", "input_values",
-           "next_event_time", "select_tv", "set_bases", "tv_rate"]
+__all__ = ["STEPS_PER_PERIOD", "STEPS_PER_PULSE_TAU", "drive_arrays", "freeze_factors",
+           "input_values", "next_event_time", "quiet_from", "select_tv", "set_bases", "tv_rate"]

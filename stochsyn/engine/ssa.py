@@ -31,6 +31,16 @@ Otherwise the exponential draw ``E`` is matched by the integrated hazard
 uniform is scaled by the total propensity at the firing time: below ``a_tree`` it walks the
 tree, above it scans the time-dependent reactions. The draws are the same as above.
 
+Rest fallback: where nothing that the time-dependent rates read varies (no sine input in
+use, every release or spike pulse on an input in use expired, the membrane transient
+dropped: :func:`.hazard.quiet_from`), their rates are constant until the next step time of
+an input in use or the next scheduled change. They are then *frozen* into their leaves
+(``s_j · f_j``) and the loop runs as the plain exact SSA, including the refresh of a frozen
+leaf when ``s_j`` changes. They thaw (leaf 0 again) at that step time, at any scheduled
+change (spike, intervention, membrane step) and when a conductance change starts a membrane
+transient. Freezing changes which reaction a uniform draw selects (the leaves' order), not
+the law: both ways the choice is exact.
+
 Samples are right-continuous: the value at a sample time ``s`` is the state after every
 reaction and intervention at times <= s.
 
@@ -49,7 +59,8 @@ import numba
 import numpy as np
 
 from . import membrane
-from .hazard import STEPS_PER_PERIOD, drive_arrays, next_event_time, select_tv, tv_rate
+from .hazard import (STEPS_PER_PERIOD, drive_arrays, freeze_factors, next_event_time,
+                     quiet_from, select_tv, tv_rate)
 from .rng import (lognormal_mean_cv, next_double, seed_pcg64, standard_exponential,
                   uniform_index)
 
@@ -175,6 +186,18 @@ def _law_refresh(j, tree, first_leaf, x, rate, law):
             i = (i - 1) >> 2
             c = 4 * i + 1
             tree[i] = ((tree[c] + tree[c + 1]) + tree[c + 2]) + tree[c + 3]
+
+@numba.njit(cache=True)
+def _set_tv_leaves(tree, n_leaves, tv_list, tv_static, tv_factor, frozen):
+    """Freeze (``frozen``: leaf ``j`` = ``s_j · f_j``, the rate of a time-dependent reaction
+    while nothing varies) or thaw (leaf 0, the rate kept apart) the time-dependent
+    reactions' leaves, and rebuild the tree."""
+    first_leaf = (n_leaves - 1) // 3
+    for q in range(len(tv_list)):
+        j = tv_list[q]
+        tree[first_leaf + j] = tv_static[j] * tv_factor[j] if frozen else 0.0
+    tree_build(tree, n_leaves)
+
 
 @numba.njit(cache=True)
 def tree_build(tree, n_leaves):
@@ -506,6 +529,13 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
     tv_list = net.tv_idx
     used_inputs = net.tv_inputs
     tv_static = np.zeros(n_reactions, dtype=np.float64)
+    # Rest fallback: while nothing the time-dependent rates read varies (from t_quiet on,
+    # until t_thaw) their rates are constant and sit in the tree as ``s_j · tv_factor[j]``
+    # (``frozen``), so the loop is the plain SSA.
+    tv_factor = np.zeros(n_reactions, dtype=np.float64)
+    has_tv = len(tv_list) > 0
+    frozen = False
+    t_thaw = math.inf
     mem_v = net.mem_io[0]
     has_membrane = mem_v >= 0
     omega_max = 0.0
@@ -561,13 +591,25 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
     t_iv = net.iv_time[0] if n_interventions > 0 else math.inf
     # The next scheduled time (intervention, membrane step, spike): one comparison per event.
     t_stop = min(min(t_iv, t_mem), min(t_spike, t_post))
+    t_quiet = quiet_from(drive, used_inputs, pulse, mem, base, h_max) if has_tv else math.inf
     while True:
+        if n_tv_live > 0 and not frozen and t >= t_quiet:
+            t_thaw = freeze_factors(drive, tv_list, used_inputs, base, pulse, mem, u_now, t,
+                                    tv_factor)
+            if t_thaw >= 0.0:
+                _set_tv_leaves(tree, n_leaves, tv_list, tv_static, tv_factor, True)
+                frozen = True
+                t_stop = min(t_stop, t_thaw)
+            else:   # round-off at the transient's end: try again a little later
+                t_thaw = math.inf
+                t_quiet = max(quiet_from(drive, used_inputs, pulse, mem, base, h_max),
+                              t + 1e-9)
         a0 = tree[0]
         if not (a0 >= 0.0 and a0 < math.inf):
             status = NONFINITE_PROPENSITY
             break
         t_next = math.inf
-        if n_tv_live == 0:
+        if n_tv_live == 0 or frozen:
             if a0 > 0.0:
                 t_next = t + standard_exponential(rng_state) / a0
         else:
@@ -583,6 +625,10 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
             if has_membrane:
                 _record_voltages(voltages, k_first, k, sample_times, drive, mem, pulse, base)
             t = t_stop
+            if frozen:   # (at t_thaw, an input in use steps: refrozen below if still quiet)
+                _set_tv_leaves(tree, n_leaves, tv_list, tv_static, tv_factor, False)
+                frozen = False
+                t_thaw = math.inf
             if t_iv == t_stop:
                 v_now = membrane.voltage(drive, mem, pulse, base, t) if has_membrane else 0.0
                 while iv < n_interventions and net.iv_time[iv] == t_iv:
@@ -615,12 +661,14 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
                                             rng_state, has_membrane, sites)
                 sp += 1
                 t_spike = spike_times[sp] if sp < n_spikes else math.inf
-            else:
+            elif t_post == t_stop:
                 _spike_pulses(drive, net, pulse, mem, base, x, t, PULSE_POST, rng_state,
                               has_membrane, sites)
                 pp += 1
                 t_post = post_spike_times[pp] if pp < n_post else math.inf
             t_stop = min(min(t_iv, t_mem), min(t_spike, t_post))
+            if has_tv:
+                t_quiet = quiet_from(drive, used_inputs, pulse, mem, base, h_max)
             continue
         if t_next > t_end:
             k_first = k
@@ -638,7 +686,7 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
             status = MAX_EVENTS
             break
         t = t_next
-        if n_tv_live == 0:
+        if n_tv_live == 0 or frozen:
             j = tree_select(tree, n_leaves, next_double(rng_state) * a0)
         else:
             u = next_double(rng_state) * (a0 + tv_rate(drive, tv_list, tv_static, used_inputs,
@@ -708,12 +756,26 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
         if has_membrane and net.rx_conductance[j]:
             membrane.anchor(drive, mem, pulse, base, x, t,
                             membrane.voltage(drive, mem, pulse, base, t))
+            if has_tv:
+                t_quiet = quiet_from(drive, used_inputs, pulse, mem, base, h_max)
+                if frozen and t_quiet > t:   # a transient: V varies again
+                    _set_tv_leaves(tree, n_leaves, tv_list, tv_static, tv_factor, False)
+                    frozen = False
+                    t_thaw = math.inf
+                    t_stop = min(min(t_iv, t_mem), min(t_spike, t_post))
         for p in range(net.tvdep_ptr[j], net.tvdep_ptr[j + 1]):
             r = net.tvdep_idx[p]
             value = propensity(r, x, rate, net.rate_kind, net.reac_ptr, net.reac_idx,
                                net.reac_order)
             n_tv_live += (value > 0.0) - (tv_static[r] > 0.0)
             tv_static[r] = value
+            if frozen:
+                i = first_leaf + r
+                tree[i] = value * tv_factor[r]
+                while i > 0:
+                    i = (i - 1) >> 2
+                    c = 4 * i + 1
+                    tree[i] = ((tree[c] + tree[c + 1]) + tree[c + 2]) + tree[c + 3]
         if has_laws:
             _law_refresh(j, tree, first_leaf, x, rate, law)
         # Refresh the dependents' leaves and the sum tree above them. With one or two
