@@ -36,8 +36,17 @@ What is measured (numba compilation excluded by a warm-up, and reported):
 (e) the accuracy yardstick a faster approximate option must meet: per protocol, the mean
     and standard error over trajectories of the peak free Ca2+ (1 ms grid), the time-mean
     free Ca2+ and the Ca2+ entry through NMDARs (firings of ``nmda_ca_influx``);
-(f) the hybrid-buffer option: **it does not exist yet**. ``hybrid_buffer_model`` below is
-    the place for it; until then its rows print "not implemented".
+(f) the hybrid-buffer option (``Model.with_continuous``, docs/model-format.md "Continuous
+    species"): the Ca2+ module's species continuous (``hybrid_buffer_model``: free Ca, both
+    buffers and both pumps, free and bound; its 15 reactions become an ODE, Ca2+ entry
+    through NMDARs a jump), run on the same protocols, seed and trajectory indices, one
+    trajectory per call on 1 thread as (a): wall per trajectory, events per trajectory,
+    events/s, ODE steps per trajectory, the speed-up (exact wall / hybrid wall per
+    trajectory), and the yardstick (e) of both side by side. "At equal accuracy": the
+    hybrid's yardstick must agree with the exact one within sampling error (the streams
+    differ after the first Ca2+ event, so the two samples are independent; with the few
+    trajectories of this script only gross errors show; analysis/hybrid_accuracy.py and
+    tests/statistical/test_hybrid.py compare them with many).
 
 Peers are not run: GillesPy2 and cayenne have no membrane equation, no per-spike release
 with a random amplitude, no time-dependent (voltage-, input- or GHK-driven) propensities
@@ -59,6 +68,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -98,14 +108,11 @@ def group_of(name: str) -> str:
 
 
 def hybrid_buffer_model(model):
-    """The model with the Ca2+ buffers treated by the hybrid-buffer option.
-
-    NOT IMPLEMENTED YET (issue 3): the option does not exist in stochsyn. When it does,
-    return the model with the option switched on here; the script then times it on the
-    same protocols and trajectories and prints its speed-up over the exact model next to
-    the accuracy yardstick (e) of both, which it must match within sampling error.
-    """
-    return None
+    """The model in the hybrid mode with the Ca2+ module's species continuous
+    (``stochsyn.validation.calcium_transients.CALCIUM_SPECIES``). Making only the buffers
+    continuous would remove no event: every buffer reaction also reads free Ca."""
+    from stochsyn.validation.calcium_transients import hybrid
+    return hybrid(model)
 
 
 # --------------------------------------------------------------------------- measuring
@@ -209,6 +216,8 @@ def main(argv=None):
                         help="simulated seconds of each reference run at rest (d)")
     parser.add_argument("--threads", default="1,2", help="thread counts, e.g. 1,2")
     parser.add_argument("--seed", type=int, default=20261123)
+    parser.add_argument("--no-hybrid", action="store_true",
+                        help="skip the hybrid-buffer rows (f)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
 
@@ -246,10 +255,14 @@ def main(argv=None):
           f"lfs: first {lfs_pulses} of {LFS_FULL_PULSES} pulses "
           f"({json.dumps(lfs.params)}), t_end {lfs_pulses:g} s")
 
+    hybrid_model = None if args.no_hybrid else hybrid_buffer_model(model)
     # Warm-up: loads (or compiles) the kernels; excluded from every timing below.
     t0 = time.perf_counter()
     ss.simulate(model, 0.02, 1, seed=1, n_threads=1, protocol=ss.protocols.hfs(pulses=2))
     warmup_first = time.perf_counter() - t0
+    if hybrid_model is not None:    # the hybrid mode's kernel is a compilation of its own
+        ss.simulate(hybrid_model, 0.02, 1, seed=1, n_threads=1,
+                    protocol=ss.protocols.hfs(pulses=2))
     for threads in thread_counts:
         ss.simulate(model, 0.01, 2, seed=1, n_threads=threads,
                     protocol=ss.protocols.hfs(pulses=1))
@@ -336,15 +349,46 @@ def main(argv=None):
         acc = yardstick(ens_list)
         print("accuracy yardstick (mean +- s.e. over trajectories): "
               + "; ".join(f"{k} {m:.4g} +- {s:.2g}" for k, (m, s) in acc.items()))
-        hybrid = hybrid_buffer_model(model)
-        print("hybrid buffers: " + ("(measured below)" if hybrid is not None else
-                                    "not implemented (option does not exist yet)"))
+        hybrid = None
+        if hybrid_model is not None:
+            h = run_protocol(hybrid_model, protocol, t_end, n, args.seed, 1, 1e-3)
+            h_walls = np.array(h["walls"])
+            exact_wall = (r[1]["wall"] / n) if 1 in r else float("nan")
+            hybrid = {k: v for k, v in h.items() if k != "ens"}
+            # The work of a trajectory grows with its releases (Pr 0.3), which differ
+            # between the modes (their streams part at the first Ca2+ event): the speed-up
+            # per release corrects for the luck of the draw.
+            releases = {"exact": sum(int(e.n_releases.sum()) for e in ens_list),
+                        "hybrid": sum(int(e.n_releases.sum()) for e in h["ens"])}
+            per_release = (r[1]["wall"] / releases["exact"]) / (h["wall"] / releases["hybrid"]) \
+                if 1 in r and min(releases.values()) > 0 else float("nan")
+            hybrid.update(
+                wall_per_traj=float(h_walls.mean()), events_mean=float(np.mean(h["events"])),
+                ode_steps=float(np.mean(np.concatenate([e.ode_steps for e in h["ens"]]))),
+                rate=sum(h["events"]) / h["wall"], speedup=exact_wall / float(h_walls.mean()),
+                speedup_per_release=per_release, releases=releases,
+                yardstick=yardstick(h["ens"]))
+            fewer = events_mean / max(hybrid["events_mean"], 1.0)
+            print(f"(f) hybrid buffers, 1 thread: wall per trajectory "
+                  f"{', '.join(f'{w:.2f}' for w in h_walls)} s (mean {h_walls.mean():.2f}); "
+                  f"events/traj {hybrid['events_mean']:.0f} ({fewer:.0f}x fewer); ODE "
+                  f"steps/traj {hybrid['ode_steps']:.0f}; events/s "
+                  f"{hybrid['rate'] / 1e6:.3f} M; speed-up {hybrid['speedup']:.1f}x "
+                  f"(per release: {per_release:.1f}x; releases exact {releases['exact']}, "
+                  f"hybrid {releases['hybrid']}); other load {load_mark(h['other_load'])}")
+            print("(e) exact  : " + "; ".join(f"{k} {m:.4g} +- {s:.2g}"
+                                             for k, (m, s) in acc.items()))
+            print("(e) hybrid : " + "; ".join(f"{k} {m:.4g} +- {s:.2g}"
+                                             for k, (m, s) in hybrid["yardstick"].items()))
+            print("    hybrid - exact in combined s.e.: " + "; ".join(
+                f"{k} {(hybrid['yardstick'][k][0] - m) / math.hypot(s, hybrid['yardstick'][k][1]):+.1f}"
+                for k, (m, s) in acc.items() if math.hypot(s, hybrid["yardstick"][k][1]) > 0))
         fig["protocols"][key] = {
             "title": title, "t_end": t_end, "n_traj": n,
             "runs": {str(t): {k: v for k, v in res.items() if k != "ens"}
                      for t, res in r.items()},
             "groups": by_group, "top": top, "events_mean": events_mean,
-            "td_fraction": td_fraction, "yardstick": acc, "hybrid": None}
+            "td_fraction": td_fraction, "yardstick": acc, "hybrid": hybrid}
         for threads, res in r.items():
             rows.append((title, threads, res["wall"] / n, res["cpu"] / n, events_mean,
                          sum(res["events"]) / res["wall"], res.get("speedup"),
@@ -388,9 +432,18 @@ def main(argv=None):
         print(f"{'LFS 1 Hz, 900 s (measured)':34s} {1:7d} {fmt_s(full['wall']):>11s} "
               f"{fmt_s(full['cpu']):>9s} {full['events'][0]:12.3g} {full['events'][0] / full['wall'] / 1e6:8.3f} M "
               f"{'':>8s}  {load_mark(full['other_load'])}")
-    print(f"{'hybrid buffers (any protocol)':34s} {'':>7s} {'n/a':>11s} {'':>9s} {'':>12s} "
-          f"{'n/a':>10s} {'n/a':>8s}  option not implemented yet; speed-up at equal "
-          "accuracy = exact wall / hybrid wall")
+    for key, entry in fig["protocols"].items():
+        h = entry.get("hybrid")
+        if h is None:
+            continue
+        print(f"{'(f) hybrid: ' + entry['title']:34s} {1:7d} {fmt_s(h['wall_per_traj']):>11s} "
+              f"{fmt_s(h['cpu'] / h['n_traj']):>9s} {h['events_mean']:12.3g} "
+              f"{h['rate'] / 1e6:8.3f} M {'':>8s}  {load_mark(h['other_load'])}; "
+              f"{h['ode_steps']:.3g} ODE steps/traj; speed-up vs exact {h['speedup']:.1f}x "
+              f"(per release {h['speedup_per_release']:.1f}x)")
+        ya, yb = entry["yardstick"], h["yardstick"]
+        print(f"{'':34s} (e) exact | hybrid: " + "; ".join(
+            f"{k} {ya[k][0]:.4g}±{ya[k][1]:.2g} | {yb[k][0]:.4g}±{yb[k][1]:.2g}" for k in ya))
     if any(other > LOADED for *_, other, _ in rows):
         print("NOTE: stages marked LOADED ran while other processes used the machine; "
               "their timings are pessimistic.")

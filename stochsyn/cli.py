@@ -21,6 +21,15 @@ def _parameter_overrides(items: list[str]) -> dict[str, str]:
     return overrides
 
 
+def _continuous(model, text):
+    """The model with ``--continuous`` applied: names separated by commas or spaces;
+    "none" (or "") makes it exact."""
+    if text is None:
+        return model
+    names = [n for n in text.replace(",", " ").split() if n]
+    return model.with_continuous([] if names == ["none"] else names)
+
+
 def _cmd_run(args) -> int:
     import numpy as np
 
@@ -29,6 +38,7 @@ def _cmd_run(args) -> int:
     model = ss.load_model(args.model)
     if args.set:
         model = model.with_parameters(**_parameter_overrides(args.set))
+    model = _continuous(model, args.continuous)
     protocol = ss.protocols.parse(args.protocol) if args.protocol else None
     out = Path(args.out) if args.out else Path("results") / Path(args.model).stem
     start = time.perf_counter()
@@ -65,7 +75,7 @@ def _print_final(ens, names=None) -> None:
 def _cmd_info(args) -> int:
     import stochsyn as ss
 
-    print(ss.load_model(args.model).info())
+    print(_continuous(ss.load_model(args.model), args.continuous).info())
     return 0
 
 
@@ -155,11 +165,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--protocol", default=None, metavar="TEXT",
                      help="stimulation, e.g. 'voltage_step:hold_mv=-70,step_mv=40,"
                           "step_at_s=0.01' or 'lfs+apv' (stochsyn.protocols.parse)")
+    run.add_argument("--continuous", default=None, metavar="NAMES",
+                     help="hybrid mode: these species are continuous (deterministic between "
+                          "events), e.g. --continuous Ca,B,CaB; 'none' makes a model that "
+                          "declares [continuous] exact (docs/model-format.md)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=_cmd_run)
 
     info = commands.add_parser("info", help="show a model after rule expansion")
     info.add_argument("model", help="model file (.toml, or SBML .xml/.sbml)")
+    info.add_argument("--continuous", default=None, metavar="NAMES",
+                      help="show the model in the hybrid mode with these continuous species "
+                           "(each reaction's role: ODE term, coupled, jump)")
     info.set_defaults(func=_cmd_info)
 
     export = commands.add_parser("export", help="write a model as SBML Level 3 Version 2")

@@ -34,6 +34,12 @@ class BudgetWarning(RuntimeWarning):
     """Some trajectories stopped before t_end (event budget or a model problem)."""
 
 
+class HybridWarning(RuntimeWarning):
+    """In the hybrid mode, a discrete reaction consumed more of a continuous species than
+    there was; the amount was set to 0 (``Ensemble.continuous_clamped`` says how much was
+    created so)."""
+
+
 def sample_grid(t_end: float, sample_every: float | None = None,
                 sample_times: Sequence[float] | None = None) -> np.ndarray:
     """The sample times (s) of a run: an explicit array or ``0, every, 2·every, … <= t_end``.
@@ -174,7 +180,8 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
              batch_size: int | None = None, first_trajectory: int = 0,
              progress: bool = False, out: str | os.PathLike | None = None,
              resume: bool = False, on_stop: str = "warn", protocol=None) -> Ensemble:
-    """Simulate an ensemble of independent exact trajectories.
+    """Simulate an ensemble of independent exact trajectories (hybrid ones for a model
+    with continuous species: ``Model.with_continuous``, docs/model-format.md).
 
     Parameters
     ----------
@@ -264,6 +271,7 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
     record_voltage = model.membrane is not None
     ensemble_base = dict(
         times=times, species=network.species, reactions=network.reactions,
+        continuous=network.continuous,
         observables={k: dict(v) for k, v in model.observables.items()},
         agent_types=tuple((a.name, model.agent_state_base[a.name], len(a.states))
                           for a in model.agent_types),
@@ -303,9 +311,10 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
         else:
             trajectories = np.arange(first_trajectory + start, first_trajectory + stop,
                                      dtype=np.int64)
-            part, capacity = _run(arrays, run_entropy, trajectories, times, t_end,
-                                  max_events, record_idx, capacity, logs, n_reactions,
-                                  ensemble_base, n_threads, spike_times, record_voltage)
+            part, capacity = _run((arrays, network.hybrid), run_entropy, trajectories,
+                                  times, t_end, max_events, record_idx, capacity, logs,
+                                  n_reactions, ensemble_base, n_threads, spike_times,
+                                  record_voltage)
             if directory is not None:
                 write_batch(directory, number, part)
             parts.append(part)
@@ -325,7 +334,8 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
 def _run(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx, capacity,
          logs, n_reactions, ensemble_base, n_threads, spike_times, record_voltage
          ) -> tuple[Ensemble, int]:
-    """One batch through the compiled kernel.
+    """One batch through the compiled kernel; ``arrays`` is (NetworkArrays, HybridArrays or
+    None).
 
     With event logging, each trajectory writes its records into a buffer row of
     ``capacity`` records; a trajectory that wanted more is simulated again with a row that
@@ -342,9 +352,11 @@ def _run(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx
     counts = np.empty((n, len(times), len(record_idx)), dtype=np.int64)
     firings = np.empty((n, n_reactions), dtype=np.int64)
     status = np.empty(n, dtype=np.int64)
-    results = np.zeros((n, 4), dtype=np.float64)
+    results = np.zeros((n, 7), dtype=np.float64)
     voltages = np.empty((n, len(times) if record_voltage else 0), dtype=np.float64)
-    outputs = (counts, firings, status, results, voltages)
+    cont_values = np.empty((n, len(times), len(ensemble_base["continuous"])),
+                           dtype=np.float64)
+    outputs = (counts, firings, status, results, voltages, cont_values)
     pieces = []
     if not logs:
         _run_rows(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx, 0,
@@ -364,22 +376,32 @@ def _run(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx
                         t_reached=results[:, 1].copy(), firings=firings, event_records=events,
                         n_releases=results[:, 3].astype(np.int64),
                         voltage_mv=voltages if record_voltage else None,
-                        **ensemble_base)
+                        **_hybrid_fields(cont_values, results), **ensemble_base)
     return ensemble, capacity
+
+
+def _hybrid_fields(cont_values, results) -> dict:
+    """The Ensemble's fields of the hybrid mode (None without continuous species)."""
+    if cont_values.shape[2] == 0:
+        return {}
+    return dict(continuous_values=cont_values, ode_steps=results[:, 4].astype(np.int64),
+                continuous_clamped=results[:, 6].copy())
 
 
 def _run_rows(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx,
               capacity, outputs, first, last, n_threads, spike_times) -> list[Events]:
     """Rows ``first … last-1`` of a batch: fill their slices of ``outputs`` (counts,
-    firings, status, results, voltages) and return their event records, one Events per
-    row. ``spike_times`` is (presynaptic, postsynaptic)."""
-    counts, firings, status, results, voltages = (a[first:last] for a in outputs)
+    firings, status, results, voltages, continuous amounts) and return their event
+    records, one Events per row. ``spike_times`` is (presynaptic, postsynaptic)."""
+    counts, firings, status, results, voltages, cont_values = (a[first:last] for a in outputs)
+    arrays, hybrid = arrays
     rows = trajectories[first:last]
     n = last - first
     buffers = _event_buffers(n, capacity)
     run_batch(arrays, run_entropy, rows, times, t_end, max_events, record_idx, counts,
               firings, *buffers, status, results, n_threads=n_threads,
-              spike_times=spike_times[0], post_spike_times=spike_times[1], voltages=voltages)
+              spike_times=spike_times[0], post_spike_times=spike_times[1], voltages=voltages,
+              cont_values=cont_values, hybrid=hybrid)
     if capacity == 0:
         return []
     wanted = results[:, 2].astype(np.int64)
@@ -389,11 +411,15 @@ def _run_rows(arrays, run_entropy, trajectories, times, t_end, max_events, recor
         redo_counts = np.empty((len(overflow),) + counts.shape[1:], dtype=np.int64)
         redo_firings = np.empty((len(overflow), firings.shape[1]), dtype=np.int64)
         redo_status = np.empty(len(overflow), dtype=np.int64)
-        redo_results = np.zeros((len(overflow), 4))
+        redo_results = np.zeros((len(overflow), results.shape[1]))
+        # Voltages and amounts are written again too (the kernel writes what it records).
         run_batch(arrays, run_entropy, rows[overflow], times, t_end, max_events, record_idx,
                   redo_counts, redo_firings, *bigger, redo_status, redo_results,
                   n_threads=n_threads, spike_times=spike_times[0],
-                  post_spike_times=spike_times[1])
+                  post_spike_times=spike_times[1],
+                  voltages=np.empty((len(overflow),) + voltages.shape[1:]),
+                  cont_values=np.empty((len(overflow),) + cont_values.shape[1:]),
+                  hybrid=hybrid)
         if not (np.array_equal(redo_counts, counts[overflow])
                 and np.array_equal(redo_status, status[overflow])):
             raise SimulationError("internal error: a repeated trajectory differed from "
@@ -435,12 +461,25 @@ def _concatenate(parts, ensemble_base, n_species, n_reactions) -> Ensemble:
         n_releases=np.concatenate([p.n_releases for p in parts]),
         voltage_mv=(np.concatenate([p.voltage_mv for p in parts])
                     if parts[0].voltage_mv is not None else None),
+        **({} if parts[0].continuous_values is None else dict(
+            continuous_values=np.concatenate([p.continuous_values for p in parts]),
+            ode_steps=np.concatenate([p.ode_steps for p in parts]),
+            continuous_clamped=np.concatenate([p.continuous_clamped for p in parts]))),
         firings=np.concatenate([p.firings for p in parts]),
         event_records=Events.concatenate([p.event_records for p in parts]),
         **ensemble_base)
 
 
 def _check_status(ens: Ensemble, on_stop: str, max_events: int) -> None:
+    if ens.continuous_clamped is not None and np.any(ens.continuous_clamped > 0):
+        which = np.flatnonzero(ens.continuous_clamped > 0)
+        warnings.warn(
+            f"{len(which)} trajectories had a discrete reaction consume more of a continuous "
+            f"species than there was (the amount was set to 0, creating "
+            f"{float(ens.continuous_clamped.sum()):.3g} molecules in all; "
+            "Ensemble.continuous_clamped per trajectory): such a species is too scarce to "
+            f"be continuous ({', '.join(ens.continuous)}); make it discrete",
+            HybridWarning, stacklevel=3)
     stopped = np.flatnonzero(ens.status != 0)
     if not len(stopped) or on_stop == "ignore":
         return
@@ -457,6 +496,9 @@ def _check_status(ens: Ensemble, on_stop: str, max_events: int) -> None:
                                 "that grow without bound or huge rate constants",
         "agent_capacity": "more agents were created than the type's capacity; raise "
                           "'capacity' under [agents.NAME]",
+        "ode_failure": "the ODE of the continuous species failed (an amount became "
+                       "infinite or NaN, or its step size vanished); look for rates that "
+                       "make amounts grow without bound",
     }
     lines = []
     for reason, which in reasons.items():
@@ -471,5 +513,5 @@ def _check_status(ens: Ensemble, on_stop: str, max_events: int) -> None:
     warnings.warn(message, BudgetWarning, stacklevel=3)
 
 
-__all__ = ["simulate", "apply_protocol", "sample_grid", "SimulationError", "BudgetWarning", "ModelError",
-           "DEFAULT_MAX_EVENTS"]
+__all__ = ["simulate", "apply_protocol", "sample_grid", "SimulationError", "BudgetWarning",
+           "HybridWarning", "ModelError", "DEFAULT_MAX_EVENTS"]

@@ -31,8 +31,13 @@ _KIND_CODES = {"mass_action": MASS_ACTION, "voltage": VOLTAGE, "input": INPUT,
                "current": CURRENT, "ghk": GHK, "michaelis_menten": MICHAELIS_MENTEN,
                "hill": HILL}
 
-#: Intervention kinds.
-SET_COUNT, ADD_COUNT, SET_RATE = 0, 1, 2
+#: Hybrid mode (``[continuous]``): reactions that are terms of the ODE of the continuous
+#: species, and discrete reactions whose propensity reads continuous species (evaluated
+#: along y(t) by stochsyn.engine.continuous). Their leaves in the sum tree stay 0.
+ODE_TERM, COUPLED = 8, 9
+
+#: Intervention kinds (the last two: set or add to a continuous species' value).
+SET_COUNT, ADD_COUNT, SET_RATE, SET_VALUE, ADD_VALUE = 0, 1, 2, 3, 4
 
 #: What triggers a pulse component (stochsyn.model.membrane.Pulse.trigger).
 PULSE_RELEASE, PULSE_PRE, PULSE_POST = 0, 1, 2
@@ -126,6 +131,44 @@ class NetworkArrays(NamedTuple):
     law_n: np.ndarray          # (M,) float64 Hill coefficient n, else 0
 
 
+class HybridArrays(NamedTuple):
+    """The hybrid mode's part of a compiled network (``[continuous]``; see
+    :func:`hybrid_roles` and :mod:`stochsyn.engine.continuous`), passed to the kernels
+    apart from :class:`NetworkArrays`: a model without continuous species has none, and
+    its kernel neither compiles nor pays for any of it (every array a kernel receives
+    costs reference counting at each call).
+
+    Sizes: ``Y`` continuous species, ``N`` coupled reactions; a "slot" is an index into y
+    (the continuous species in species order).
+    """
+
+    cont_idx: np.ndarray       # (Y,) int64 state index of each continuous species
+    cont_slot: np.ndarray      # (S + P,) int64 slot of each state entry, -1 if discrete
+    cont_tol: np.ndarray       # (2,) float64 ODE rtol, atol (molecules)
+    ode_rx: np.ndarray         # (Q,) int64 the ODE terms (rate_kind ODE_TERM)
+    ode_code: np.ndarray       # int64 the mass-action ODE terms, one after another: j, n,
+                               #   n × (slot, order), m, m × (slot, net change)
+    ode_law_code: np.ndarray   # int64 the Michaelis–Menten and Hill ODE terms: j, kind, then
+                               #   as in ode_code
+    cp_rx: np.ndarray          # (N,) int64 the coupled reactions (rate_kind COUPLED)
+    cp_ptr: np.ndarray         # (N+1,) int64 start of each in cp_code:
+    cp_code: np.ndarray        #   j, kind, n, n × (state index of a discrete reactant, a
+                               #   pair class for a neighbour rule; order), m, m × (slot of
+                               #   a continuous reactant, order)
+    cpdep_ptr: np.ndarray      # (M+1,) int64: positions in cp_rx whose discrete part
+    cpdep_idx: np.ndarray      #   reaction j's firing changes
+    jump_ptr: np.ndarray       # (M+1,) int64 CSR of each discrete reaction's change of
+    jump_slot: np.ndarray      #   continuous species: slot, int64 net change
+    jump_val: np.ndarray
+    law_ptr: np.ndarray        # the Michaelis–Menten and Hill arrays of NetworkArrays
+    law_idx: np.ndarray        #   (the same objects)
+    law_w: np.ndarray
+    sat_ptr: np.ndarray
+    sat_idx: np.ndarray
+    law_k: np.ndarray
+    law_n: np.ndarray
+
+
 @dataclass(frozen=True)
 class Network:
     """A compiled model: labels for the Python side, :class:`NetworkArrays` for the kernels.
@@ -138,6 +181,10 @@ class Network:
     reactions : tuple of str
     pair_classes : tuple of (target state species, neighbour state species)
     arrays : NetworkArrays
+    continuous : tuple of str
+        The continuous species in the order of y (species order); empty for the exact mode.
+    hybrid : HybridArrays or None
+        The hybrid mode's arrays; None for the exact mode.
     """
 
     model: Model
@@ -145,6 +192,8 @@ class Network:
     reactions: tuple[str, ...]
     pair_classes: tuple[tuple[int, int], ...]
     arrays: NetworkArrays
+    continuous: tuple[str, ...] = ()
+    hybrid: HybridArrays | None = None
 
     @property
     def n_species(self) -> int:
@@ -173,6 +222,45 @@ def _f64(values) -> np.ndarray:
     return np.asarray(values, dtype=np.float64).reshape(-1)
 
 
+def hybrid_roles(model: Model) -> tuple[str, ...]:
+    """The role of each reaction of ``model`` in the hybrid mode (``[continuous]``).
+
+    * ``"ode"``: every species it reads or writes (reactants, products, the modifier and
+      substrate states of a Michaelis–Menten or Hill law) is continuous, and its law is a
+      state kind (mass action, Michaelis–Menten, Hill): a term ``ν_j a_j(y)`` of the rate
+      equations ``dy/dt = Σ_j ν_j a_j(y)``, never an event;
+    * ``"coupled"``: a discrete reaction that reads a continuous species: its propensity
+      varies along y(t) between events (integrated hazard);
+    * ``"jump"``: a discrete reaction that reads none but changes one: each firing adds its
+      net change to y;
+    * ``"exact"``: none of these (every reaction of a model without continuous species).
+
+    Agent rules and time-dependent kinds are never ODE terms (agents are discrete; the
+    model refuses time-dependent laws that read continuous species).
+    """
+    continuous = set(model.continuous)
+    roles = []
+    for r in model.reactions:
+        reads = ({s for s, _ in r.reactants} | {s for s, _ in r.modifier}
+                 | set(r.saturation))
+        change: dict[int, int] = {}
+        for s, n in r.reactants:
+            change[s] = change.get(s, 0) - n
+        for s, n in r.products:
+            change[s] = change.get(s, 0) + n
+        touched = reads | {s for s, _ in r.products}
+        if (continuous and touched and touched <= continuous and r.kind in STATE_KINDS
+                and not r.agent_moves and r.neighbour is None):
+            roles.append("ode")
+        elif reads & continuous:
+            roles.append("coupled")
+        elif {s for s, d in change.items() if d} & continuous:
+            roles.append("jump")
+        else:
+            roles.append("exact")
+    return tuple(roles)
+
+
 def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DESIGN.md
     """Compile ``model`` into a :class:`Network`.
 
@@ -195,7 +283,9 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
             pair_classes.append(reaction.neighbour)
     class_index = {pc: n_species + c for c, pc in enumerate(pair_classes)}
 
-    reactant_rows, delta_rows, move_rows, pick_class = [], [], [], []
+    continuous = set(model.continuous)
+    roles = hybrid_roles(model)
+    reactant_rows, delta_rows, move_rows, pick_class, change_rows = [], [], [], [], []
     for reaction in reactions:
         row = []
         for species, order in reaction.reactants:
@@ -209,9 +299,12 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
             net[species] = net.get(species, 0) - order
         for species, count in reaction.products:
             net[species] = net.get(species, 0) + count
-        # Agent-state counts change through the moves, not through the delta.
+        # Agent-state counts change through the moves, not through the delta; continuous
+        # species through jumps (discrete reactions) or the ODE (ODE terms).
         delta_rows.append([(s, d) for s, d in sorted(net.items())
-                           if d != 0 and s < model.n_plain_species])
+                           if d != 0 and s < model.n_plain_species and s not in continuous])
+        change_rows.append([(s, d) for s, d in sorted(net.items())
+                            if d != 0 and s in continuous])
         move_rows.append(list(reaction.agent_moves))
         pick_class.append(-1 if reaction.neighbour is None
                           else class_index[reaction.neighbour] - n_species)
@@ -257,9 +350,13 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
     dependents = _dependencies(model, reactant_rows, delta_rows, move_rows, class_index,
                                pair_classes)
     # Split by kind, so that the engine's hot loop over the tree's dependents needs no test.
-    timed = [r.kind not in STATE_KINDS for r in reactions]
-    lawful = [r.kind in STATE_KINDS and r.kind != "mass_action" for r in reactions]
-    dep_ptr, dep_idx = _csr([[k for k in row if not (timed[k] or lawful[k])]
+    # ODE terms and coupled reactions (hybrid mode) are in none of these lists.
+    hybrid = [role in ("ode", "coupled") for role in roles]
+    timed = [r.kind not in STATE_KINDS and not h for r, h in zip(reactions, hybrid)]
+    lawful = [r.kind in STATE_KINDS and r.kind != "mass_action" and not h
+              for r, h in zip(reactions, hybrid)]
+    timed_or_lawful = [t or l_ for t, l_ in zip(timed, lawful)]
+    dep_ptr, dep_idx = _csr([[k for k in row if not (timed_or_lawful[k] or hybrid[k])]
                              for row in dependents], 1, (np.int64,))
     tvdep_ptr, tvdep_idx = _csr([[k for k in row if timed[k]] for row in dependents], 1,
                                 (np.int64,))
@@ -268,11 +365,14 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
     tv_idx = [j for j in range(len(reactions)) if timed[j]]
     tv_inputs = sorted({reactions[j].input for j in tv_idx})
 
+    slot = {s: q for q, s in enumerate(sorted(continuous))}
     iv_time, iv_rows = [], []
     for intervention in model.interventions:
         iv_time.append(intervention.time)
-        iv_rows.append([(SET_COUNT, s, c, 0.0) for s, c in intervention.set_counts]
-                       + [(ADD_COUNT, s, c, 0.0) for s, c in intervention.add_counts]
+        iv_rows.append([(SET_VALUE, slot[s], c, 0.0) if s in continuous
+                        else (SET_COUNT, s, c, 0.0) for s, c in intervention.set_counts]
+                       + [(ADD_VALUE, slot[s], c, 0.0) if s in continuous
+                          else (ADD_COUNT, s, c, 0.0) for s, c in intervention.add_counts]
                        + [(SET_RATE, j, 0, c) for j, c in intervention.set_rates])
     iv_ptr, iv_kind, iv_target, iv_count, iv_rate = _csr(
         iv_rows, 4, (np.int64, np.int64, np.int64, np.float64))
@@ -291,8 +391,8 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
     arrays = NetworkArrays(
         x0=_i64(model.x0),
         n_state=_i64([n_species + len(pair_classes)]),
-        rate_kind=_i64([HILL_REPRESS if r.kind == "hill" and r.repress else _KIND_CODES[r.kind]
-                        for r in reactions]),
+        rate_kind=_i64([{"ode": ODE_TERM, "coupled": COUPLED}.get(role, _kind_code(r))
+                        for r, role in zip(reactions, roles)]),
         rate=np.array([r.rate for r in reactions], dtype=np.float64).reshape(-1),
         rate_input=_i64([r.input for r in reactions]),
         rate_vscale=np.array([r.v_scale_mv for r in reactions], dtype=np.float64).reshape(-1),
@@ -343,9 +443,19 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
         **membrane,
         **_law_arrays(reactions),
     )
+    hybrid = None
+    if continuous:
+        hybrid = HybridArrays(
+            **_hybrid_arrays(model, roles, slot, reactant_rows, change_rows, dependents,
+                             len(pair_classes)),
+            **{name: getattr(arrays, name) for name in ("law_ptr", "law_idx", "law_w",
+                                                         "sat_ptr", "sat_idx", "law_k",
+                                                         "law_n")})
     return Network(model=model, species=model.species,
                    reactions=tuple(r.name for r in reactions),
-                   pair_classes=tuple(pair_classes), arrays=arrays)
+                   pair_classes=tuple(pair_classes), arrays=arrays,
+                   continuous=tuple(model.species[s] for s in sorted(continuous)),
+                   hybrid=hybrid)
 
 
 class _Steps(NamedTuple):
@@ -372,6 +482,60 @@ def _membrane_arrays(model, delta_rows, move_rows) -> dict:
                                 m.neck_conductance_s, model.inputs[m.voltage_input].value]),
                 ch_idx=_i64([e[0] for e in entries]), ch_g=_f64([e[1] for e in entries]),
                 ch_e=_f64([e[2] for e in entries]), rx_conductance=_i64(rx))
+
+
+def _kind_code(reaction) -> int:
+    return (HILL_REPRESS if reaction.kind == "hill" and reaction.repress
+            else _KIND_CODES[reaction.kind])
+
+
+def _hybrid_arrays(model, roles, slot, reactant_rows, change_rows, dependents,
+                   n_pair_classes) -> dict:
+    """The hybrid mode's own arrays (see HybridArrays).
+
+    ``slot`` maps the state index of each continuous species to its place in y (species
+    order); ``reactant_rows`` hold state indices (pair classes for neighbour rules),
+    ``change_rows`` each reaction's net change of continuous species."""
+    reactions = model.reactions
+    ode = [j for j, role in enumerate(roles) if role == "ode"]
+    coupled = [j for j, role in enumerate(roles) if role == "coupled"]
+    position = {j: q for q, j in enumerate(coupled)}
+    n_state = model.n_species + n_pair_classes
+    cont_slot = np.full(n_state, -1, dtype=np.int64)
+    for s, q in slot.items():
+        cont_slot[s] = q
+
+    def term(j):
+        reactants = [(slot[s], n) for s, n in reactant_rows[j]]
+        changes = [(slot[s], d) for s, d in change_rows[j]]
+        return ([len(reactants)] + [v for pair in reactants for v in pair]
+                + [len(changes)] + [v for pair in changes for v in pair])
+
+    ode_code, ode_law_code, cp_code, cp_ptr = [], [], [], [0]
+    for j in ode:
+        kind = _kind_code(reactions[j])
+        if kind == MASS_ACTION:
+            ode_code += [j] + term(j)
+        else:
+            ode_law_code += [j, kind] + term(j)
+    for j in coupled:
+        discrete = [(s, n) for s, n in reactant_rows[j] if s not in slot]
+        continuous = [(slot[s], n) for s, n in reactant_rows[j] if s in slot]
+        cp_code += ([j, _kind_code(reactions[j]), len(discrete)]
+                    + [v for pair in discrete for v in pair]
+                    + [len(continuous)] + [v for pair in continuous for v in pair])
+        cp_ptr.append(len(cp_code))
+    cpdep = _csr([[position[k] for k in row if k in position] for row in dependents], 1,
+                 (np.int64,))
+    jumps = _csr([[] if roles[j] == "ode" else [(slot[s], d) for s, d in change_rows[j]]
+                  for j in range(len(reactions))], 2, (np.int64, np.int64))
+    return dict(
+        cont_idx=_i64(sorted(slot)), cont_slot=cont_slot,
+        cont_tol=_f64(model.continuous_tolerance),
+        ode_rx=_i64(ode), ode_code=_i64(ode_code), ode_law_code=_i64(ode_law_code),
+        cp_rx=_i64(coupled), cp_ptr=_i64(cp_ptr), cp_code=_i64(cp_code),
+        cpdep_ptr=cpdep[0], cpdep_idx=cpdep[1],
+        jump_ptr=jumps[0], jump_slot=jumps[1], jump_val=jumps[2])
 
 
 def _law_arrays(reactions) -> dict:

@@ -5,6 +5,7 @@ is a folder::
 
     manifest.json                     provenance, labels, sample times
     counts/batch-NNNNN.parquet        one row per (trajectory, time), one column per species
+                                      (int64; float64 for continuous species)
     trajectories/batch-NNNNN.parquet  one row per trajectory: status, events, firings
     events/batch-NNNNN.parquet        event records (when recorded)
 
@@ -111,6 +112,19 @@ class Ensemble:
         Spine-head membrane voltage (mV) at the sample times, for a model with a
         ``[membrane]`` (NaN after an early stop); None otherwise. Also available as the
         name :data:`VOLTAGE_NAME` in :meth:`values` and the tables.
+    continuous : tuple of str
+        The continuous species of the hybrid mode (``[continuous]``), in species order;
+        empty for an exact run.
+    continuous_values : (n_trajectories, n_times, n_continuous) float64 ndarray or None
+        Their amounts (molecules, real-valued; NaN after an early stop). :meth:`values`,
+        the tables, observables and Parquet use these; ``counts`` holds their nearest
+        whole numbers (>= 0), so that integer code keeps working.
+    ode_steps : (n_trajectories,) int64 ndarray or None
+        Accepted steps of the ODE of the continuous species.
+    continuous_clamped : (n_trajectories,) float64 ndarray or None
+        Molecules created by setting an amount that a discrete reaction made negative to 0
+        (0 unless a continuous species is too scarce for the hybrid mode; see
+        :mod:`stochsyn.engine.continuous`).
     """
 
     times: np.ndarray
@@ -128,10 +142,23 @@ class Ensemble:
     provenance: dict[str, Any] = field(default_factory=dict)
     n_releases: np.ndarray | None = None
     voltage_mv: np.ndarray | None = None
+    continuous: tuple[str, ...] = ()
+    continuous_values: np.ndarray | None = None
+    ode_steps: np.ndarray | None = None
+    continuous_clamped: np.ndarray | None = None
 
     def __post_init__(self):
         if self.n_releases is None:
             self.n_releases = np.zeros(len(self.trajectories), dtype=np.int64)
+        self.continuous = tuple(self.continuous)
+        if self.continuous:
+            n = len(self.trajectories)
+            if self.continuous_values is None:
+                self.continuous_values = np.zeros((n, len(self.times), len(self.continuous)))
+            if self.ode_steps is None:
+                self.ode_steps = np.zeros(n, dtype=np.int64)
+            if self.continuous_clamped is None:
+                self.continuous_clamped = np.zeros(n)
 
     # ------------------------------------------------------------------ basic views
     @property
@@ -164,7 +191,9 @@ class Ensemble:
             weights = np.zeros(len(self.species))
             for index, weight in self.observables[name].items():
                 weights[index] = weight
-            out = self.counts.astype(np.float64) @ weights
+            out = self._amounts() @ weights
+        elif name in self.continuous:
+            out = self.continuous_values[:, :, self.continuous.index(name)].copy()
         elif name in self.species:
             out = self.counts[:, :, self.species.index(name)].astype(np.float64)
         else:
@@ -174,6 +203,13 @@ class Ensemble:
             raise KeyError(f"no species or observable named '{name}'.{hint}")
         if valid is not None:
             out[~valid] = np.nan
+        return out
+
+    def _amounts(self) -> np.ndarray:
+        """Counts as float64, with the continuous species' amounts in their columns."""
+        out = self.counts.astype(np.float64)
+        for q, name in enumerate(self.continuous):
+            out[:, :, self.species.index(name)] = self.continuous_values[:, :, q]
         return out
 
     def timeseries(self, names: Iterable[str] | None = None) -> pd.DataFrame:
@@ -221,8 +257,9 @@ class Ensemble:
         return table
 
     def summary(self) -> pd.DataFrame:
-        """One row per trajectory: status, events, time reached, and for every observable
-        (or, without observables, every species) its final and maximum value."""
+        """One row per trajectory: status, events, time reached (in the hybrid mode also
+        ODE steps and clamped molecules), and for every observable (or, without
+        observables, every species) its final and maximum value."""
         table = pd.DataFrame({
             "trajectory": self.trajectories,
             "status": pd.Categorical([STATUS_TEXT.get(int(s), str(s)) for s in self.status]),
@@ -230,6 +267,9 @@ class Ensemble:
             "t_reached": self.t_reached,
             "n_releases": self.n_releases,
         })
+        if self.continuous:
+            table["ode_steps"] = self.ode_steps
+            table["continuous_clamped"] = self.continuous_clamped
         for name in (tuple(self.observables or self.species)
                      + ((VOLTAGE_NAME,) if self.voltage_mv is not None else ())):
             values = self.values(name)
@@ -292,7 +332,7 @@ class Ensemble:
         return directory
 
     def manifest(self) -> dict[str, Any]:
-        return {
+        manifest = {
             "format": "stochsyn-ensemble-1",
             "provenance": self.provenance,
             "times": [float(t) for t in self.times],
@@ -302,11 +342,16 @@ class Ensemble:
                             for k, v in self.observables.items()},
             "agent_types": [list(a) for a in self.agent_types],
         }
+        if self.continuous:       # (absent for exact runs: their manifests are unchanged)
+            manifest["continuous"] = list(self.continuous)
+        return manifest
 
     def __repr__(self) -> str:
         stopped = int(np.count_nonzero(self.status))
         return (f"Ensemble({self.n_trajectories} trajectories × {len(self.times)} times × "
-                f"{len(self.species)} species, seed={self.seed}, "
+                f"{len(self.species)} species"
+                + (f" ({len(self.continuous)} continuous)" if self.continuous else "")
+                + f", seed={self.seed}, "
                 f"{len(self.event_records)} event records"
                 + (f", {stopped} stopped early" if stopped else "") + ")")
 
@@ -362,6 +407,8 @@ def write_batch(directory: Path, batch: int, ens: Ensemble) -> None:
     flat = ens.counts.reshape(n_traj * n_times, n_species)
     for s, label in enumerate(ens.species):
         columns[label] = flat[:, s]
+    for q, label in enumerate(ens.continuous):      # their amounts, as float64
+        columns[label] = ens.continuous_values[:, :, q].reshape(-1)
     if ens.voltage_mv is not None:
         columns[VOLTAGE_NAME] = ens.voltage_mv.reshape(-1)
     if ens.event_records is not None and len(ens.event_records):
@@ -374,11 +421,22 @@ def write_batch(directory: Path, batch: int, ens: Ensemble) -> None:
     trajectories = {"trajectory": ens.trajectories, "status": ens.status,
                     "n_events": ens.n_events, "t_reached": ens.t_reached,
                     "n_releases": ens.n_releases}
+    if ens.continuous:
+        trajectories["ode_steps"] = ens.ode_steps
+        trajectories["continuous_clamped"] = ens.continuous_clamped
     for j in range(ens.firings.shape[1]):
         trajectories[f"firings_{j}"] = ens.firings[:, j]
     # Written last: its presence marks the batch as complete (see batch_done).
     _atomic_write_table(pa.table(trajectories), directory / "trajectories" / name,
                         ens.provenance)
+
+
+def _count_column(values: np.ndarray, continuous: bool) -> np.ndarray:
+    """A species column as counts: a continuous species' amounts as their nearest whole
+    numbers (>= 0), -1 where NaN (a stopped trajectory), as Ensemble.counts holds them."""
+    if not continuous:
+        return values
+    return np.where(np.isnan(values), -1, np.maximum(np.rint(values), 0)).astype(np.int64)
 
 
 def read(directory: str | os.PathLike) -> Ensemble:
@@ -399,15 +457,21 @@ def read(directory: str | os.PathLike) -> Ensemble:
         raise FileNotFoundError(f"{directory} is not a stochsyn dataset (no manifest.json)")
     manifest = json.loads(path.read_text())
     species = tuple(manifest["species"])
+    continuous = tuple(manifest.get("continuous", ()))
     times = np.asarray(manifest["times"], dtype=np.float64)
     n_reactions = len(manifest["reactions"])
     names = sorted(p.name for p in (directory / "trajectories").glob("batch-*.parquet"))
-    counts, traj, events, voltages = [], [], [], []
+    counts, traj, events, voltages, amounts = [], [], [], [], []
     for name in names:
         t_table = pq.read_table(directory / "trajectories" / name).to_pandas()
         c_table = pq.read_table(directory / "counts" / name)
         n = len(t_table)
-        block = np.stack([c_table.column(label).to_numpy() for label in species], axis=1) \
+        if continuous:
+            amount = np.stack([c_table.column(label).to_numpy() for label in continuous],
+                              axis=1).astype(np.float64)
+            amounts.append(amount.reshape(n, len(times), len(continuous)))
+        block = np.stack([_count_column(c_table.column(label).to_numpy(), label in continuous)
+                          for label in species], axis=1) \
             if species else np.zeros((n * len(times), 0), dtype=np.int64)
         counts.append(block.reshape(n, len(times), len(species)).astype(np.int64))
         if VOLTAGE_NAME in c_table.column_names:
@@ -437,6 +501,14 @@ def read(directory: str | os.PathLike) -> Ensemble:
                     else np.zeros(len(table), dtype=np.int64)),
         firings=firings[order].astype(np.int64),
         voltage_mv=np.concatenate(voltages)[order] if voltages else None,
+        continuous=continuous,
+        **({} if not continuous else dict(
+            continuous_values=(np.concatenate(amounts)[order] if amounts
+                               else np.zeros((0, len(times), len(continuous)))),
+            ode_steps=(table["ode_steps"].to_numpy(np.int64)[order] if "ode_steps" in table
+                       else np.zeros(0, np.int64)),
+            continuous_clamped=(table["continuous_clamped"].to_numpy(np.float64)[order]
+                                if "continuous_clamped" in table else np.zeros(0)))),
         reactions=tuple(manifest["reactions"]),
         observables={k: {int(i): w for i, w in v.items()}
                      for k, v in manifest["observables"].items()},

@@ -1,4 +1,5 @@
-"""Numba kernels: random streams (:mod:`.rng`) and the exact SSA (:mod:`.ssa`)."""
+"""Numba kernels: random streams (:mod:`.rng`), the exact SSA (:mod:`.ssa`) and the
+continuous species of the hybrid mode (:mod:`.continuous`)."""
 
 import hashlib
 from pathlib import Path
@@ -45,6 +46,7 @@ invalidate_stale_kernel_cache()
 
 from .batch import run_batch  # noqa: E402
 from .ssa import AGENT_CAPACITY, MAX_EVENTS, NEGATIVE_COUNT, NONFINITE_PROPENSITY, OK  # noqa: E402
+from .continuous import ODE_FAILURE  # noqa: E402
 
 #: What each kernel status code means, for messages and result tables.
 STATUS_TEXT = {
@@ -53,7 +55,8 @@ STATUS_TEXT = {
     NEGATIVE_COUNT: "negative_count",
     NONFINITE_PROPENSITY: "nonfinite_propensity",
     AGENT_CAPACITY: "agent_capacity",
+    ODE_FAILURE: "ode_failure",
 }
 
 __all__ = ["STATUS_TEXT", "OK", "MAX_EVENTS", "NEGATIVE_COUNT", "NONFINITE_PROPENSITY",
-           "AGENT_CAPACITY", "run_batch"]
+           "AGENT_CAPACITY", "ODE_FAILURE", "run_batch"]

@@ -53,7 +53,7 @@ def default_threads() -> int:
 def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, record_idx,
               counts, firings, ev_time, ev_agent, ev_reaction, ev_from, ev_to, status,
               results, n_threads=None, spike_times=None, post_spike_times=None,
-              voltages=None):
+              voltages=None, cont_values=None, hybrid=None):
     """Simulate a batch of trajectories, in parallel when ``n_threads > 1``.
 
     Parameters are those of :func:`stochsyn.engine.ssa.run_trajectories` (without
@@ -68,6 +68,12 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
     voltages : (B, n_times) float64 ndarray, optional
         Output: the spine-head voltage (mV) at the sample times, for a model with a
         membrane; default: not recorded.
+    cont_values : (B, n_times, Y) float64 ndarray, optional
+        Output: the amounts of the Y continuous species (hybrid mode) at the sample times.
+    hybrid : stochsyn.network.HybridArrays, optional
+        ``Network.hybrid`` of a model with continuous species (then ``cont_values`` and
+        ``results`` with 7 columns are needed); without it the kernel of the exact mode
+        runs.
     """
     n = len(trajectories)
 
@@ -78,10 +84,20 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
     spike_times, post_spike_times = times(spike_times), times(post_spike_times)
     if voltages is None:
         voltages = np.zeros((n, 0), dtype=np.float64)
+    if hybrid is None:
+        cont_values = None          # the kernel compiled without the hybrid mode
+    elif cont_values is None or cont_values.shape != (n, len(sample_times),
+                                                      len(hybrid.cont_idx)) \
+            or results.shape[1] < 7:
+        n_cont = len(hybrid.cont_idx)
+        raise ValueError(f"the network has {n_cont} continuous species: pass cont_values, "
+                         f"a float64 array of shape {(n, len(sample_times), n_cont)}, and "
+                         "results with 7 columns")
     n_threads = default_threads() if n_threads is None else int(n_threads)
     n_threads = max(1, min(n_threads, n))
     args = (sample_times, spike_times, post_spike_times, t_end, max_events, record_idx, counts,
-            voltages, firings, ev_time, ev_agent, ev_reaction, ev_from, ev_to, status, results)
+            voltages, firings, ev_time, ev_agent, ev_reaction, ev_from, ev_to, status, results,
+            cont_values, hybrid)
     if n_threads == 1:
         run_trajectories(net, run_entropy, trajectories, 0, n, *args)
         return

@@ -41,6 +41,15 @@ change (spike, intervention, membrane step) and when a conductance change starts
 transient. Freezing changes which reaction a uniform draw selects (the leaves' order), not
 the law: both ways the choice is exact.
 
+Continuous species (the hybrid mode, :mod:`.continuous`) hold real amounts that follow
+their rate equations between events. Everything about them is behind ``hybrid is not
+None``, which numba resolves when it compiles (a model without continuous species runs a
+kernel without that code), and draws no random numbers: reactions that read continuous
+species ("coupled") keep a zero leaf, like the time-dependent ones; while any is live the
+exponential draw is matched by the integrated hazard along y(t)
+(:func:`.continuous.next_event_time`) and the choice's uniform is scaled by the total
+propensity there (:func:`.continuous.select`). The draws per event are those above.
+
 Samples are right-continuous: the value at a sample time ``s`` is the state after every
 reaction and intervention at times <= s.
 
@@ -58,7 +67,7 @@ import math
 import numba
 import numpy as np
 
-from . import membrane
+from . import continuous, membrane
 from .hazard import (STEPS_PER_PERIOD, drive_arrays, freeze_factors, next_event_time,
                      quiet_from, select_tv, tv_rate)
 from .rng import (lognormal_mean_cv, next_double, seed_pcg64, standard_exponential,
@@ -70,10 +79,12 @@ MAX_EVENTS = 1
 NEGATIVE_COUNT = 2
 NONFINITE_PROPENSITY = 3
 AGENT_CAPACITY = 4
+ODE_FAILURE = continuous.ODE_FAILURE    # 5
 
 MASS_ACTION = 0   # VOLTAGE = 1 … GHK = 4 are handled in .hazard
 MICHAELIS_MENTEN, HILL, HILL_REPRESS = 5, 6, 7   # state-dependent: in the sum tree
-SET_COUNT, ADD_COUNT, SET_RATE = 0, 1, 2
+ODE_TERM = 8     # hybrid mode: ODE terms and coupled reactions (9), never in the sum tree
+SET_COUNT, ADD_COUNT, SET_RATE, SET_VALUE, ADD_VALUE = 0, 1, 2, 3, 4
 PULSE_RELEASE, PULSE_PRE, PULSE_POST = 0, 1, 2
 
 
@@ -339,6 +350,8 @@ def _fill_tree(tree, n_leaves, x, rate, net, tv_static):
             if value > 0.0:
                 n_tv_live += 1
             value = 0.0
+        elif net.rate_kind[j] >= ODE_TERM:
+            value = 0.0
         tree[first_leaf + j] = value
     for j in range(n_reactions, n_leaves):
         tree[first_leaf + j] = 0.0
@@ -367,6 +380,8 @@ def _record_until(counts, k, x, record_idx, sample_times, t_until):
 def _record_voltages(voltages, k_first, k_stop, sample_times, drive, mem, pulse, base):
     """The membrane voltage at samples ``k_first … k_stop-1`` (kept apart from
     :func:`_record_until`: passing ``drive`` costs ~0.2 µs a call in reference counting)."""
+    if len(voltages) == 0:      # not recorded (e.g. a re-run for its event records)
+        return
     for k in range(k_first, k_stop):
         voltages[k] = membrane.voltage(drive, mem, pulse, base, sample_times[k])
 
@@ -441,7 +456,7 @@ def _spike_pulses(drive, net, pulse, mem, base, x, t, trigger, rng_state, has_me
 @numba.njit(cache=True)
 def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, post_spike_times,
                         t_end, max_events, record_idx, counts, voltages, firings, ev_time,
-                        ev_agent, ev_reaction, ev_from, ev_to, result):
+                        ev_agent, ev_reaction, ev_from, ev_to, result, hybrid=None):
     """Simulate one trajectory from t = 0 to ``t_end``.
 
     Parameters
@@ -483,14 +498,23 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
     ev_time, ev_agent, ev_reaction, ev_from, ev_to : (capacity,) ndarrays
         Output event records of logged reactions (time s; agent id within its type;
         reaction; state species before and after, -1 for none).
-    result : (4,) float64 ndarray
+    result : (4,) or (7,) float64 ndarray
         Output: [number of reaction events, time reached (s), event records wanted
-        (may exceed the capacity), number of releases].
+        (may exceed the capacity), number of releases]; in the hybrid mode with 7
+        entries also [accepted ODE steps, rejected ODE steps, molecules created by
+        clamping an amount at 0 (.continuous)].
+    hybrid : tuple or None
+        The hybrid mode (continuous species, :mod:`.continuous`): (hy, cont_values, ws,
+        st, cp_static): the network's HybridArrays; output (n_times, Y) float64, the Y
+        amounts at the sample times (NaN for samples not reached; ``counts`` holds their
+        nearest whole numbers); and the work arrays of :mod:`.continuous`. None (a
+        separate compilation, without any of it) for a model without continuous species.
 
     Returns
     -------
     status : int
-        OK, MAX_EVENTS, NEGATIVE_COUNT, NONFINITE_PROPENSITY or AGENT_CAPACITY.
+        OK, MAX_EVENTS, NEGATIVE_COUNT, NONFINITE_PROPENSITY, AGENT_CAPACITY or
+        ODE_FAILURE.
     """
     n_species = len(net.x0)
     n_reactions = len(net.rate)
@@ -533,7 +557,7 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
     # until t_thaw) their rates are constant and sit in the tree as ``s_j · tv_factor[j]``
     # (``frozen``), so the loop is the plain SSA.
     tv_factor = np.zeros(n_reactions, dtype=np.float64)
-    has_tv = len(tv_list) > 0
+    can_freeze = len(tv_list) > 0
     frozen = False
     t_thaw = math.inf
     mem_v = net.mem_io[0]
@@ -574,6 +598,12 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
 
     _init_agents(net, x, agent_state, agent_id, state_pos, members, class_slot, class_pos,
                  class_members, next_id, free_slots, n_free, n_species)
+    n_cp_live = 0     # coupled reactions (hybrid mode) whose discrete factor is > 0
+    if hybrid is not None:
+        hy, cont_values, ws, st, cp_static = hybrid
+        n_cp_live = continuous.start(hy, rate, x, ws, st, cp_static)
+        if len(hy.cp_rx) > 0:   # coupled rates vary along y(t): never frozen (rest fallback)
+            can_freeze = False
     n_tv_live = _fill_tree(tree, n_leaves, x, rate, net, tv_static)
     if has_laws:
         _law_leaves(tree, n_leaves, x, law)
@@ -591,7 +621,7 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
     t_iv = net.iv_time[0] if n_interventions > 0 else math.inf
     # The next scheduled time (intervention, membrane step, spike): one comparison per event.
     t_stop = min(min(t_iv, t_mem), min(t_spike, t_post))
-    t_quiet = quiet_from(drive, used_inputs, pulse, mem, base, h_max) if has_tv else math.inf
+    t_quiet = quiet_from(drive, used_inputs, pulse, mem, base, h_max) if can_freeze else math.inf
     while True:
         if n_tv_live > 0 and not frozen and t >= t_quiet:
             t_thaw = freeze_factors(drive, tv_list, used_inputs, base, pulse, mem, u_now, t,
@@ -609,7 +639,14 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
             status = NONFINITE_PROPENSITY
             break
         t_next = math.inf
-        if n_tv_live == 0 or frozen:
+        if hybrid is not None and n_cp_live > 0:    # reactions reading continuous species
+            t_next, status = continuous.next_event_time(
+                hy, rate, x, ws, st, cp_static, drive, tv_list, tv_static, used_inputs,
+                base, pulse, mem, u_now, h_max, n_tv_live > 0, a0, t,
+                standard_exponential(rng_state), min(t_stop, t_end), cont_values, sample_times)
+            if status != OK:
+                break
+        elif n_tv_live == 0 or frozen:
             if a0 > 0.0:
                 t_next = t + standard_exponential(rng_state) / a0
         else:
@@ -624,6 +661,12 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
             k = _record_until(counts, k, x, record_idx, sample_times, t_stop)
             if has_membrane:
                 _record_voltages(voltages, k_first, k, sample_times, drive, mem, pulse, base)
+            if hybrid is not None:
+                status = continuous.record(hy, rate, x, ws, st, cont_values, counts,
+                                           record_idx, sample_times, k_first, k)
+                if status != OK:
+                    k = int(st[continuous.SAMPLED])     # the samples the ODE reached
+                    break
             t = t_stop
             if frozen:   # (at t_thaw, an input in use steps: refrozen below if still quiet)
                 _set_tv_leaves(tree, n_leaves, tv_list, tv_static, tv_factor, False)
@@ -631,6 +674,11 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
                 t_thaw = math.inf
             if t_iv == t_stop:
                 v_now = membrane.voltage(drive, mem, pulse, base, t) if has_membrane else 0.0
+                if hybrid is not None:      # y(t) into ws[Y0], where SET/ADD_VALUE act
+                    status = continuous.settle(hy, rate, x, ws, st, t, cont_values,
+                                               sample_times)
+                    if status != OK:
+                        break
                 while iv < n_interventions and net.iv_time[iv] == t_iv:
                     for p in range(net.iv_ptr[iv], net.iv_ptr[iv + 1]):
                         kind = net.iv_kind[p]
@@ -639,14 +687,21 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
                             x[target] = net.iv_count[p]
                         elif kind == ADD_COUNT:
                             x[target] += net.iv_count[p]
-                        else:
+                        elif kind == SET_RATE:
                             rate[target] = net.iv_rate[p]
-                        if kind != SET_RATE and x[target] < 0:
+                        elif hybrid is not None:    # SET_VALUE, ADD_VALUE: y[target]
+                            ws[continuous.Y0, target] = net.iv_count[p] + (
+                                ws[continuous.Y0, target] if kind == ADD_VALUE else 0.0)
+                            if ws[continuous.Y0, target] < 0.0:
+                                status = NEGATIVE_COUNT
+                        if kind < SET_RATE and x[target] < 0:
                             status = NEGATIVE_COUNT
                     iv += 1
                 if status != OK:
                     break
                 t_iv = net.iv_time[iv] if iv < n_interventions else math.inf
+                if hybrid is not None:
+                    n_cp_live = continuous.resume(hy, rate, x, ws, st, cp_static, t)
                 n_tv_live = _fill_tree(tree, n_leaves, x, rate, net, tv_static)
                 if has_laws:
                     _law_leaves(tree, n_leaves, x, law)
@@ -667,7 +722,7 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
                 pp += 1
                 t_post = post_spike_times[pp] if pp < n_post else math.inf
             t_stop = min(min(t_iv, t_mem), min(t_spike, t_post))
-            if has_tv:
+            if can_freeze:
                 t_quiet = quiet_from(drive, used_inputs, pulse, mem, base, h_max)
             continue
         if t_next > t_end:
@@ -675,6 +730,13 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
             k = _record_until(counts, k, x, record_idx, sample_times, math.inf)
             if has_membrane:
                 _record_voltages(voltages, k_first, k, sample_times, drive, mem, pulse, base)
+            if hybrid is not None:
+                status = continuous.record(hy, rate, x, ws, st, cont_values, counts,
+                                           record_idx, sample_times, k_first, k)
+                if status != OK:
+                    k = int(st[continuous.SAMPLED])
+                    t = st[continuous.T0]
+                    break
             t = t_end
             break
         if k < n_times and sample_times[k] < t_next:   # (a call per event costs ~10 %)
@@ -682,11 +744,23 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
             k = _record_until(counts, k, x, record_idx, sample_times, t_next)
             if has_membrane:
                 _record_voltages(voltages, k_first, k, sample_times, drive, mem, pulse, base)
+            if hybrid is not None:
+                status = continuous.record(hy, rate, x, ws, st, cont_values, counts,
+                                           record_idx, sample_times, k_first, k)
+                if status != OK:
+                    k = int(st[continuous.SAMPLED])
+                    break
         if n_events >= max_events:
             status = MAX_EVENTS
             break
         t = t_next
-        if n_tv_live == 0 or frozen:
+        if hybrid is not None and n_cp_live > 0:
+            j, u = continuous.select(hy, x, ws, st, cp_static, drive, tv_list, tv_static,
+                                     used_inputs, base, pulse, mem, u_now, n_tv_live > 0, a0,
+                                     t, next_double(rng_state))
+            if j < 0:
+                j = tree_select(tree, n_leaves, u)
+        elif n_tv_live == 0 or frozen:
             j = tree_select(tree, n_leaves, next_double(rng_state) * a0)
         else:
             u = next_double(rng_state) * (a0 + tv_rate(drive, tv_list, tv_static, used_inputs,
@@ -753,10 +827,16 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
                     n_records += 1
         n_events += 1
         firings[j] += 1
+        if hybrid is not None:    # jumps of continuous species; coupled reactions' factors
+            status, change = continuous.fired(hy, rate, x, ws, st, cp_static, j, t,
+                                              cont_values, sample_times)
+            if status != OK:
+                break
+            n_cp_live += change
         if has_membrane and net.rx_conductance[j]:
             membrane.anchor(drive, mem, pulse, base, x, t,
                             membrane.voltage(drive, mem, pulse, base, t))
-            if has_tv:
+            if can_freeze:
                 t_quiet = quiet_from(drive, used_inputs, pulse, mem, base, h_max)
                 if frozen and t_quiet > t:   # a transient: V varies again
                     _set_tv_leaves(tree, n_leaves, tv_list, tv_static, tv_factor, False)
@@ -827,18 +907,25 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
             counts[k, r] = -1
         if len(voltages):
             voltages[k] = math.nan
+        if hybrid is not None:
+            cont_values[k, :] = math.nan
         k += 1
     result[0] = n_events
     result[1] = t
     result[2] = n_records
     result[3] = n_releases
+    if hybrid is not None and len(result) >= 7:
+        result[4] = st[continuous.N_STEPS]
+        result[5] = st[continuous.N_REJECTED]
+        result[6] = st[continuous.CLAMPED]
     return status
 
 
 @numba.njit(cache=True, nogil=True)
 def run_trajectories(net, run_entropy, trajectories, start, stop, sample_times, spike_times,
                      post_spike_times, t_end, max_events, record_idx, counts, voltages, firings,
-                     ev_time, ev_agent, ev_reaction, ev_from, ev_to, status, results):
+                     ev_time, ev_agent, ev_reaction, ev_from, ev_to, status, results,
+                     cont_values=None, hy=None):
     """Simulate rows ``start … stop-1`` of a batch, one after another, without the GIL.
 
     Trajectory ``trajectories[b]`` draws only from
@@ -860,13 +947,30 @@ def run_trajectories(net, run_entropy, trajectories, start, stop, sample_times, 
     firings : (B, M) int64 ndarray
     ev_time, ev_agent, ev_reaction, ev_from, ev_to : (B, capacity) ndarrays
     status : (B,) int64 ndarray
-    results : (B, 4) float64 ndarray
-        Per trajectory: events, time reached, event records wanted, releases.
+    results : (B, 4) or (B, 7) float64 ndarray
+        Per trajectory: events, time reached, event records wanted, releases (and in the
+        hybrid mode with 7 columns ODE steps, rejected steps, clamped molecules).
+    cont_values : (B, n_times, Y) float64 ndarray or None
+        The hybrid mode: output, the amounts of the Y continuous species. None (the
+        default) for a network without any: its kernel is compiled without the mode.
+    hy : HybridArrays or None
+        The network's hybrid arrays (with ``cont_values``).
     """
     rng_state = np.empty(4, dtype=np.uint64)
+    if cont_values is not None:     # the hybrid mode's work arrays (.continuous)
+        ws = np.empty((continuous.N_ROWS, len(hy.cont_idx)), dtype=np.float64)
+        st = np.zeros(continuous.N_SCALARS, dtype=np.float64)
+        cp_static = np.zeros(len(hy.cp_rx), dtype=np.float64)
     for b in range(start, stop):
         seed_pcg64(rng_state, run_entropy, trajectories[b])
-        status[b] = simulate_trajectory(
-            net, rng_state, trajectories[b], sample_times, spike_times, post_spike_times,
-            t_end, max_events, record_idx, counts[b], voltages[b], firings[b], ev_time[b],
-            ev_agent[b], ev_reaction[b], ev_from[b], ev_to[b], results[b])
+        if cont_values is None:
+            status[b] = simulate_trajectory(
+                net, rng_state, trajectories[b], sample_times, spike_times, post_spike_times,
+                t_end, max_events, record_idx, counts[b], voltages[b], firings[b], ev_time[b],
+                ev_agent[b], ev_reaction[b], ev_from[b], ev_to[b], results[b])
+        else:
+            status[b] = simulate_trajectory(
+                net, rng_state, trajectories[b], sample_times, spike_times, post_spike_times,
+                t_end, max_events, record_idx, counts[b], voltages[b], firings[b], ev_time[b],
+                ev_agent[b], ev_reaction[b], ev_from[b], ev_to[b], results[b],
+                (hy, cont_values[b], ws, st, cp_static))

@@ -20,6 +20,12 @@ recursive and, for one file, goes:
    included file already defines is an error. Its reactions and interventions come after
    the included ones.
 
+``[continuous]`` (the hybrid mode): the ``species`` lists of the included files are
+united (in include order, each name once); the file's own ``species`` list replaces that
+union as a whole (``species = []`` makes the model exact again). Its ``rtol`` and ``atol``
+behave like entries of ``[parameters]``: two includes that set different values clash
+unless the including file sets its own.
+
 An include cycle is an error that shows the chain. The result is one plain model dict
 without ``include`` (what :attr:`stochsyn.Model.spec` holds and :attr:`Model.hash`
 covers) and, for error messages, the file and line every item came from.
@@ -46,6 +52,8 @@ NAMED_TABLES = ("parameters", "inputs", "species", "agents", "observables", "cha
 #: Of those, the ones whose entries an including file may replace.
 OVERRIDABLE = ("parameters", "inputs", "species", "channels", "membrane")
 LIST_TABLES = ("reactions", "interventions")
+#: The hybrid mode's table: ``species`` lists unite over includes (module docstring).
+CONTINUOUS = "continuous"
 FRAGMENT_MODEL_KEYS = ("description", "note", "include")
 
 
@@ -83,7 +91,7 @@ def locate(text: str) -> dict[tuple, int]:
         key = _KEY_RE.match(line)
         if key and table is None:
             locations.setdefault((next(g for g in key.groups() if g), None), number)
-        elif key and table in NAMED_TABLES + ("model",):
+        elif key and table in NAMED_TABLES + ("model", CONTINUOUS):
             locations[(table, next(g for g in key.groups() if g))] = number
     return locations
 
@@ -210,13 +218,13 @@ def _merge(data: Mapping, locations: Mapping[tuple, int], file: str,
                                       "fragment's [model] may hold description, note and "
                                       "include")
         for key in data:
-            if key not in NAMED_TABLES + LIST_TABLES + ("model",):
+            if key not in NAMED_TABLES + LIST_TABLES + ("model", CONTINUOUS):
                 line = locations.get((key, None))
                 raise ModelError(f"unknown top-level table [{key}] in an included file",
                                  source=file,
                                  where=f"[{key}]" + (f" (line {line})" if line else ""),
                                  hint="allowed: " + ", ".join(NAMED_TABLES + LIST_TABLES
-                                                               + ("model",)))
+                                                               + ("model", CONTINUOUS)))
     merged = _Merged(_where_include(include_line))
     here = os.path.dirname(file) if file != "<dict>" else ""
     for relative in includes:
@@ -240,6 +248,18 @@ def _merge(data: Mapping, locations: Mapping[tuple, int], file: str,
             for i, body in enumerate(sub.data.get(table, [])):
                 merged.add_listed(table, body, sub.origin[(table, i)],
                                   sub.identity[(table, i)], file)
+        for key, value in sub.data.get(CONTINUOUS, {}).items():
+            origin = sub.origin.get((CONTINUOUS, key), (path, None))
+            if key != "species":
+                merged.add_named(CONTINUOUS, key, value, origin)
+                continue
+            if not isinstance(value, list):
+                raise ModelError("[continuous] species must be a list of species names",
+                                 source=origin[0], where="[continuous] 'species'",
+                                 hint='e.g. species = ["Ca", "B", "CaB"]')
+            united = merged.data.setdefault(CONTINUOUS, {}).setdefault("species", [])
+            united.extend(name for name in value if name not in united)
+            merged.origin.setdefault((CONTINUOUS, key), origin)
 
     # the file's own content
     for table in NAMED_TABLES:
@@ -256,6 +276,14 @@ def _merge(data: Mapping, locations: Mapping[tuple, int], file: str,
             merged.data.setdefault(table, {})[name] = value
             merged.origin[key] = origin
             merged.clashes.pop(key, None)
+    own = data.get(CONTINUOUS, {})
+    if not isinstance(own, Mapping):
+        raise ModelError("[continuous] must be a table such as species = [\"Ca\"]",
+                         source=file, where="[continuous]")
+    for key, value in own.items():      # replaces the included entry as a whole
+        merged.data.setdefault(CONTINUOUS, {})[key] = value
+        merged.origin[(CONTINUOUS, key)] = (file, locations.get((CONTINUOUS, key)))
+        merged.clashes.pop((CONTINUOUS, key), None)
     for table in LIST_TABLES:
         for i, body in enumerate(_table(data, table, file, locations)):
             origin = (file, locations.get((table, i)))
@@ -276,7 +304,8 @@ def _merge(data: Mapping, locations: Mapping[tuple, int], file: str,
     if not chain and "model" in data:
         merged.data["model"] = {k: v for k, v in header.items() if k != "include"}
     for key, value in data.items():     # unknown tables: the builder reports them
-        if key not in merged.data and key not in NAMED_TABLES + LIST_TABLES + ("model",):
+        if key not in merged.data and key not in NAMED_TABLES + LIST_TABLES + (
+                "model", CONTINUOUS):
             merged.data[key] = value
     return merged
 
@@ -286,7 +315,8 @@ def _raise_clash(merged: _Merged, file: str):
     raise ModelError(f"[{table}] '{name}' is defined in two included files: {_show(first)} "
                      f"and {_show(second)}", source=file, where=merged.include_where,
                      hint=f"define [{table}] '{name}' in {file} to choose its value, or rename "
-                          "one of them" if table in OVERRIDABLE else "rename one of them")
+                          "one of them" if table in OVERRIDABLE + (CONTINUOUS,)
+                     else "rename one of them")
 
 
 def compose(data: Mapping, *, source: str, locations: Mapping[tuple, int] | None = None

@@ -23,7 +23,7 @@ from .rules import (AgentType, Term, expand_rule, is_name, parse_equation, parse
                     parse_pattern_sites, suggestion)
 
 _TOP_LEVEL = ("model", "parameters", "inputs", "species", "agents", "reactions",
-              "observables", "interventions", "channels", "membrane")
+              "observables", "interventions", "channels", "membrane", "continuous")
 _INPUT_KEYS = ("unit", "value", "sine", "steps", "release", "bap", "depolarisation", "note")
 _SINE_KEYS = ("amplitude", "frequency", "phase")
 #: Rate-law kinds a reaction's rate table may name (docs/model-format.md, "Time-dependent
@@ -42,6 +42,13 @@ _FARADAY = 96485.33212
 _REACTION_KEYS = ("name", "equation", "rate", "log", "neighbour", "note")
 _AGENT_KEYS = ("sites", "initial", "ring_size", "capacity", "note")
 _INTERVENTION_KEYS = ("time", "set", "add", "parameters", "rates", "note")
+_CONTINUOUS_KEYS = ("species", "rtol", "atol", "note")
+_ROLE_TEXT = {"ode": "ODE term", "coupled": "reads continuous species: hazard along y(t)",
+              "jump": "discrete, changes continuous species"}
+#: Default error control of the ODE of continuous species (stochsyn.engine.continuous):
+#: relative tolerance, and absolute tolerance in molecules.
+CONTINUOUS_RTOL = 1e-6
+CONTINUOUS_ATOL = 1e-6
 
 
 @dataclass(frozen=True)
@@ -185,6 +192,8 @@ class Model:
     inputs: tuple[Input, ...] = ()
     channels: tuple[Channel, ...] = ()
     membrane: Membrane | None = None
+    continuous: tuple[int, ...] = ()
+    continuous_tolerance: tuple[float, float] = (CONTINUOUS_RTOL, CONTINUOUS_ATOL)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -235,6 +244,56 @@ class Model:
             spec["parameters"][name] = _override(self.parameters[name], value, name,
                                                  self.source)
         return Model.from_dict(spec, source=self.source)
+
+    def with_continuous(self, species, *, rtol: float | None = None,
+                        atol: float | str | None = None) -> "Model":
+        """A new model whose ``species`` are continuous (the hybrid mode); ``[]`` or None
+        gives the exact model back.
+
+        Continuous species evolve by the deterministic rate equations of the reactions that
+        involve only them, between the events of the others (``docs/model-format.md``,
+        "Continuous species"). The list replaces any ``[continuous] species`` of the model;
+        ``rtol`` and ``atol`` (molecules) set the ODE's error control (default: the model's,
+        else 1e-6 and 1e-6). Kernels are not recompiled.
+
+        Parameters
+        ----------
+        species : str or iterable of str
+            Names of plain species (declared under ``[species]``).
+
+        Raises
+        ------
+        ModelError
+            An unknown species, an agent type or state, or a species that something which
+            needs integer counts reads (a channel's open states, a time-dependent rate).
+        """
+        if species is None:
+            species = []
+        elif isinstance(species, str):
+            species = [species]
+        else:
+            species = list(species)
+        spec = copy.deepcopy(dict(self.spec))
+        table = dict(spec.get("continuous", {}))
+        if not species:
+            if rtol is not None or atol is not None:
+                raise ModelError("rtol and atol need continuous species", source=self.source,
+                                 hint="name the species: with_continuous(['Ca', ...], "
+                                      "rtol=...)")
+            spec.pop("continuous", None)
+            return Model.from_dict(spec, source=self.source)
+        table["species"] = species
+        if rtol is not None:
+            table["rtol"] = rtol
+        if atol is not None:
+            table["atol"] = atol
+        spec["continuous"] = table
+        return Model.from_dict(spec, source=self.source)
+
+    @property
+    def continuous_species(self) -> tuple[str, ...]:
+        """Names of the continuous species (empty for the exact model)."""
+        return tuple(self.species[i] for i in self.continuous)
 
     def to_sbml(self, path) -> "Path":
         """Write the model as SBML Level 3 Version 2 (needs python-libsbml).
@@ -303,7 +362,12 @@ class Model:
             lines.append(f"  {name} = {value}")
         lines.append(f"species ({self.n_plain_species}):")
         for i in range(self.n_plain_species):
-            lines.append(f"  {self.species[i]}: {self.x0[i]}")
+            lines.append(f"  {self.species[i]}: {self.x0[i]}"
+                         + ("   (continuous)" if i in self.continuous else ""))
+        if self.continuous:
+            lines.append(f"hybrid mode: {len(self.continuous)} continuous species, ODE error "
+                         f"control rtol = {self.continuous_tolerance[0]:g}, atol = "
+                         f"{self.continuous_tolerance[1]:g} molecules")
         for agent in self.agent_types:
             ring = f", rings of {agent.ring_size}" if agent.ring_size else ""
             lines.append(f"agent type {agent.name} ({sum(agent.initial)} agents{ring}, "
@@ -348,6 +412,10 @@ class Model:
                          f"{m.leak_conductance_s * 1e12:g} pS, E_L = {m.leak_reversal_mv:g} mV, "
                          f"{neck}; τ_m at rest {m.time_constant_s() * 1e6:.3g} µs")
         lines.append(f"reactions after expansion ({len(self.reactions)}):")
+        roles = ()
+        if self.continuous:
+            from ..network import hybrid_roles   # the compiler's classification
+            roles = hybrid_roles(self)
         for j, reaction in enumerate(self.reactions):
             law = f"c = {reaction.rate:.6g} /s"
             if reaction.kind == "voltage":
@@ -365,7 +433,9 @@ class Model:
             elif reaction.kind in ("michaelis_menten", "hill"):
                 law = self._state_law_text(reaction)
             lines.append(f"  [{j}] {self._equation(reaction)}   {law}"
-                         + ("   (logged)" if reaction.log else ""))
+                         + ("   (logged)" if reaction.log else "")
+                         + (f"   ({_ROLE_TEXT[roles[j]]})" if roles
+                            and roles[j] in _ROLE_TEXT else ""))
         if self.observables:
             lines.append("observables:")
             for name, weights in self.observables.items():
@@ -547,13 +617,95 @@ class _Builder:
                                        | set(parameters))
         self.x0 = tuple(x0)
         interventions = self.interventions(species_index, parameters, reactions)
+        continuous, tolerance = self.continuous(species, species_index, agent_types,
+                                                channels, reactions, parameters)
         return Model(
             name=name, description=str(header.get("description", "")), source=self.source,
             volume_litre=volume, species=tuple(species), n_plain_species=len(species_names),
             x0=tuple(x0), agent_types=tuple(agent_types), agent_state_base=agent_state_base,
             reactions=tuple(reactions), parameters=parameters, observables=observables,
             interventions=tuple(interventions), spec=self.spec, inputs=tuple(self.inputs),
-            channels=channels, membrane=self.membrane)
+            channels=channels, membrane=self.membrane, continuous=continuous,
+            continuous_tolerance=tolerance)
+
+    def continuous(self, species, species_index, agent_types, channels, reactions,
+                   parameters):
+        """The ``[continuous]`` table: (species indices in declaration order, (rtol, atol)).
+
+        Only plain species can be continuous. Refused, with the species named: agent types
+        and states (tracked one by one), a channel's open states (the membrane conductance
+        changes at events only), and a species that a time-dependent rate reads (its
+        integrated hazard would need the ODE inside the input's quadrature).
+        """
+        raw = self.table("continuous")
+        tolerance = (CONTINUOUS_RTOL, CONTINUOUS_ATOL)
+        if not raw:
+            return (), tolerance
+        where = self.where("continuous")
+        for key in raw:
+            if key not in _CONTINUOUS_KEYS:
+                raise self.error(f"unknown key '{key}' in [continuous]", where=where,
+                                 hint=suggestion(key, _CONTINUOUS_KEYS)
+                                 or f"allowed: {', '.join(_CONTINUOUS_KEYS)}")
+        names = raw.get("species", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise self.error("[continuous] species must be a list of species names",
+                             where=self.where("continuous", "species"),
+                             hint='e.g. species = ["Ca", "B", "CaB"]')
+        agents = {a.name for a in agent_types}
+        result = []
+        for name in names:
+            if name in species_index:
+                if species_index[name] in result:
+                    raise self.error(f"[continuous] species lists '{name}' twice",
+                                     where=self.where("continuous", "species"))
+                result.append(species_index[name])
+                continue
+            if name in agents or name.split("(", 1)[0].strip() in agents:
+                raise self.error(f"'{name}' is an agent type or state: agents are tracked one "
+                                 "by one and cannot be continuous",
+                                 where=self.where("continuous", "species"),
+                                 hint="only plain species declared under [species] can be "
+                                      "continuous; leave the agents discrete")
+            raise self.error(f"[continuous] species names '{name}', which is not a species",
+                             where=self.where("continuous", "species"),
+                             hint=suggestion(name, species_index)
+                             or "name plain species declared under [species] ("
+                             + (", ".join(list(species_index)[:12]) or "there are none")
+                             + ")")
+        chosen = set(result)
+        for channel in channels:
+            states = sorted({species[i] for i, _ in channel.weights if i in chosen})
+            if states:
+                raise self.error(f"channel '{channel.name}' conducts through the continuous "
+                                 f"species {', '.join(states)}; the membrane conductance "
+                                 "changes only at events, so open channels must be counted",
+                                 where=self.where("continuous", "species"),
+                                 hint=f"leave {', '.join(states)} discrete")
+        for reaction in reactions:
+            if reaction.kind in STATE_KINDS:
+                continue
+            read = sorted({species[i] for i, _ in reaction.reactants if i in chosen})
+            if read:
+                raise self.error(f"reaction '{reaction.rule}' has a time-dependent rate "
+                                 f"(kind = \"{reaction.kind}\") and reads the continuous "
+                                 f"species {', '.join(read)}; the engine cannot integrate "
+                                 "such a hazard", where=self.where("continuous", "species"),
+                                 hint=f"leave {', '.join(read)} discrete (a time-dependent "
+                                      "reaction may produce continuous species, not consume "
+                                      "them)")
+        rtol = raw.get("rtol", CONTINUOUS_RTOL)
+        if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) \
+                or not (0 < rtol < 1):
+            raise self.error(f"[continuous] rtol must be a number in (0, 1), got {rtol!r}",
+                             where=self.where("continuous", "rtol"), hint="e.g. rtol = 1e-6")
+        atol = CONTINUOUS_ATOL
+        if "atol" in raw:
+            atol = units.molecules(raw["atol"], what="[continuous] atol",
+                                   volume_litre=self.volume, source=self.source,
+                                   where=self.where("continuous", "atol"),
+                                   parameters=parameters)
+        return tuple(result), (float(rtol), float(atol))
 
     def parameters(self) -> dict[str, Any]:
         """Evaluate parameters in dependency order (they may refer to each other)."""

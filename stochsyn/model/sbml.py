@@ -1840,6 +1840,12 @@ def _write_sbml(model, path) -> Path:
         raise ModelError("the model has a [membrane] (the spine-head voltage equation), which "
                          "stochsyn does not write to SBML yet", source=model.source,
                          hint="export a variant without the membrane module")
+    if model.continuous:
+        warnings.warn(f"the model's continuous species ({', '.join(model.continuous_species)}: "
+                      "the hybrid mode, a way of simulating, not part of the model) are not "
+                      "written to SBML; the file describes the exact model. Switch the mode "
+                      "on again after reading it: Model.with_continuous([...])", UserWarning,
+                      stacklevel=3)
     L = _import_libsbml(source)
     ast = _Ast(L)
     doc = L.SBMLDocument(3, 2)

@@ -15,6 +15,10 @@ free [Ca²⁺] transient above rest (µM), from which the targets are read:
 
 Peaks are of the ensemble-mean transient (the quantity a Ca²⁺ imaging experiment averages),
 with a jackknife standard error over trajectories.
+
+Every function takes ``model`` (default: the electrophysiology model), so the same
+protocols run in the hybrid mode: ``hybrid(model)`` makes the Ca²⁺ module's species
+continuous (analysis/hybrid_accuracy.py, benchmarks/bench_electrophysiology.py).
 """
 
 from __future__ import annotations
@@ -40,6 +44,20 @@ DT_S = 0.0005                 # sample spacing
 #: range, 30 mV, needs A = 5.5 mV. (Its "A_coop ≈ 1–3 mV" gives only 5–16 mV: the two
 #: statements of §4 disagree, and the plateau is the measured quantity.)
 TETANUS_DEPOLARISATION_MV = 5.5
+
+#: The species of reactions/modules/calcium.toml: free Ca²⁺, the immobile and slow buffers
+#: and the PMCA and NCX pumps, free and bound. Every reaction of the module involves only
+#: these, so in the hybrid mode with all of them continuous the module is an ODE (15 terms)
+#: and Ca²⁺ entry through NMDARs a jump. (Making only the buffers continuous while Ca stays
+#: discrete would remove no event: every buffer reaction reads Ca.)
+CALCIUM_SPECIES = ("Ca", "B", "CaB", "Bslow", "CaBslow", "PMCA", "CaPMCA", "NCX", "CaNCX")
+
+
+def hybrid(model=None):
+    """``model`` (default: the electrophysiology model) with the Ca²⁺ module's species
+    continuous (:data:`CALCIUM_SPECIES`)."""
+    model = load_model(MODEL) if model is None else model
+    return model.with_continuous(CALCIUM_SPECIES)
 
 
 @dataclass
@@ -68,7 +86,9 @@ class Transient:
     events_per_trajectory: float
 
 
-def _transient(ens) -> Transient:
+def transient(ens) -> Transient:
+    """The mean free-Ca²⁺ transient above rest of an ensemble of one of the protocols
+    here (rest: the samples before the first spike at :data:`T_SPIKE_S`)."""
     free = ens.values("Ca") / IONS_PER_UM
     rest = free[:, ens.times < T_SPIKE_S].mean()
     above = free - rest
@@ -83,16 +103,24 @@ def _transient(ens) -> Transient:
                      float(ens.n_events.mean()))
 
 
+def ensemble(protocol, *, t_end_s: float, n_trajectories: int, seed: int, model=None,
+             n_threads=None, release_probability: float | None = 1.0, **kw):
+    """The ensemble of ``protocol`` with the given release probability (None: the model's
+    own, 0.3), sampled every :data:`DT_S`; ``kw`` go to :func:`stochsyn.simulate`."""
+    model = load_model(MODEL) if model is None else model
+    if release_probability is not None:
+        model = model.with_parameters(glu_release_probability=release_probability)
+    return simulate(model, t_end_s, n_trajectories, seed=seed, sample_every=DT_S,
+                    protocol=protocol, n_threads=n_threads, **kw)
+
+
 def run(protocol, *, t_end_s: float, n_trajectories: int, seed: int, model=None,
         n_threads=None, release_probability: float | None = 1.0) -> Transient:
     """The mean transient of ``protocol`` with the given release probability (None: the
     model's own, 0.3)."""
-    model = load_model(MODEL) if model is None else model
-    if release_probability is not None:
-        model = model.with_parameters(glu_release_probability=release_probability)
-    ens = simulate(model, t_end_s, n_trajectories, seed=seed, sample_every=DT_S,
-                   protocol=protocol, n_threads=n_threads)
-    return _transient(ens)
+    return transient(ensemble(protocol, t_end_s=t_end_s, n_trajectories=n_trajectories,
+                              seed=seed, model=model, n_threads=n_threads,
+                              release_probability=release_probability))
 
 
 def single_epsp(n_trajectories: int, seed: int, **kw) -> Transient:
@@ -128,5 +156,5 @@ def plateau_um(transient: Transient) -> float:
     return float(transient.mean_um[inside].mean())
 
 
-__all__ = ["MODEL", "TETANUS_DEPOLARISATION_MV", "Transient", "pairing", "plateau_um", "run",
-           "single_epsp", "tetanus"]
+__all__ = ["CALCIUM_SPECIES", "MODEL", "TETANUS_DEPOLARISATION_MV", "Transient", "ensemble",
+           "hybrid", "pairing", "plateau_um", "run", "single_epsp", "tetanus", "transient"]

@@ -214,3 +214,70 @@ def test_long_logs_are_mostly_simulated_once(monkeypatch):
     assert per_traj.min() > 3 * DEFAULT_EVENT_BUFFER          # ~1000 records each
     np.testing.assert_array_equal(per_traj, ens.firings[:, 0])
     assert sum(rows_run) <= n + 4                              # pilot of 2 x 2 threads
+
+
+# A hybrid model (stochsyn.engine.continuous): continuous buffering with jumps from a
+# logged agent rule, a discrete reaction whose propensity follows the continuous Ca(t), and
+# a time-dependent (input) reaction, so both hazard paths and the ODE restarts are covered.
+HYBRID_MODEL = {
+    "model": {"name": "repro_hybrid"},
+    "inputs": {"drive": {"value": 2.0, "sine": {"amplitude": 1.5, "frequency": "1 Hz"}}},
+    "species": {"Ca": 20, "B": 200, "CaB": 0, "X": 0},
+    "agents": {"Ch": {"sites": {"s": ["c", "o"]}, "initial": [{"count": 8}]}},
+    "reactions": [
+        {"name": "gate", "equation": "Ch(s=c) <-> Ch(s=o)", "rate": [3.0, 6.0], "log": True},
+        {"name": "influx", "equation": "Ch(s=o) -> Ch(s=o) + Ca", "rate": 40.0},
+        {"name": "buffer", "equation": "Ca + B <-> CaB", "rate": [0.05, 5.0]},
+        {"name": "out", "equation": "Ca ->", "rate": 3.0},
+        {"name": "sense", "equation": "Ca -> X", "rate": 0.05},
+        {"name": "driven", "equation": "-> X", "rate": {"kind": "input", "input": "drive",
+                                                       "k": "1 /s"}},
+    ],
+    "continuous": {"species": ["Ca", "B", "CaB"]},
+}
+
+
+@pytest.fixture(scope="module")
+def hybrid_model():
+    return ss.Model.from_dict(HYBRID_MODEL)
+
+
+@pytest.fixture(scope="module")
+def hybrid_reference(hybrid_model):
+    return run(hybrid_model)
+
+
+def assert_same_hybrid_run(a, b):
+    assert_same_run(a, b)
+    np.testing.assert_array_equal(a.continuous_values, b.continuous_values)
+    np.testing.assert_array_equal(a.ode_steps, b.ode_steps)
+
+
+def test_hybrid_reference_run_is_meaningful(hybrid_reference):
+    from stochsyn.network import hybrid_roles
+    assert hybrid_roles(ss.Model.from_dict(HYBRID_MODEL)) == (
+        ("exact",) * 2 + ("jump", "ode", "ode", "ode", "coupled", "exact"))
+    assert np.all(hybrid_reference.status == 0)
+    f = hybrid_reference.firings
+    assert np.all(f[:, 2] > 20) and np.all(f[:, 6] > 0) and np.all(f[:, 7] > 0)
+    assert np.all(hybrid_reference.ode_steps > 100)
+
+
+def test_hybrid_same_seed_twice_is_identical(hybrid_model, hybrid_reference):
+    assert_same_hybrid_run(hybrid_reference, run(hybrid_model))
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")
+def test_hybrid_thread_count_does_not_matter(hybrid_model, hybrid_reference):
+    assert_same_hybrid_run(run(hybrid_model, n_threads=1), run(hybrid_model, n_threads=2))
+    assert_same_hybrid_run(run(hybrid_model, n_threads=2), hybrid_reference)
+
+
+@pytest.mark.parametrize("batch_size", [1, 7])
+def test_hybrid_batch_size_and_shards_do_not_matter(hybrid_model, hybrid_reference,
+                                                    batch_size):
+    assert_same_hybrid_run(run(hybrid_model, batch_size=batch_size), hybrid_reference)
+    one = run(hybrid_model, n=1, first_trajectory=13)
+    np.testing.assert_array_equal(one.continuous_values[0],
+                                  hybrid_reference.continuous_values[13])
+    np.testing.assert_array_equal(one.firings[0], hybrid_reference.firings[13])

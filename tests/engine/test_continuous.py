@@ -1,0 +1,319 @@
+"""The hybrid mode's deterministic parts (stochsyn.engine.continuous): the ODE of the
+continuous species against scipy's Radau, conservation under jumps, the clamp rule,
+interventions, the failure status, results and Parquet, and that switching the mode off
+changes nothing.
+
+Statistical checks of the coupling (a discrete reaction reading a continuous species, and
+discrete influx into continuous buffers) are in tests/statistical/test_hybrid.py.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+import stochsyn as ss
+from stochsyn.engine import STATUS_TEXT
+from stochsyn.ensemble import BudgetWarning, HybridWarning
+from stochsyn.network import COUPLED, ODE_TERM, hybrid_roles
+
+SEED = 20261122
+
+
+def build(species, reactions, continuous=None, **extra):
+    data = {"model": {"name": "hybrid_test"}, "species": species, "reactions": reactions}
+    if continuous is not None:
+        data["continuous"] = continuous
+    data.update(extra)
+    return ss.Model.from_dict(data)
+
+
+def rate_equations(model):
+    """dy/dt of every species of ``model`` as in the module docstring (a_j = c Π y^ν/ν!
+    times the Michaelis–Menten or Hill factor), written out independently of the engine."""
+    def rhs(_t, y):
+        dy = np.zeros(model.n_species)
+        for r in model.reactions:
+            a = r.rate
+            for s, nu in r.reactants:
+                a *= max(y[s], 0.0) ** nu / math.factorial(nu)
+            if r.kind == "michaelis_menten":
+                e = sum(w * y[i] for i, w in r.modifier) if r.modifier else 1.0
+                a *= e / (r.half + sum(y[i] for i in r.saturation))
+            elif r.kind == "hill":
+                m = sum(w * y[i] for i, w in r.modifier)
+                f = m ** r.hill_n / (r.half ** r.hill_n + m ** r.hill_n)
+                a *= (1.0 - f) if r.repress else f
+            for s, nu in r.reactants:
+                dy[s] -= nu * a
+            for s, nu in r.products:
+                dy[s] += nu * a
+        return dy
+    return rhs
+
+
+def radau(model, times):
+    sol = solve_ivp(rate_equations(model), (0.0, times[-1]), np.array(model.x0, float),
+                    method="Radau", rtol=1e-12, atol=1e-12, t_eval=times)
+    assert sol.success
+    return sol.y.T
+
+
+PURE = {
+    "decay": ({"A": 1000}, [{"name": "d", "equation": "A ->", "rate": 3.0}]),
+    # the spine's fast buffer (c = 247 /uM/s in 0.1 fL), a neck-like exchange: stiff
+    "buffer": ({"Ca": 100, "B": 500, "CaB": 0},
+               [{"name": "b", "equation": "Ca + B <-> CaB", "rate": [4.1, 524.0]},
+                {"name": "out", "equation": "Ca ->", "rate": 600.0},
+                {"name": "in", "equation": "-> Ca", "rate": 2000.0}]),
+    # a Michaelis–Menten pump, and a Hill source with positive feedback
+    "pump": ({"Ca": 300, "P": 50},
+             [{"name": "pump", "equation": "Ca ->",
+               "rate": {"kind": "michaelis_menten", "kcat": "20 /s", "enzyme": "P", "km": 30}},
+              {"name": "hill", "equation": "-> Ca",
+               "rate": {"kind": "hill", "k": "50 /s", "of": "Ca", "K": 100, "n": 2.5}}]),
+    # second order: dM/dt = -2 c M²/2 + 2 c' D
+    "dimer": ({"M": 500, "D": 0}, [{"name": "dim", "equation": "2 M <-> D",
+                                    "rate": [0.01, 0.5]}]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PURE))
+def test_purely_continuous_models_follow_radau(name):
+    """No discrete part: every trajectory is the ODE solution, within 20 (atol + rtol |y|)
+    (the bound of the module docstring; measured at most 6.2 (pump), 0.9 elsewhere)."""
+    species, reactions = PURE[name]
+    model = build(species, reactions, {"species": list(species)})
+    assert set(hybrid_roles(model)) == {"ode"}
+    times = np.linspace(0.0, 1.0, 101)
+    ens = ss.simulate(model, 1.0, 3, seed=SEED, sample_times=times)
+    assert np.all(ens.n_events == 0) and np.all(ens.ode_steps > 0)
+    got = np.stack([ens.values(s) for s in species], axis=2)
+    np.testing.assert_array_equal(got[0], got[1])          # deterministic
+    expected = radau(model, times)
+    rtol, atol = model.continuous_tolerance
+    assert (rtol, atol) == (1e-6, 1e-6)
+    assert np.max(np.abs(got[0] - expected) / (atol + rtol * np.abs(expected))) < 20
+
+
+def test_decay_matches_the_analytic_solution_and_tolerance_controls_the_error():
+    species, reactions = PURE["decay"]
+    times = np.linspace(0.0, 2.0, 41)
+    errors = {}
+    for tol in (1e-4, 1e-8):
+        model = build(species, reactions, {"species": ["A"], "rtol": tol, "atol": tol})
+        ens = ss.simulate(model, 2.0, 1, seed=SEED, sample_times=times)
+        exact = 1000.0 * np.exp(-3.0 * times)
+        errors[tol] = np.max(np.abs(ens.values("A")[0] - exact))
+        assert errors[tol] < 20 * tol * 1000.0
+    assert errors[1e-8] < 1e-3 * errors[1e-4]
+
+
+def test_the_error_bound_fails_with_a_wrong_rate():
+    """Negative control for the Radau comparison: 1 % off in one constant is far outside."""
+    species, reactions = PURE["buffer"]
+    model = build(species, reactions, {"species": list(species)})
+    times = np.linspace(0.0, 0.2, 41)
+    ens = ss.simulate(model, 0.2, 1, seed=SEED, sample_times=times)
+    wrong = build(species, [dict(reactions[0], rate=[4.1 * 1.01, 524.0])] + reactions[1:],
+                  {"species": list(species)})
+    got = np.stack([ens.values(s)[0] for s in species], axis=1)
+    expected = radau(wrong, times)
+    assert np.max(np.abs(got - expected) / (1e-6 + 1e-6 * np.abs(expected))) > 100
+
+
+CHANNEL_INFLUX = {
+    # discrete channels open and close; an open one lets Ca in (a jump of +1)
+    "species": {"C": 20, "O": 0, "Ca": 10, "B": 300, "CaB": 0},
+    "reactions": [
+        {"name": "gate", "equation": "C <-> O", "rate": [50.0, 200.0]},
+        {"name": "influx", "equation": "O -> O + Ca", "rate": 300.0},
+        {"name": "buffer", "equation": "Ca + B <-> CaB", "rate": [0.5, 30.0]},
+    ],
+}
+
+
+def test_roles_of_the_channel_model():
+    model = build(**CHANNEL_INFLUX, continuous={"species": ["Ca", "B", "CaB"]})
+    assert hybrid_roles(model) == ("exact", "exact", "jump", "ode", "ode")
+    network = ss.compile(model)
+    assert list(network.arrays.rate_kind[3:]) == [ODE_TERM, ODE_TERM]
+    assert list(network.hybrid.cont_idx) == [2, 3, 4]
+    assert list(network.hybrid.jump_slot) == [0] and list(network.hybrid.jump_val) == [1]
+    assert ss.compile(build(**CHANNEL_INFLUX)).hybrid is None
+
+
+def test_total_calcium_is_conserved_under_jumps():
+    """Ca + CaB changes only by the influx jumps, B + CaB not at all: both to round-off."""
+    model = build(**CHANNEL_INFLUX, continuous={"species": ["Ca", "B", "CaB"]})
+    ens = ss.simulate(model, 0.5, 20, seed=SEED, sample_every=0.01)
+    influx = ens.firings[:, 2]
+    assert np.all(influx > 50)                       # many jumps
+    total = ens.values("Ca") + ens.values("CaB")
+    np.testing.assert_allclose(total[:, -1], 10 + influx, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(ens.values("B") + ens.values("CaB"), 300.0, rtol=1e-12)
+    assert np.all(np.diff(total, axis=1) >= -1e-9)   # only grows (in whole jumps)
+    np.testing.assert_allclose(np.diff(total, axis=1), np.rint(np.diff(total, axis=1)),
+                               atol=1e-9)
+    assert np.all(ens.continuous_clamped == 0)
+
+
+def test_discrete_part_is_unchanged_by_an_independent_continuous_part():
+    """A continuous subsystem that no discrete reaction reads or writes draws no random
+    numbers: the discrete trajectories are the same bits as without it."""
+    discrete = {"species": {"C": 20, "O": 0, "X": 0},
+                "reactions": [{"name": "gate", "equation": "C <-> O", "rate": [50.0, 200.0]},
+                              {"name": "make", "equation": "O -> O + X", "rate": 3.0}]}
+    alone = build(**discrete)
+    both = build({**discrete["species"], "Ca": 100, "B": 500, "CaB": 0},
+                 discrete["reactions"] + PURE["buffer"][1],
+                 {"species": ["Ca", "B", "CaB"]})
+    a = ss.simulate(alone, 2.0, 10, seed=SEED, sample_every=0.05)
+    b = ss.simulate(both, 2.0, 10, seed=SEED, sample_every=0.05)
+    np.testing.assert_array_equal(a.counts, b.counts[:, :, :3])
+    np.testing.assert_array_equal(a.firings, b.firings[:, :3])
+    np.testing.assert_array_equal(a.n_events, b.n_events)
+    assert np.all(b.firings[:, 3:] == 0) and np.all(b.ode_steps > 0)
+
+
+def test_switching_the_mode_off_gives_the_exact_model_back():
+    hybrid = build(**CHANNEL_INFLUX, continuous={"species": ["Ca", "B", "CaB"]})
+    exact = build(**CHANNEL_INFLUX)
+    back = hybrid.with_continuous([])
+    assert back.continuous == () and back.hash == exact.hash
+    a = ss.simulate(exact, 0.3, 5, seed=SEED, sample_every=0.01)
+    b = ss.simulate(back, 0.3, 5, seed=SEED, sample_every=0.01)
+    for name in ("counts", "firings", "n_events", "t_reached"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert a.continuous == () and a.continuous_values is None and a.ode_steps is None
+    with_api = exact.with_continuous(["Ca", "B", "CaB"])
+    assert with_api.hash == hybrid.hash and with_api.continuous_species == ("Ca", "B", "CaB")
+
+
+CLAMP = {
+    # Ca turns into CaX continuously (so it becomes fractional), and a discrete reaction
+    # consumes whole Ca ions: below 1 ion a firing would leave a negative amount
+    "species": {"X": 5, "Ca": 6, "CaX": 0},
+    "reactions": [{"name": "convert", "equation": "Ca -> CaX", "rate": 2.0},
+                  {"name": "take", "equation": "Ca + X -> X", "rate": 1.0}],
+}
+
+
+def test_a_jump_below_zero_is_clamped_and_counted():
+    model = build(**CLAMP, continuous={"species": ["Ca", "CaX"]})
+    assert hybrid_roles(model) == ("ode", "coupled")
+    with pytest.warns(HybridWarning, match="too scarce"):
+        ens = ss.simulate(model, 3.0, 200, seed=SEED, sample_every=0.1)
+    clamped = ens.continuous_clamped
+    assert np.any(clamped > 0) and np.all(clamped >= 0) and np.all(clamped < 1)
+    # conservation with the clamped molecules made visible:
+    # Ca + CaX = 6 − (firings of take) + clamped, to round-off
+    final = ens.values("Ca")[:, -1] + ens.values("CaX")[:, -1]
+    np.testing.assert_allclose(final, 6 - ens.firings[:, 1] + clamped, atol=1e-9)
+    assert np.all(ens.values("Ca") >= -1e-6)
+
+
+def test_interventions_set_and_add_amounts():
+    model = build({"A": 100}, [{"name": "d", "equation": "A ->", "rate": 1.0}],
+                  {"species": ["A"]},
+                  interventions=[{"time": 0.5, "add": {"A": 50}},
+                                 {"time": 1.0, "set": {"A": 7}}])
+    assert [k for k in ss.compile(model).arrays.iv_kind] == [4, 3]     # ADD_VALUE, SET_VALUE
+    times = np.array([0.0, 0.25, 0.5, 0.75, 1.0, 1.5])
+    ens = ss.simulate(model, 1.5, 1, seed=SEED, sample_times=times)
+    y = ens.values("A")[0]
+    a_half = 100 * math.exp(-0.5) + 50
+    expected = [100.0, 100 * math.exp(-0.25), a_half, a_half * math.exp(-0.25), 7.0,
+                7 * math.exp(-0.5)]
+    np.testing.assert_allclose(y, expected, rtol=1e-5)
+    assert ens.counts[0, 4, 0] == 7
+
+
+def test_an_intervention_making_an_amount_negative_stops_the_trajectory():
+    model = build({"A": 10}, [{"name": "d", "equation": "A ->", "rate": 1.0}],
+                  {"species": ["A"]}, interventions=[{"time": 1.0, "add": {"A": -20}}])
+    with pytest.warns(BudgetWarning, match="negative_count"):
+        ens = ss.simulate(model, 2.0, 1, seed=SEED, sample_every=0.5)
+    assert STATUS_TEXT[int(ens.status[0])] == "negative_count"
+    assert np.isnan(ens.values("A")[0, -1]) and ens.counts[0, -1, 0] == -1
+
+
+def test_a_blow_up_ends_with_ode_failure():
+    """dA/dt = c A²/2 reaches infinity at t = 2/(c A0) = 0.2 s."""
+    model = build({"A": 100}, [{"name": "grow", "equation": "2 A -> 3 A", "rate": 0.1}],
+                  {"species": ["A"]})
+    with pytest.warns(BudgetWarning, match="ode_failure"):
+        ens = ss.simulate(model, 1.0, 1, seed=SEED, sample_every=0.05)
+    assert STATUS_TEXT[int(ens.status[0])] == "ode_failure"
+    assert 0.15 < ens.t_reached[0] < 0.201     # (the numerical blow-up lags a little)
+    values = ens.values("A")[0]
+    assert np.all(np.isfinite(values[ens.times < 0.15])) and np.all(np.isnan(values[-3:]))
+
+
+def test_results_tables_and_parquet(tmp_path):
+    model = build(**CHANNEL_INFLUX, continuous={"species": ["Ca", "B", "CaB"]},
+                  observables={"ca_total": "Ca + CaB", "open": "O"})
+    ens = ss.simulate(model, 0.2, 4, seed=SEED, sample_every=0.02)
+    assert ens.continuous == ("Ca", "B", "CaB") and ens.continuous_values.shape == (4, 11, 3)
+    ca = ens.values("Ca")
+    assert ca.dtype == np.float64 and np.any(ca != np.rint(ca))          # real amounts
+    np.testing.assert_array_equal(ens.counts[:, :, 2], np.maximum(np.rint(ca), 0))
+    np.testing.assert_allclose(ens.values("ca_total"), ca + ens.values("CaB"), rtol=1e-12)
+    frame = ens.timeseries(["Ca", "O"])
+    assert frame.loc[frame["name"] == "Ca", "value"].to_numpy() == pytest.approx(
+        ca.reshape(-1))
+    back = ss.read(ens.to_parquet(tmp_path / "run"))
+    assert back.continuous == ens.continuous
+    np.testing.assert_array_equal(back.continuous_values, ens.continuous_values)
+    np.testing.assert_array_equal(back.counts, ens.counts)
+    np.testing.assert_array_equal(back.ode_steps, ens.ode_steps)
+    import pyarrow.parquet as pq
+    schema = pq.read_schema(next((tmp_path / "run" / "counts").glob("*.parquet")))
+    assert str(schema.field("Ca").type) == "double" and str(schema.field("O").type) == "int64"
+    summary = ens.summary()
+    np.testing.assert_array_equal(summary["ode_steps"], ens.ode_steps)
+
+
+def test_event_record_rerun_with_a_membrane():
+    """A logged model whose event records overflow the first buffer is simulated again;
+    the re-run writes its voltages into an array of its own (it once wrote them into an
+    empty one, corrupting the heap)."""
+    model = ss.load_model("reactions/examples/spine_electrophysiology.toml").with_parameters(
+        glu_release_probability=1.0)         # a release: ~400 logged Mg2+ (un)blocks each
+    ens = ss.simulate(model, 0.05, 2, seed=SEED, sample_every=0.001, record_events=True,
+                      protocol=ss.protocols.stdp(delta_t_ms=10, pairs=1))
+    assert len(ens.event_records) > 2 * 256
+    assert np.all(np.isfinite(ens.voltage_mv))
+
+
+def test_event_record_rerun_with_continuous_species():
+    """The same re-run in the hybrid mode writes its amounts into arrays of its own."""
+    model = build({"Ca": 0},
+                  [{"name": "influx", "equation": "A(s=o) -> A(s=o) + Ca", "rate": 5.0},
+                   {"name": "flip", "equation": "A(s=c) <-> A(s=o)", "rate": [20.0, 20.0],
+                    "log": True},
+                   {"name": "out", "equation": "Ca ->", "rate": 1.0}],
+                  {"species": ["Ca"]},
+                  agents={"A": {"sites": {"s": ["c", "o"]}, "initial": [{"count": 10}]}})
+    ens = ss.simulate(model, 5.0, 3, seed=SEED, sample_every=0.5, record_events=True)
+    assert len(ens.event_records) > 3 * 256
+    assert np.all(np.isfinite(ens.values("Ca")))
+
+
+def test_coupled_michaelis_menten_and_hill_read_continuous_modifiers():
+    """A discrete reaction whose Hill regulator is continuous is coupled (its propensity
+    follows y(t)); with y constant it is the ordinary Hill law: X is Poisson with mean
+    k·t·f(y) (checked loosely here; tests/statistical/test_hybrid.py does it properly)."""
+    model = build({"Ca": 40, "X": 0},
+                  [{"name": "signal", "equation": "-> X",
+                    "rate": {"kind": "hill", "k": "100 /s", "of": "Ca", "K": 20, "n": 2}}],
+                  {"species": ["Ca"]})
+    assert hybrid_roles(model) == ("coupled",)
+    assert ss.compile(model).arrays.rate_kind[0] == COUPLED
+    ens = ss.simulate(model, 1.0, 2000, seed=SEED, sample_every=1.0)
+    mean = 100.0 * 40 ** 2 / (20 ** 2 + 40 ** 2)
+    assert abs(ens.values("X")[:, -1].mean() - mean) < 4 * math.sqrt(mean / 2000)
