@@ -28,9 +28,11 @@ What is measured (numba compilation excluded by a warm-up, and reported):
 (d) where the time goes: two runs of the same model at rest (no release, no
     depolarisation), one with every time-dependent reaction's static factor zero
     (``n_nmdar = n_ampa_psd = 0``: the engine runs its plain exact SSA) and one with the
-    receptors present (the engine then takes its time-dependent path, the integrated
-    hazard of ``stochsyn/engine/hazard.py``, at every event, although glutamate is 0 and no
-    channel is open). Both simulate the same Ca2+ events at rest. The plain run's cost per
+    receptors present (their time-dependent rates are live, but glutamate is 0 and no
+    channel opens, so the rest fallback freezes them into the sum tree: this run checks
+    that the engine then costs what the plain SSA costs; before the fallback it took the
+    integrated hazard of ``stochsyn/engine/hazard.py`` at every event and cost 30x more).
+    Both simulate the same Ca2+ events at rest. The plain run's cost per
     event times a protocol's events, against the protocol's wall time, estimates the
     fraction of the time spent in the time-dependent path;
 (e) the accuracy yardstick a faster approximate option must meet: per protocol, the mean
@@ -277,8 +279,8 @@ def main(argv=None):
     refs = {
         "plain": ("no receptors (n_nmdar = n_ampa_psd = 0): plain exact SSA",
                   model.with_parameters(n_nmdar=0, n_ampa_psd=0, glu_release_probability=0)),
-        "td_idle": ("receptors present, Pr = 0, no depolarisation: time-dependent path, "
-                    "all inputs idle", model.with_parameters(glu_release_probability=0)),
+        "td_idle": ("receptors present, Pr = 0, no depolarisation: time-dependent rates "
+                    "live, inputs idle (rest fallback)", model.with_parameters(glu_release_probability=0)),
     }
     for key, (label, ref_model) in refs.items():
         # The plain run is short: best of 3 (same seed, same events).
