@@ -474,8 +474,11 @@ def _membrane_arrays(model, delta_rows, move_rows) -> dict:
     entries = [(s, channel.conductance_s * w, channel.reversal_mv)
                for channel in m.channels for s, w in channel.weights if w != 0]
     conducting = {s for s, _, _ in entries}
-    rx = [int(any(s in conducting for s, _ in delta_rows[j])
-              or any(state in conducting for _, frm, to in move_rows[j] for state in (frm, to)))
+    # A reaction changes the conductance if it changes a conducting count; an agent moved to
+    # its own state (e.g. Ca2+ entry through an open NMDAR, ~10^4 per EPSP) does not.
+    rx = [int(any(s in conducting and change != 0 for s, change in delta_rows[j])
+              or any(frm != to and (frm in conducting or to in conducting)
+                     for _, frm, to in move_rows[j]))
           for j in range(n_reactions)]
     return dict(mem_io=_i64([m.voltage_input, m.dendrite_input]),
                 mem_param=_f64([m.capacitance_f, m.leak_conductance_s, m.leak_reversal_mv,
