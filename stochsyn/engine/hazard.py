@@ -181,35 +181,57 @@ def _tv_integral(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now
                                          mem, u_now, mid))
 
 
+@numba.njit(cache=True, inline="always")
+def _pulsed_input(drive, used_inputs, q):
+    """For ``q < len(used_inputs)`` the ``q``-th input in use, for ``q = len(used_inputs)``
+    the dendrite when only the membrane voltage reads it: an input whose pulses the
+    time-dependent rates feel; -1 for none (the voltage input itself, whose pulses reach
+    the rates through the membrane)."""
+    mem_v, mem_d = drive[13][0], drive[13][1]
+    if q < len(used_inputs):
+        i = used_inputs[q]
+        return -1 if i == mem_v else i
+    if mem_d < 0 or not _uses(used_inputs, mem_v) or _uses(used_inputs, mem_d):
+        return -1
+    return mem_d
+
+
+@numba.njit(cache=True, inline="always")
+def _pulse_tau_expiry(drive, pulse, c):
+    """Time constant (s) of pulse component ``c`` and the time it is dropped at."""
+    tau = 1.0 / drive[11][c]
+    return tau, pulse[2, c] + (ALPHA_LIFETIME_TAUS if drive[12][c] else EXP_LIFETIME_TAUS) * tau
+
+
+@numba.njit(cache=True, inline="always")
+def _transient_in_use(drive, used_inputs, mem, base):
+    """Whether the membrane has a transient that the rates read (voltage in use, no clamp)."""
+    mem_v = drive[13][0]
+    return (mem_v >= 0 and mem[3] != 0.0 and _uses(used_inputs, mem_v)
+            and base[mem_v] != base[mem_v])
+
+
 @numba.njit(cache=True)
 def _step_bound(drive, used_inputs, pulse, mem, base, a, h):
     """The longest quadrature step from ``a`` allowed by the active pulses and the membrane
     transient (and the time the next pulse expires); drops expired pulses and a negligible
     transient."""
-    comp_ptr, comp_rate, comp_alpha = drive[10], drive[11], drive[12]
-    mem_v, mem_d = drive[13][0], drive[13][1]
+    comp_ptr = drive[10]
     t_end = math.inf
     for q in range(len(used_inputs) + 1):
-        if q < len(used_inputs):
-            i = used_inputs[q]
-            if i == mem_v:
-                continue
-        else:
-            i = mem_d         # the dendrite, when the membrane voltage is used
-            if i < 0 or not _uses(used_inputs, mem_v) or _uses(used_inputs, i):
-                continue
+        i = _pulsed_input(drive, used_inputs, q)
+        if i < 0:
+            continue
         for c in range(comp_ptr[i], comp_ptr[i + 1]):
             if pulse[0, c] != 0.0 or pulse[1, c] != 0.0:
-                tau = 1.0 / comp_rate[c]
-                expiry = pulse[2, c] + (ALPHA_LIFETIME_TAUS if comp_alpha[c]
-                                        else EXP_LIFETIME_TAUS) * tau
+                tau, expiry = _pulse_tau_expiry(drive, pulse, c)
                 if expiry <= a:
                     pulse[0, c] = 0.0
                     pulse[1, c] = 0.0
                 else:
                     t_end = min(t_end, expiry)
                     h = min(h, tau / STEPS_PER_PULSE_TAU)
-    if mem_v >= 0 and mem[3] != 0.0 and _uses(used_inputs, mem_v) and base[mem_v] != base[mem_v]:
+    if _transient_in_use(drive, used_inputs, mem, base):
         transient = abs(mem[3]) * math.exp(-mem[0] * (a - mem[4]))
         if transient < TRANSIENT_DROP_MV:
             mem[3] = 0.0
@@ -228,24 +250,16 @@ def quiet_from(drive, used_inputs, pulse, mem, base, h_max):
     (``h_max < inf``); ``-inf`` if nothing varies now."""
     if h_max < math.inf:
         return math.inf
-    comp_ptr, comp_rate, comp_alpha = drive[10], drive[11], drive[12]
-    mem_v, mem_d = drive[13][0], drive[13][1]
+    comp_ptr = drive[10]
     t_quiet = -math.inf
     for q in range(len(used_inputs) + 1):
-        if q < len(used_inputs):
-            i = used_inputs[q]
-            if i == mem_v:
-                continue
-        else:
-            i = mem_d
-            if i < 0 or not _uses(used_inputs, mem_v) or _uses(used_inputs, i):
-                continue
+        i = _pulsed_input(drive, used_inputs, q)
+        if i < 0:
+            continue
         for c in range(comp_ptr[i], comp_ptr[i + 1]):
             if pulse[0, c] != 0.0 or pulse[1, c] != 0.0:
-                tau = 1.0 / comp_rate[c]   # as in _step_bound, to the last bit
-                t_quiet = max(t_quiet, pulse[2, c] + (ALPHA_LIFETIME_TAUS if comp_alpha[c]
-                                                      else EXP_LIFETIME_TAUS) * tau)
-    if mem_v >= 0 and mem[3] != 0.0 and _uses(used_inputs, mem_v) and base[mem_v] != base[mem_v]:
+                t_quiet = max(t_quiet, _pulse_tau_expiry(drive, pulse, c)[1])
+    if _transient_in_use(drive, used_inputs, mem, base):
         t_quiet = max(t_quiet, mem[4] + math.log(abs(mem[3]) / TRANSIENT_DROP_MV) / mem[0])
     return t_quiet
 

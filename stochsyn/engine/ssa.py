@@ -554,12 +554,11 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
     used_inputs = net.tv_inputs
     tv_static = np.zeros(n_reactions, dtype=np.float64)
     # Rest fallback: while nothing the time-dependent rates read varies (from t_quiet on,
-    # until t_thaw) their rates are constant and sit in the tree as ``s_j · tv_factor[j]``
-    # (``frozen``), so the loop is the plain SSA.
+    # until the next step of an input in use) their rates are constant and sit in the tree
+    # as ``s_j · tv_factor[j]`` (``frozen``), so the loop is the plain SSA.
     tv_factor = np.zeros(n_reactions, dtype=np.float64)
     can_freeze = len(tv_list) > 0
     frozen = False
-    t_thaw = math.inf
     mem_v = net.mem_io[0]
     has_membrane = mem_v >= 0
     omega_max = 0.0
@@ -629,9 +628,8 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
             if t_thaw >= 0.0:
                 _set_tv_leaves(tree, n_leaves, tv_list, tv_static, tv_factor, True)
                 frozen = True
-                t_stop = min(t_stop, t_thaw)
+                t_stop = min(t_stop, t_thaw)   # thawed there (a stop)
             else:   # round-off at the transient's end: try again a little later
-                t_thaw = math.inf
                 t_quiet = max(quiet_from(drive, used_inputs, pulse, mem, base, h_max),
                               t + 1e-9)
         a0 = tree[0]
@@ -668,10 +666,9 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
                     k = int(st[continuous.SAMPLED])     # the samples the ODE reached
                     break
             t = t_stop
-            if frozen:   # (at t_thaw, an input in use steps: refrozen below if still quiet)
+            if frozen:   # (at an input's step: refrozen below if still quiet)
                 _set_tv_leaves(tree, n_leaves, tv_list, tv_static, tv_factor, False)
                 frozen = False
-                t_thaw = math.inf
             if t_iv == t_stop:
                 v_now = membrane.voltage(drive, mem, pulse, base, t) if has_membrane else 0.0
                 if hybrid is not None:      # y(t) into ws[Y0], where SET/ADD_VALUE act
@@ -841,7 +838,6 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
                 if frozen and t_quiet > t:   # a transient: V varies again
                     _set_tv_leaves(tree, n_leaves, tv_list, tv_static, tv_factor, False)
                     frozen = False
-                    t_thaw = math.inf
                     t_stop = min(min(t_iv, t_mem), min(t_spike, t_post))
         for p in range(net.tvdep_ptr[j], net.tvdep_ptr[j + 1]):
             r = net.tvdep_idx[p]
