@@ -121,7 +121,7 @@ def main(argv=None) -> int:
     parser.add_argument("--trajectories", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--out", default="calcium_v4.png")
-    parser.add_argument("--transient-trajectories", type=int, default=24)
+    parser.add_argument("--transient-trajectories", type=int, default=160)
     parser.add_argument("--tetanus-trajectories", type=int, default=4)
     parser.add_argument("--transients-out", default="calcium_v5_v6.png")
     parser.add_argument("--skip-v4", action="store_true")
@@ -153,7 +153,7 @@ def transients(args) -> None:
         print(f"{label:28s} {r.peak_um:14.3f} ± {r.peak_se_um:5.3f} {r.voltage_peak_mv:12.2f} "
               f"{r.events_per_trajectory:12.0f}")
     ratio = pair.peak_um / (pre.peak_um + post.peak_um)
-    print(f"V5: single EPSP peak {pre.peak_um:.3f} uM (target 0.2-1.5): "
+    print(f"V5: single EPSP peak {pre.peak_um:.3f} ± {pre.peak_se_um:.3f} uM (target 0.2-1.5): "
           f"{'PASS' if 0.2 <= pre.peak_um <= 1.5 else 'FAIL'}")
     print(f"V6: pairing / (pre + post) = {ratio:.2f} (target >= 1.5): "
           f"{'PASS' if ratio >= 1.5 else 'FAIL'}")
