@@ -5,7 +5,7 @@ module variants of SCIENCE §5 (V4), and the Ca²⁺ transients of the electroph
 Usage::
 
     python analysis/calcium.py [--trajectories 1000] [--seed 20261122] [--out calcium_v4.png]
-        [--transient-trajectories 24] [--tetanus-trajectories 4]
+        [--transient-trajectories 160] [--tetanus-trajectories 4]
         [--transients-out calcium_v5_v6.png] [--skip-v4] [--skip-tetanus]
 
 V5–V6 use stochsyn.validation.calcium_transients (release probability 1 for V5 and the
