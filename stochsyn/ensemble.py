@@ -499,6 +499,9 @@ def _check_status(ens: Ensemble, on_stop: str, max_events: int) -> None:
         "ode_failure": "the ODE of the continuous species failed (an amount became "
                        "infinite or NaN, or its step size vanished); look for rates that "
                        "make amounts grow without bound",
+        "hazard_bound": "a time-dependent propensity exceeded the bound the engine "
+                        "computed for it (an engine error, not a model one); please report "
+                        "it with the model and the seed",
     }
     lines = []
     for reason, which in reasons.items():

@@ -45,7 +45,8 @@ def invalidate_stale_kernel_cache(package_dir: Path | None = None) -> bool:
 invalidate_stale_kernel_cache()
 
 from .batch import run_batch  # noqa: E402
-from .ssa import AGENT_CAPACITY, MAX_EVENTS, NEGATIVE_COUNT, NONFINITE_PROPENSITY, OK  # noqa: E402
+from .ssa import (AGENT_CAPACITY, HAZARD_BOUND, MAX_EVENTS, NEGATIVE_COUNT,  # noqa: E402
+                  NONFINITE_PROPENSITY, OK)
 from .continuous import ODE_FAILURE  # noqa: E402
 
 #: What each kernel status code means, for messages and result tables.
@@ -56,7 +57,8 @@ STATUS_TEXT = {
     NONFINITE_PROPENSITY: "nonfinite_propensity",
     AGENT_CAPACITY: "agent_capacity",
     ODE_FAILURE: "ode_failure",
+    HAZARD_BOUND: "hazard_bound",
 }
 
 __all__ = ["STATUS_TEXT", "OK", "MAX_EVENTS", "NEGATIVE_COUNT", "NONFINITE_PROPENSITY",
-           "AGENT_CAPACITY", "ODE_FAILURE", "run_batch"]
+           "AGENT_CAPACITY", "ODE_FAILURE", "HAZARD_BOUND", "run_batch"]

@@ -17,9 +17,10 @@ sorts the reactions:
 * a **coupled** reaction (discrete, reads a continuous species) has the propensity
   ``a_j(t) = s_j · Π_{continuous s} y_s(t)^ν_s / ν_s! · L_j(x, y(t))``, ``s_j`` its discrete
   mass-action factor ``c · Π C(x, ν)``; it varies along y(t) between events, and its next
-  firing is found by the integrated hazard, as for the time-dependent kinds of
-  :mod:`.hazard` (``∫_t^τ a0 = E``; Gauss–Legendre 3-point quadrature and the same
-  safeguarded Newton iteration), with quadrature steps that never cross an ODE step;
+  firing is found by the integrated hazard (``∫_t^τ a0 = E``; Gauss–Legendre 3-point
+  quadrature and a safeguarded Newton iteration, with the time-dependent kinds of
+  :mod:`.hazard` joining the integral while a coupled reaction is live), with quadrature
+  steps that never cross an ODE step;
 * a discrete reaction that changes a continuous species makes y **jump** by its net change
   at the firing; the ODE restarts from there. If a jump would make an amount negative (a
   discrete reaction consuming a continuous species whose amount is below its
@@ -579,8 +580,8 @@ def _tv_point(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t
 
 @numba.njit(cache=True, error_model="numpy")
 def _tv_span(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, a, b):
-    """:func:`.hazard._tv_integral` (the same nodes and weights), by calls of
-    :func:`_tv_point`."""
+    """Gauss–Legendre (3 points) estimate of ``∫_a^b Σ_j s_j f_j(t) dt`` (the time-dependent
+    reactions), by calls of :func:`_tv_point`."""
     half = 0.5 * (b - a)
     mid = a + half
     return half * (_GL_W_OUTER * (_tv_point(drive, tv_list, tv_static, used_inputs, base,
@@ -622,14 +623,15 @@ def next_event_time(hy, rate, x, ws, st, cp_static, drive, tv_list, tv_static, u
                     sample_times):
     """(τ, status): the time τ > t at which ``∫_t^τ a0 = e`` (inf if after ``t_limit``),
     with a0 the tree's constant ``a_const`` plus the coupled reactions along y(t) plus,
-    if ``has_tv``, the time-dependent ones (as :func:`.hazard.next_event_time`).
+    if ``has_tv``, the time-dependent ones.
 
     The ODE is integrated on to τ (its current step covers τ; the samples of the steps
     left on the way are recorded into ``values``, :func:`cover`). Quadrature steps end at
     the ODE's step ends, the input steps and the bounds of :func:`.hazard._step_bound`;
-    the crossing is found by the safeguarded Newton iteration of :mod:`.hazard` on the
-    same quadrature (repeated here rather than shared, so that the exact kernel's
-    :func:`.hazard.next_event_time` stays as it was)."""
+    the crossing is found by a safeguarded Newton iteration on the same quadrature. (The
+    exact kernel draws the time-dependent kinds' events by thinning instead,
+    :func:`.hazard.thinned_event`; here the rates follow an ODE, whose values between its
+    dense-output points are not bounded cheaply.)"""
     hazard = 0.0
     a = t
     t_break = set_bases(drive, used_inputs, a, base) if has_tv else math.inf

@@ -1,41 +1,48 @@
-"""Time-dependent propensities: prescribed inputs and the integrated hazard.
+"""Time-dependent propensities: prescribed inputs, and exact event times by thinning.
 
-A reaction of the ``VOLTAGE`` kind has propensity ``s_j · exp(V(t) / v_scale_j)`` and one of
-the ``INPUT`` kind ``s_j · u(t)``, where ``s_j = c_j · Π C(x_s, ν_s)`` changes only at
-events and the input (``V`` is an input in mV) is a prescribed waveform
-``value + A·sin(ωt + φ) + step(t)``. Between events the total propensity is
-``a0(t) = a_const + Σ_j s_j f_j(t)``, and the next event time τ solves
+A reaction of the ``VOLTAGE`` kind has propensity ``s_j · exp(V(t) / v_scale_j)``, one of
+the ``INPUT`` kind ``s_j · u(t)``, ``CURRENT`` ``s_j · max(0, E_j − V(t))`` and ``GHK``
+``s_j · GHK(V(t))``, where ``s_j = c_j · Π C(x_s, ν_s)`` changes only at events and the
+input (``V`` is an input in mV) is a prescribed waveform ``value + A·sin(ωt + φ) +
+step(t) + pulses(t)``, or the spine-head voltage of :mod:`.membrane`, known in closed form
+between events. Between events the total propensity is ``a0(t) = a_const + Σ_j s_j f_j(t)``.
 
-    ∫_t^τ a0(s) ds = E,    E ~ Exp(1)
+Event times: thinning
+---------------------
+The events of that inhomogeneous process are drawn by thinning (Lewis & Shedler 1979;
+Ogata 1981; the exact "extrande"-style bound-and-reject of stochastic simulation,
+Voliotis et al. 2016): over an interval ``[a, b]`` every ``f_j`` is at most ``F_j`` (each
+``f_j`` is monotone in its input, and the input's range over the interval is bounded
+part by part, :func:`input_ranges`), so ``a0(t) <= λ = a_const + Σ_j s_j F_j``.
+Candidates come as a Poisson process of rate λ; a candidate at τ is kept with
+probability ``a0(τ)/λ`` (:func:`thinned_event`). The kept candidates are exactly the
+events of the process with rate ``a0(t)``: there is no quadrature, no ODE step and no
+tolerance, whatever the inputs' shapes. (Before thinning the engine matched ``∫ a0 = E``
+by 3-point Gauss–Legendre quadrature and Newton's method at every event, 30–100 times
+the cost of an event of the plain SSA while a release was active; the hybrid mode's
+coupled reactions still do, in :mod:`.continuous`, because their rates follow an ODE.)
 
-(the time-change / integrated-hazard construction of an inhomogeneous Poisson process;
-Gillespie 1991 "Markov Processes" §6; Anderson 2007 J Chem Phys 127:214107). The integral
-is taken by 3-point Gauss–Legendre quadrature on steps that never cross a discontinuity of
-an input (its step times) and are at most 1/64 of the shortest sine period in use (and a
-quarter of a release pulse's time constant while one is active); the
-crossing is located by a safeguarded Newton iteration on the same quadrature. Where nothing
-varies (no sine in use, no active pulse, no membrane transient: e.g. a clamp between its
-steps) the rate is constant up to the next step time, and the crossing is computed directly. For a
-constant or piecewise-constant input the quadrature is exact, so the method is exact; for a
-sine the relative error of one step is below (π/32)^6/2 ≈ 4e-7 of the step's hazard
-(Gauss–Legendre error term), far below the sampling error of any ensemble. With every
-``s_j = 0`` the caller uses the plain exact SSA.
+The bound's interval (:func:`bound_interval_end`) only sets the cost: at most a sixteenth
+of the fastest sine's period, half the time constant of the fastest active pulse, and two
+membrane time constants while the membrane transient exceeds 0.5 mV; it ends at any step
+of an input in use. The tree's reactions (``a_const``) cost nothing extra: a candidate
+whose uniform falls below ``a_const`` is an event of the tree without evaluating any
+time-dependent rate. Where the rates' inputs do not vary at all (a clamp between its
+steps, rest), :mod:`.ssa` freezes them into the tree instead (:func:`freeze_factors`).
 
 Pulses (cleft glutamate after a release, bAPs, cooperative depolarisation) are sums of
-exponential or alpha-function components (:mod:`.membrane`). While one is active on an input
-in use, quadrature steps are at most a quarter of its time constant; a component older
-than ``EXP_LIFETIME_TAUS`` (``ALPHA_LIFETIME_TAUS``) time constants is dropped: what is left
+exponential or alpha-function components (:mod:`.membrane`); a component older than
+``EXP_LIFETIME_TAUS`` (``ALPHA_LIFETIME_TAUS``) time constants is dropped: what is left
 of its integral, ``< 1e-13`` of ``A·τ``, is far below any other error, and it lets the plain
-SSA take over between spikes.
+SSA take over between spikes. The membrane transient ``R e^{-a(t - t_R)}`` (``τ_m = 1/a``
+≈ 1 µs for a head behind a 100 MΩ neck) is dropped below ``1e-10 mV``
+(:func:`quiet_from`, :func:`_step_bound`: these, and the quadrature step rules below,
+also serve the hybrid mode's integrated hazard in :mod:`.continuous`).
 
-The spine-head voltage of a model with a ``[membrane]`` is the closed-form solution of
-:mod:`.membrane`, ``V(t) = E0 + w P_d(t) + R e^{-a(t - t_R)}``. Its transient relaxes with
-the membrane time constant ``τ_m = 1/a`` (≈ 1 µs for a head behind a 100 MΩ neck). While
-``|R e^{-a s}| > 1 mV`` steps are at most ``τ_m/4``, then at most ``2 τ_m``; the transient is
-dropped below ``1e-10 mV``. The Gauss–Legendre error of a step ``h`` on ``e^{-s/τ_m}`` is
-``≈ 5e-7 (h/τ_m)^7`` of ``τ_m`` times the amplitude, so for a transient below 1 mV and
-``v_scale >= 10 mV`` a ``2 τ_m`` step errs by ``< 1e-5 τ_m λ`` in the hazard — with
-``τ_m λ ≪ 1`` far below the sampling error.
+Quadrature step rules (:func:`_step_bound`, used by :mod:`.continuous`): steps never
+cross an input's step time, are at most 1/64 of the shortest sine period in use, a
+quarter of an active pulse's time constant, and ``τ_m/4`` while the membrane transient
+exceeds 1 mV, then ``2 τ_m``.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ import math
 import numba
 
 from .membrane import ALPHA_LIFETIME_TAUS, EXP_LIFETIME_TAUS, pulse_sum, voltage
+from .rng import next_double, standard_exponential
 
 VOLTAGE = 1
 INPUT = 2
@@ -62,9 +70,14 @@ TRANSIENT_FINE_STEP = 0.25
 TRANSIENT_COARSE_STEP = 2.0
 TRANSIENT_DROP_MV = 1e-10
 
-_GL_X = math.sqrt(3.0 / 5.0)
-_GL_W_OUTER = 5.0 / 9.0
-_GL_W_MID = 8.0 / 9.0
+#: Thinning (:func:`thinned_event`): bound intervals of at most THIN_STEPS_PER_PERIOD⁻¹ of
+#: the fastest sine's period, BOUND_PULSE_TAUS of the fastest active pulse's time constant,
+#: and BOUND_TRANSIENT_TAUS membrane time constants while the membrane transient exceeds
+#: BOUND_TRANSIENT_MV (see :func:`bound_interval_end`).
+THIN_STEPS_PER_PERIOD = 16.0
+BOUND_PULSE_TAUS = 0.5
+BOUND_TRANSIENT_TAUS = 2.0
+BOUND_TRANSIENT_MV = 0.5
 
 
 @numba.njit(cache=True)
@@ -166,19 +179,6 @@ def tv_rate(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t):
         if s > 0.0:
             total += s * _factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j])
     return total
-
-
-@numba.njit(cache=True, inline="always")
-def _tv_integral(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, a, b):
-    """Gauss–Legendre (3 points) estimate of ``∫_a^b Σ_j s_j f_j(t) dt``."""
-    half = 0.5 * (b - a)
-    mid = a + half
-    return half * (_GL_W_OUTER * (tv_rate(drive, tv_list, tv_static, used_inputs, base, pulse,
-                                          mem, u_now, mid - half * _GL_X)
-                                  + tv_rate(drive, tv_list, tv_static, used_inputs, base,
-                                            pulse, mem, u_now, mid + half * _GL_X))
-                   + _GL_W_MID * tv_rate(drive, tv_list, tv_static, used_inputs, base, pulse,
-                                         mem, u_now, mid))
 
 
 @numba.njit(cache=True, inline="always")
@@ -290,89 +290,230 @@ def _uses(used_inputs, i):
     return False
 
 
+@numba.njit(cache=True, inline="always")
+def _wave_range(c1, c2, k, sa, sb):
+    """Range of ``e^{-k s} (c1 + c2 s)`` over ``s`` in ``[sa, sb]``: its ends, and its one
+    extremum ``s* = 1/k - c1/c2`` if that lies inside (an alpha pulse's peak)."""
+    ga = math.exp(-k * sa) * (c1 + c2 * sa)
+    gb = math.exp(-k * sb) * (c1 + c2 * sb)
+    lo = min(ga, gb)
+    hi = max(ga, gb)
+    if c2 != 0.0:
+        s_star = 1.0 / k - c1 / c2
+        if sa < s_star < sb:
+            g = math.exp(-k * s_star) * (c1 + c2 * s_star)
+            lo = min(lo, g)
+            hi = max(hi, g)
+    return lo, hi
+
+
+@numba.njit(cache=True, inline="always")
+def _sine_range(amplitude, theta_a, theta_b):
+    """Range of ``amplitude · sin θ`` over ``θ`` in ``[theta_a, theta_b]``."""
+    sa = math.sin(theta_a)
+    sb = math.sin(theta_b)
+    lo = min(sa, sb)
+    hi = max(sa, sb)
+    if math.pi / 2 + 2 * math.pi * math.ceil((theta_a - math.pi / 2) / (2 * math.pi)) <= theta_b:
+        hi = 1.0
+    if -math.pi / 2 + 2 * math.pi * math.ceil((theta_a + math.pi / 2) / (2 * math.pi)) <= theta_b:
+        lo = -1.0
+    if amplitude >= 0.0:
+        return amplitude * lo, amplitude * hi
+    return amplitude * hi, amplitude * lo
+
+
 @numba.njit(cache=True)
-def next_event_time(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, h_max,
-                    a_const, t, e, t_limit):
-    """The time τ > t at which ``∫_t^τ a0 = e``, or inf if that is after ``t_limit``.
+def input_ranges(drive, used_inputs, base, pulse, mem, a, b, u_lo, u_hi):
+    """``[u_lo[i], u_hi[i]]`` contains input ``i`` over ``[a, b]`` for each used input (the
+    membrane voltage for the membrane's voltage input), given ``base`` valid over it.
 
-    On return ``base`` holds the inputs' step parts valid at τ.
+    Each part of an input (step part, sine, pulse components; for the membrane its rest,
+    transient and low-passed dendrite, :mod:`.membrane`) is bounded on its own by its
+    values at the ends and at its interior extremum; the sums bound the input. The range
+    is widened by ``1e-10`` of the parts' magnitudes, far above round-off, so that the
+    input as evaluated at any point inside lies in it."""
+    in_sine_amp, in_sine_omega, in_sine_phase = drive[4], drive[5], drive[6]
+    comp_ptr, comp_rate = drive[10], drive[11]
+    mem_v, mem_d = drive[13][0], drive[13][1]
+    for q in range(len(used_inputs)):
+        i = used_inputs[q]
+        if i == mem_v:
+            clamp = base[mem_v]
+            if clamp == clamp:
+                u_lo[i] = clamp
+                u_hi[i] = clamp
+                continue
+            lo = mem[2]
+            hi = mem[2]
+            scale = abs(mem[2])
+            if mem[3] != 0.0:
+                ra = mem[3] * math.exp(-mem[0] * (a - mem[4]))
+                rb = mem[3] * math.exp(-mem[0] * (b - mem[4]))
+                lo += min(ra, rb)
+                hi += max(ra, rb)
+                scale += abs(ra)
+            w = mem[1]
+            if w != 0.0:
+                # P_d (.membrane.dendrite_particular), part by part; w > 0
+                rate = mem[0]
+                lo += w * base[mem_d]
+                hi += w * base[mem_d]
+                scale += abs(w * base[mem_d])
+                amplitude = in_sine_amp[mem_d]
+                if amplitude != 0.0:
+                    omega = in_sine_omega[mem_d]
+                    shift = in_sine_phase[mem_d] - math.atan2(omega, rate)
+                    p_lo, p_hi = _sine_range(amplitude * rate / math.hypot(rate, omega),
+                                             omega * a + shift, omega * b + shift)
+                    lo += w * p_lo
+                    hi += w * p_hi
+                    scale += abs(w * amplitude)
+                for c in range(comp_ptr[mem_d], comp_ptr[mem_d + 1]):
+                    a_part = pulse[0, c]
+                    b_part = pulse[1, c]
+                    if a_part != 0.0 or b_part != 0.0:
+                        k = comp_rate[c]
+                        diff = rate - k
+                        if abs(diff) < 1e-9 * rate:
+                            diff = 1e-9 * rate
+                        alpha = rate / diff
+                        c_lo, c_hi = _wave_range(alpha * a_part - alpha / diff * b_part,
+                                                 alpha * b_part, k, a - pulse[2, c],
+                                                 b - pulse[2, c])
+                        lo += w * c_lo
+                        hi += w * c_hi
+                        scale += w * max(abs(c_lo), abs(c_hi))
+        else:
+            lo = base[i]
+            hi = base[i]
+            scale = abs(base[i])
+            amplitude = in_sine_amp[i]
+            if amplitude != 0.0:
+                omega = in_sine_omega[i]
+                p_lo, p_hi = _sine_range(amplitude, omega * a + in_sine_phase[i],
+                                         omega * b + in_sine_phase[i])
+                lo += p_lo
+                hi += p_hi
+                scale += abs(amplitude)
+            for c in range(comp_ptr[i], comp_ptr[i + 1]):
+                a_part = pulse[0, c]
+                b_part = pulse[1, c]
+                if a_part != 0.0 or b_part != 0.0:
+                    c_lo, c_hi = _wave_range(a_part, b_part, comp_rate[c], a - pulse[2, c],
+                                             b - pulse[2, c])
+                    lo += c_lo
+                    hi += c_hi
+                    scale += max(abs(c_lo), abs(c_hi))
+        margin = 1e-10 * scale + 1e-300
+        u_lo[i] = lo - margin
+        u_hi[i] = hi + margin
 
-    Parameters
-    ----------
-    drive : tuple of arrays (:func:`drive_arrays`)
-    tv_list : (n_tv,) int64 ndarray
-        The time-dependent reactions.
-    tv_static : (M,) float64 ndarray
-        ``s_j`` of each time-dependent reaction (1/s per unit of its time factor).
-    used_inputs : int64 ndarray
-        Inputs read by time-dependent reactions (their step times end quadrature steps).
-    base : (I,) float64 ndarray
-        Work array for the inputs' piecewise-constant parts.
-    pulse : (3, C) float64 ndarray
-        Pulse components ``(A, B, t0)`` (:mod:`.membrane`); one that expires before τ is
-        set to 0 here.
-    mem : (5,) float64 ndarray
-        Membrane state (:mod:`.membrane`); a transient that becomes negligible is set to 0.
-    u_now : (I,) float64 ndarray
-        Work array for the inputs' values.
-    h_max : float
-        Longest quadrature step (s); inf when no sine is in use.
-    a_const : float
-        Sum of the time-independent propensities (1/s).
-    t, e, t_limit : float
-        Current time (s), the exponential draw, and the time to give up at (s).
-    """
-    hazard = 0.0
-    a = t
-    t_break = set_bases(drive, used_inputs, a, base)
-    while a < t_limit:
-        if a >= t_break:
-            t_break = set_bases(drive, used_inputs, a, base)
-        bound = _step_bound(drive, used_inputs, pulse, mem, base, a, h_max)
-        b = min(bound, t_limit, t_break)
-        if bound == math.inf:
-            # Nothing varies until b (no sine, pulse or membrane transient): the rate is
-            # constant, and the crossing is where a straight line meets e (exact).
-            rate = a_const + tv_rate(drive, tv_list, tv_static, used_inputs, base, pulse, mem,
-                                     u_now, a)
-            if rate > 0.0 and hazard + rate * (b - a) >= e:
-                return a + (e - hazard) / rate
-            hazard += rate * (b - a)
-            a = b
+
+@numba.njit(cache=True)
+def bound_interval_end(drive, used_inputs, pulse, mem, base, a, h_sine):
+    """The end of the interval from ``a`` over which :func:`tv_bound` bounds the rates.
+
+    Any interval gives an exact method; its length only trades the bound's tightness
+    (rejected candidates) against how often it is recomputed: at most ``h_sine`` (a
+    sixteenth of the fastest sine's period), ``BOUND_PULSE_TAUS`` time constants of the
+    fastest active pulse, and ``BOUND_TRANSIENT_TAUS`` membrane time constants while the
+    transient exceeds ``BOUND_TRANSIENT_MV``."""
+    comp_ptr = drive[10]
+    h = h_sine
+    for q in range(len(used_inputs) + 1):
+        i = _pulsed_input(drive, used_inputs, q)
+        if i < 0:
             continue
-        step = a_const * (b - a) + _tv_integral(drive, tv_list, tv_static, used_inputs, base,
-                                                pulse, mem, u_now, a, b)
-        if hazard + step >= e:
-            # Newton on g(τ) = hazard + ∫_a^τ a0 - e, g' = a0(τ), kept inside [lo, hi].
-            lo = a
-            hi = b
-            tau = a + (b - a) * (e - hazard) / step if step > 0.0 else b
-            tol = 4e-16 * max(1.0, abs(tau))
-            for _ in range(100):
-                g = (hazard + a_const * (tau - a)
-                     + _tv_integral(drive, tv_list, tv_static, used_inputs, base, pulse, mem,
-                                    u_now, a, tau) - e)
-                if g == 0.0:
-                    break
-                if g > 0.0:
-                    hi = tau
-                else:
-                    lo = tau
-                slope = a_const + tv_rate(drive, tv_list, tv_static, used_inputs, base, pulse,
-                                          mem, u_now, tau)
-                candidate = tau - g / slope if slope > 0.0 else 0.5 * (lo + hi)
-                if abs(candidate - tau) <= tol:
-                    tau = min(max(candidate, lo), hi)
-                    break
-                if not (candidate > lo and candidate < hi):
-                    candidate = 0.5 * (lo + hi)
-                tau = candidate
-                if hi - lo <= tol:
-                    break
-            return tau
-        hazard += step
-        a = b
-    return math.inf
+        for c in range(comp_ptr[i], comp_ptr[i + 1]):
+            if pulse[0, c] != 0.0 or pulse[1, c] != 0.0:
+                h = min(h, BOUND_PULSE_TAUS / drive[11][c])
+    if _transient_in_use(drive, used_inputs, mem, base):
+        if abs(mem[3]) * math.exp(-mem[0] * (a - mem[4])) > BOUND_TRANSIENT_MV:
+            h = min(h, BOUND_TRANSIENT_TAUS / mem[0])
+    return a + h
+
+
+@numba.njit(cache=True)
+def tv_bound(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_lo, u_hi, a, b,
+             tv_fmax):
+    """An upper bound (1/s) of ``Σ_j s_j f_j(t)`` over ``[a, b]``; ``tv_fmax[j]`` is set to
+    the bound of ``f_j`` there (every ``f_j`` is monotone in its input, so its bound is
+    the larger of its values at the ends of the input's range, :func:`input_ranges`),
+    raised by ``1e-9`` of itself against round-off."""
+    input_ranges(drive, used_inputs, base, pulse, mem, a, b, u_lo, u_hi)
+    rate_kind, rate_input, rate_vscale = drive[0], drive[1], drive[2]
+    total = 0.0
+    for q in range(len(tv_list)):
+        j = tv_list[q]
+        i = rate_input[j]
+        f = max(_factor(rate_kind[j], u_lo[i], rate_vscale[j]),
+                _factor(rate_kind[j], u_hi[i], rate_vscale[j]))
+        tv_fmax[j] = max(f, 0.0) * (1.0 + 1e-9)
+        total += tv_static[j] * tv_fmax[j]
+    return total
+
+
+@numba.njit(cache=True)
+def bound_total(tv_list, tv_static, tv_fmax):
+    """``Σ_j s_j tv_fmax[j]``, recomputed (the thinning loop keeps it up to date by
+    increments)."""
+    total = 0.0
+    for q in range(len(tv_list)):
+        j = tv_list[q]
+        total += tv_static[j] * tv_fmax[j]
+    return total
+
+
+@numba.njit(cache=True)
+def thinned_event(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, u_lo, u_hi,
+                  h_sine, tv_fmax, bound, a_const, t, t_limit, rng_state):
+    """The next event by thinning (Lewis & Shedler 1979; Ogata 1981): ``(τ, u)``, with
+    ``u`` uniform on ``[0, a_const + Σ_j s_j f_j(τ))`` to choose the reaction with, or
+    ``(inf, 0)`` if no event comes before ``t_limit``; ``(τ, -1)`` if a rate exceeded its
+    bound (a bug: the caller stops with HAZARD_BOUND).
+
+    Candidates come at the constant rate ``λ = a_const + B``, with ``B`` the bound of the
+    time-dependent rates over the current interval (``bound = [end, B]``, kept between
+    calls; ``end = -inf`` makes a new one from ``t``). Per candidate: one standard
+    exponential (the candidate is discarded, by memorylessness, if it falls past the
+    interval's end, and the next interval starts there); if it is inside, one uniform
+    ``u·λ``: below ``a_const`` it is an event of the tree; otherwise the time-dependent
+    rates are evaluated at the candidate and it is an event if ``u·λ - a_const`` is below
+    their sum, else it is rejected and the next candidate is drawn from there. Accepted
+    candidates are the events of the process with rate ``a_const + Σ_j s_j f_j(t)``,
+    exactly (no quadrature). On return ``base`` holds the inputs' step parts at τ."""
+    while True:
+        if t >= bound[0]:
+            t_break = set_bases(drive, used_inputs, t, base)
+            end = min(bound_interval_end(drive, used_inputs, pulse, mem, base, t, h_sine),
+                      t_break)
+            bound[1] = tv_bound(drive, tv_list, tv_static, used_inputs, base, pulse, mem,
+                                u_lo, u_hi, t, end, tv_fmax)
+            bound[0] = end
+        total = a_const + bound[1]
+        stop = min(bound[0], t_limit)
+        if total > 0.0:
+            candidate = t + standard_exponential(rng_state) / total
+        else:
+            candidate = math.inf
+        if candidate >= stop:
+            if bound[0] >= t_limit:
+                return math.inf, 0.0
+            t = bound[0]
+            continue
+        u = next_double(rng_state) * total
+        if u < a_const:
+            return candidate, u
+        rate = tv_rate(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now,
+                       candidate)
+        if rate > bound[1]:
+            bound[1] = bound_total(tv_list, tv_static, tv_fmax)   # increments' round-off
+            if rate > bound[1]:
+                return candidate, -1.0
+        if u - a_const < rate:
+            return candidate, u
+        t = candidate
 
 
 @numba.njit(cache=True)
@@ -395,5 +536,6 @@ def select_tv(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t
     return last
 
 
-__all__ = ["STEPS_PER_PERIOD", "STEPS_PER_PULSE_TAU", "drive_arrays", "freeze_factors",
-           "input_values", "next_event_time", "quiet_from", "select_tv", "set_bases", "tv_rate"]
+__all__ = ["STEPS_PER_PERIOD", "STEPS_PER_PULSE_TAU", "THIN_STEPS_PER_PERIOD", "bound_total",
+           "drive_arrays", "freeze_factors", "input_ranges", "input_values", "quiet_from",
+           "select_tv", "set_bases", "thinned_event", "tv_bound", "tv_rate"]

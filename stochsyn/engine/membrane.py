@@ -25,8 +25,9 @@ component ``e^{-ks}(A + sB)`` gives ``e^{-ks}(α(A + sB) + βB)`` with ``α = a/
 ``β = -a/(a - k)²``. At every event that changes a conductance, and whenever the dendrite's
 waveform changes form (a step, a new pulse, a clamp released), V is continuous: the new
 ``R`` is the voltage just before minus the new particular solution (:func:`anchor`).
-The solution is exact (no ODE step): the only approximation left is the quadrature of the
-hazard (:mod:`.hazard`), whose steps follow the transient ``R e^{-a s}``.
+The solution is exact (no ODE step), and so are the events of the voltage-dependent
+rates along it (thinning, :mod:`.hazard`; the hybrid mode's coupled reactions integrate
+their hazard by quadrature, :mod:`.continuous`).
 
 While the voltage input's step part (its clamp) is finite, V is clamped to it; NaN
 releases the clamp.

@@ -23,13 +23,19 @@ source pair class for a neighbour rule). A pending waiting time is discarded at 
 intervention, which memorylessness allows. ``tests/engine/reference_ssa.py`` repeats these
 steps in pure Python and must agree bit for bit.
 
-Time-dependent reactions (``VOLTAGE`` and ``INPUT`` kinds, see :mod:`.hazard`) keep a zero
-leaf in the tree; their static factors ``c · Π C(x_s, ν_s)`` are kept apart. While all of
-those are zero the loop above is the whole algorithm (the plain exact SSA, at full speed).
-Otherwise the exponential draw ``E`` is matched by the integrated hazard
-``∫ (a_tree + Σ_j s_j f_j(t)) dt`` (:func:`.hazard.next_event_time`), and the choice's
-uniform is scaled by the total propensity at the firing time: below ``a_tree`` it walks the
-tree, above it scans the time-dependent reactions. The draws are the same as above.
+Time-dependent reactions (``VOLTAGE``, ``INPUT``, ``CURRENT`` and ``GHK`` kinds, see
+:mod:`.hazard`) keep a zero leaf in the tree; their static factors ``c · Π C(x_s, ν_s)``
+are kept apart. While all of those are zero the loop above is the whole algorithm (the
+plain exact SSA, at full speed). Otherwise events come by thinning
+(:func:`.hazard.thinned_event`): with ``B`` a bound of ``Σ_j s_j f_j(t)`` over an interval,
+candidates come at rate ``a_tree + B``. Draws per candidate: one standard exponential for
+its waiting time (discarded, by memorylessness, if it falls past the interval's end or a
+scheduled change); then one uniform ``u`` on ``[0, a_tree + B)``: below ``a_tree`` it
+walks the tree (an event); otherwise it is an event of the time-dependent reaction it
+falls on if ``u − a_tree < Σ_j s_j f_j(τ)``, and rejected if not (the next candidate is
+drawn from τ). An event then draws its agents as above. The bound is kept up to date when
+an ``s_j`` changes and recomputed after anything else that changes the rates (a stop, a
+conductance change).
 
 Rest fallback: where nothing that the time-dependent rates read varies (no sine input in
 use, every release or spike pulse on an input in use expired, the membrane transient
@@ -57,6 +63,7 @@ References
 ----------
 D. T. Gillespie (1976) J Comput Phys 22:403-434. doi:10.1016/0021-9991(76)90041-3
 D. T. Gillespie (1977) J Phys Chem 81:2340-2361. doi:10.1021/j100540a008
+P. A. W. Lewis, G. S. Shedler (1979) Naval Res Logist Q 26:403-413 (thinning).
 M. A. Gibson, J. Bruck (2000) J Phys Chem A 104:1876-1889 (dependency graph).
 """
 
@@ -68,8 +75,8 @@ import numba
 import numpy as np
 
 from . import continuous, membrane
-from .hazard import (STEPS_PER_PERIOD, drive_arrays, freeze_factors, next_event_time,
-                     quiet_from, select_tv, tv_rate)
+from .hazard import (STEPS_PER_PERIOD, THIN_STEPS_PER_PERIOD, drive_arrays, freeze_factors,
+                     quiet_from, select_tv, thinned_event)
 from .rng import (lognormal_mean_cv, next_double, seed_pcg64, standard_exponential,
                   uniform_index)
 
@@ -79,6 +86,7 @@ MAX_EVENTS = 1
 NEGATIVE_COUNT = 2
 NONFINITE_PROPENSITY = 3
 AGENT_CAPACITY = 4
+HAZARD_BOUND = 6   # a time-dependent rate above its bound (.hazard.thinned_event): a bug
 ODE_FAILURE = continuous.ODE_FAILURE    # 5
 
 MASS_ACTION = 0   # VOLTAGE = 1 … GHK = 4 are handled in .hazard
@@ -548,8 +556,8 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
     dirty = np.empty(max_dependents, dtype=np.int64)
     firings[:] = 0
 
-    # Time-dependent reactions (not MASS_ACTION): their static factors, and the quadrature
-    # step bound from the inputs they read (see .hazard).
+    # Time-dependent reactions (not MASS_ACTION): their static factors, and the longest
+    # bound interval (thinning) and quadrature step (hybrid mode) that sines allow (.hazard).
     tv_list = net.tv_idx
     used_inputs = net.tv_inputs
     tv_static = np.zeros(n_reactions, dtype=np.float64)
@@ -569,6 +577,7 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
         if i == mem_v and net.mem_io[1] >= 0 and net.in_sine_amp[net.mem_io[1]] != 0.0:
             omega_max = max(omega_max, net.in_sine_omega[net.mem_io[1]])
     h_max = 2.0 * math.pi / (STEPS_PER_PERIOD * omega_max) if omega_max > 0.0 else math.inf
+    h_sine = 2.0 * math.pi / (THIN_STEPS_PER_PERIOD * omega_max) if omega_max > 0.0 else math.inf
     drive = drive_arrays(net)
     law = (net.law_ptr, net.law_idx, net.law_w, net.sat_ptr, net.sat_idx, net.law_k,
            net.law_n, net.law_rx, net.lawdep_ptr, net.lawdep_idx, net.rate_kind,
@@ -577,6 +586,14 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
     n_inputs = len(net.in_value)
     base = np.zeros(n_inputs, dtype=np.float64)
     u_now = np.zeros(n_inputs, dtype=np.float64)
+    # Thinning (.hazard.thinned_event): the time-dependent rates' bound over an interval,
+    # [end, Σ s_j tv_fmax[j]], kept up to date when an s_j changes; end = -inf after
+    # anything else that changes them (a stop, a conductance change, a freeze).
+    u_lo = np.zeros(n_inputs, dtype=np.float64)
+    u_hi = np.zeros(n_inputs, dtype=np.float64)
+    tv_fmax = np.zeros(n_reactions, dtype=np.float64)
+    bound = np.full(2, -math.inf, dtype=np.float64)
+    u_choice = 0.0
     pulse = np.zeros((3, len(net.comp_rate)), dtype=np.float64)
     mem = np.zeros(5, dtype=np.float64)
     sites = _release_sites(n_inputs)
@@ -628,6 +645,7 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
             if t_thaw >= 0.0:
                 _set_tv_leaves(tree, n_leaves, tv_list, tv_static, tv_factor, True)
                 frozen = True
+                bound[0] = -math.inf
                 t_stop = min(t_stop, t_thaw)   # thawed there (a stop)
             else:   # round-off at the transient's end: try again a little later
                 t_quiet = max(quiet_from(drive, used_inputs, pulse, mem, base, h_max),
@@ -638,6 +656,7 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
             break
         t_next = math.inf
         if hybrid is not None and n_cp_live > 0:    # reactions reading continuous species
+            bound[0] = -math.inf
             t_next, status = continuous.next_event_time(
                 hy, rate, x, ws, st, cp_static, drive, tv_list, tv_static, used_inputs,
                 base, pulse, mem, u_now, h_max, n_tv_live > 0, a0, t,
@@ -648,9 +667,13 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
             if a0 > 0.0:
                 t_next = t + standard_exponential(rng_state) / a0
         else:
-            t_next = next_event_time(drive, tv_list, tv_static, used_inputs, base, pulse, mem,
-                                     u_now, h_max, a0, t, standard_exponential(rng_state),
-                                     min(t_stop, t_end))
+            t_next, u_choice = thinned_event(drive, tv_list, tv_static, used_inputs, base,
+                                             pulse, mem, u_now, u_lo, u_hi, h_sine, tv_fmax,
+                                             bound, a0, t, min(t_stop, t_end), rng_state)
+            if u_choice < 0.0:
+                t = t_next
+                status = HAZARD_BOUND
+                break
         if t_stop <= t_next and t_stop <= t_end:
             # A scheduled change, one per pass (at a tie: intervention, membrane step,
             # presynaptic spike, postsynaptic spike). The pending waiting time is discarded,
@@ -666,6 +689,7 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
                     k = int(st[continuous.SAMPLED])     # the samples the ODE reached
                     break
             t = t_stop
+            bound[0] = -math.inf
             if frozen:   # (at an input's step: refrozen below if still quiet)
                 _set_tv_leaves(tree, n_leaves, tv_list, tv_static, tv_factor, False)
                 frozen = False
@@ -759,14 +783,11 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
                 j = tree_select(tree, n_leaves, u)
         elif n_tv_live == 0 or frozen:
             j = tree_select(tree, n_leaves, next_double(rng_state) * a0)
+        elif u_choice < a0:     # drawn by thinned_event
+            j = tree_select(tree, n_leaves, u_choice)
         else:
-            u = next_double(rng_state) * (a0 + tv_rate(drive, tv_list, tv_static, used_inputs,
-                                                       base, pulse, mem, u_now, t))
-            if u < a0:
-                j = tree_select(tree, n_leaves, u)
-            else:
-                j = select_tv(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now,
-                              t, u - a0)
+            j = select_tv(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t,
+                          u_choice - a0)
         for p in range(net.delta_ptr[j], net.delta_ptr[j + 1]):
             x[net.delta_idx[p]] += net.delta_val[p]
         m0 = net.move_ptr[j]
@@ -833,6 +854,7 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
         if has_membrane and net.rx_conductance[j]:
             membrane.anchor(drive, mem, pulse, base, x, t,
                             membrane.voltage(drive, mem, pulse, base, t))
+            bound[0] = -math.inf
             if can_freeze:
                 t_quiet = quiet_from(drive, used_inputs, pulse, mem, base, h_max)
                 if frozen and t_quiet > t:   # a transient: V varies again
@@ -844,6 +866,7 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
             value = propensity(r, x, rate, net.rate_kind, net.reac_ptr, net.reac_idx,
                                net.reac_order)
             n_tv_live += (value > 0.0) - (tv_static[r] > 0.0)
+            bound[1] = max(bound[1] + (value - tv_static[r]) * tv_fmax[r], 0.0)
             tv_static[r] = value
             if frozen:
                 i = first_leaf + r
