@@ -91,7 +91,7 @@ import math
 import numba
 import numpy as np
 
-from .hazard import _step_bound, select_tv, set_bases, tv_rate
+from .hazard import quadrature_step_end, select_tv, set_bases, tv_rate
 
 OK = 0
 NEGATIVE_COUNT = 2
@@ -627,7 +627,7 @@ def next_event_time(hy, rate, x, ws, st, cp_static, drive, tv_list, tv_static, u
 
     The ODE is integrated on to τ (its current step covers τ; the samples of the steps
     left on the way are recorded into ``values``, :func:`cover`). Quadrature steps end at
-    the ODE's step ends, the input steps and the bounds of :func:`.hazard._step_bound`;
+    the ODE's step ends, the input steps and :func:`.hazard.quadrature_step_end`;
     the crossing is found by a safeguarded Newton iteration on the same quadrature. (The
     exact kernel draws the time-dependent kinds' events by thinning instead,
     :func:`.hazard.thinned_event`; here the rates follow an ODE, whose values between its
@@ -643,7 +643,8 @@ def next_event_time(hy, rate, x, ws, st, cp_static, drive, tv_list, tv_static, u
         if has_tv:
             if a >= t_break:
                 t_break = set_bases(drive, used_inputs, a, base)
-            b = min(b, _step_bound(drive, used_inputs, pulse, mem, base, a, h_max), t_break)
+            b = min(b, quadrature_step_end(drive, used_inputs, pulse, mem, base, a, h_max),
+                    t_break)
         step = a_const * (b - a) + _integral(hy, x, ws, st, cp_static, has_tv, drive,
                                              tv_list, tv_static, used_inputs, base, pulse,
                                              mem, u_now, a, b)

@@ -36,11 +36,11 @@ exponential or alpha-function components (:mod:`.membrane`); a component older t
 of its integral, ``< 1e-13`` of ``A·τ``, is far below any other error, and it lets the plain
 SSA take over between spikes. The membrane transient ``R e^{-a(t - t_R)}`` (``τ_m = 1/a``
 ≈ 1 µs for a head behind a 100 MΩ neck) is dropped below ``1e-10 mV``
-(:func:`quiet_from`, :func:`_step_bound`: these, and the quadrature step rules below,
-also serve the hybrid mode's integrated hazard in :mod:`.continuous`).
+(:func:`_step_bound`, which also ends each bound interval where the next pulse expires:
+after the last one, the interval is unbounded and the bound exact).
 
-Quadrature step rules (:func:`_step_bound`, used by :mod:`.continuous`): steps never
-cross an input's step time, are at most 1/64 of the shortest sine period in use, a
+Quadrature step rules (:func:`quadrature_step_end`, for the hybrid mode's integrated hazard
+in :mod:`.continuous`): steps never cross an input's step time, are at most 1/64 of the shortest sine period in use, a
 quarter of an active pulse's time constant, and ``τ_m/4`` while the membrane transient
 exceeds 1 mV, then ``2 τ_m``.
 """
@@ -212,10 +212,16 @@ def _transient_in_use(drive, used_inputs, mem, base):
 
 
 @numba.njit(cache=True)
-def _step_bound(drive, used_inputs, pulse, mem, base, a, h):
-    """The longest quadrature step from ``a`` allowed by the active pulses and the membrane
-    transient (and the time the next pulse expires); drops expired pulses and a negligible
-    transient."""
+def _step_bound(drive, used_inputs, pulse, mem, base, a, h, pulse_taus, transient_mv,
+                fine_taus, coarse_taus):
+    """The longest step from ``a``: at most ``h``, ``pulse_taus`` time constants of every
+    active pulse (and no further than the time the next one expires), and ``fine_taus``
+    membrane time constants while the transient exceeds ``transient_mv``, ``coarse_taus``
+    below. Drops expired pulses and a negligible transient (below TRANSIENT_DROP_MV).
+
+    The quadrature of :mod:`.continuous` uses (STEPS_PER_PULSE_TAU⁻¹, TRANSIENT_FINE_MV,
+    TRANSIENT_FINE_STEP, TRANSIENT_COARSE_STEP); thinning's intervals
+    (:func:`bound_interval_end`) longer ones."""
     comp_ptr = drive[10]
     t_end = math.inf
     for q in range(len(used_inputs) + 1):
@@ -230,16 +236,24 @@ def _step_bound(drive, used_inputs, pulse, mem, base, a, h):
                     pulse[1, c] = 0.0
                 else:
                     t_end = min(t_end, expiry)
-                    h = min(h, tau / STEPS_PER_PULSE_TAU)
+                    h = min(h, pulse_taus * tau)
     if _transient_in_use(drive, used_inputs, mem, base):
         transient = abs(mem[3]) * math.exp(-mem[0] * (a - mem[4]))
         if transient < TRANSIENT_DROP_MV:
             mem[3] = 0.0
-        elif transient > TRANSIENT_FINE_MV:
-            h = min(h, TRANSIENT_FINE_STEP / mem[0])
+        elif transient > transient_mv:
+            h = min(h, fine_taus / mem[0])
         else:
-            h = min(h, TRANSIENT_COARSE_STEP / mem[0])
+            h = min(h, coarse_taus / mem[0])
     return min(a + h, t_end)
+
+
+@numba.njit(cache=True)
+def quadrature_step_end(drive, used_inputs, pulse, mem, base, a, h_max):
+    """The end of the quadrature step from ``a`` (:mod:`.continuous`; module docstring)."""
+    return _step_bound(drive, used_inputs, pulse, mem, base, a, h_max,
+                       1.0 / STEPS_PER_PULSE_TAU, TRANSIENT_FINE_MV, TRANSIENT_FINE_STEP,
+                       TRANSIENT_COARSE_STEP)
 
 
 @numba.njit(cache=True)
@@ -272,7 +286,7 @@ def freeze_factors(drive, tv_list, used_inputs, base, pulse, mem, u_now, t, tv_f
     which the factors are constant. Returns ``-1`` (and leaves ``tv_factor``) if something
     still varies."""
     t_break = set_bases(drive, used_inputs, t, base)
-    if _step_bound(drive, used_inputs, pulse, mem, base, t, math.inf) < math.inf:
+    if quadrature_step_end(drive, used_inputs, pulse, mem, base, t, math.inf) < math.inf:
         return -1.0
     input_values(drive, used_inputs, base, pulse, mem, t, u_now)
     rate_kind, rate_input, rate_vscale = drive[0], drive[1], drive[2]
@@ -418,20 +432,11 @@ def bound_interval_end(drive, used_inputs, pulse, mem, base, a, h_sine):
     (rejected candidates) against how often it is recomputed: at most ``h_sine`` (a
     sixteenth of the fastest sine's period), ``BOUND_PULSE_TAUS`` time constants of the
     fastest active pulse, and ``BOUND_TRANSIENT_TAUS`` membrane time constants while the
-    transient exceeds ``BOUND_TRANSIENT_MV``."""
-    comp_ptr = drive[10]
-    h = h_sine
-    for q in range(len(used_inputs) + 1):
-        i = _pulsed_input(drive, used_inputs, q)
-        if i < 0:
-            continue
-        for c in range(comp_ptr[i], comp_ptr[i + 1]):
-            if pulse[0, c] != 0.0 or pulse[1, c] != 0.0:
-                h = min(h, BOUND_PULSE_TAUS / drive[11][c])
-    if _transient_in_use(drive, used_inputs, mem, base):
-        if abs(mem[3]) * math.exp(-mem[0] * (a - mem[4])) > BOUND_TRANSIENT_MV:
-            h = min(h, BOUND_TRANSIENT_TAUS / mem[0])
-    return a + h
+    transient exceeds ``BOUND_TRANSIENT_MV``. It ends where the next pulse expires, and
+    expired pulses and a negligible transient are dropped (as for the quadrature), so that
+    once nothing varies the interval is unbounded and the rates' bound is exact."""
+    return _step_bound(drive, used_inputs, pulse, mem, base, a, h_sine, BOUND_PULSE_TAUS,
+                       BOUND_TRANSIENT_MV, BOUND_TRANSIENT_TAUS, math.inf)
 
 
 @numba.njit(cache=True)

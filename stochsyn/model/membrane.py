@@ -314,11 +314,7 @@ def read_membrane(builder, parameters, inputs, channels):
     if not raw:
         return None
     where = builder.where("membrane")
-    for key in raw:
-        if key not in _MEMBRANE_KEYS:
-            raise builder.error(f"unknown key '{key}' in [membrane]", where=where,
-                                hint=suggestion(key, _MEMBRANE_KEYS)
-                                or f"allowed: {', '.join(_MEMBRANE_KEYS)}")
+    builder.refuse_unknown(raw, _MEMBRANE_KEYS, where, context=" in [membrane]")
     for key in ("capacitance", "leak_conductance", "leak_reversal"):
         if key not in raw:
             raise builder.error(f"[membrane] needs '{key}'", where=where,

@@ -560,6 +560,16 @@ class _Builder:
     def error(self, message, where=None, hint=None) -> ModelError:
         return ModelError(message, source=self.source, where=where, hint=hint)
 
+    def refuse_unknown(self, body: Mapping, allowed, where: str, noun: str = "key",
+                       context: str = "") -> None:
+        """Raise for the first key of ``body`` not in ``allowed``: "unknown {noun} 'k'
+        {context}", with the closest allowed key, or the list, as the hint."""
+        for key in body:
+            if key not in allowed:
+                raise self.error(f"unknown {noun} '{key}'{context}", where=where,
+                                 hint=suggestion(key, allowed)
+                                 or f"allowed: {', '.join(allowed)}")
+
     def table(self, name: str) -> dict:
         value = self.spec.get(name, {})
         if not isinstance(value, Mapping):
@@ -575,10 +585,8 @@ class _Builder:
                                  hint=suggestion(key, _TOP_LEVEL)
                                  or f"allowed tables: {', '.join(_TOP_LEVEL)}")
         header = self.table("model")
-        for key in header:
-            if key not in ("name", "description", "volume", "note"):
-                raise self.error(f"unknown key '{key}' in [model]", where="[model]",
-                                 hint=suggestion(key, ("name", "description", "volume")))
+        self.refuse_unknown(header, ("name", "description", "volume", "note"), "[model]",
+                            context=" in [model]")
         name = header.get("name", "model")
         if not isinstance(name, str):
             raise self.error("the model name must be a string", where="[model]")
@@ -642,11 +650,7 @@ class _Builder:
         if not raw:
             return (), tolerance
         where = self.where("continuous")
-        for key in raw:
-            if key not in _CONTINUOUS_KEYS:
-                raise self.error(f"unknown key '{key}' in [continuous]", where=where,
-                                 hint=suggestion(key, _CONTINUOUS_KEYS)
-                                 or f"allowed: {', '.join(_CONTINUOUS_KEYS)}")
+        self.refuse_unknown(raw, _CONTINUOUS_KEYS, where, context=" in [continuous]")
         names = raw.get("species", [])
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise self.error("[continuous] species must be a list of species names",
@@ -798,11 +802,7 @@ class _Builder:
             if not isinstance(body, Mapping):
                 raise self.error(f"[agents.{name}] must be a table with 'sites' and 'initial'",
                                  where=where)
-            for key in body:
-                if key not in _AGENT_KEYS:
-                    raise self.error(f"unknown key '{key}' in [agents.{name}]", where=where,
-                                     hint=suggestion(key, _AGENT_KEYS)
-                                     or f"allowed keys: {', '.join(_AGENT_KEYS)}")
+            self.refuse_unknown(body, _AGENT_KEYS, where, context=f" in [agents.{name}]")
             sites = body.get("sites")
             if not isinstance(sites, Mapping) or not sites:
                 raise self.error(f"agent type '{name}' needs 'sites', a table of "
@@ -895,11 +895,7 @@ class _Builder:
             label = body.get("name", f"r{i}")
             key = label if isinstance(label, str) else i
             where = self.where("reactions", key)
-            for field_name in body:
-                if field_name not in _REACTION_KEYS:
-                    raise self.error(f"unknown field '{field_name}'", where=where,
-                                     hint=suggestion(field_name, _REACTION_KEYS)
-                                     or f"allowed: {', '.join(_REACTION_KEYS)}")
+            self.refuse_unknown(body, _REACTION_KEYS, where, noun="field")
             if not isinstance(label, str) or not label.strip():
                 raise self.error("a reaction name must be a non-empty string", where=where)
             if "equation" not in body:
@@ -1250,11 +1246,8 @@ class _Builder:
             if not isinstance(body, Mapping):
                 raise self.error("an input must be a table such as { unit = \"mM\", "
                                  "value = 0 }", where=where)
-            for key in body:
-                if key not in _INPUT_KEYS:
-                    raise self.error(f"unknown field '{key}' in input '{name}'", where=where,
-                                     hint=suggestion(key, _INPUT_KEYS)
-                                     or f"allowed: {', '.join(_INPUT_KEYS)}")
+            self.refuse_unknown(body, _INPUT_KEYS, where, noun="field",
+                                context=f" in input '{name}'")
             unit = body.get("unit", "dimensionless")
             try:
                 reference = reg(unit if unit != "1" else "dimensionless")
@@ -1348,11 +1341,7 @@ class _Builder:
             where = self.where("interventions", i)
             if not isinstance(body, Mapping):
                 raise self.error("each [[interventions]] entry must be a table", where=where)
-            for key in body:
-                if key not in _INTERVENTION_KEYS:
-                    raise self.error(f"unknown field '{key}'", where=where,
-                                     hint=suggestion(key, _INTERVENTION_KEYS)
-                                     or f"allowed: {', '.join(_INTERVENTION_KEYS)}")
+            self.refuse_unknown(body, _INTERVENTION_KEYS, where, noun="field")
             if "time" not in body:
                 raise self.error("missing 'time'", where=where, hint="e.g. time = \"25 s\"")
             time = units.seconds(body["time"], source=self.source,
