@@ -5,7 +5,7 @@ module variants of SCIENCE §5 (V4), and the Ca²⁺ transients of the electroph
 Usage::
 
     python analysis/calcium.py [--trajectories 1000] [--seed 20261122] [--out calcium_v4.png]
-        [--transient-trajectories 160] [--tetanus-trajectories 4]
+        [--transient-trajectories 160] [--tetanus-trajectories 16]
         [--transients-out calcium_v5_v6.png] [--skip-v4] [--skip-tetanus]
 
 V5–V6 use stochsyn.validation.calcium_transients (release probability 1 for V5 and the
@@ -122,7 +122,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--out", default="calcium_v4.png")
     parser.add_argument("--transient-trajectories", type=int, default=160)
-    parser.add_argument("--tetanus-trajectories", type=int, default=4)
+    parser.add_argument("--tetanus-trajectories", type=int, default=16)
     parser.add_argument("--transients-out", default="calcium_v5_v6.png")
     parser.add_argument("--skip-v4", action="store_true")
     parser.add_argument("--skip-tetanus", action="store_true")

@@ -6,12 +6,11 @@ diffusion, and the spine-head membrane coupled to a dendrite). Protocols from
 ``stochsyn.protocols``, with their default cooperative depolarisation (2 mV per pulse):
 
 * ``hfs()``: 100 pulses at 100 Hz, simulated for t = 0..1 s;
-* ``lfs()``: 900 pulses at 1 Hz (t = 0..900 s). A full trajectory takes about an hour on
-  this engine, so only the first ``--lfs-pulses`` pulses (default 30, t = 0..30 s) are
-  measured and the 900 s figures are **extrapolated linearly**: at 1 Hz every pulse starts
-  from the same rest (the release, the depolarisation and the Ca2+ transient are over well
-  before the next pulse), so the expected work per pulse is the same for all 900.
-  ``--lfs-full`` runs one full 900 s trajectory to check that.
+* ``lfs()``: 900 pulses at 1 Hz (t = 0..900 s). The first ``--lfs-pulses`` pulses (default
+  30, t = 0..30 s) of ``--lfs-trajectories`` trajectories are measured as for HFS, and the
+  900 s figures **extrapolated linearly** from them (at 1 Hz every pulse starts from the
+  same rest, so the expected work per pulse is the same for all 900); then one full 900 s
+  trajectory is run and measured (about 1.5 min since thinning; ``--no-lfs-full`` skips it).
 
 What is measured (numba compilation excluded by a warm-up, and reported):
 
@@ -31,7 +30,7 @@ What is measured (numba compilation excluded by a warm-up, and reported):
     receptors present (their time-dependent rates are live, but glutamate is 0 and no
     channel opens, so the rest fallback freezes them into the sum tree: this run checks
     that the engine then costs what the plain SSA costs; before the fallback it took the
-    integrated hazard of ``stochsyn/engine/hazard.py`` at every event and cost 30x more).
+    time-dependent path at every event and cost 30x more).
     Both simulate the same Ca2+ events at rest. The plain run's cost per
     event times a protocol's events, against the protocol's wall time, estimates the
     fraction of the time spent in the time-dependent path;
@@ -57,7 +56,7 @@ compared with peers in ``bench_engine.py``.
 
 Usage (from the repository root)::
 
-    PYTHONPATH=. python benchmarks/bench_electrophysiology.py            # ~8 min
+    PYTHONPATH=. python benchmarks/bench_electrophysiology.py            # ~3 min
     PYTHONPATH=. python benchmarks/bench_electrophysiology.py --quick    # ~1 min smoke run
     PYTHONPATH=. python benchmarks/bench_electrophysiology.py --lfs-pulses 100 \\
         --lfs-trajectories 1 --hfs-trajectories 0 --threads 1           # extrapolation check
@@ -206,14 +205,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 0.1 s of HFS, 2 LFS pulses, short references")
-    parser.add_argument("--hfs-trajectories", type=int, default=2,
+    parser.add_argument("--hfs-trajectories", type=int, default=8,
                         help="HFS trajectories (each 1 s of 100 Hz); 0 skips HFS")
     parser.add_argument("--lfs-pulses", type=int, default=30,
                         help="LFS pulses simulated (the first ones of lfs(); t_end = pulses s)")
-    parser.add_argument("--lfs-trajectories", type=int, default=2,
+    parser.add_argument("--lfs-trajectories", type=int, default=4,
                         help="LFS trajectories; 0 skips LFS")
-    parser.add_argument("--lfs-full", action="store_true",
-                        help="also one full 900 s LFS trajectory on 1 thread (about 1 h)")
+    parser.add_argument("--no-lfs-full", dest="lfs_full", action="store_false",
+                        help="skip the full 900 s LFS trajectory (1 thread, about 1.5 min)")
     parser.add_argument("--rest-seconds", type=float, default=3.0,
                         help="simulated seconds of each reference run at rest (d)")
     parser.add_argument("--threads", default="1,2", help="thread counts, e.g. 1,2")
