@@ -51,7 +51,8 @@ import math
 
 import numba
 
-from .membrane import ALPHA_LIFETIME_TAUS, EXP_LIFETIME_TAUS, pulse_sum, voltage
+from .membrane import (ALPHA_LIFETIME_TAUS, EXP_LIFETIME_TAUS, lowpass_gain, pulse_sum,
+                       voltage)
 from .rng import next_double, standard_exponential
 
 VOLTAGE = 1
@@ -388,10 +389,7 @@ def input_ranges(drive, used_inputs, base, pulse, mem, a, b, u_lo, u_hi):
                     b_part = pulse[1, c]
                     if a_part != 0.0 or b_part != 0.0:
                         k = comp_rate[c]
-                        diff = rate - k
-                        if abs(diff) < 1e-9 * rate:
-                            diff = 1e-9 * rate
-                        alpha = rate / diff
+                        alpha, diff = lowpass_gain(rate, k)
                         c_lo, c_hi = _wave_range(alpha * a_part - alpha / diff * b_part,
                                                  alpha * b_part, k, a - pulse[2, c],
                                                  b - pulse[2, c])

@@ -78,6 +78,16 @@ def pulse_add(drive, pulse, c, t, amplitude):
 
 
 @numba.njit(cache=True, inline="always")
+def lowpass_gain(a, k):
+    """``(α, a - k)`` with ``α = a/(a - k)``: the gain of the membrane (rate ``a``) on a pulse
+    component of rate ``k`` (module docstring; ``a - k`` kept at least ``1e-9 a``)."""
+    diff = a - k
+    if abs(diff) < 1e-9 * a:
+        diff = 1e-9 * a
+    return a / diff, diff
+
+
+@numba.njit(cache=True, inline="always")
 def dendrite_particular(drive, mem, pulse, base, t):
     """``P_d(t)``: the dendritic voltage low-pass filtered at the membrane's rate (mV)."""
     d = drive[13][1]
@@ -95,10 +105,7 @@ def dendrite_particular(drive, mem, pulse, base, t):
         b_part = pulse[1, c]
         if a_part != 0.0 or b_part != 0.0:
             k = comp_rate[c]
-            diff = a - k
-            if abs(diff) < 1e-9 * a:
-                diff = 1e-9 * a
-            alpha = a / diff
+            alpha, diff = lowpass_gain(a, k)
             s = t - pulse[2, c]
             p += math.exp(-k * s) * (alpha * (a_part + s * b_part) - alpha / diff * b_part)
     return p
@@ -164,4 +171,4 @@ def set_bases(drive, base, t):
 
 
 __all__ = ["ALPHA_LIFETIME_TAUS", "EXP_LIFETIME_TAUS", "anchor", "dendrite_particular",
-           "pulse_add", "pulse_sum", "set_bases", "voltage"]
+           "lowpass_gain", "pulse_add", "pulse_sum", "set_bases", "voltage"]
