@@ -242,8 +242,8 @@ def test_spine_epsp_peak_of_hybrid_matches_exact():
     free-Ca²⁺ transient in the hybrid mode (the Ca²⁺ module continuous) against the exact
     mode, within 3 combined jackknife SEs + 2 % (module docstring). The Ca²⁺ entry through
     NMDARs is upstream of the Ca²⁺ module, the same process in both modes: two-sample
-    |Z| < 3. (Measured, seed 777, 160 exact and 800 hybrid trajectories with
-    analysis/hybrid_accuracy.py: peaks 1.226 ± 0.047 and 1.197 ± 0.024 µM, -2.4 %.)"""
+    |Z| < 3. (Measured with analysis/hybrid_accuracy.py, seed 20261124, 2000 trajectories
+    of each mode: peaks 1.203 ± 0.015 and 1.202 ± 0.015 µM, -0.1 %.)"""
     from stochsyn.validation import calcium_transients as ct
     protocol = ss.protocols.spikes(pre_s=[ct.T_SPIKE_S])
     runs = {mode: ct.ensemble(protocol, t_end_s=0.15, n_trajectories=n, seed=SEED,
