@@ -630,7 +630,7 @@ def next_event_time(hy, rate, x, ws, st, cp_static, drive, tv_list, tv_static, u
     the ODE's step ends, the input steps and :func:`.hazard.quadrature_step_end`;
     the crossing is found by a safeguarded Newton iteration on the same quadrature. (The
     exact kernel draws the time-dependent kinds' events by thinning instead,
-    :func:`.hazard.thinned_event`; here the rates follow an ODE, whose values between its
+    :mod:`.hazard`; here the rates follow an ODE, whose values between its
     dense-output points are not bounded cheaply.)"""
     hazard = 0.0
     a = t

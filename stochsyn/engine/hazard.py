@@ -15,12 +15,14 @@ Voliotis et al. 2016): over an interval ``[a, b]`` every ``f_j`` is at most ``F_
 ``f_j`` is monotone in its input, and the input's range over the interval is bounded
 part by part, :func:`input_ranges`), so ``a0(t) <= λ = a_const + Σ_j s_j F_j``.
 Candidates come as a Poisson process of rate λ; a candidate at τ is kept with
-probability ``a0(τ)/λ`` (:func:`thinned_event`). The kept candidates are exactly the
-events of the process with rate ``a0(t)``: there is no quadrature, no ODE step and no
-tolerance, whatever the inputs' shapes. (Before thinning the engine matched ``∫ a0 = E``
-by 3-point Gauss–Legendre quadrature and Newton's method at every event, 30–100 times
-the cost of an event of the plain SSA while a release was active; the hybrid mode's
-coupled reactions still do, in :mod:`.continuous`, because their rates follow an ODE.)
+probability ``a0(τ)/λ`` (the loop is in :func:`.ssa.simulate_trajectory`; its pieces
+are :func:`new_interval`, :func:`tv_rate_at` and :func:`bound_holds`). The kept
+candidates are exactly the events of the process with rate ``a0(t)``: there is no
+quadrature, no ODE step and no tolerance, whatever the inputs' shapes. (Before thinning
+the engine matched ``∫ a0 = E`` by 3-point Gauss–Legendre quadrature and Newton's method
+at every event, 30–100 times the cost of an event of the plain SSA while a release was
+active; the hybrid mode's coupled reactions still do, in :mod:`.continuous`, because their
+rates follow an ODE.)
 
 The bound's interval (:func:`bound_interval_end`) only sets the cost: at most a sixteenth
 of the fastest sine's period, half the time constant of the fastest active pulse, and two
@@ -39,10 +41,10 @@ SSA take over between spikes. The membrane transient ``R e^{-a(t - t_R)}`` (``τ
 (:func:`_step_bound`, which also ends each bound interval where the next pulse expires:
 after the last one, the interval is unbounded and the bound exact).
 
-Quadrature step rules (:func:`quadrature_step_end`, for the hybrid mode's integrated hazard
-in :mod:`.continuous`): steps never cross an input's step time, are at most 1/64 of the shortest sine period in use, a
-quarter of an active pulse's time constant, and ``τ_m/4`` while the membrane transient
-exceeds 1 mV, then ``2 τ_m``.
+Quadrature step rules (:func:`quadrature_step_end`, for the hybrid mode's integrated
+hazard in :mod:`.continuous`): steps never cross an input's step time, are at most 1/64 of
+the shortest sine period in use, a quarter of an active pulse's time constant, and
+``τ_m/4`` while the membrane transient exceeds 1 mV, then ``2 τ_m``.
 """
 
 from __future__ import annotations
@@ -53,7 +55,6 @@ import numba
 
 from .membrane import (ALPHA_LIFETIME_TAUS, EXP_LIFETIME_TAUS, lowpass_gain, pulse_sum,
                        voltage)
-from .rng import next_double, standard_exponential
 
 VOLTAGE = 1
 INPUT = 2
@@ -71,7 +72,7 @@ TRANSIENT_FINE_STEP = 0.25
 TRANSIENT_COARSE_STEP = 2.0
 TRANSIENT_DROP_MV = 1e-10
 
-#: Thinning (:func:`thinned_event`): bound intervals of at most THIN_STEPS_PER_PERIOD⁻¹ of
+#: Thinning: bound intervals of at most THIN_STEPS_PER_PERIOD⁻¹ of
 #: the fastest sine's period, BOUND_PULSE_TAUS of the fastest active pulse's time constant,
 #: and BOUND_TRANSIENT_TAUS membrane time constants while the membrane transient exceeds
 #: BOUND_TRANSIENT_MV (see :func:`bound_interval_end`).
@@ -458,65 +459,38 @@ def tv_bound(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_lo, u_h
 
 
 @numba.njit(cache=True)
-def bound_total(tv_list, tv_static, tv_fmax):
-    """``Σ_j s_j tv_fmax[j]``, recomputed (the thinning loop keeps it up to date by
-    increments)."""
+def new_interval(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_lo, u_hi, h_sine,
+                 tv_fmax, bound, t):
+    """Start a bound interval at ``t``: ``bound[0]`` = its end (:func:`bound_interval_end`,
+    and the next step time of an input in use, from :func:`set_bases`, which also sets
+    ``base`` for it), ``bound[1]`` = the bound of ``Σ_j s_j f_j`` over it and ``tv_fmax``
+    its factors (:func:`tv_bound`)."""
+    t_break = set_bases(drive, used_inputs, t, base)
+    end = min(bound_interval_end(drive, used_inputs, pulse, mem, base, t, h_sine), t_break)
+    bound[1] = tv_bound(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_lo, u_hi,
+                        t, end, tv_fmax)
+    bound[0] = end
+
+
+@numba.njit(cache=True)
+def tv_rate_at(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t):
+    """:func:`tv_rate`, called rather than inlined: the thinning loop of :mod:`.ssa` needs
+    it only for candidates above the tree's rates."""
+    return tv_rate(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t)
+
+
+@numba.njit(cache=True)
+def bound_holds(tv_list, tv_static, tv_fmax, bound, rate):
+    """Whether ``rate`` (the time-dependent rates at a candidate) is within the bound once
+    ``bound[1]`` is recomputed as ``Σ_j s_j tv_fmax[j]`` (the thinning loop keeps it by
+    increments, whose round-off this removes). False means the bound was wrong: a bug,
+    which the kernel reports as HAZARD_BOUND rather than use."""
     total = 0.0
     for q in range(len(tv_list)):
         j = tv_list[q]
         total += tv_static[j] * tv_fmax[j]
-    return total
-
-
-@numba.njit(cache=True)
-def thinned_event(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, u_lo, u_hi,
-                  h_sine, tv_fmax, bound, a_const, t, t_limit, rng_state):
-    """The next event by thinning (Lewis & Shedler 1979; Ogata 1981): ``(τ, u)``, with
-    ``u`` uniform on ``[0, a_const + Σ_j s_j f_j(τ))`` to choose the reaction with, or
-    ``(inf, 0)`` if no event comes before ``t_limit``; ``(τ, -1)`` if a rate exceeded its
-    bound (a bug: the caller stops with HAZARD_BOUND).
-
-    Candidates come at the constant rate ``λ = a_const + B``, with ``B`` the bound of the
-    time-dependent rates over the current interval (``bound = [end, B]``, kept between
-    calls; ``end = -inf`` makes a new one from ``t``). Per candidate: one standard
-    exponential (the candidate is discarded, by memorylessness, if it falls past the
-    interval's end, and the next interval starts there); if it is inside, one uniform
-    ``u·λ``: below ``a_const`` it is an event of the tree; otherwise the time-dependent
-    rates are evaluated at the candidate and it is an event if ``u·λ - a_const`` is below
-    their sum, else it is rejected and the next candidate is drawn from there. Accepted
-    candidates are the events of the process with rate ``a_const + Σ_j s_j f_j(t)``,
-    exactly (no quadrature). On return ``base`` holds the inputs' step parts at τ."""
-    while True:
-        if t >= bound[0]:
-            t_break = set_bases(drive, used_inputs, t, base)
-            end = min(bound_interval_end(drive, used_inputs, pulse, mem, base, t, h_sine),
-                      t_break)
-            bound[1] = tv_bound(drive, tv_list, tv_static, used_inputs, base, pulse, mem,
-                                u_lo, u_hi, t, end, tv_fmax)
-            bound[0] = end
-        total = a_const + bound[1]
-        stop = min(bound[0], t_limit)
-        if total > 0.0:
-            candidate = t + standard_exponential(rng_state) / total
-        else:
-            candidate = math.inf
-        if candidate >= stop:
-            if bound[0] >= t_limit:
-                return math.inf, 0.0
-            t = bound[0]
-            continue
-        u = next_double(rng_state) * total
-        if u < a_const:
-            return candidate, u
-        rate = tv_rate(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now,
-                       candidate)
-        if rate > bound[1]:
-            bound[1] = bound_total(tv_list, tv_static, tv_fmax)   # increments' round-off
-            if rate > bound[1]:
-                return candidate, -1.0
-        if u - a_const < rate:
-            return candidate, u
-        t = candidate
+    bound[1] = total
+    return rate <= total
 
 
 @numba.njit(cache=True)
@@ -539,6 +513,6 @@ def select_tv(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t
     return last
 
 
-__all__ = ["STEPS_PER_PERIOD", "STEPS_PER_PULSE_TAU", "THIN_STEPS_PER_PERIOD", "bound_total",
-           "drive_arrays", "freeze_factors", "input_ranges", "input_values", "quiet_from",
-           "select_tv", "set_bases", "thinned_event", "tv_bound", "tv_rate"]
+__all__ = ["STEPS_PER_PERIOD", "STEPS_PER_PULSE_TAU", "THIN_STEPS_PER_PERIOD", "bound_holds",
+           "drive_arrays", "freeze_factors", "input_ranges", "input_values", "new_interval",
+           "quiet_from", "select_tv", "set_bases", "tv_bound", "tv_rate", "tv_rate_at"]

@@ -1,4 +1,4 @@
-"""The bounds behind thinning (stochsyn.engine.hazard.thinned_event).
+"""The bounds behind thinning (the time-dependent path of stochsyn.engine.ssa).
 
 Thinning is exact only if the bound holds everywhere in its interval, so the bounds are
 tested against dense samples of what they bound: the range helpers on their own (sine,
@@ -133,7 +133,7 @@ def test_input_ranges_and_rate_bound_contain_dense_samples():
                             rng.uniform(0.0, 0.05)])
         bound = hazard.tv_bound(drive, net.tv_idx, tv_static, used, base, pulse, mem, u_lo,
                                 u_hi, a, b, tv_fmax)
-        assert bound == pytest.approx(hazard.bound_total(net.tv_idx, tv_static, tv_fmax))
+        assert bound == pytest.approx(float(np.sum(tv_static[net.tv_idx] * tv_fmax[net.tv_idx])))
         for t in np.linspace(a, b, 801):
             hazard.input_values(drive, used, base, pulse, mem, t, u_now)
             for i in used:
@@ -144,19 +144,19 @@ def test_input_ranges_and_rate_bound_contain_dense_samples():
 
 
 def test_a_rate_above_its_bound_is_reported_not_used():
-    """A stale bound (every tv_fmax 0 while the rates are not) must end in the error
-    return (τ, -1), which the kernel turns into the HAZARD_BOUND status."""
+    """The kernel's guard (hazard.bound_holds, called when a candidate's rate exceeds the
+    incrementally kept bound): it recomputes the bound from tv_fmax; a rate still above it
+    (here a stale tv_fmax of 0 while the rates are not) is reported, never used."""
     net = compile_network(_model()).arrays
-    rng = np.random.default_rng(SEED + 3)
-    drive, base, pulse, mem = _state(net, rng)
-    n_inputs = len(net.in_value)
     tv_static = np.zeros(len(net.rate))
-    tv_static[net.tv_idx] = 1e6
+    tv_static[net.tv_idx] = 2.0
     tv_fmax = np.zeros(len(net.rate))
-    bound = np.array([1.0, 100.0])       # valid until 1 s, but far too small
-    state = ss.engine.rng.seed_states(SEED, np.array([0]))[0].copy()
-    tau, u = hazard.thinned_event(drive, net.tv_idx, tv_static, net.tv_inputs, base, pulse,
-                                  mem, np.zeros(n_inputs), np.zeros(n_inputs),
-                                  np.zeros(n_inputs), math.inf, tv_fmax, bound, 0.0, 0.0,
-                                  1.0, state)
-    assert u == -1.0 and 0.0 <= tau < 1.0
+    bound = np.array([1.0, 5.0])
+    assert not hazard.bound_holds(net.tv_idx, tv_static, tv_fmax, bound, 1.0)
+    assert bound[1] == 0.0
+    # round-off in the increments only: the recomputed bound holds, and is kept
+    tv_fmax[net.tv_idx] = 1.5
+    bound[1] = 3.0 * len(net.tv_idx) * (1 - 1e-15)
+    rate = 3.0 * len(net.tv_idx)
+    assert hazard.bound_holds(net.tv_idx, tv_static, tv_fmax, bound, rate)
+    assert bound[1] == pytest.approx(rate, rel=1e-15)
