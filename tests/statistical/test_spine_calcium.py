@@ -10,7 +10,7 @@ about the ≈ 1.2 µM that 400 trajectories at another seed give, sat above the 
 earlier version recorded that as a strict xfail.) The V5 runs share the seed of the pairing
 runs' "pre" case, so their first N trajectories are those same trajectories.
 
-V6b (a 1 s tetanus, ≈ 3.5·10⁶ events per trajectory in the exact mode) takes 1.7 s per
+V6b (a 1 s tetanus, ≈ 5·10⁶ events per trajectory in the exact mode) takes about 1 s per
 trajectory since thinning (35 s before, when analysis/calcium.py alone measured it): 16
 trajectories at analysis/calcium.py's seed.
 """
