@@ -24,16 +24,14 @@ continuous (analysis/hybrid_accuracy.py, benchmarks/bench_electrophysiology.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from .. import protocols
 from ..ensemble import simulate
-from ..model import load_model
+from . import REPOSITORY, load_repository_model
 
-ROOT = Path(__file__).resolve().parents[2]
-MODEL = ROOT / "reactions" / "examples" / "spine_electrophysiology.toml"
+MODEL = REPOSITORY / "reactions" / "examples" / "spine_electrophysiology.toml"
 IONS_PER_UM = 60.2214076      # 1 µM in 0.1 fL (SCIENCE §0)
 T_SPIKE_S = 0.010             # first presynaptic spike
 DT_S = 0.0005                 # sample spacing
@@ -56,7 +54,7 @@ CALCIUM_SPECIES = ("Ca", "B", "CaB", "Bslow", "CaBslow", "PMCA", "CaPMCA", "NCX"
 def hybrid(model=None):
     """``model`` (default: the electrophysiology model) with the Ca²⁺ module's species
     continuous (:data:`CALCIUM_SPECIES`)."""
-    model = load_model(MODEL) if model is None else model
+    model = load_repository_model(MODEL) if model is None else model
     return model.with_continuous(CALCIUM_SPECIES)
 
 
@@ -107,7 +105,7 @@ def ensemble(protocol, *, t_end_s: float, n_trajectories: int, seed: int, model=
              n_threads=None, release_probability: float | None = 1.0, **kw):
     """The ensemble of ``protocol`` with the given release probability (None: the model's
     own, 0.3), sampled every :data:`DT_S`; ``kw`` go to :func:`stochsyn.simulate`."""
-    model = load_model(MODEL) if model is None else model
+    model = load_repository_model(MODEL) if model is None else model
     if release_probability is not None:
         model = model.with_parameters(glu_release_probability=release_probability)
     return simulate(model, t_end_s, n_trajectories, seed=seed, sample_every=DT_S,

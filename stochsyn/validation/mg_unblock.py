@@ -101,7 +101,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from . import mg_block
+from . import REPOSITORY, load_repository_model, mg_block
 
 __all__ = ["MODULE_PATH", "SEED", "HOLD_MV", "STEP_MV", "GLU_MM", "APPLICATION_S", "PRE_S",
            "WINDOW_S", "STEP_TIMES_S", "N_RECEPTORS", "GAMMA_PS", "E_REV_MV", "KAMPA_TAUS_S",
@@ -113,7 +113,7 @@ __all__ = ["MODULE_PATH", "SEED", "HOLD_MV", "STEP_MV", "GLU_MM", "APPLICATION_S
            "run_condition", "run_v3", "within_factor", "format_table"]
 
 #: The Kampa module.
-MODULE_PATH = Path(__file__).resolve().parents[2] / "reactions" / "modules" / "nmdar_kampa.toml"
+MODULE_PATH = REPOSITORY / "reactions" / "modules" / "nmdar_kampa.toml"
 #: Frozen root seed of the project's statistical tests (chosen before any V3 result).
 SEED = 20261122
 
@@ -230,7 +230,7 @@ def build_model(step_s: float, *, n_receptors: int = N_RECEPTORS,
     stochsyn.Model
     """
     import stochsyn as ss
-    spec = ss.load_model(module).spec
+    spec = load_repository_model(module).spec
     model = ss.Model.from_dict(protocol_spec(spec, step_s, n_receptors=n_receptors),
                                source=f"{Path(module).name} under the V3 protocol "
                                       f"(step {step_s:g} s after glutamate)")
@@ -640,7 +640,8 @@ class ConditionResult:
 
 
 def run_condition(condition: str, n_trajectories: int, seed: int = SEED, *, variant: int = 0,
-                  n_receptors: int = N_RECEPTORS, **parameters) -> ConditionResult:
+                  n_receptors: int = N_RECEPTORS, module: str | Path = MODULE_PATH,
+                  **parameters) -> ConditionResult:
     """Build, simulate, fit and check one condition (``"early"`` or ``"late"``).
 
     Parameters
@@ -654,11 +655,14 @@ def run_condition(condition: str, n_trajectories: int, seed: int = SEED, *, vari
         Stream variant (e.g. 1 for a negative control).
     n_receptors : int
         Receptors per trajectory.
+    module : path
+        The Kampa module file (default: the source tree's; a plain install has none, see
+        :func:`stochsyn.validation.load_repository_model`).
     **parameters
         Parameter changes of the module (e.g. ``nmda_Rmu="128 /ms"``).
     """
     step_s = STEP_TIMES_S[condition]
-    model = build_model(step_s, n_receptors=n_receptors, **parameters)
+    model = build_model(step_s, n_receptors=n_receptors, module=module, **parameters)
     run = simulate_step(model, step_s, n_trajectories, condition_seed(seed, condition, variant),
                         condition=condition)
     labels, p_exact = exact_fractions(model, step_s, run.offsets_s)
@@ -673,7 +677,8 @@ def run_condition(condition: str, n_trajectories: int, seed: int = SEED, *, vari
 
 def run_v3(n_trajectories: int | Mapping[str, int] = 400, seed: int = SEED,
            **parameters) -> dict[str, ConditionResult]:
-    """Both conditions; ``n_trajectories`` may differ per condition (a mapping)."""
+    """Both conditions; ``n_trajectories`` may differ per condition (a mapping);
+    ``parameters`` (and ``module``) go to :func:`run_condition`."""
     counts = (n_trajectories if isinstance(n_trajectories, Mapping)
               else {c: n_trajectories for c in STEP_TIMES_S})
     return {c: run_condition(c, counts[c], seed, **parameters) for c in STEP_TIMES_S}
