@@ -439,3 +439,21 @@ def test_arrays_are_read_only_float64_copies():
             getattr(p, name)[...] = 1.0
     with pytest.raises(AttributeError):
         p.name = "other"
+
+
+def test_the_protocols_the_documentation_shows_parse():
+    """Every ``--protocol`` and ``protocols.parse(...)`` text in the README, docs/, the
+    model files' comments and the protocols' docstrings is one the command line takes (a model header once showed a
+    syntax it refused)."""
+    import re
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    files = [root / "README.md", *sorted((root / "docs").glob("*.md")),
+             *sorted((root / "reactions").rglob("*.toml")), root / "stochsyn" / "protocols.py"]
+    pattern = re.compile(r"""--protocol[ =]+["']?([^\s"'`]+)|parse\(["']([^"']+)["']\)""")
+    texts = [(path.name, a or b) for path in files
+             for a, b in pattern.findall(path.read_text(encoding="utf-8"))]
+    texts = [(name, text) for name, text in texts if text not in ("TEXT",)]
+    assert len(texts) >= 3, texts
+    for name, text in texts:
+        assert isinstance(P.parse(text), Protocol), (name, text)
