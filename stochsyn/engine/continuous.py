@@ -66,7 +66,10 @@ inlined function with many array arguments, or any call in the loop, made numba 
 reference counts of every array at each use (a step then cost 3 µs instead of 0.2 µs).
 The Michaelis–Menten and Hill terms are a separate call made only for models that have
 them. Every function here uses ``error_model="numpy"`` (a division by zero gives inf, then
-ODE_FAILURE, instead of raising), which also keeps their calls free of exception paths.
+ODE_FAILURE, instead of raising), which also keeps their calls free of exception paths,
+and is compiled by :func:`.jit.borrowing_njit`, without reference counting: each call took
+``hy`` (22 arrays) and the kernel's arrays, and counting them cost more than the ODE step
+(spine model, HFS: 3.6 → 1.1 µs per event of the hybrid mode).
 
 y is integrated lazily: only up to the times at which it is needed (a sample, a jump, an
 intervention, a quadrature node of a coupled reaction's hazard), by whole steps whose
@@ -92,6 +95,7 @@ import numba
 import numpy as np
 
 from .hazard import quadrature_step_end, select_tv, set_bases, tv_rate_at
+from .jit import borrowing_njit
 
 OK = 0
 NEGATIVE_COUNT = 2
@@ -206,7 +210,7 @@ def _rhs(code, rate, ws, row, out):
             p += 2
 
 
-@numba.njit(cache=True, error_model="numpy")
+@borrowing_njit(error_model="numpy")
 def _rhs_laws(hy, rate, x, ws, row, out):
     """Add the Michaelis–Menten and Hill ODE terms to ``ws[out]``."""
     code = hy.ode_law_code
@@ -239,7 +243,7 @@ def _norm(ws, row, rtol, atol):
     return math.sqrt(total / max(n, 1))
 
 
-@numba.njit(cache=True, error_model="numpy")
+@borrowing_njit(error_model="numpy")
 def _initial_step(hy, rate, x, ws):
     """A first step size from y0 and f(y0) = ws[K1] (Hairer's ``hinit``, order 5)."""
     rtol, atol = hy.cont_tol[0], hy.cont_tol[1]
@@ -268,7 +272,7 @@ def _initial_step(hy, rate, x, ws):
     return min(100.0 * h, h1)
 
 
-@numba.njit(cache=True, error_model="numpy")
+@borrowing_njit(error_model="numpy")
 def cover(hy, rate, x, ws, st, t, strict, values, sample_times):
     """Integrate until a step covers ``t``: ``st[T0] <= t <= st[T1]``, and ``t < st[T1]``
     if ``strict`` (a quadrature step starting at t needs room after it). ``t`` must not
@@ -384,7 +388,7 @@ def values_at(ws, st, t):
         ws[YT, q] = value_at(ws, st, q, t)
 
 
-@numba.njit(cache=True, error_model="numpy")
+@borrowing_njit(error_model="numpy")
 def restart(hy, rate, x, ws, st, t):
     """Start the ODE afresh at ``t`` from the amounts in ``ws[Y0]`` (after a jump, an
     intervention, at t = 0). The next step size is kept as the first guess."""
@@ -395,7 +399,7 @@ def restart(hy, rate, x, ws, st, t):
         _rhs_laws(hy, rate, x, ws, Y0, K1)
 
 
-@numba.njit(cache=True, error_model="numpy")
+@borrowing_njit(error_model="numpy")
 def start(hy, rate, x, ws, st, cp_static):
     """At t = 0: y from the initial counts, the ODE started, the discrete factors of the
     coupled reactions. Returns how many of those are > 0."""
@@ -407,7 +411,7 @@ def start(hy, rate, x, ws, st, cp_static):
     return refresh_all(hy, rate, x, cp_static)
 
 
-@numba.njit(cache=True, error_model="numpy")
+@borrowing_njit(error_model="numpy")
 def resume(hy, rate, x, ws, st, cp_static, t):
     """After interventions at ``t`` (amounts in ws[Y0], see :func:`settle`; counts and
     rates changed): restart the ODE and refresh the coupled reactions' discrete factors.
@@ -416,7 +420,7 @@ def resume(hy, rate, x, ws, st, cp_static, t):
     return refresh_all(hy, rate, x, cp_static)
 
 
-@numba.njit(cache=True, error_model="numpy")
+@borrowing_njit(error_model="numpy")
 def settle(hy, rate, x, ws, st, t, values, sample_times):
     """y(t) into ws[Y0], for interventions at ``t`` to change (then :func:`resume`).
     Returns OK or ODE_FAILURE."""
@@ -431,7 +435,7 @@ def settle(hy, rate, x, ws, st, t, values, sample_times):
     return OK
 
 
-@numba.njit(cache=True, error_model="numpy")
+@borrowing_njit(error_model="numpy")
 def fired(hy, rate, x, ws, st, cp_static, j, t, values, sample_times):
     """Reaction ``j`` fired at ``t`` (its counts and agents changed): the jump of y if it
     changes continuous species (:func:`jump`), and the discrete factors of the coupled
@@ -444,7 +448,7 @@ def fired(hy, rate, x, ws, st, cp_static, j, t, values, sample_times):
     return OK, refresh(hy, rate, x, cp_static, j)
 
 
-@numba.njit(cache=True, error_model="numpy")
+@borrowing_njit(error_model="numpy")
 def jump(hy, rate, x, ws, st, j, t, values, sample_times):
     """Reaction ``j`` fired at ``t``: add its net change to y and restart the ODE there.
     An amount that would become negative is set to 0 and the molecules so created are
@@ -464,7 +468,7 @@ def jump(hy, rate, x, ws, st, j, t, values, sample_times):
     return OK
 
 
-@numba.njit(cache=True, error_model="numpy")
+@borrowing_njit(error_model="numpy")
 def record(hy, rate, x, ws, st, values, counts, record_idx, sample_times, k_first, k_stop):
     """The amounts at samples ``k_first … k_stop-1`` (all before the next event):
     ``values[k]`` (float; some may be there already, see :func:`cover`), and in ``counts``
@@ -516,7 +520,7 @@ def _discrete_factor(hy, rate, x, q):
     return a
 
 
-@numba.njit(cache=True, error_model="numpy")
+@borrowing_njit(error_model="numpy")
 def refresh_all(hy, rate, x, cp_static):
     """Every coupled reaction's discrete factor; returns how many are > 0."""
     live = 0
@@ -527,7 +531,7 @@ def refresh_all(hy, rate, x, cp_static):
     return live
 
 
-@numba.njit(cache=True, error_model="numpy")
+@borrowing_njit(error_model="numpy")
 def refresh(hy, rate, x, cp_static, j):
     """After reaction ``j`` fired: the discrete factors it changes; returns the change in
     the number that are > 0."""
@@ -562,7 +566,7 @@ def _coupled(hy, x, ws, st, cp_static, q, t):
     return a
 
 
-@numba.njit(cache=True, error_model="numpy")
+@borrowing_njit(error_model="numpy")
 def coupled_rate(hy, x, ws, st, cp_static, t):
     """Sum of the coupled reactions' propensities at ``t`` (inside the current step)."""
     total = 0.0
@@ -572,7 +576,7 @@ def coupled_rate(hy, x, ws, st, cp_static, t):
     return total
 
 
-@numba.njit(cache=True, error_model="numpy")
+@borrowing_njit(error_model="numpy")
 def _tv_span(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, a, b):
     """Gauss–Legendre (3 points) estimate of ``∫_a^b Σ_j s_j f_j(t) dt`` (the time-dependent
     reactions), by calls of :func:`.hazard.tv_rate_at`."""
@@ -586,7 +590,7 @@ def _tv_span(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, a,
                                             pulse, mem, u_now, mid))
 
 
-@numba.njit(cache=True, error_model="numpy")
+@borrowing_njit(error_model="numpy")
 def _rate(hy, x, ws, st, cp_static, has_tv, drive, tv_list, tv_static, used_inputs, base,
           pulse, mem, u_now, t):
     """The time-varying part of a0 at t: coupled reactions, and time-dependent ones."""
@@ -596,7 +600,7 @@ def _rate(hy, x, ws, st, cp_static, has_tv, drive, tv_list, tv_static, used_inpu
     return total
 
 
-@numba.njit(cache=True, error_model="numpy")
+@borrowing_njit(error_model="numpy")
 def _integral(hy, x, ws, st, cp_static, has_tv, drive, tv_list, tv_static, used_inputs, base,
               pulse, mem, u_now, a, b):
     """Gauss–Legendre (3 points) estimate of ``∫_a^b`` of :func:`_rate`."""
@@ -611,7 +615,7 @@ def _integral(hy, x, ws, st, cp_static, has_tv, drive, tv_list, tv_static, used_
     return total
 
 
-@numba.njit(cache=True, error_model="numpy")
+@borrowing_njit(error_model="numpy")
 def next_event_time(hy, rate, x, ws, st, cp_static, drive, tv_list, tv_static, used_inputs,
                     base, pulse, mem, u_now, h_max, has_tv, a_const, t, e, t_limit, values,
                     sample_times):
@@ -674,7 +678,7 @@ def next_event_time(hy, rate, x, ws, st, cp_static, drive, tv_list, tv_static, u
     return math.inf, OK
 
 
-@numba.njit(cache=True, error_model="numpy")
+@borrowing_njit(error_model="numpy")
 def select(hy, x, ws, st, cp_static, drive, tv_list, tv_static, used_inputs, base, pulse,
            mem, u_now, has_tv, a_tree, t, v):
     """(j, u) for the reaction chosen by the uniform ``v`` in [0, 1) at ``t``, scaled by

@@ -53,6 +53,7 @@ import math
 
 import numba
 
+from .jit import borrowing_njit
 from .membrane import (ALPHA_LIFETIME_TAUS, EXP_LIFETIME_TAUS, lowpass_gain, pulse_sum,
                        voltage)
 
@@ -95,15 +96,16 @@ def _ghk(u):
 def drive_arrays(net):
     """The arrays of ``net`` that the functions here read, as one small tuple.
 
-    Numba passes a tuple by value; the whole NetworkArrays (≈60 arrays) copied into every
-    call of these small functions would dominate their cost."""
+    Numba passes a tuple by value, and counts references to each of its arrays in a
+    function compiled with its runtime: the whole NetworkArrays (≈60 arrays) passed to
+    every call of these small functions would dominate their cost (:mod:`.jit`)."""
     return (net.rate_kind, net.rate_input, net.rate_vscale, net.in_value, net.in_sine_amp,
             net.in_sine_omega, net.in_sine_phase, net.in_step_ptr, net.in_step_time,
             net.in_step_value, net.in_comp_ptr, net.comp_rate, net.comp_alpha, net.mem_io,
             net.mem_param, net.ch_idx, net.ch_g, net.ch_e)
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def _step_part(drive, i, t):
     """The step function of input ``i`` at ``t``: the value of the last step <= t."""
     in_step_ptr, in_step_time, in_step_value = drive[7], drive[8], drive[9]
@@ -115,7 +117,7 @@ def _step_part(drive, i, t):
     return value
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def set_bases(drive, used_inputs, t, base):
     """``base[i] = value_i + step_i(t)`` for the used inputs: the part of each input that
     is constant until the next step time. Returns the next step time after ``t`` (inf if
@@ -213,7 +215,7 @@ def _transient_in_use(drive, used_inputs, mem, base):
             and base[mem_v] != base[mem_v])
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def _step_bound(drive, used_inputs, pulse, mem, base, a, h, pulse_taus, transient_mv,
                 fine_taus, coarse_taus):
     """The longest step from ``a``: at most ``h``, ``pulse_taus`` time constants of every
@@ -250,7 +252,7 @@ def _step_bound(drive, used_inputs, pulse, mem, base, a, h, pulse_taus, transien
     return min(a + h, t_end)
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def quadrature_step_end(drive, used_inputs, pulse, mem, base, a, h_max):
     """The end of the quadrature step from ``a`` (:mod:`.continuous`; module docstring)."""
     return _step_bound(drive, used_inputs, pulse, mem, base, a, h_max,
@@ -258,7 +260,7 @@ def quadrature_step_end(drive, used_inputs, pulse, mem, base, a, h_max):
                        TRANSIENT_COARSE_STEP)
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def quiet_from(drive, used_inputs, pulse, mem, base, h_max):
     """The time from which nothing that the time-dependent rates read varies between step
     times: every active pulse on an input in use expired and the membrane transient
@@ -280,7 +282,7 @@ def quiet_from(drive, used_inputs, pulse, mem, base, h_max):
     return t_quiet
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def freeze_factors(drive, tv_list, used_inputs, base, pulse, mem, u_now, t, tv_factor):
     """If nothing varies at ``t`` (see :func:`quiet_from`; expired pulses and a dropped
     transient are cleared here), put each time-dependent reaction's time factor
@@ -339,7 +341,7 @@ def _sine_range(amplitude, theta_a, theta_b):
     return amplitude * hi, amplitude * lo
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def input_ranges(drive, used_inputs, base, pulse, mem, a, b, u_lo, u_hi):
     """``[u_lo[i], u_hi[i]]`` contains input ``i`` over ``[a, b]`` for each used input (the
     membrane voltage for the membrane's voltage input), given ``base`` valid over it.
@@ -423,7 +425,7 @@ def input_ranges(drive, used_inputs, base, pulse, mem, a, b, u_lo, u_hi):
         u_hi[i] = hi + margin
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def bound_interval_end(drive, used_inputs, pulse, mem, base, a, h_sine):
     """The end of the interval from ``a`` over which :func:`tv_bound` bounds the rates.
 
@@ -438,7 +440,7 @@ def bound_interval_end(drive, used_inputs, pulse, mem, base, a, h_sine):
                        BOUND_TRANSIENT_MV, BOUND_TRANSIENT_TAUS, math.inf)
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def tv_bound(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_lo, u_hi, a, b,
              tv_fmax):
     """An upper bound (1/s) of ``Σ_j s_j f_j(t)`` over ``[a, b]``; ``tv_fmax[j]`` is set to
@@ -458,7 +460,7 @@ def tv_bound(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_lo, u_h
     return total
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def new_interval(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_lo, u_hi, h_sine,
                  tv_fmax, bound, t):
     """Start a bound interval at ``t``: ``bound[0]`` = its end (:func:`bound_interval_end`,
@@ -472,14 +474,14 @@ def new_interval(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_lo,
     bound[0] = end
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def tv_rate_at(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t):
     """:func:`tv_rate`, called rather than inlined: the thinning loop of :mod:`.ssa` needs
     it only for candidates above the tree's rates."""
     return tv_rate(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t)
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def bound_holds(tv_list, tv_static, tv_fmax, bound, rate):
     """Whether ``rate`` (the time-dependent rates at a candidate) is within the bound once
     ``bound[1]`` is recomputed as ``Σ_j s_j tv_fmax[j]`` (the thinning loop keeps it by
@@ -493,7 +495,7 @@ def bound_holds(tv_list, tv_static, tv_fmax, bound, rate):
     return rate <= total
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def select_tv(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t, u):
     """The time-dependent reaction chosen by ``0 <= u < Σ_j s_j f_j(t)``; never one with
     zero propensity (round-off past the end picks the last positive one)."""

@@ -42,6 +42,8 @@ import math
 
 import numba
 
+from .jit import borrowing_njit
+
 #: Pulse components older than this many time constants are dropped (exponential and
 #: alpha shapes): what is left is below 1e-13 and 3e-14 of the pulse amplitude.
 EXP_LIFETIME_TAUS = 30.0
@@ -62,7 +64,7 @@ def pulse_sum(drive, pulse, i, t):
     return total
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def pulse_add(drive, pulse, c, t, amplitude):
     """Re-anchor component ``c`` at ``t`` and add one pulse of ``amplitude`` (the peak)."""
     k = drive[11][c]
@@ -126,7 +128,7 @@ def voltage(drive, mem, pulse, base, t):
     return v
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def anchor(drive, mem, pulse, base, x, t, v_now):
     """Set the membrane's rate, weights and resting part from the counts ``x``, and the
     transient so that ``V(t) = v_now`` (V is continuous)."""
@@ -149,7 +151,7 @@ def anchor(drive, mem, pulse, base, x, t, v_now):
     mem[4] = t
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def set_bases(drive, base, t):
     """The step parts of the membrane's inputs at ``t``: the clamp (absolute, NaN = free,
     NaN before the first step) and the dendrite's steps (added to its value). Returns the

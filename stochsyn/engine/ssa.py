@@ -78,6 +78,7 @@ import numpy as np
 from . import continuous, membrane
 from .hazard import (STEPS_PER_PERIOD, THIN_STEPS_PER_PERIOD, bound_holds, drive_arrays,
                      freeze_factors, new_interval, quiet_from, select_tv, tv_rate_at)
+from .jit import borrowing_njit
 from .rng import (lognormal_mean_cv, next_double, seed_pcg64, standard_exponential,
                   uniform_index)
 
@@ -385,10 +386,10 @@ def _record_until(counts, k, x, record_idx, sample_times, t_until):
     return k
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def _record_voltages(voltages, k_first, k_stop, sample_times, drive, mem, pulse, base):
     """The membrane voltage at samples ``k_first … k_stop-1`` (kept apart from
-    :func:`_record_until`: passing ``drive`` costs ~0.2 µs a call in reference counting)."""
+    :func:`_record_until`, which runs at every event)."""
     if len(voltages) == 0:      # not recorded (e.g. a re-run for its event records)
         return
     for k in range(k_first, k_stop):
@@ -434,7 +435,7 @@ def _release(p, tau_rec, tau_f, i, t, sites, rng_state):
     return True
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def _spike_pulses(drive, net, pulse, mem, base, x, t, trigger, rng_state, has_membrane, sites):
     """Add the pulses a spike triggers (``trigger`` PULSE_PRE or PULSE_POST) to every input,
     and for PULSE_PRE first the releases, input by input in input order (:func:`_release`;
@@ -669,8 +670,9 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
                 t_next = t + standard_exponential(rng_state) / a0
         else:
             # Thinning (module docstring, .hazard): candidates at a0 + B over the bound's
-            # interval. Written out here, not called: a call per candidate (the arrays it
-            # needs passed by value) cost 0.35 µs, 6x an event of the plain SSA.
+            # interval. Written out here, not called: a call per candidate cost 0.35 µs,
+            # 6x an event of the plain SSA (reference counting of the arrays it was given,
+            # since avoided by .jit.borrowing_njit; the loop stayed written out).
             t_c = t
             t_limit = min(t_stop, t_end)
             while True:
