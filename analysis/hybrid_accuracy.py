@@ -40,7 +40,7 @@ of the entry (30–140 % here), not binding noise.
 
 Usage::
 
-    python analysis/hybrid_accuracy.py                       # ~4 min on 2 loaded cores
+    python analysis/hybrid_accuracy.py                       # ~1 min on 1 core
     python analysis/hybrid_accuracy.py --trajectories 200 --hybrid-trajectories 1000 \\
         --hfs-trajectories 64 --hfs-pulses 100 --out hybrid_accuracy.png
 
@@ -166,11 +166,11 @@ def table(rows) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trajectories", type=int, default=48,
+    parser.add_argument("--trajectories", type=int, default=1000,
                         help="exact trajectories per protocol")
     parser.add_argument("--hybrid-trajectories", type=int, default=None,
                         help="hybrid trajectories per protocol (default: as exact)")
-    parser.add_argument("--hfs-trajectories", type=int, default=16,
+    parser.add_argument("--hfs-trajectories", type=int, default=64,
                         help="trajectories of the HFS train per mode (0 skips it)")
     parser.add_argument("--hfs-pulses", type=int, default=10)
     parser.add_argument("--seed", type=int, default=SEED)

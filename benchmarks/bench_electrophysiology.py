@@ -10,7 +10,7 @@ diffusion, and the spine-head membrane coupled to a dendrite). Protocols from
   30, t = 0..30 s) of ``--lfs-trajectories`` trajectories are measured as for HFS, and the
   900 s figures **extrapolated linearly** from them (at 1 Hz every pulse starts from the
   same rest, so the expected work per pulse is the same for all 900); then one full 900 s
-  trajectory is run and measured (about 25 s since thinning; ``--no-lfs-full`` skips it).
+  trajectory is run and measured (16 s, 2026-11-22; ``--no-lfs-full`` skips it).
 
 What is measured (numba compilation excluded by a warm-up, and reported):
 
@@ -56,8 +56,8 @@ compared with peers in ``bench_engine.py``.
 
 Usage (from the repository root)::
 
-    PYTHONPATH=. python benchmarks/bench_electrophysiology.py            # ~2 min
-    PYTHONPATH=. python benchmarks/bench_electrophysiology.py --quick    # ~1 min smoke run
+    PYTHONPATH=. python benchmarks/bench_electrophysiology.py            # ~30 s
+    PYTHONPATH=. python benchmarks/bench_electrophysiology.py --quick    # smoke run
     PYTHONPATH=. python benchmarks/bench_electrophysiology.py --lfs-pulses 100 \\
         --lfs-trajectories 1 --hfs-trajectories 0 --threads 1           # extrapolation check
 
@@ -212,7 +212,7 @@ def main(argv=None):
     parser.add_argument("--lfs-trajectories", type=int, default=4,
                         help="LFS trajectories; 0 skips LFS")
     parser.add_argument("--no-lfs-full", dest="lfs_full", action="store_false",
-                        help="skip the full 900 s LFS trajectory (1 thread, about 25 s)")
+                        help="skip the full 900 s LFS trajectory (1 thread, about 16 s)")
     parser.add_argument("--rest-seconds", type=float, default=3.0,
                         help="simulated seconds of each reference run at rest (d)")
     parser.add_argument("--threads", default="1,2", help="thread counts, e.g. 1,2")
