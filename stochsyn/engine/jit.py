@@ -4,9 +4,10 @@ numba counts references to every array a compiled function receives: on entry it
 the count of each array argument (every member of a tuple of arrays included, and again for
 each function inlined into it) and decrements them on return, with atomic instructions. Its
 pruning pass removes such pairs in simple functions but not across the loops and calls of
-the time-dependent path, whose helpers take ``drive`` (a tuple of 18 arrays): perf put 28 %
-of an exact HFS run and 56 % of a hybrid one in ``NRT_incref``/``NRT_decref``, ~100 atomic
-operations per evaluation of the time-dependent rates.
+the time-dependent path, whose helpers take ``drive`` (a tuple of 18 arrays), nor in the
+agent bookkeeping, which takes the whole ``NetworkArrays``: perf put 28 % of an exact HFS
+run, 56 % of a hybrid one and 75 % of a CaMKII ring (``reactions/examples/camkii_ring.toml``,
+1.8 µs per event) in ``NRT_incref``/``NRT_decref``.
 
 A helper that only reads and writes the arrays it is given, allocates none and returns none
 (scalars, or tuples of scalars) needs no counting: the caller holds every argument for the

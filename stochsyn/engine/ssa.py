@@ -98,7 +98,7 @@ SET_COUNT, ADD_COUNT, SET_RATE, SET_VALUE, ADD_VALUE = 0, 1, 2, 3, 4
 PULSE_RELEASE, PULSE_PRE, PULSE_POST = 0, 1, 2
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def propensity(j, x, rate, rate_kind, reac_ptr, reac_idx, reac_order):
     """Propensity (1/s) of reaction ``j`` in state ``x``: ``c · Π_s C(x_s, ν_s)``; for the
     Michaelis–Menten and Hill kinds the callers multiply it by :func:`law_factor`.
@@ -134,7 +134,7 @@ def propensity(j, x, rate, rate_kind, reac_ptr, reac_idx, reac_order):
     return a
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def law_factor(j, x, kind, law):
     """The state-dependent factor of a Michaelis–Menten or Hill reaction ``j``
     (``kind >= MICHAELIS_MENTEN``), which multiplies :func:`propensity`.
@@ -177,7 +177,7 @@ def law_factor(j, x, kind, law):
     return 1.0 / (1.0 + (m / law_k[j]) ** law_n[j])
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def _law_leaves(tree, n_leaves, x, law):
     """After :func:`_fill_tree`: multiply the leaves of the Michaelis–Menten and Hill
     reactions by their factors and rebuild the tree."""
@@ -189,7 +189,7 @@ def _law_leaves(tree, n_leaves, x, law):
     tree_build(tree, n_leaves)
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def _law_refresh(j, tree, first_leaf, x, rate, law):
     """After reaction ``j`` fired: recompute the leaves of the Michaelis–Menten and Hill
     reactions it affects (``c · Π C · factor``) and the tree paths above them. Kept out of
@@ -208,7 +208,7 @@ def _law_refresh(j, tree, first_leaf, x, rate, law):
             c = 4 * i + 1
             tree[i] = ((tree[c] + tree[c + 1]) + tree[c + 2]) + tree[c + 3]
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def _set_tv_leaves(tree, n_leaves, tv_list, tv_static, tv_factor, frozen):
     """Freeze (``frozen``: leaf ``j`` = ``s_j · f_j``, the rate of a time-dependent reaction
     while nothing varies) or thaw (leaf 0, the rate kept apart) the time-dependent
@@ -220,7 +220,7 @@ def _set_tv_leaves(tree, n_leaves, tv_list, tv_static, tv_factor, frozen):
     tree_build(tree, n_leaves)
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def tree_build(tree, n_leaves):
     """Recompute every inner node of the 4-ary sum tree from the leaves."""
     first_leaf = (n_leaves - 1) // 3
@@ -229,7 +229,7 @@ def tree_build(tree, n_leaves):
         tree[i] = ((tree[c] + tree[c + 1]) + tree[c + 2]) + tree[c + 3]
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def tree_select(tree, n_leaves, u):
     """Leaf index ``j`` with ``Σ_{k<j} a_k <= u < Σ_{k<=j} a_k``, for ``0 <= u < a0``.
 
@@ -255,7 +255,7 @@ def tree_select(tree, n_leaves, u):
     return i - first_leaf
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def _list_remove(members, offset, pos, agent, x, slot):
     """Swap-remove ``agent`` from the member list at ``offset`` whose length is ``x[slot]``."""
     last = x[slot] - 1
@@ -266,7 +266,7 @@ def _list_remove(members, offset, pos, agent, x, slot):
     x[slot] = last
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def _list_append(members, offset, pos, agent, x, slot):
     n = x[slot]
     members[offset + n] = agent
@@ -274,21 +274,21 @@ def _list_append(members, offset, pos, agent, x, slot):
     x[slot] = n + 1
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def _ring_left(g, type_offset, ring_size):
     local = g - type_offset
     start = local - local % ring_size
     return type_offset + start + (local - start + ring_size - 1) % ring_size
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def _ring_right(g, type_offset, ring_size):
     local = g - type_offset
     start = local - local % ring_size
     return type_offset + start + (local - start + 1) % ring_size
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def _class_refresh(g, t, net, agent_state, class_members, class_slot, class_pos, x, n_species):
     """Put agent ``g`` (of ring type ``t``) in the pair class its and its left neighbour's
     states give now, leaving the class it was in."""
@@ -306,7 +306,7 @@ def _class_refresh(g, t, net, agent_state, class_members, class_slot, class_pos,
         _list_append(class_members, net.class_list_offset[c], class_pos, g, x, n_species + c)
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def _init_agents(net, x, agent_state, agent_id, state_pos, members, class_slot, class_pos,
                  class_members, next_id, free_slots, n_free, n_species):
     """Give agents of each type ids 0..n-1, filling the states in order.
@@ -342,7 +342,7 @@ def _init_agents(net, x, agent_state, agent_id, state_pos, members, class_slot, 
                                x, n_species)
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def _fill_tree(tree, n_leaves, x, rate, net, tv_static):
     """All propensities from scratch. A time-dependent reaction's leaf is 0; its static
     factor ``c · Π C(x_s, ν_s)`` goes to ``tv_static``. Returns how many of those are > 0.
@@ -369,7 +369,7 @@ def _fill_tree(tree, n_leaves, x, rate, net, tv_static):
     return n_tv_live
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def _record(counts, k, x, record_idx):
     for r in range(len(record_idx)):
         counts[k, r] = x[record_idx[r]]
@@ -407,7 +407,7 @@ def _release_sites(n_inputs):
     return sites
 
 
-@numba.njit(cache=True)
+@borrowing_njit()
 def _release(p, tau_rec, tau_f, i, t, sites, rng_state):
     """Whether input ``i``'s site releases at the presynaptic spike at ``t``; ``p`` is its
     release probability (U), ``tau_rec`` and ``tau_f`` its plasticity time constants (s).

@@ -47,6 +47,7 @@ model = ss.load_model(ct.MODEL)
 for m in (model, ct.hybrid(model)):
     ss.simulate(m, t_end=0.03, n_trajectories=1, seed=1, protocol=ss.protocols.hfs(),
                 n_threads=1)
+ss.simulate(sys.argv[1], t_end=1.0, n_trajectories=1, seed=1, n_threads=1)   # agent rings
 compiled = set()
 for module in (hazard, membrane, continuous, ssa):
     for name in dir(module):
@@ -66,11 +67,14 @@ print(" ".join(sorted(compiled)))
 def test_no_borrowing_helper_returns_an_array(tmp_path):
     """Compile the exact and the hybrid engine afresh (an empty numba cache, so that every
     helper is compiled in the process and its signature known) on the spine model under
-    HFS, and look at the return type of every helper compiled without reference counting."""
+    HFS and on a ring of agents, and look at the return type of every helper compiled
+    without reference counting."""
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
-    done = subprocess.run([sys.executable, "-c", _CHECK], cwd=ROOT, env=env,
+    ring = str(ROOT / "reactions" / "examples" / "camkii_ring.toml")
+    done = subprocess.run([sys.executable, "-c", _CHECK, ring], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stdout + done.stderr
     compiled = set(done.stdout.split())
-    assert {"tv_rate_at", "new_interval", "cover", "jump", "anchor", "select_tv"} <= compiled
-    assert len(compiled) >= 15, compiled
+    assert {"tv_rate_at", "new_interval", "cover", "jump", "anchor", "select_tv",
+            "propensity", "tree_select", "_class_refresh", "_list_remove"} <= compiled
+    assert len(compiled) >= 25, compiled
