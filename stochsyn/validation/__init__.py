@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..model import load_model
+
 #: The source tree's root when the package is imported from a checkout (or an editable
 #: install); in a plain install this points into site-packages, where reactions/ is absent.
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -23,7 +25,6 @@ def load_repository_model(path):
     FileNotFoundError
         ``path`` does not exist.
     """
-    from ..model import load_model
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
