@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stochsyn",
         description="Exact, agent-based stochastic simulation of synaptic plasticity.")
-    from . import __version__
+    from ._version import __version__
     parser.add_argument("--version", action="version", version=f"stochsyn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
