@@ -14,7 +14,7 @@ def load_model(path: str | os.PathLike) -> Model:
     """Read a model file: TOML (``.toml``) or SBML Level 2/3 (``.xml``, ``.sbml``).
 
     SBML needs python-libsbml (``pip install 'stochsyn[sbml]'``); see
-    :func:`stochsyn.model.sbml.load_sbml` and ``docs/model-format.md`` for what is read
+    :func:`stochsyn.model.sbml.reader.load_sbml` and ``docs/model-format.md`` for what is read
     and what is refused.
 
     Raises
@@ -24,7 +24,7 @@ def load_model(path: str | os.PathLike) -> Model:
     """
     path = Path(path)
     if path.suffix.lower() in (".xml", ".sbml"):
-        from .sbml import load_sbml
+        from .sbml.reader import load_sbml
         return load_sbml(path)
     from .toml import load_toml
     return load_toml(path)

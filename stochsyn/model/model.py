@@ -169,7 +169,7 @@ class Model:
         ModelError
             If python-libsbml is not installed or the file cannot be written.
         """
-        from .sbml import write_sbml
+        from .sbml.reader import write_sbml
         return write_sbml(self, path)
 
     # ------------------------------------------------------------------ views

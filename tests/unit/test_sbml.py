@@ -22,7 +22,7 @@ import pytest
 
 import stochsyn as ss
 from stochsyn import Model, ModelError
-from stochsyn.model.sbml import STOCHSYN_NS, sbml_id, sbml_model_dict
+from stochsyn.model.sbml.reader import STOCHSYN_NS, sbml_id, sbml_model_dict
 from stochsyn.model.units import AVOGADRO
 from stochsyn.network import compile as compile_model
 

@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Any, Callable
 from xml.sax.saxutils import escape, quoteattr
 
-from .errors import ModelError
-from .rules import is_name, suggestion
-from .units import AVOGADRO, MAX_COUNT
+from ..errors import ModelError
+from ..rules import is_name, suggestion
+from ..units import AVOGADRO, MAX_COUNT
 
 __all__ = ["STOCHSYN_NS", "load_sbml", "write_sbml", "sbml_id"]
 
@@ -1704,7 +1704,7 @@ def load_sbml(path) -> "Model":  # noqa: F821
         For a kinetic law written in the deterministic form ``k * P^2`` (converted with
         ``c = k · Π ν!``), an ignored constraint or an event that never fires.
     """
-    from .model import Model
+    from ..model import Model
     path = Path(path)
     return Model.from_dict(sbml_model_dict(path), source=str(path))
 
