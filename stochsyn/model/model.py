@@ -13,6 +13,7 @@ import copy
 import hashlib
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping
 
 from .elements import (CONTINUOUS_ATOL, CONTINUOUS_RTOL, RATE_KINDS, STATE_KINDS, Input,
@@ -20,6 +21,7 @@ from .elements import (CONTINUOUS_ATOL, CONTINUOUS_RTOL, RATE_KINDS, STATE_KINDS
 from .errors import ModelError
 from .membrane import Channel, Membrane
 from .rules import AgentType, suggestion
+from .sbml.writer import write_sbml
 from .spec_reader import _override, read_spec
 
 __all__ = ["Model", "Reaction", "Input", "Intervention", "AgentType", "RATE_KINDS",
@@ -147,7 +149,7 @@ class Model:
         """Names of the continuous species (empty for the exact model)."""
         return tuple(self.species[i] for i in self.continuous)
 
-    def to_sbml(self, path) -> "Path":
+    def to_sbml(self, path) -> Path:
         """Write the model as SBML Level 3 Version 2 (needs python-libsbml).
 
         Agent rules are written as their expanded reactions; what SBML core cannot say
@@ -169,7 +171,6 @@ class Model:
         ModelError
             If python-libsbml is not installed or the file cannot be written.
         """
-        from .sbml.reader import write_sbml
         return write_sbml(self, path)
 
     # ------------------------------------------------------------------ views

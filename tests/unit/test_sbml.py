@@ -1,4 +1,4 @@
-"""SBML import and export (stochsyn/model/sbml.py).
+"""SBML import and export (stochsyn/model/sbml/: reader.py and its parts, writer.py).
 
 * mass-action recognition on the DSMTS spellings of the same law (exact constants);
 * units (mole, minutes, concentrations and compartment sizes), boundary species as
@@ -22,7 +22,9 @@ import pytest
 
 import stochsyn as ss
 from stochsyn import Model, ModelError
-from stochsyn.model.sbml.reader import STOCHSYN_NS, sbml_id, sbml_model_dict
+from stochsyn.model.sbml.common import STOCHSYN_NS
+from stochsyn.model.sbml.reader import sbml_model_dict
+from stochsyn.model.sbml.writer import sbml_id
 from stochsyn.model.units import AVOGADRO
 from stochsyn.network import compile as compile_model
 
