@@ -24,8 +24,8 @@ from .rules import AgentType, suggestion
 from .sbml.writer import write_sbml
 from .spec_reader import _override, read_spec
 
-__all__ = ["Model", "Reaction", "Input", "Intervention", "AgentType", "RATE_KINDS",
-           "STATE_KINDS", "CONTINUOUS_RTOL", "CONTINUOUS_ATOL"]
+__all__ = ["Model", "hybrid_roles", "Reaction", "Input", "Intervention", "AgentType",
+           "RATE_KINDS", "STATE_KINDS", "CONTINUOUS_RTOL", "CONTINUOUS_ATOL"]
 
 _ROLE_TEXT = {"ode": "ODE term", "coupled": "reads continuous species: hazard along y(t)",
               "jump": "discrete, changes continuous species"}
@@ -267,7 +267,6 @@ class Model:
         lines.append(f"reactions after expansion ({len(self.reactions)}):")
         roles = ()
         if self.continuous:
-            from ..network import hybrid_roles   # the compiler's classification
             roles = hybrid_roles(self)
         for j, reaction in enumerate(self.reactions):
             law = f"c = {reaction.rate:.6g} /s"
@@ -334,3 +333,44 @@ class Model:
     def __repr__(self) -> str:
         return (f"Model({self.name!r}, {self.n_plain_species} species, "
                 f"{len(self.agent_types)} agent types, {len(self.reactions)} reactions)")
+
+
+def hybrid_roles(model: Model) -> tuple[str, ...]:
+    """The role of each reaction of ``model`` in the hybrid mode (``[continuous]``).
+
+    * ``"ode"``: every species it reads or writes (reactants, products, the modifier and
+      substrate states of a Michaelis–Menten or Hill law) is continuous, and its law is a
+      state kind (mass action, Michaelis–Menten, Hill): a term ``ν_j a_j(y)`` of the rate
+      equations ``dy/dt = Σ_j ν_j a_j(y)``, never an event;
+    * ``"coupled"``: a discrete reaction that reads a continuous species: its propensity
+      varies along y(t) between events (integrated hazard);
+    * ``"jump"``: a discrete reaction that reads none but changes one: each firing adds its
+      net change to y;
+    * ``"exact"``: none of these (every reaction of a model without continuous species).
+
+    Agent rules and time-dependent kinds are never ODE terms (agents are discrete; the
+    model refuses time-dependent laws that read continuous species). The model layer owns
+    this classification: :meth:`Model.info` shows it, :func:`stochsyn.network.compile`
+    builds the hybrid mode's arrays from it.
+    """
+    continuous = set(model.continuous)
+    roles = []
+    for r in model.reactions:
+        reads = ({s for s, _ in r.reactants} | {s for s, _ in r.modifier}
+                 | set(r.saturation))
+        change: dict[int, int] = {}
+        for s, n in r.reactants:
+            change[s] = change.get(s, 0) - n
+        for s, n in r.products:
+            change[s] = change.get(s, 0) + n
+        touched = reads | {s for s, _ in r.products}
+        if (continuous and touched and touched <= continuous and r.kind in STATE_KINDS
+                and not r.agent_moves and r.neighbour is None):
+            roles.append("ode")
+        elif reads & continuous:
+            roles.append("coupled")
+        elif {s for s, d in change.items() if d} & continuous:
+            roles.append("jump")
+        else:
+            roles.append("exact")
+    return tuple(roles)
