@@ -208,8 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``stochsyn`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
-    from .ensemble import SimulationError
-    from .model.errors import ModelError
+    from . import ModelError, SimulationError
     try:
         return args.func(args)
     except ModelError as exc:
