@@ -36,7 +36,7 @@ from ..model import Model
 from ..rules import suggestion
 from ..units import AVOGADRO, MAX_COUNT
 from .annotations import SbmlAnnotations
-from .common import _import_libsbml
+from .common import _import_libsbml, unexpected_errors_as_bugs
 from .events import SbmlEvents
 from .mathml import _MathError, _convert_math, _evaluate, _names, _uses_time
 from .reactions import COUNT_RTOL, SbmlReactions
@@ -688,12 +688,7 @@ def sbml_model_dict(path) -> dict:
     inspection and tests."""
     path = Path(path)
     libsbml = _import_libsbml(str(path))
-    try:
+    with unexpected_errors_as_bugs("read this SBML file", str(path),
+                                   "this is a bug in stochsyn's SBML reader; please report "
+                                   "it with the file"):
         return _Reader(path, libsbml).read()
-    except (ModelError, KeyboardInterrupt):
-        raise
-    except Exception as exc:  # noqa: BLE001 - no libsbml internals reach the user
-        raise ModelError(f"stochsyn could not read this SBML file ({type(exc).__name__}: "
-                         f"{exc})", source=str(path),
-                         hint="this is a bug in stochsyn's SBML reader; please report it "
-                              "with the file") from None

@@ -17,7 +17,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from ..errors import ModelError
-from .common import STOCHSYN_NS, _import_libsbml
+from .common import STOCHSYN_NS, _import_libsbml, unexpected_errors_as_bugs
 
 __all__ = ["write_sbml", "sbml_id"]
 
@@ -133,15 +133,9 @@ def write_sbml(model, path) -> Path:
         For each neighbour rule: SBML core cannot count ring pairs, so its law there is
         ``c · (target species)``; stochsyn reads it back exactly through the annotation.
     """
-    try:
+    with unexpected_errors_as_bugs("write the SBML file", str(path),
+                                   "this is a bug in stochsyn's SBML writer; please report it"):
         return _write_sbml(model, path)
-    except (ModelError, KeyboardInterrupt):
-        raise
-    except Exception as exc:  # noqa: BLE001 - no libsbml internals reach the user
-        raise ModelError(f"stochsyn could not write the SBML file ({type(exc).__name__}: "
-                         f"{exc})", source=str(path),
-                         hint="this is a bug in stochsyn's SBML writer; please report it"
-                         ) from None
 
 
 def _write_sbml(model, path) -> Path:
