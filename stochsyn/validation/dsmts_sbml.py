@@ -3,9 +3,10 @@
 :mod:`stochsyn.validation.dsmts` runs the bundled, pre-digested JSON cases. This module runs
 the same test from the files the SBML Test Suite ships for each case ``NNNNN``:
 
-* ``NNNNN-sbml-l3v1.xml``, the model, read with :func:`stochsyn.model.sbml.reader.load_sbml` (so the
-  whole SBML importer is exercised: compartments, ``hasOnlySubstanceUnits``, local
-  parameters, boundary species, rate laws spelt in different ways, events, rules);
+* ``NNNNN-sbml-l3v1.xml``, the model, read with
+  :func:`stochsyn.model.sbml.reader.load_sbml` (so the whole SBML importer is exercised:
+  compartments, ``hasOnlySubstanceUnits``, local parameters, boundary species, rate laws
+  spelt in different ways, events, rules);
 * ``NNNNN-settings.txt``, the time grid (``start``, ``duration``, ``steps``), the checked
   ``variables`` and the pass ranges ``meanRange`` / ``sdRange``;
 * ``NNNNN-results.csv``, the expected mean and SD per time point (columns ``time``,
