@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from typing import Mapping
 
+from .. import limits
 from . import units
 from .elements import Reaction
 from .rules import AgentType, expand_rule, is_name, parse_equation, parse_observable, suggestion
@@ -102,7 +103,7 @@ class ReactionReader:
                 names.add(rule_name)
                 transitions = expand_rule(rule_name, lhs, rhs, neighbour, species_index,
                                           agent_types, agent_state_base, source=self.source,
-                                          where=eq_where)
+                                          where=eq_where, reactions_before=len(reactions))
                 # The ring neighbour is in the same holoenzyme, not a diffusing reactant:
                 # it does not add to the order used for unit conversion (docs).
                 orders = _reactant_orders(lhs)
@@ -295,8 +296,8 @@ class ReactionReader:
                               "declare it, e.g. [inputs.glu] unit = \"mM\", value = 0"))
         index = names.index(input_name)
         unit = self.inputs[index].unit
-        if voltage_kind and (units.registry()(unit).dimensionality
-                             != units.registry()("mV").dimensionality):
+        if voltage_kind and (units.unit_of(unit).dimensionality
+                             != units.unit_of("mV").dimensionality):
             raise self.error(f"a {kind} rate needs an input in mV; '{input_name}' is in "
                              f"'{unit}'", where=where)
         if kind in ("current", "ghk"):
@@ -306,7 +307,7 @@ class ReactionReader:
                 raise self.error("a voltage rate needs k0 (the rate at 0 mV) and v_scale",
                                  where=where, hint="e.g. { kind = \"voltage\", "
                                  "k0 = \"5.4 /ms\", v_scale = \"47 mV\" }")
-            if units.registry()(unit).dimensionality != units.registry()("mV").dimensionality:
+            if units.unit_of(unit).dimensionality != units.unit_of("mV").dimensionality:
                 raise self.error(f"a voltage rate needs an input in mV; '{input_name}' is in "
                                  f"'{unit}'", where=where)
             c = self.rate_constant(rate_spec["k0"], parameters, orders, key)
@@ -335,7 +336,7 @@ class ReactionReader:
                                   f"'{input_name}'")
         k = units.evaluate_quantity(rate_spec["k"], parameters=parameters, source=self.source,
                                     where=where)
-        per_unit = k * units.registry()(unit)
+        per_unit = k * units.unit_of(unit)
         c = units.stochastic_rate_constant(per_unit, reactant_orders=orders,
                                            volume_litre=self.volume, source=self.source,
                                            where=where)
@@ -365,8 +366,7 @@ class ReactionReader:
                                       "fraction = 0.1, reversal = \"0 mV\" }")
             g = units.evaluate_quantity(rate_spec["conductance"], parameters=parameters,
                                         source=self.source, where=where)
-            if not hasattr(g, "to") or g.dimensionality != units.registry()(
-                    "pS").dimensionality:
+            if not hasattr(g, "to") or g.dimensionality != units.unit_of("pS").dimensionality:
                 raise self.error(f"conductance must be a conductance such as '50 pS', got "
                                  f"'{rate_spec['conductance']}'", where=where)
             fraction = float(units.evaluate_quantity(rate_spec["fraction"],
@@ -406,7 +406,9 @@ class ReactionReader:
                                               where=where)
 
     def check_capacity(self, agent_types, reactions):
-        """Fill in the default capacity: creation rules get headroom, others none."""
+        """Fill in the default capacity (creation rules get headroom, others none), then
+        refuse a model whose agents would need more engine storage per trajectory than
+        ``STOCHSYN_MAX_AGENT_MB`` (:func:`agent_storage_bytes`)."""
         creates = {t for r in reactions for t, frm, _ in r.agent_moves if frm < 0}
         for k, agent in enumerate(agent_types):
             total = sum(agent.initial)
@@ -414,4 +416,46 @@ class ReactionReader:
                 capacity = max(2 * total, total + 1000) if k in creates else total
                 agent_types[k] = AgentType(agent.name, agent.sites, agent.ring_size,
                                            agent.initial, capacity)
+        storage = agent_storage_bytes(agent_types, reactions, self.agent_state_base)
+        limit_mb = limits.value("agent_mb")
+        if sum(storage.values()) > limit_mb * 1e6:
+            name, largest = max(storage.items(), key=lambda item: item[1])
+            agent = next(a for a in agent_types if a.name == name)
+            raise self.error(
+                limits.exceeded("agent_mb", "the agent storage the engine needs for one "
+                                "trajectory", round(sum(storage.values()) / 1e6, 1))
+                + f"; agent type '{name}' alone needs {largest / 1e6:,.1f} MB (room for "
+                  f"{agent.capacity:,} agents in {len(agent.states):,} states)",
+                where=self.where("agents", name),
+                hint="lower the counts in 'initial' (or 'capacity'), or use fewer sites: the "
+                     "engine keeps, for every agent it has room for, one list entry per "
+                     "state; " + limits.how_to_raise("agent_mb"))
 
+
+
+def agent_storage_bytes(agent_types, reactions, agent_state_base) -> dict[str, int]:
+    """Bytes of agent storage the engine allocates for one trajectory, per agent type.
+
+    For every agent slot of a type (its capacity) the engine keeps six int64 entries (state,
+    positions, id, free list), one entry in the member list of each of the type's states,
+    and one in that of each ring pair class (a target and a neighbour state that a
+    neighbour rule reads); the compiled network of a ring type adds a table of
+    states x states classes. This is the estimate that :meth:`ReactionReader.check_capacity`
+    holds against ``STOCHSYN_MAX_AGENT_MB`` before anything of that size is made.
+    """
+    classes: dict[str, set] = {}
+    for reaction in reactions:
+        if reaction.neighbour is not None:
+            target = reaction.neighbour[0]
+            for agent in agent_types:
+                base = agent_state_base[agent.name]
+                if base <= target < base + len(agent.states):
+                    classes.setdefault(agent.name, set()).add(reaction.neighbour)
+    result = {}
+    for agent in agent_types:
+        n_states = len(agent.states)
+        entries = agent.capacity * (6 + n_states + len(classes.get(agent.name, ())))
+        if agent.ring_size:
+            entries += n_states * n_states
+        result[agent.name] = 8 * entries
+    return result

@@ -8,12 +8,13 @@ states that the engine simulates.
 
 from __future__ import annotations
 
-import difflib
 import itertools
+import math
 import re
 from dataclasses import dataclass
 
-from .errors import ModelError
+from .. import limits
+from .errors import ModelError, closest
 
 _NAME = r"[^\W\d]\w*"
 _NAME_RE = re.compile(rf"^{_NAME}$")
@@ -28,8 +29,8 @@ def is_name(text: str) -> bool:
 
 def suggestion(name: str, candidates) -> str | None:
     """A 'Did you mean ...?' hint for a misspelt name, or None."""
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f"Did you mean '{close[0]}'?" if close else None
+    close = closest(name, candidates)
+    return f"Did you mean '{close}'?" if close else None
 
 
 @dataclass(frozen=True)
@@ -250,7 +251,8 @@ class Transition:
 
 def expand_rule(name: str, left: list[Term], right: list[Term], neighbour: Term | None,
                 species_index: dict[str, int], agent_types: list[AgentType],
-                agent_state_base: dict[str, int], *, source, where) -> list[Transition]:
+                agent_state_base: dict[str, int], *, source, where,
+                reactions_before: int = 0) -> list[Transition]:
     """Expand a rule over the agent states its patterns match.
 
     Parameters
@@ -266,6 +268,10 @@ def expand_rule(name: str, left: list[Term], right: list[Term], neighbour: Term 
     agent_types : list of AgentType
     agent_state_base : dict
         Agent type name -> species index of its first state.
+    reactions_before : int
+        Reactions the model has before this rule: the expansion is refused, before it is
+        made, if it would take the model past ``STOCHSYN_MAX_REACTIONS``
+        (:mod:`stochsyn.limits`).
 
     Returns
     -------
@@ -347,6 +353,18 @@ def expand_rule(name: str, left: list[Term], right: list[Term], neighbour: Term 
         neighbour_states = [agent_state_base[neighbour.name] + k
                             for k in agent.matching(neighbour.pattern)]
 
+    factors = [len(options) for options in sources]
+    if neighbour is not None:
+        factors.append(len(neighbour_states))
+    n_transitions = math.prod(factors)
+    if reactions_before + n_transitions > limits.value("reactions"):
+        raise ModelError(limits.exceeded(
+            "reactions", f"the number of reactions once rule '{name}' is expanded (it "
+            f"matches {' × '.join(f'{n:,}' for n in factors)} states, and {reactions_before:,}"
+            " reactions come before it)", reactions_before + n_transitions),
+            source=source, where=where,
+            hint="name more sites in the rule's patterns (each site left open multiplies "
+                 "the states it matches); " + limits.how_to_raise("reactions"))
     names = _state_names(agent_types, agent_state_base)
     transitions = []
     for combination in itertools.product(*sources):

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 from typing import Any, Mapping
 
+from .. import limits
 from . import expressions, units
 from .compose import compose
 from .elements import CONTINUOUS_ATOL, CONTINUOUS_RTOL, STATE_KINDS, Input, Intervention
-from .errors import ModelError
+from .errors import ModelError, shorten
 from .membrane import read_channels, read_membrane, read_pulse_rules, read_steps
 from .reaction_reader import ReactionReader
 from .rules import AgentType, is_name, parse_observable, parse_pattern_sites, suggestion
@@ -45,11 +47,31 @@ def read_spec(data: Mapping[str, Any], *, source: str = "<dict>",
     """
     if not isinstance(data, Mapping):
         raise ModelError("a model must be a table (dict) at the top level", source=source)
+    _check_nesting(data, source)
     header = data.get("model")
     if isinstance(header, Mapping) and "include" in header:
         data, locations = compose(data, source=source, locations=locations)
     spec = _plain(copy.deepcopy(dict(data)), source)
     return _Builder(spec, source, locations or {}).build()
+
+
+def _check_nesting(data: Mapping, source: str) -> None:
+    """Refuse a model dict nested more than :data:`stochsyn.limits.DATA_DEPTH` levels deep
+    (or one that contains itself), before anything walks it recursively."""
+    stack = [(data, 0, "")]
+    while stack:
+        value, depth, path = stack.pop()
+        if depth > limits.DATA_DEPTH:
+            raise ModelError(f"the model is nested more than {limits.DATA_DEPTH} levels deep "
+                             "(or contains itself)", source=source,
+                             where=f"[{shorten(path)}]" if path else None,
+                             hint="a model needs at most 4 levels of tables and arrays "
+                                  "(docs/model-format.md)")
+        if isinstance(value, Mapping):
+            stack.extend((item, depth + 1, f"{path}.{key}" if path else str(key))
+                         for key, item in value.items())
+        elif isinstance(value, (list, tuple)):
+            stack.extend((item, depth + 1, path) for item in value)
 
 
 def _plain(value, source, path=""):
@@ -71,10 +93,9 @@ def _override(current, value, name, source):
     """Spec value for a parameter override (see Model.with_parameters)."""
     if isinstance(value, bool):
         raise ModelError(f"parameter '{name}' cannot be a boolean", source=source)
-    if isinstance(value, (int, float)):
-        if hasattr(current, "units"):
-            return f"{float(value)!r} * ({current.units})"
-        return float(value)
+    if isinstance(value, numbers.Real):
+        unit = units.bare_number_unit(current)      # the unit `info` shows it in
+        return float(value) if unit is None else f"{float(value)!r} * ({unit})"
     if isinstance(value, str):
         return value
     if hasattr(value, "units") and hasattr(value, "magnitude"):
@@ -181,6 +202,13 @@ class _Builder(ReactionReader):
         reactions = self.reactions(parameters, species_index, agent_types,
                                           agent_state_base)
         self.check_capacity(agent_types, reactions)
+        if not (species_names or agent_types or reactions or self.membrane):
+            # nothing would happen in a run (a [membrane] alone is a passive head: its
+            # voltage is simulated, so that is a model)
+            raise self.error("the model has no species, agents or reactions",
+                             hint="a model declares its molecules under [species] (or "
+                                  "[agents.NAME]) and what happens to them as [[reactions]] "
+                                  "(docs/model-format.md); is this the model file you meant?")
         observables = self.observables(species_index, agent_types, agent_state_base,
                                        set(species_names) | {a.name for a in agent_types}
                                        | set(parameters))
@@ -356,6 +384,7 @@ class _Builder(ReactionReader):
     def agent_types(self) -> list[AgentType]:
         raw = self.table("agents")
         result = []
+        states_so_far = 0
         for name, body in raw.items():
             where = self.where("agents", name)
             if not is_name(name):
@@ -387,6 +416,19 @@ class _Builder(ReactionReader):
                     or ring_size == 1:
                 raise self.error(f"ring_size of '{name}' must be an integer >= 2 (or 0 for "
                                  "no ring)", where=where)
+            n_states = math.prod(len(values) for _, values in site_list)
+            states_so_far += n_states
+            if states_so_far > limits.value("agent_states"):
+                raise self.error(limits.exceeded(
+                    "agent_states", f"the number of states of agent type '{name}' ("
+                    + " × ".join(str(len(values)) for _, values in site_list[:12])
+                    + (" × …" if len(site_list) > 12 else "") + " site values"
+                    + (f", with {states_so_far - n_states:,} of the types before it"
+                       if states_so_far > n_states else "") + ")", states_so_far),
+                    where=where, hint="every combination of site values is a state, so "
+                    "each site multiplies their number: split the type into agent types "
+                    "with fewer sites, or model independent sites as species; "
+                    + limits.how_to_raise("agent_states"))
             prototype = AgentType(name, tuple(site_list), ring_size, (), 0)
             initial = [0] * len(prototype.states)
             entries = body.get("initial", [])
@@ -446,7 +488,6 @@ class _Builder(ReactionReader):
         """The [inputs] table: prescribed waveforms, each in its own unit."""
         raw = self.table("inputs")
         result = []
-        reg = units.registry()
         for name, body in raw.items():
             where = self.where("inputs", name)
             if not is_name(name):
@@ -458,9 +499,10 @@ class _Builder(ReactionReader):
                                 context=f" in input '{name}'")
             unit = body.get("unit", "dimensionless")
             try:
-                reference = reg(unit if unit != "1" else "dimensionless")
-            except Exception:
-                raise self.error(f"unknown unit '{unit}' for input '{name}'", where=where,
+                reference = units.unit_of(unit)
+            except ModelError as exc:
+                raise self.error(f"unknown unit {shorten(repr(unit))} for input '{name}' "
+                                 f"({exc.message})", where=where,
                                  hint="e.g. unit = \"mM\", \"mV\" or \"1\"") from None
             unit = "dimensionless" if unit == "1" else unit
 
