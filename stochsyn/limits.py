@@ -27,8 +27,8 @@ import os
 from dataclasses import dataclass
 
 __all__ = ["Policy", "POLICIES", "LimitError", "value", "exceeded", "how_to_raise",
-           "describe", "EXPRESSION_DEPTH", "DATA_DEPTH", "INCLUDE_DEPTH", "MATH_DEPTH",
-           "XML_DEPTH", "INT64_MAX"]
+           "describe", "number_text", "EXPRESSION_DEPTH", "DATA_DEPTH", "INCLUDE_DEPTH",
+           "MATH_DEPTH", "XML_DEPTH", "INT64_MAX"]
 
 #: Deepest nesting of parentheses, unary signs and powers in one rate expression.
 EXPRESSION_DEPTH = 100
@@ -46,8 +46,18 @@ INT64_MAX = 2 ** 63 - 1
 
 
 class LimitError(ValueError):
-    """An input larger than a stated limit. The message says what was counted, the value,
-    the limit and how to change it."""
+    """An input larger than a stated limit. The message says what was counted, the value
+    and the limit; ``hint`` says what to do (and, for a policy, which variable raises it).
+    """
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}. {self.hint[:1].upper()}{self.hint[1:]}." if self.hint \
+            else self.message
 
 
 @dataclass(frozen=True)
@@ -139,20 +149,20 @@ def how_to_raise(name: str) -> str:
 def exceeded(name: str, found: str, amount: float) -> str:
     """``"{found} is {amount} {unit}, more than the limit of {limit} {unit}"``."""
     policy = POLICIES[name]
-    return (f"{found} is {_number(amount)} {policy.unit}, more than the limit of "
-            f"{_number(value(name))} {policy.unit}")
+    return (f"{found} is {number_text(amount)} {policy.unit}, more than the limit of "
+            f"{number_text(value(name))} {policy.unit}")
 
 
 def describe() -> str:
     """The limits in force, one per line (for documentation and ``--help`` texts)."""
     lines = []
     for policy in POLICIES.values():
-        lines.append(f"{policy.variable} = {_number(value(policy.name))} {policy.unit}: "
+        lines.append(f"{policy.variable} = {number_text(value(policy.name))} {policy.unit}: "
                      f"{policy.what}")
     return "\n".join(lines)
 
 
-def _number(x: float) -> str:
+def number_text(x: float) -> str:
     """``10``, ``1,024``, ``70,368,744``, ``1.5``, ``2.2e+15``: readable at any size."""
     x = float(x)
     if not math.isfinite(x):

@@ -24,7 +24,9 @@ _LONG_WORD_RE = re.compile(r"\S{%d,}" % (_LONGEST_WORD + 1))
 
 
 def _cut(text: str, keep: int) -> str:
-    return f"{text[:keep * 3 // 4]}…{text[-(keep // 4):]} [{len(text):,} characters]"
+    """The start and the end of ``text``, together shorter than ``keep`` (so that cutting
+    again changes nothing), and its length."""
+    return f"{text[:keep * 3 // 4 - 5]}…{text[-(keep // 4 - 5):]} [{len(text):,} characters]"
 
 
 def shorten(text: str) -> str:
@@ -43,14 +45,17 @@ def closest(name: str, candidates) -> str | None:
     """The candidate closest to a misspelt ``name`` (``difflib``, cutoff 0.6), or None.
 
     Bounded work whatever the input: a name longer than 100 characters gets no match, and
-    of more than 2,000 candidates only those of about the same length are compared.
+    of more than 2,000 candidates only those of about the same length (then also with the
+    same first two characters) are compared, at most 2,000.
     """
     name = str(name)
     if len(name) > 100:
         return None
     pool = [str(c) for c in candidates]
     if len(pool) > 2000:
-        pool = [c for c in pool if abs(len(c) - len(name)) <= 2][:2000]
+        pool = [c for c in pool if abs(len(c) - len(name)) <= 2]
+    if len(pool) > 2000:
+        pool = [c for c in pool if c[:2] == name[:2]][:2000]
     close = difflib.get_close_matches(name, pool, n=1, cutoff=0.6)
     return close[0] if close else None
 

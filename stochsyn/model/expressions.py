@@ -91,10 +91,13 @@ def _run(program: tuple, resolve, text: str):
                 values[-1] = (_power(left, right, text) if op == "**"
                               else _BINARY[op](left, right))
             except ZeroDivisionError:
-                raise ExpressionError(f"division by zero in {text!r}", text=text) from None
+                raise ExpressionError(f"division by zero in {text!r}", text=text,
+                                      hint="check the denominator (a parameter that is 0?)"
+                                      ) from None
             except OverflowError:
-                raise ExpressionError(f"a number is too large in {text!r}",
-                                      text=text) from None
+                raise ExpressionError(f"a number is too large in {text!r}", text=text,
+                                      hint="numbers stay below about 1e308; check the "
+                                           "exponents") from None
     return values[0]
 
 

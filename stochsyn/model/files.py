@@ -103,7 +103,7 @@ def read_model_text(path: str, *, included_by: tuple[str, int | None] | None = N
         where = "[model] 'include'" + (f" (line {included_by[1]})" if included_by[1] else "")
         noun = f"the included file {path}"
     else:
-        source, where, noun = path, None, f"the model file {path}"
+        source, where, noun = path, None, "the model file"      # the message starts with path
 
     def refuse(message, hint=None):
         return ModelError(message, source=source, where=where, hint=hint)
@@ -118,7 +118,7 @@ def read_model_text(path: str, *, included_by: tuple[str, int | None] | None = N
                          "including file" + (f"; {hint}" if hint else "")) from None
         if hint is None and not os.path.isabs(path):
             hint = f"a relative path starts in the current folder, {os.getcwd()}"
-        raise refuse(f"no such model file: {path}", hint) from None
+        raise refuse("no such model file", hint) from None
     except PermissionError:
         raise refuse(f"{noun} cannot be read: permission denied",
                      "check the file's permissions") from None

@@ -112,7 +112,10 @@ class Model:
         for name, value in values.items():
             if name not in declared:
                 raise ModelError(f"the model has no parameter '{name}'", source=self.source,
-                                 hint=suggestion(name, declared))
+                                 hint=suggestion(name, declared) or (
+                                     "its parameters: " + ", ".join(list(declared)[:20])
+                                     + (", ..." if len(declared) > 20 else "")
+                                     if declared else "it declares no [parameters]"))
             current = self.parameters[name]
             if isinstance(value, numbers.Real) and not isinstance(value, bool):
                 _say_the_unit(name, current)

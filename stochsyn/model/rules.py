@@ -8,10 +8,12 @@ states that the engine simulates.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from functools import cached_property
 
 from .. import limits
 from .errors import ModelError, closest
@@ -57,14 +59,31 @@ class AgentType:
     initial: tuple[int, ...]
     capacity: int
 
-    @property
+    @cached_property
     def states(self) -> tuple[tuple[str, ...], ...]:
-        """Every combination of site values, first site slowest."""
+        """Every combination of site values, first site slowest (made once, then kept)."""
         return tuple(itertools.product(*(values for _, values in self.sites)))
 
-    @property
+    @cached_property
     def site_names(self) -> tuple[str, ...]:
         return tuple(site for site, _ in self.sites)
+
+    @cached_property
+    def _strides(self) -> tuple[int, ...]:
+        """How far the state index moves per value of each site (the last site fastest)."""
+        strides, stride = [], 1
+        for _, values in reversed(self.sites):
+            strides.append(stride)
+            stride *= len(values)
+        return tuple(reversed(strides))
+
+    @cached_property
+    def _value_index(self) -> tuple[dict[str, int], ...]:
+        return tuple({value: i for i, value in enumerate(values)} for _, values in self.sites)
+
+    def __getstate__(self):
+        # the fields only: the cached states of a large type need not travel with it
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def state_label(self, state: tuple[str, ...]) -> str:
         inner = ",".join(f"{site}={value}" for site, value in zip(self.site_names, state))
@@ -80,12 +99,14 @@ class AgentType:
         ]
 
     def changed(self, state_index: int, changes: dict[str, str]) -> int:
-        """Index of the state reached from ``state_index`` by setting the sites in ``changes``."""
-        state = list(self.states[state_index])
-        for i, site in enumerate(self.site_names):
+        """Index of the state reached from ``state_index`` by setting the sites in ``changes``
+        (by arithmetic on the index: no search through the states)."""
+        index = state_index
+        for i, (site, values) in enumerate(self.sites):
             if site in changes:
-                state[i] = changes[site]
-        return self.states.index(tuple(state))
+                current = state_index // self._strides[i] % len(values)
+                index += (self._value_index[i][changes[site]] - current) * self._strides[i]
+        return index
 
 
 @dataclass(frozen=True)
@@ -194,11 +215,14 @@ def parse_side(text: str, species: set[str], agents: dict[str, AgentType], *, so
                 )
             terms.append(Term(count, name, None))
         else:
+            # the name once: not again as the whole side, nor in the hint when it is long
             raise ModelError(
-                f"unknown species or agent type '{name}' in '{text}'",
+                f"unknown species or agent type '{name}'"
+                + (f" in '{text}'" if text != name else ""),
                 source=source, where=where,
                 hint=(suggestion(name, list(species) + list(agents)) or "")
-                + f" Declare it under [species] (or [agents.{name}]).",
+                + " Declare it under [species] (or [agents."
+                + (name if len(name) <= 40 else "NAME") + "]).",
             )
     return terms
 
@@ -365,7 +389,7 @@ def expand_rule(name: str, left: list[Term], right: list[Term], neighbour: Term 
             source=source, where=where,
             hint="name more sites in the rule's patterns (each site left open multiplies "
                  "the states it matches); " + limits.how_to_raise("reactions"))
-    names = _state_names(agent_types, agent_state_base)
+    names = _StateNames(agent_types, agent_state_base)
     transitions = []
     for combination in itertools.product(*sources):
         for n_state in neighbour_states:
@@ -396,13 +420,19 @@ def _merge(pairs) -> tuple[tuple[int, int], ...]:
     return tuple(sorted(total.items()))
 
 
-def _state_names(agent_types, agent_state_base) -> dict[int, str]:
-    names = {}
-    for agent in agent_types:
-        base = agent_state_base[agent.name]
-        for k, state in enumerate(agent.states):
-            names[base + k] = agent.state_label(state)
-    return names
+class _StateNames:
+    """``names[i]``: the label of the agent state that is species ``i``, made when asked
+    (a rule needs the labels of the few states it moves, not of all states of all types)."""
+
+    def __init__(self, agent_types, agent_state_base):
+        pairs = sorted((agent_state_base[a.name], k) for k, a in enumerate(agent_types))
+        self.bases = [base for base, _ in pairs]
+        self.agents = [agent_types[k] for _, k in pairs]
+
+    def __getitem__(self, species: int) -> str:
+        at = bisect.bisect_right(self.bases, species) - 1
+        agent = self.agents[at]
+        return agent.state_label(agent.states[species - self.bases[at]])
 
 
 # A coefficient cut at the sign of its exponent ("1.5e" of "1.5e-3*X"); a name ending in
@@ -462,7 +492,9 @@ def _add_observable_term(term, sign, weights, species_index, agents, agent_state
         coefficient = float(match.group(1)) if match.group(1) else 1.0
     except ValueError:
         raise ModelError(f"'{match.group(1)}' is not a number in the observable '{text}'",
-                         source=source, where=where) from None
+                         source=source, where=where,
+                         hint="terms look like 'X', '2*X' or '1.5*Agent(site=value)'"
+                         ) from None
     name, inner = match.group(2), match.group(3)
     if name in agents:
         agent = agents[name]

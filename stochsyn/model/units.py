@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 import sys
 import threading
 from typing import Any, Mapping, Sequence
@@ -195,7 +196,8 @@ def evaluate_quantity(value, *, parameters: Mapping[str, Any] | None = None,
     magnitude = result.magnitude if _is_quantity(result) else result
     if isinstance(magnitude, complex) or not math.isfinite(magnitude):
         raise ModelError(f"the value {_show(result, value)} is not a finite number",
-                         source=source, where=where)
+                         source=source, where=where,
+                         hint="numbers stay below about 1e308; check the exponents")
     return result
 
 
@@ -229,6 +231,8 @@ _PREFERRED_UNITS = ("1/s", "s", "um", "um^2", "fL", "molecule", "uM", "molecule/
                     "pS", "pF", "megaohm", "pA", "um^2/s", "1/uM/s", "uM/s", "molecule/s",
                     "uF/cm^2", "S/cm^2", "K")
 _PREFERRED: dict = {}
+_LITRE_SYMBOL_RE = re.compile(r"(?<![A-Za-zµ])(Y|Z|E|P|T|G|M|k|h|da|d|c|m|µ|n|p|f|a|z|y)?l"
+                              r"(?![A-Za-z])")
 
 
 def _preferred(dimensionality):
@@ -293,6 +297,7 @@ def display(value) -> str:
         return f"{value:.6g}" if isinstance(value, float) else str(value)
     shown = readable(value)
     unit = format(shown.units, "~C").replace("**", "^")
+    unit = _LITRE_SYMBOL_RE.sub(r"\1L", unit)            # fL, as the field writes it (not fl)
     return f"{shown.magnitude:.6g} {unit}".rstrip()
 
 
@@ -590,7 +595,7 @@ def volume_litre(value, *, source: str | None = None, where: str | None = None,
                       False, source, where, parameters)
     if not litres > 0:
         raise ModelError(f"the volume must be > 0, got {litres:g} L", source=source,
-                         where=where)
+                         where=where, hint="check the number and its unit, e.g. '0.1 fL'")
     return litres
 
 

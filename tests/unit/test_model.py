@@ -592,3 +592,55 @@ def test_model_volume_is_the_model_volume_in_parameter_expressions():
         Model.from_dict({**spec, "model": {"name": "m"}})
     with pytest.raises(ModelError, match="'model_volume' is reserved"):
         Model.from_dict({**spec, "parameters": {"model_volume": "1 fL"}})
+
+
+# -- units at the API: which unit a bare number is taken in, and what info shows ----------------
+
+PER_MINUTE = {"parameters": {"k_make": "60 /min", "k_exo": "0.05 /s", "kd": "2 uM",
+                             "k_on": "6.8 /uM/s", "k_off": "k_on * kd",
+                             "radius": "(3 * 0.1 fL / (4 * pi)) ** (1/3)"},
+              "model": {"volume": "0.1 fL"},
+              "species": {"X": 10},
+              "reactions": [{"name": "make", "equation": "-> X", "rate": "k_make"},
+                            {"name": "decay", "equation": "X ->", "rate": "k_exo"},
+                            {"name": "off", "equation": "X ->", "rate": "k_off"}]}
+
+
+def test_a_bare_number_is_taken_in_the_files_unit_and_the_warning_says_which():
+    model = Model.from_dict(PER_MINUTE)
+    with pytest.warns(ss.model.UnitWarning, match=r"parameter 'k_make' is taken in 1/min, the "
+                                                   r"unit of its value in the model \(60 1/min\)"):
+        slower = model.with_parameters(k_make=1.0)
+    assert rates(slower)["make"] == pytest.approx(1 / 60)
+    with pytest.warns(ss.model.UnitWarning, match="'kd' is taken in µM"):
+        assert rates(model.with_parameters(kd=4))["off"] == pytest.approx(6.8 * 4)
+
+
+def test_no_warning_for_1_per_s_a_string_or_a_quantity(recwarn):
+    import pint
+    model = Model.from_dict(PER_MINUTE)
+    assert rates(model.with_parameters(k_exo=0.1))["decay"] == pytest.approx(0.1)
+    assert rates(model.with_parameters(k_make="1 /s"))["make"] == pytest.approx(1.0)
+    foreign = pint.UnitRegistry()                   # a user's own registry
+    assert rates(model.with_parameters(k_make=foreign.Quantity(120, "1/hour")))["make"] == \
+        pytest.approx(120 / 3600)
+    # a parameter computed from others: its reduced unit (1/s), not 1/µM/s·µM
+    assert rates(model.with_parameters(k_off=3))["off"] == pytest.approx(3.0)
+    assert not [w for w in recwarn if issubclass(w.category, ss.model.UnitWarning)]
+
+
+def test_a_bare_number_for_a_derived_length_is_read_in_the_unit_info_shows():
+    model = Model.from_dict(PER_MINUTE)
+    assert "radius = 0.287941 µm" in model.info()
+    with pytest.warns(ss.model.UnitWarning, match="taken in µm"):
+        wider = model.with_parameters(radius=0.5)
+    assert wider.parameters["radius"].to("um").magnitude == pytest.approx(0.5)
+
+
+def test_info_prints_reduced_short_units():
+    text = ss.load_model(EXAMPLES / "spine_electrophysiology.toml").info()
+    for shown in ("ca_head_radius = 0.287941 µm", "ca_neck_rate = 0.641923 1/ms",
+                  "ca_pmca_n = 1041.88 particle", "Mg_out = 1 mM", "nmda_Rb = 5 1/mM/ms",
+                  "ca_volume = 0.1 fL", "mem_neck_resistance = 100 MΩ"):
+        assert shown in text, shown
+    assert "liter ** 0.333333" not in text and "pi **" not in text and "micrometer" not in text

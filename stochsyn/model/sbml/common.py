@@ -24,8 +24,9 @@ _ENTITY_RE = re.compile(r"<!ENTITY\b")
 
 
 def check_xml_text(text: str, source: str) -> None:
-    """Refuse, before libsbml parses it, an XML text that declares DTD entities or nests
-    elements more than :data:`stochsyn.limits.XML_DEPTH` deep.
+    """Refuse, before libsbml parses it, a text that is not XML at all (a TOML file named
+    .xml), or an XML text that declares DTD entities or nests elements more than
+    :data:`stochsyn.limits.XML_DEPTH` deep.
 
     SBML never needs entity declarations, and an entity defined through others can make a
     small file expand to gigabytes (a "billion laughs" file) or read other files; libsbml
@@ -37,6 +38,13 @@ def check_xml_text(text: str, source: str) -> None:
     ModelError
         Naming the line of the first entity declaration or of the element too deep.
     """
+    start = text.lstrip()
+    if not start.startswith("<"):
+        first = start.split("\n", 1)[0][:40]
+        raise ModelError(f"not valid SBML: the content is not well-formed XML (it starts with "
+                         f"{first!r}, not '<')", source=source, where="line 1",
+                         hint="an SBML file starts with '<?xml' or '<sbml'; a TOML model file "
+                              "must be named *.toml")
     entity = _ENTITY_RE.search(text)
     if entity:
         line = text.count("\n", 0, entity.start()) + 1
@@ -57,7 +65,7 @@ def check_xml_text(text: str, source: str) -> None:
         depth += 1
         if depth > limits.XML_DEPTH:
             line = text.count("\n", 0, match.start()) + 1
-            raise ModelError(f"XML elements are nested more than {limits.XML_DEPTH} levels "
+            raise ModelError(f"XML elements are nested more than {limits.XML_DEPTH:,} levels "
                              "deep", source=source, where=f"line {line}",
                              hint="an SBML model nests a few dozen levels at most; simplify "
                                   "the formula or annotation near that line")
