@@ -12,10 +12,12 @@ from typing import Sequence
 import numba
 import numpy as np
 
+from . import limits
 from ._version import __version__
+from .limits import LimitError
 from .engine import STATUS_TEXT, run_batch
 from .engine.rng import entropy_words, new_root_seed
-from .model.errors import ModelError
+from .model.errors import ModelError, shorten
 from .model.model import Model
 from .network import Network, compile
 from .results import Ensemble, Events, batch_done, read, write_batch, write_manifest
@@ -34,6 +36,12 @@ class BudgetWarning(RuntimeWarning):
     """Some trajectories stopped before t_end (event budget or a model problem)."""
 
 
+class RunWarning(UserWarning):
+    """An argument of a run that is allowed but probably not what was meant: a sampling
+    interval longer than the run (only t = 0 is sampled), a protocol that goes on after the
+    run ends (its later events are not simulated)."""
+
+
 class HybridWarning(RuntimeWarning):
     """In the hybrid mode, a discrete reaction consumed more of a continuous species than
     there was; the amount was set to 0 (``Ensemble.continuous_clamped`` says how much was
@@ -49,6 +57,9 @@ def sample_grid(t_end: float, sample_every: float | None = None,
     if sample_times is not None and sample_every is not None:
         raise ValueError("give either sample_times or sample_every, not both")
     if sample_times is not None:
+        if hasattr(sample_times, "__len__") and len(sample_times) > limits.value("samples"):
+            raise LimitError(limits.exceeded("samples", "the number of sample times",
+                                             len(sample_times)), limits.how_to_raise("samples"))
         times = np.asarray(sample_times, dtype=np.float64).reshape(-1)
         if not np.all(np.isfinite(times)) or np.any(times < 0) or np.any(times > t_end):
             raise ValueError(f"sample_times must be finite and within [0, t_end = {t_end}]")
@@ -60,8 +71,15 @@ def sample_grid(t_end: float, sample_every: float | None = None,
     if not (sample_every > 0 and math.isfinite(sample_every)):
         raise ValueError(f"sample_every must be a positive number of seconds, not "
                          f"{sample_every!r}")
-    n = int(math.floor(t_end / sample_every * (1 + 1e-12)))
-    return sample_every * np.arange(n + 1, dtype=np.float64)
+    n_float = math.floor(t_end / sample_every * (1 + 1e-12)) + 1.0
+    if n_float > limits.value("samples"):
+        raise LimitError(limits.exceeded(
+            "samples", f"sampling every {sample_every:g} s for {t_end:g} s: the number of "
+            "sample times", n_float), "sample less often; " + limits.how_to_raise("samples"))
+    if sample_every > t_end > 0:
+        warnings.warn(f"the sampling interval ({sample_every:g} s) is longer than the run "
+                      f"({t_end:g} s): only t = 0 is sampled", RunWarning, stacklevel=3)
+    return sample_every * np.arange(int(n_float), dtype=np.float64)
 
 
 def apply_protocol(model: Model, protocol) -> Model:
@@ -84,7 +102,6 @@ def apply_protocol(model: Model, protocol) -> Model:
         The model cannot take the protocol (no input ``V`` to clamp, no input with a
         release or bap rule for the spikes, no dendrite for the depolarisation, unknown
         parameters in a drug intervention, ...).
-    ValueError
         The protocol needs the membrane equation and the model has none.
     """
     from .protocols import Protocol
@@ -96,10 +113,11 @@ def apply_protocol(model: Model, protocol) -> Model:
     inputs = dict(spec.get("inputs", {}))
     if len(protocol.post_spikes_s):
         if membrane is None:
-            raise ValueError(
+            raise ModelError(
                 f"protocol '{protocol.name}' has {len(protocol.post_spikes_s)} postsynaptic "
                 "spikes, but the model has no [membrane] for the backpropagating APs to "
-                "depolarise; include reactions/modules/membrane.toml")
+                "depolarise", source=model.source,
+                hint="include reactions/modules/membrane.toml")
         if not any(p.trigger == "post" for i in model.inputs for p in i.pulses):
             raise ModelError(f"protocol '{protocol.name}' has postsynaptic spikes, but no "
                              "input of the model has a bap rule", source=model.source,
@@ -115,11 +133,12 @@ def apply_protocol(model: Model, protocol) -> Model:
                                   "cv = 0.5 }")
         if protocol.depolarisation_mv > 0:
             if membrane is None or membrane.dendrite_input < 0:
-                raise ValueError(
+                raise ModelError(
                     f"protocol '{protocol.name}' adds a cooperative dendritic depolarisation "
                     f"of {protocol.depolarisation_mv:g} mV per spike, which needs a [membrane] "
-                    "with a dendrite; include reactions/modules/membrane.toml, or use "
-                    "depolarisation_mv=0")
+                    "with a dendrite", source=model.source,
+                    hint="include reactions/modules/membrane.toml, or give the protocol "
+                         "depolarisation_mv=0")
             name = model.inputs[membrane.dendrite_input].name
             body = dict(inputs[name])
             body["depolarisation"] = {"amplitude": f"{protocol.depolarisation_mv!r} mV",
@@ -138,9 +157,11 @@ def apply_protocol(model: Model, protocol) -> Model:
                                  hint="declare [inputs.V] unit = \"mV\" (the voltage that "
                                       "voltage-dependent rates read)")
             if np.any(np.isnan(protocol.clamp_mv)):
-                raise ValueError("releasing a voltage clamp (NaN) needs the membrane "
-                                 "equation: include reactions/modules/membrane.toml, or "
-                                 "clamp for the whole run")
+                raise ModelError("releasing a voltage clamp (NaN) needs the membrane "
+                                 "equation, and the model has no [membrane]",
+                                 source=model.source,
+                                 hint="include reactions/modules/membrane.toml, or clamp for "
+                                      "the whole run")
             rest = model.inputs[[i.name for i in model.inputs].index("V")].value
             first = float(protocol.clamp_times_s[0])
             hold = float(protocol.clamp_mv[0]) if first == 0.0 else rest
@@ -243,24 +264,27 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
         raise ValueError(f"n_trajectories must be a non-negative integer, not "
                          f"{n_trajectories!r}")
     n_trajectories = int(n_trajectories)
-    if int(max_events) != max_events or max_events < 0:
-        raise ValueError(f"max_events must be a non-negative integer, not {max_events!r}")
+    if int(max_events) != max_events or not 0 <= max_events <= limits.INT64_MAX:
+        raise ValueError(f"max_events must be an integer from 0 to 2^63 - 1, not "
+                         f"{max_events!r}")
     if on_stop not in ("warn", "raise", "ignore"):
         raise ValueError("on_stop must be 'warn', 'raise' or 'ignore'")
     if seed is None:
         seed = new_root_seed()
     run_entropy = entropy_words(seed)
     times = sample_grid(t_end, sample_every, sample_times)
-    network = compile(model)
-    arrays = network.arrays
-    n_species = network.n_species
-    n_reactions = network.n_reactions
-    record_idx = np.arange(n_species, dtype=np.int64)
     if batch_size is None:
         batch_size = max(1, min(n_trajectories, 4096))
     batch_size = int(batch_size)
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
+    _check_run(model, t_end, n_trajectories, first_trajectory, len(times),
+               min(batch_size, max(n_trajectories, 1)), n_threads, out, protocol)
+    network = compile(model)
+    arrays = network.arrays
+    n_species = network.n_species
+    n_reactions = network.n_reactions
+    record_idx = np.arange(n_species, dtype=np.int64)
     logs = bool(np.any(arrays.log)) and record_events
     capacity = _DEFAULT_EVENT_CAPACITY if logs else 0
     provenance = _provenance(network, seed, t_end, max_events)
@@ -294,10 +318,6 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
         provenance = manifest["provenance"]
         ensemble_base["provenance"] = provenance
 
-    if n_threads is not None and (isinstance(n_threads, bool)
-                                  or not isinstance(n_threads, (int, np.integer))
-                                  or n_threads < 1):
-        raise ValueError(f"n_threads must be a positive integer, not {n_threads!r}")
     starts = range(0, n_trajectories, batch_size)
     bar = None
     if progress:
@@ -329,6 +349,68 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
         ens = _concatenate(parts, ensemble_base, n_species, n_reactions)
     _check_status(ens, on_stop, max_events)
     return ens
+
+
+def _check_run(model: Model, t_end: float, n_trajectories: int, first_trajectory,
+               n_times: int, batch_size: int, n_threads, out, protocol) -> None:
+    """Checks of a run's arguments against each other and the limits, before anything is
+    compiled, allocated or written; the messages name no Python argument, so that the
+    command line can pass them on.
+
+    Raises
+    ------
+    ValueError
+        A negative first trajectory, an output path that is a file.
+    LimitError
+        Trajectory indices beyond int64, a thread count numba cannot run, sample buffers of
+        one batch larger than ``STOCHSYN_MAX_BATCH_MB``.
+
+    Warns
+    -----
+    RunWarning
+        A protocol that goes on after the run ends.
+    """
+    if (isinstance(first_trajectory, bool) or int(first_trajectory) != first_trajectory
+            or first_trajectory < 0):
+        raise ValueError(f"the first trajectory index must be a whole number >= 0, not "
+                         f"{first_trajectory!r}")
+    last = int(first_trajectory) + n_trajectories - 1
+    if last > limits.INT64_MAX:
+        raise LimitError(f"trajectory indices would run from {int(first_trajectory):,} to "
+                         f"{last:,}, past the largest index, 2^63 - 1 "
+                         f"({limits.INT64_MAX:,})", "start the numbering lower")
+    if n_threads is not None:
+        available = numba.config.NUMBA_NUM_THREADS
+        if (isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer))
+                or not 1 <= n_threads <= available):
+            raise LimitError(f"the number of threads must be a whole number from 1 to "
+                             f"{available}, not {n_threads!r}",
+                             f"{available} is NUMBA_NUM_THREADS: by default the number of "
+                             "cores of this machine")
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise ValueError(f"the output path {out} is a file; results go into a folder (it is "
+                         "created): give a folder name")
+    n_recorded = model.n_species + len(model.continuous) + (model.membrane is not None)
+    batch_mb = batch_size * n_times * max(n_recorded, 1) * 8 / 1e6
+    if batch_mb > limits.value("batch_mb"):
+        raise LimitError(limits.exceeded(
+            "batch_mb", f"the sample buffer of one batch ({batch_size:,} trajectories × "
+            f"{n_times:,} sample times × {n_recorded:,} species, 8 bytes each)", batch_mb),
+            "sample less often, or run fewer trajectories per batch; "
+            + limits.how_to_raise("batch_mb"))
+    if protocol is not None and protocol.duration_s > t_end:
+        later = {what: int(np.count_nonzero(np.asarray(times) > t_end))
+                 for what, times in (("presynaptic spikes", protocol.pre_spikes_s),
+                                     ("postsynaptic spikes", protocol.post_spikes_s),
+                                     ("clamp steps", protocol.clamp_times_s),
+                                     ("interventions", [i["time"] for i in
+                                                        protocol.interventions]))}
+        lost = ", ".join(f"{n:,} {what}" for what, n in later.items() if n)
+        if lost:
+            warnings.warn(f"the protocol '{shorten(protocol.name)}' goes on until "
+                          f"{protocol.duration_s:g} s, after the end of the run ({t_end:g} s): "
+                          f"{lost} come later and are not simulated; run longer or shorten "
+                          "the protocol", RunWarning, stacklevel=3)
 
 
 def _run(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx, capacity,
@@ -517,4 +599,4 @@ def _check_status(ens: Ensemble, on_stop: str, max_events: int) -> None:
 
 
 __all__ = ["simulate", "apply_protocol", "sample_grid", "SimulationError", "BudgetWarning",
-           "HybridWarning", "ModelError", "DEFAULT_MAX_EVENTS"]
+           "HybridWarning", "RunWarning", "ModelError", "LimitError", "DEFAULT_MAX_EVENTS"]

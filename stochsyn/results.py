@@ -212,20 +212,22 @@ class Ensemble:
             out[:, :, self.species.index(name)] = self.continuous_values[:, :, q]
         return out
 
-    def timeseries(self, names: Iterable[str] | None = None) -> pd.DataFrame:
+    def timeseries(self, names: str | Iterable[str] | None = None) -> pd.DataFrame:
         """Tidy table: one row per trajectory, time and name.
 
         Parameters
         ----------
-        names : iterable of str, optional
-            Species and observables to include (default: all).
+        names : str or iterable of str, optional
+            A species or observable, or several (default: all).
 
         Returns
         -------
         DataFrame with columns ``trajectory`` (int64), ``time`` (float64, s), ``name``
         (categorical), ``value`` (float64; NaN after an early stop).
         """
-        names = list(self.names if names is None else names)
+        # one name is a name, not a sequence of one-letter names
+        names = [names] if isinstance(names, str) else list(
+            self.names if names is None else names)
         n_traj, n_times = self.counts.shape[:2]
         blocks = [self.values(name) for name in names]
         value = np.stack(blocks, axis=2) if blocks else np.zeros((n_traj, n_times, 0))
@@ -239,9 +241,15 @@ class Ensemble:
         frame.attrs["provenance"] = self.provenance
         return frame
 
-    def describe(self, names: Iterable[str] | None = None,
+    def describe(self, names: str | Iterable[str] | None = None,
                  quantiles: Sequence[float] = _QUANTILES) -> pd.DataFrame:
         """Statistics over trajectories per time and name.
+
+        Parameters
+        ----------
+        names : str or iterable of str, optional
+            A species or observable (``"surface"``), or several (default: all).
+        quantiles : sequence of float
 
         Returns
         -------
