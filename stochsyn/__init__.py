@@ -3,10 +3,10 @@
 __version__ = "0.1.0"
 
 from .model import Model, ModelError, load_model  # noqa: E402
-from .ensemble import BudgetWarning, SimulationError, simulate  # noqa: E402
+from .ensemble import BudgetWarning, SimulationError, simulate, sweep  # noqa: E402
 from .results import Ensemble, read  # noqa: E402
 from .network import compile  # noqa: E402
 from . import protocols  # noqa: E402
 
-__all__ = ["Model", "ModelError", "load_model", "simulate", "Ensemble", "read", "compile",
-           "protocols", "SimulationError", "BudgetWarning", "__version__"]
+__all__ = ["Model", "ModelError", "load_model", "simulate", "sweep", "Ensemble", "read",
+           "compile", "protocols", "SimulationError", "BudgetWarning", "__version__"]
