@@ -324,11 +324,12 @@ class Ensemble:
         groups = keys.groupby(by, sort=True, dropna=False).indices
         return by, [(k if isinstance(k, tuple) else (k,), rows) for k, rows in groups.items()]
 
-    def summary(self) -> pd.DataFrame:
+    def summary(self, names: Iterable[str] | None = None) -> pd.DataFrame:
         """One row per trajectory: sweep columns, status, events, time reached (in the
-        hybrid mode also ODE steps and clamped molecules), and for every observable (or,
-        without observables, every species) its final value, its peak (``_max``) and the
-        first sample time of the peak (``_t_peak``, s)."""
+        hybrid mode also ODE steps and clamped molecules), and for each of ``names``
+        (default: every observable, or without observables every species, and the
+        voltage) its final value, its peak (``_max``) and the first sample time of the
+        peak (``_t_peak``, s)."""
         table = pd.DataFrame({
             "trajectory": self.trajectories,
             **{c: v for c, v in self.sweep_columns.items()},
@@ -340,8 +341,10 @@ class Ensemble:
         if self.continuous:
             table["ode_steps"] = self.ode_steps
             table["continuous_clamped"] = self.continuous_clamped
-        for name in (tuple(self.observables or self.species)
-                     + ((VOLTAGE_NAME,) if self.voltage_mv is not None else ())):
+        if names is None:
+            names = (tuple(self.observables or self.species)
+                     + ((VOLTAGE_NAME,) if self.voltage_mv is not None else ()))
+        for name in names:
             values = self.values(name)
             with np.errstate(all="ignore"):
                 table[f"{name}_final"] = values[:, -1] if values.shape[1] else np.nan

@@ -21,6 +21,7 @@ needs no OpenMP/TBB threading layer.
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 
@@ -40,6 +41,16 @@ CHUNKS_PER_THREAD = 16
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 _pool_lock = threading.Lock()
+
+
+def _forget_pool() -> None:
+    """In a child made by fork the pool's threads do not exist: start a new pool there
+    (a ProcessPoolExecutor's workers would otherwise wait forever)."""
+    global _pool, _pool_size, _pool_lock
+    _pool, _pool_size, _pool_lock = None, 0, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _worker_pool(n_threads: int) -> ThreadPoolExecutor:
