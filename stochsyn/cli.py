@@ -49,7 +49,7 @@ def _executor(args):
                          "--workers N (a local one), not both")
     if args.scheduler:
         try:
-            client = Client(args.scheduler, timeout="10s")
+            client = Client(args.scheduler, timeout="5s")
         except (OSError, TimeoutError, ValueError) as exc:
             raise ValueError(f"cannot reach the Dask scheduler at {args.scheduler!r} "
                              f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"

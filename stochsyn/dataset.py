@@ -170,31 +170,39 @@ def read_manifest(directory: Path) -> dict[str, Any]:
                          "run's description is lost: run again into a new folder") from None
 
 
-def manifest_difference(ours: Any, theirs: Any, where: str = "") -> str | None:
-    """The first setting in which two manifests differ, as ``"name: A here, B there"``
-    (``None`` if they are equal)."""
+def _differences(ours: Any, theirs: Any, where: str, found: list) -> None:
     if isinstance(ours, dict) and isinstance(theirs, dict):
         for key in sorted(set(ours) | set(theirs), key=str):
             name = f"{where}.{key}" if where else str(key)
             if key not in ours or key not in theirs:
-                side = "this run" if key in ours else "the folder"
-                return f"{name} (only in {side})"
-            found = manifest_difference(ours[key], theirs[key], name)
-            if found:
-                return found
-        return None
-    if isinstance(ours, list) and isinstance(theirs, list) and len(ours) == len(theirs):
+                found.append(f"{name} (only in {'this run' if key in ours else 'the folder'})")
+            else:
+                _differences(ours[key], theirs[key], name, found)
+    elif (isinstance(ours, list) and isinstance(theirs, list) and len(ours) == len(theirs)
+          and ours != theirs):
         for k, (a, b) in enumerate(zip(ours, theirs)):
-            found = manifest_difference(a, b, f"{where}[{k}]")
-            if found:
-                return found
-        return None
-    if ours != theirs:
+            _differences(a, b, f"{where}[{k}]", found)
+    elif ours != theirs:
         def short(value):
             text = json.dumps(value, default=str)
             return text if len(text) <= 60 else text[:57] + "..."
-        return f"{where or 'manifest'}: {short(ours)} in this run, {short(theirs)} in the folder"
-    return None
+        found.append(f"{where or 'manifest'}: {short(ours)} in this run, {short(theirs)} "
+                     "in the folder")
+
+
+def manifest_difference(ours: Any, theirs: Any) -> str | None:
+    """The setting in which two manifests differ, as ``"name: A in this run, B in the
+    folder"`` (``None`` if they are equal): a parameter, the seed or the sample times
+    rather than the model hash or spec that follow from them."""
+    found: list[str] = []
+    _differences(ours, theirs, "", found)
+    if not found:
+        return None
+
+    def rank(difference):       # the hash and the spec follow from the settings
+        name = difference.split(" ")[0]
+        return 2 if "model_hash" in name else 1 if "model_spec" in name else 0
+    return min(found, key=rank)
 
 
 #: Manifest entries that describe how a run is cut into work, not what it computes: a

@@ -990,7 +990,8 @@ def sweep(model: Model | str | os.PathLike, grid: Mapping[str, Sequence] | None 
         Parameter name -> values (numbers in the parameter's unit, or strings with units,
         as for :meth:`Model.with_parameters`).
     protocols : sequence of Protocol or str, optional
-        Protocols (or their text, :func:`stochsyn.protocols.parse`); default: none.
+        Protocols (or their text, :func:`stochsyn.protocols.parse`; ``None`` or "none"
+        for a point without stimulation); default: none.
     t_end, n_trajectories, seed, ...
         As for :func:`simulate`; ``n_trajectories`` is per point.
 
@@ -1007,17 +1008,32 @@ def sweep(model: Model | str | os.PathLike, grid: Mapping[str, Sequence] | None 
         if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or not len(values):
             raise ValueError(f"grid['{name}'] must be a non-empty list of values")
         model.with_parameters(**{name: values[0]})        # unknown names fail here
-    protocol_list = [protocol_module.parse(p) if isinstance(p, str) else p
-                     for p in (protocols or [None])]
+    protocol_list, protocol_labels = [], []
+    for item in (protocols or [None]):
+        if item is None or (isinstance(item, str) and item.strip() == "none"):
+            protocol_list.append(None)
+            protocol_labels.append("none")
+        elif isinstance(item, str):
+            protocol_list.append(protocol_module.parse(item))
+            protocol_labels.append(item.strip())
+        else:
+            protocol_list.append(item)
+            protocol_labels.append(item.name)
+    for k, label in enumerate(protocol_labels):        # two protocols, two labels
+        if protocol_labels.count(label) > 1:
+            protocol_labels[k] = f"{label}#{protocol_labels[:k].count(label)}"
+    plain = {name: _plain_column(values) for name, values in grid.items()}
     options = _RunOptions.make(t_end, n_trajectories, seed, sample_every, sample_times,
                                record_events, max_events, n_threads, batch_size, progress,
                                on_stop, max_wall, max_event_records, 0)
     names = list(grid)
     blocks, points = [], []
-    for p, (values, protocol) in enumerate(
-            (v, pr) for v in itertools.product(*(grid[n] for n in names))
-            for pr in protocol_list):
-        parameters = dict(zip(names, values))
+    for p, (k_values, k_protocol) in enumerate(
+            (v, pr) for v in itertools.product(*(range(len(grid[n])) for n in names))
+            for pr in range(len(protocol_list))):
+        parameters = {n: grid[n][k] for n, k in zip(names, k_values)}
+        labels = {n: plain[n][k] for n, k in zip(names, k_values)}
+        protocol = protocol_list[k_protocol]
         point_model = model.with_parameters(**parameters) if parameters else model
         if protocol is not None:
             point_model = apply_protocol(point_model, protocol)
@@ -1025,33 +1041,32 @@ def sweep(model: Model | str | os.PathLike, grid: Mapping[str, Sequence] | None 
         provenance = _provenance(network, options.seed, options.t_end, options.max_events)
         provenance["protocol"] = protocol.to_dict() if protocol is not None else None
         provenance["sweep_point"] = p
-        protocol_name = protocol.name if protocol is not None else "none"
-        sweep_values = {"point": p, **{n: _plain(v) for n, v in parameters.items()},
-                        "protocol": protocol_name}
+        protocol_name = protocol_labels[k_protocol]
+        sweep_values = {"point": p, **labels, "protocol": protocol_name}
         first = p * options.n_trajectories
         blocks.append(_Block(point_model, first, options.n_trajectories,
                              _spike_times(protocol), provenance, sweep_values, network))
-        points.append({"point": p, "parameters": {n: _plain(v) for n, v in parameters.items()},
+        points.append({"point": p, "parameters": labels,
                        "protocol": provenance["protocol"], "protocol_name": protocol_name,
                        "model_hash": point_model.hash, "first_trajectory": first,
                        "n_trajectories": options.n_trajectories})
     base = _provenance(_network_of(model), options.seed, options.t_end, options.max_events)
     base["protocol"] = None
     sweep_manifest = {"provenance": base,
-                      "sweep": {"columns": ["point", *names, "protocol"], "grid": {
-                          n: [_plain(v) for v in grid[n]] for n in names},
+                      "sweep": {"columns": ["point", *names, "protocol"], "grid": plain,
                           "points": points}}
     return _run_blocks(blocks, options, blocks[0].model, out, resume, overwrite, executor,
                        shard, sweep_manifest)
 
 
-def _plain(value):
-    """A parameter value as JSON and Parquet keep it (numbers as float, else str)."""
-    if isinstance(value, (bool, np.bool_)):
-        return str(value)
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value)
-    return str(value)
+def _plain_column(values) -> list:
+    """A grid's values as one column keeps them: floats if all are numbers, else strings
+    (a number then as its repr, in the parameter's unit)."""
+    numbers = [isinstance(v, (int, float, np.integer, np.floating))
+               and not isinstance(v, (bool, np.bool_)) for v in values]
+    if all(numbers):
+        return [float(v) for v in values]
+    return [repr(float(v)) if is_number else str(v) for v, is_number in zip(values, numbers)]
 
 
 def _check_status(ens: Ensemble, on_stop: str, max_events: int, skipped: int = 0) -> None:

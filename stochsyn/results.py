@@ -346,7 +346,8 @@ class Ensemble:
                      + ((VOLTAGE_NAME,) if self.voltage_mv is not None else ()))
         for name in names:
             values = self.values(name)
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)    # all-NaN: never began
                 table[f"{name}_final"] = values[:, -1] if values.shape[1] else np.nan
                 table[f"{name}_max"] = np.nanmax(values, axis=1) if values.shape[1] else np.nan
                 filled = np.where(np.isnan(values), -np.inf, values)
