@@ -396,6 +396,7 @@ def _simulate_rows(network, task, trajectories, outputs, logs, stop_flag, poll, 
         overflow = np.flatnonzero((wanted > capacity) & done)
         extra = _redo_overflow(network, task, trajectories, outputs, start, overflow, wanted,
                                stop_flag)
+        pieces = []
         for b in range(stop - start):
             if not done[b]:
                 continue
@@ -406,7 +407,8 @@ def _simulate_rows(network, task, trajectories, outputs, logs, stop_flag, poll, 
                 piece = Events(np.full(k, trajectories[start + b], dtype=np.int64),
                                *(buf[b, :k] for buf in buffers))
             dropped += int(wanted[b]) - len(piece)
-            sink(piece)
+            pieces.append(piece)
+        sink(Events.concatenate(pieces))        # one Parquet row group per slice
         if done.any():
             peak = int(wanted[done].max())
             limit = max(1, min(task.max_event_records,

@@ -722,15 +722,18 @@ def read(directory: str | os.PathLike, names: Iterable[str] | None = None,
 
     # The per-trajectory table, for the batches in use (pushed-down selection).
     filters = [("trajectory", "in", wanted.tolist())] if wanted is not None else None
-    light_tables, files = [], []
+    light_tables, files, partial = [], [], set()
     for number in usable:
         path = directory / "trajectories" / ds.batch_name(number)
-        schema = pq.read_schema(path)
-        light = [c for c in schema.names if not c.startswith((ds.FIRED_PREFIX, "firings_"))]
+        footer = pq.ParquetFile(path)
+        light = [c for c in footer.schema_arrow.names
+                 if not c.startswith((ds.FIRED_PREFIX, "firings_"))]
         table = pq.read_table(path, columns=light, filters=filters)
         if table.num_rows:
             light_tables.append(table)
             files.append(number)
+            if table.num_rows < footer.metadata.num_rows:
+                partial.add(number)     # only these batches need the row filter
     if light_tables:
         light = pa.concat_tables(light_tables, promote_options="permissive")
     else:
@@ -747,11 +750,19 @@ def read(directory: str | os.PathLike, names: Iterable[str] | None = None,
 
     if "status" in light.column_names and pa.types.is_integer(light.column("status").type):
         status = column("status", np.int64)
-    else:
+    elif n:
         text_to_code = {text: code for code, text in STATUS_TEXT.items()}
-        raw = light.column("status").to_pylist() if n else []
-        status = np.array([text_to_code.get(t, int(t) if str(t).lstrip("-").isdigit()
-                                            else -2) for t in raw], dtype=np.int64)[order]
+        codes = sorted(text_to_code.values())
+        labels = [STATUS_TEXT[c] for c in codes]
+        raw = light.column("status").combine_chunks()
+        if pa.types.is_dictionary(raw.type):
+            raw = raw.cast(pa.string())
+        unknown = set(raw.unique().to_pylist()) - set(labels)
+        labels += sorted(unknown)
+        codes += [int(t) if t.lstrip("-").isdigit() else -2 for t in sorted(unknown)]
+        status = np.asarray(codes, dtype=np.int64)[ds.codes_of(raw, labels)][order]
+    else:
+        status = np.zeros(0, dtype=np.int64)
     sweep_names = [c for c in manifest.get("sweep", {}).get("columns", [])]
     sweep_columns = {}
     for c in sweep_names:
@@ -762,8 +773,8 @@ def read(directory: str | os.PathLike, names: Iterable[str] | None = None,
         if sweep_columns[c].dtype == object:
             sweep_columns[c] = sweep_columns[c].astype(str)
 
-    def selection(path):
-        return filters if wanted is not None else None
+    def selection(number):
+        return filters if number in partial else None
 
     def load_counts():
         blocks, amounts, voltages = [], [], []
@@ -771,7 +782,7 @@ def read(directory: str | os.PathLike, names: Iterable[str] | None = None,
         for number in files:
             path = directory / "counts" / ds.batch_name(number)
             extra = [VOLTAGE_NAME] if has_voltage else []
-            table = pq.read_table(path, columns=columns + extra, filters=selection(path))
+            table = pq.read_table(path, columns=columns + extra, filters=selection(number))
             m = table.num_rows // n_times if n_times else 0
             block = np.empty((table.num_rows, len(columns)), dtype=np.int64)
             for k, label in enumerate(columns):
@@ -809,7 +820,7 @@ def read(directory: str | os.PathLike, names: Iterable[str] | None = None,
             cols = [f"{ds.FIRED_PREFIX}{r}" for r in reactions]
             if cols and cols[0] not in names_on_disk:         # format 1
                 cols = [f"firings_{j}" for j in range(len(reactions))]
-            table = pq.read_table(path, columns=cols, filters=selection(path))
+            table = pq.read_table(path, columns=cols, filters=selection(number))
             blocks.append(np.stack([table.column(c).to_numpy() for c in cols], axis=1)
                           if cols else np.zeros((table.num_rows, 0), dtype=np.int64))
             row += table.num_rows
@@ -823,11 +834,11 @@ def read(directory: str | os.PathLike, names: Iterable[str] | None = None,
             path = directory / "events" / ds.batch_name(number)
             if not path.exists():
                 continue
-            table = pq.read_table(path, filters=selection(path))
+            table = pq.read_table(path, filters=selection(number))
             parts.append(Events(
-                table.column("trajectory").to_numpy().astype(np.int64),
-                table.column("time").to_numpy().astype(np.float64),
-                table.column("agent").to_numpy().astype(np.int64),
+                np.asarray(table.column("trajectory").to_numpy(), dtype=np.int64),
+                np.asarray(table.column("time").to_numpy(), dtype=np.float64),
+                np.asarray(table.column("agent").to_numpy(), dtype=np.int64),
                 ds.codes_of(table.column("reaction"), list(reactions)),
                 ds.codes_of(table.column("state_before"), list(all_species)),
                 ds.codes_of(table.column("state_after"), list(all_species))))
@@ -837,7 +848,10 @@ def read(directory: str | os.PathLike, names: Iterable[str] | None = None,
             remap[species_idx] = np.arange(len(species_idx))
             ev = Events(ev.trajectory, ev.time, ev.agent, ev.reaction,
                         remap[ev.state_before], remap[ev.state_after])
-        ev_order = np.lexsort((ev.time, ev.trajectory)) if len(ev) else np.zeros(0, np.int64)
+        step = np.diff(ev.trajectory)
+        if np.all((step > 0) | ((step == 0) & (np.diff(ev.time) >= 0))):
+            return ev          # as written: by trajectory, then time (no sorted copies)
+        ev_order = np.lexsort((ev.time, ev.trajectory))
         return Events(*(getattr(ev, f)[ev_order] for f in (
             "trajectory", "time", "agent", "reaction", "state_before", "state_after")))
 
