@@ -701,12 +701,8 @@ class _RunOptions:
         t_end = float(t_end)
         if not (math.isfinite(t_end) and t_end >= 0):
             raise ValueError(f"t_end must be a finite time >= 0 (s), not {t_end!r}")
-        if int(n_trajectories) != n_trajectories or n_trajectories < 0:
-            raise ValueError(f"n_trajectories must be a non-negative integer, not "
-                             f"{n_trajectories!r}")
-        if int(max_events) != max_events or max_events < 0:
-            raise ValueError(f"max_events must be a non-negative integer, not "
-                             f"{max_events!r}")
+        _whole("n_trajectories", n_trajectories, 0)
+        _whole("max_events", max_events, 0)
         if on_stop not in ("warn", "raise", "ignore"):
             raise ValueError("on_stop must be 'warn', 'raise' or 'ignore'")
         if n_threads is not None and (isinstance(n_threads, bool)
@@ -716,17 +712,12 @@ class _RunOptions:
         if max_wall is not None and not (max_wall > 0 and math.isfinite(max_wall)):
             raise ValueError(f"max_wall must be a positive number of seconds, not "
                              f"{max_wall!r}")
-        if int(max_event_records) != max_event_records or max_event_records < 1:
-            raise ValueError(f"max_event_records must be a positive integer, not "
-                             f"{max_event_records!r}")
-        if int(first_trajectory) != first_trajectory or first_trajectory < 0:
-            raise ValueError(f"first_trajectory must be a non-negative integer, not "
-                             f"{first_trajectory!r}")
+        _whole("max_event_records", max_event_records, 1)
+        _whole("first_trajectory", first_trajectory, 0)
         n_trajectories = int(n_trajectories)
         if batch_size is None:
             batch_size = max(1, min(n_trajectories, DEFAULT_BATCH_SIZE))
-        if int(batch_size) != batch_size or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
+        _whole("batch_size", batch_size, 1)
         if seed is None:
             seed = new_root_seed()
         return cls(t_end, n_trajectories, int(seed), sample_grid(t_end, sample_every,
@@ -734,6 +725,17 @@ class _RunOptions:
                    bool(record_events), int(max_events), n_threads, int(batch_size),
                    bool(progress), on_stop, max_wall, int(max_event_records),
                    int(first_trajectory))
+
+
+def _whole(name: str, value, minimum: int) -> None:
+    """Refuse a count that is not a whole number >= ``minimum``."""
+    try:
+        whole = int(value) == value
+    except (TypeError, ValueError, OverflowError):
+        whole = False
+    if not whole or value < minimum:
+        kind = "non-negative" if minimum == 0 else f">= {minimum}"
+        raise ValueError(f"{name} must be a {kind} integer, not {value!r}")
 
 
 def _as_model(model) -> Model:

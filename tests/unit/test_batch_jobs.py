@@ -20,9 +20,10 @@ import stochsyn.dataset as ds
 import stochsyn.ensemble as ensemble_module
 from stochsyn.cli import main
 from stochsyn.results import IncompleteDatasetError, IncompleteDatasetWarning
+from tests.unit.test_protocol_apply import CHANNEL as BLOCKED_CHANNEL
+from tests.unit.test_results import assert_same
 
 AMPAR = "reactions/examples/ampar_exchange.toml"
-EVENT_FIELDS = ("trajectory", "time", "agent", "reaction", "state_before", "state_after")
 RUNAWAY = """[model]
 name = "runaway"
 [species]
@@ -32,17 +33,6 @@ name = "birth"
 equation = "X -> 2 X"
 rate = 1.0
 """
-
-
-def assert_same(a, b):
-    np.testing.assert_array_equal(a.trajectories, b.trajectories)
-    np.testing.assert_array_equal(a.counts, b.counts)
-    np.testing.assert_array_equal(a.status, b.status)
-    np.testing.assert_array_equal(a.n_events, b.n_events)
-    np.testing.assert_array_equal(a.firings, b.firings)
-    for name in EVENT_FIELDS:
-        np.testing.assert_array_equal(getattr(a.event_records, name),
-                                      getattr(b.event_records, name), err_msg=name)
 
 
 @pytest.fixture(scope="module")
@@ -57,34 +47,31 @@ def serial(model):
 
 
 # ---------------------------------------------------------------- executors
-def test_threads_process_pool_and_disk_give_the_same_bits(model, serial, tmp_path):
-    threads = ss.simulate(model, 100.0, 40, seed=3, record_events=True, batch_size=7,
-                          n_threads=2, out=tmp_path / "threads")
-    assert "counts" not in threads.__dict__            # read lazily from disk
-    assert_same(serial, threads)
+def _same_on(executor, serial, out):
+    """The serial run again on ``executor``: sent back, and written by the workers."""
+    back = ss.simulate(AMPAR, 100.0, 40, seed=3,
+                       record_events=True, batch_size=7, executor=executor)
+    written = ss.simulate(AMPAR, 100.0, 40, seed=3,
+                          record_events=True, batch_size=9, executor=executor, out=out)
+    assert "counts" not in written.__dict__            # read lazily from disk
+    assert_same(serial, back)
+    assert_same(serial, written)
+
+
+def test_threads_process_pool_and_disk_give_the_same_bits(serial, tmp_path):
+    _same_on(None, serial, tmp_path / "threads")
     with ProcessPoolExecutor(2) as executor:
-        in_memory = ss.simulate(model, 100.0, 40, seed=3, record_events=True, batch_size=7,
-                                executor=executor)
-        on_disk = ss.simulate(model, 100.0, 40, seed=3, record_events=True, batch_size=9,
-                              executor=executor, out=tmp_path / "processes")
-    assert_same(serial, in_memory)
-    assert_same(serial, on_disk)
+        _same_on(executor, serial, tmp_path / "processes")
 
 
 @pytest.mark.distributed
-def test_dask_local_cluster_gives_the_same_bits(model, serial, tmp_path):
+def test_dask_local_cluster_gives_the_same_bits(serial, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=":0",
                                   env={"NUMBA_NUM_THREADS": "1"}) as cluster, \
             distributed.Client(cluster) as client:
-        executor = client.get_executor()
-        back = ss.simulate(model, 100.0, 40, seed=3, record_events=True, batch_size=7,
-                           executor=executor)
-        written = ss.simulate(model, 100.0, 40, seed=3, record_events=True, batch_size=7,
-                              executor=executor, out=tmp_path / "dask")
-    assert_same(serial, back)
-    assert_same(serial, written)
+        _same_on(client.get_executor(), serial, tmp_path / "dask")
 
 
 def test_wrong_scheduler_address_is_one_line(capsys):
@@ -342,19 +329,7 @@ def test_shard_out_of_range_is_one_line(capsys, tmp_path):
 
 
 # ---------------------------------------------------------------- sweeps
-CHANNEL = {
-    "model": {"name": "mg_channel"},
-    "parameters": {"Mg_out": "1 mM"},
-    "inputs": {"V": {"unit": "mV", "value": "-70 mV"}},
-    "species": {"O": 10, "B": 0},
-    "reactions": [
-        {"name": "block", "equation": "O -> B",
-         "rate": {"kind": "voltage", "k0": "0.61 /ms * Mg_out / (1 mM)", "v_scale": "-17 mV"}},
-        {"name": "unblock", "equation": "B -> O",
-         "rate": {"kind": "voltage", "k0": "5.4 /ms", "v_scale": "47 mV"}},
-    ],
-    "observables": {"open": "O"},
-}
+CHANNEL = {**BLOCKED_CHANNEL, "observables": {"open": "O"}}
 STEPS = ["voltage_step:hold_mv=-70,step_mv=0,step_at_s=0.01",
          "voltage_step:hold_mv=-70,step_mv=40,step_at_s=0.01"]
 
