@@ -204,29 +204,42 @@ def _default_names(ens, names=None) -> list[str]:
 
 
 def _print_final(ens, names=None) -> None:
-    """Per name (and sweep point): the final sample's mean, sd and quantiles, and the
-    peak of each trajectory (mean ± sd) with its time."""
+    """Per name (and sweep point): the final sample's mean, sd and quantiles, and each
+    trajectory's peak (mean ± sd) with the mean time of the peak. Works on one name's
+    samples at a time, so a large dataset needs little memory."""
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
     names = _default_names(ens, names)
     if not names or not len(ens.times) or not ens.n_trajectories:
         return
-    table = ens.describe(names)
-    final = table.xs(ens.times[-1], level="time")[["n", "mean", "sd", "q05", "q50", "q95"]]
-    summary = ens.summary(names)
-    by = [c for c in ens.sweep_columns if c != "point"]
-    peaks = {}
-    grouped = summary.groupby(by, sort=True) if by else [((), summary)]
-    for key, rows in grouped:
-        key = key if isinstance(key, tuple) else (key,)
-        for name in names:
-            peaks[key + (name,)] = (rows[f"{name}_max"].mean(), rows[f"{name}_max"].std(),
-                                    rows[f"{name}_t_peak"].mean())
-    final = final.copy()
-    index_key = [k if isinstance(k, tuple) else (k,) for k in final.index]
-    final["peak_mean"] = [peaks.get(k, (float("nan"),) * 3)[0] for k in index_key]
-    final["peak_sd"] = [peaks.get(k, (float("nan"),) * 3)[1] for k in index_key]
-    final["t_peak_s"] = [peaks.get(k, (float("nan"),) * 3)[2] for k in index_key]
+    by, groups = ens._groups(None)
+    rows = []
+    for name in names:
+        values = ens.values(name)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)       # all-NaN: stopped early
+            peak = np.nanmax(values, axis=1)
+            t_peak = np.where(np.isnan(peak), np.nan, ens.times[np.argmax(
+                np.where(np.isnan(values), -np.inf, values), axis=1)])
+            for key, selected in groups:
+                final = values[selected, -1]
+                final = final[~np.isnan(final)]
+                quantiles = (np.quantile(final, [0.05, 0.5, 0.95]) if len(final)
+                             else [np.nan] * 3)
+                rows.append({**dict(zip(by, key)), "name": name, "n": len(final),
+                             "mean": final.mean() if len(final) else np.nan,
+                             "sd": final.std(ddof=1) if len(final) > 1 else np.nan,
+                             "q05": quantiles[0], "q50": quantiles[1], "q95": quantiles[2],
+                             "peak_mean": np.nanmean(peak[selected]),
+                             "peak_sd": np.nanstd(peak[selected], ddof=1),
+                             "t_peak_s": np.nanmean(t_peak[selected])})
+        del values
+    table = pd.DataFrame(rows).set_index(list(by) + ["name"])
     print(f"at t = {ens.times[-1]:g} s (final sample), and each trajectory's peak:")
-    print(final.to_string(float_format=lambda v: f"{v:.4g}"))
+    print(table.to_string(float_format=lambda v: f"{v:.4g}"))
 
 
 def _cmd_info(args) -> int:

@@ -836,9 +836,9 @@ def _run_blocks(blocks, options, model, out, resume, overwrite, executor, shard,
                        deadline)
              for number, k, first, n in todo]
     total = sum(n for *_, n in todo)
-    bar = _Bar(options.progress, total, model.name)
     if executor is None and tasks:
         _warm_up(network, options.times, notify)
+    bar = _Bar(options.progress, total, model.name)     # its clock starts after compiling
     outcomes: list[BatchOutcome] = []
     try:
         if executor is None:

@@ -202,10 +202,13 @@ class Ensemble:
         if name == VOLTAGE_NAME and self.voltage_mv is not None:
             return self.voltage_mv.copy()
         if name in self.observables:
-            weights = np.zeros(len(self.species))
-            for index, weight in self.observables[name].items():
-                weights[index] = weight
-            out = self._amounts() @ weights
+            # Term by term over the observable's species: no float copy of all counts.
+            out = np.zeros(self.counts.shape[:2])
+            for index, weight in sorted(self.observables[name].items()):
+                label = self.species[index]
+                amount = (self.continuous_values[:, :, self.continuous.index(label)]
+                          if label in self.continuous else self.counts[:, :, index])
+                out += weight * amount
         elif name in self.continuous:
             out = self.continuous_values[:, :, self.continuous.index(name)].copy()
         elif name in self.species:
@@ -421,14 +424,11 @@ class Ensemble:
         """
         directory = Path(directory)
         manifest = self.manifest()
-        manifest["batches"] = [[int(batch), int(self.trajectories[0]) if len(self) else 0,
-                                len(self)]]
+        n = self.n_trajectories
+        manifest["batches"] = [[int(batch), int(self.trajectories[0]) if n else 0, n]]
         ds.prepare_directory(directory, manifest, resume=False, overwrite=overwrite)
         write_batch(directory, batch, self)
         return directory
-
-    def __len__(self) -> int:
-        return self.n_trajectories
 
     def manifest(self) -> dict[str, Any]:
         manifest = {

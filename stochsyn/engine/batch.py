@@ -130,6 +130,9 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
     args = (sample_times, spike_times, post_spike_times, t_end, max_events, record_idx, counts,
             voltages, firings, ev_time, ev_agent, ev_reaction, ev_from, ev_to, status, results,
             stop_flag, cont_values, hybrid)
+    if n == 0:      # nothing to run, but the kernel is loaded (compiled the first time)
+        run_trajectories(net, run_entropy, trajectories, 0, 0, *args)
+        return
     chunk = max(1, n // (n_threads * CHUNKS_PER_THREAD))
     next_start = [0]
     lock = threading.Lock()
