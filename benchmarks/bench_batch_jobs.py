@@ -10,7 +10,8 @@ Every figure comes from a separate ``stochsyn`` process measured by ``/usr/bin/t
 2. ``stochsyn summarize`` of the 10,000-trajectory dataset (target 500 MB);
 3. an ensemble whose serial time is >= 20 s (``--threads 1``) against the same with
    ``--workers 2`` (a local Dask cluster of 2 one-thread processes, started and stopped by
-   the command, so its start-up is included): target >= 1.7x.
+   the command, so its start-up is included): target >= 1.7x; and with ``--threads 2`` in
+   one process, which says what two cores give on the machine at that moment.
 
 Usage::
 
@@ -89,15 +90,20 @@ def main(argv=None) -> int:
                   "250"]
         serial = measured(STOCHSYN + common + ["--threads", "1", "--out",
                                                str(work / "serial"), "--overwrite"], work)
+        threads = measured(STOCHSYN + common + ["--threads", "2", "--out",
+                                                str(work / "threads"), "--overwrite"], work)
         dask = measured(STOCHSYN + common + ["--workers", "2", "--out", str(work / "dask"),
                                              "--overwrite"], work)
         print(f"| serial, 1 thread | {args.dask_trajectories:,} | {serial['rss_mb']:.0f} | "
               f"{serial['seconds']:.1f} | | serial >= 20 s |")
+        print(f"| one process, 2 threads | {args.dask_trajectories:,} | "
+              f"{threads['rss_mb']:.0f} | {threads['seconds']:.1f} | | |")
         print(f"| Dask LocalCluster, 2 workers | {args.dask_trajectories:,} | "
               f"{dask['rss_mb']:.0f} | {dask['seconds']:.1f} | | |")
         print(f"speed-up of 2 Dask workers over serial: "
               f"{serial['seconds'] / dask['seconds']:.2f}x (target >= 1.7x; wall times of the "
-              "whole commands, cluster start-up included)")
+              "whole commands, cluster start-up included); 2 threads in one process: "
+              f"{serial['seconds'] / threads['seconds']:.2f}x (what the machine gives)")
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
     if not args.dir:
         shutil.rmtree(work, ignore_errors=True)
