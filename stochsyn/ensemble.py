@@ -836,11 +836,12 @@ def _run_blocks(blocks, options, model, out, resume, overwrite, executor, shard,
                        deadline)
              for number, k, first, n in todo]
     total = sum(n for *_, n in todo)
-    if executor is None and tasks:
-        _warm_up(network, options.times, notify)
-    bar = _Bar(options.progress, total, model.name)     # its clock starts after compiling
     outcomes: list[BatchOutcome] = []
+    bar = _Bar(False, 0, "")
     try:
+        if executor is None and tasks:
+            _warm_up(network, options.times, notify)
+        bar = _Bar(options.progress, total, model.name)     # its clock starts after compiling
         if executor is None:
             _run_here(tasks, bar, outcomes)
         else:

@@ -740,6 +740,7 @@ def read(directory: str | os.PathLike, names: Iterable[str] | None = None,
         light = pa.table({"trajectory": pa.array([], pa.int64())})
     index = light.column("trajectory").to_numpy().astype(np.int64)
     order = np.argsort(index, kind="stable")
+    in_order = bool(np.all(np.diff(index) > 0))
     n = len(index)
 
     def column(name, dtype, default=0):
@@ -776,38 +777,43 @@ def read(directory: str | os.PathLike, names: Iterable[str] | None = None,
     def selection(number):
         return filters if number in partial else None
 
+    def reorder(array):
+        """Rows in trajectory order (a copy only if the batches were not already)."""
+        return array if in_order else array[order]
+
     def load_counts():
-        blocks, amounts, voltages = [], [], []
+        """Counts, continuous amounts and voltages, filled batch by batch into arrays
+        allocated once (no list of blocks and concatenated copy)."""
         columns = [all_species[i] for i in species_idx]
+        counts = np.empty((n, n_times, len(columns)), dtype=np.int64)
+        amounts = np.full((n, n_times, len(continuous)), np.nan)
+        voltages = np.full((n, n_times), np.nan) if has_voltage else None
+        row = 0
         for number in files:
             path = directory / "counts" / ds.batch_name(number)
             extra = [VOLTAGE_NAME] if has_voltage else []
             table = pq.read_table(path, columns=columns + extra, filters=selection(number))
             m = table.num_rows // n_times if n_times else 0
-            block = np.empty((table.num_rows, len(columns)), dtype=np.int64)
+            block = counts[row:row + m].reshape(m * n_times, len(columns))
             for k, label in enumerate(columns):
-                values = table.column(label).to_numpy()
-                block[:, k] = _count_column(values, label in continuous_all)
-            blocks.append(block.reshape(m, n_times, len(columns)))
-            if continuous:
-                amounts.append(np.stack([table.column(c).to_numpy() for c in continuous],
-                                        axis=1).astype(np.float64).reshape(
-                    m, n_times, len(continuous)))
+                block[:, k] = _count_column(table.column(label).to_numpy(),
+                                            label in continuous_all)
+            for q, label in enumerate(continuous):
+                amounts[row:row + m, :, q] = table.column(label).to_numpy().reshape(
+                    m, n_times)
             if extra:
-                voltages.append(table.column(VOLTAGE_NAME).to_numpy().reshape(m, n_times))
-        counts = (np.concatenate(blocks) if blocks
-                  else np.zeros((0, n_times, len(species)), dtype=np.int64))[order]
-        return counts, amounts, voltages
+                voltages[row:row + m] = table.column(VOLTAGE_NAME).to_numpy().reshape(
+                    m, n_times)
+            del table
+            row += m
+        return (reorder(counts), reorder(amounts),
+                reorder(voltages) if voltages is not None else None)
 
     cache = {}
 
     def counts_part(which):
         if "counts" not in cache:
-            counts, amounts, voltages = load_counts()
-            cache["counts"] = counts
-            cache["amounts"] = (np.concatenate(amounts)[order] if amounts
-                                else np.zeros((0, n_times, len(continuous))))
-            cache["voltages"] = np.concatenate(voltages)[order] if voltages else None
+            cache["counts"], cache["amounts"], cache["voltages"] = load_counts()
         return cache.pop(which) if which != "counts" else cache["counts"]
 
     def load_firings():
@@ -825,7 +831,7 @@ def read(directory: str | os.PathLike, names: Iterable[str] | None = None,
                           if cols else np.zeros((table.num_rows, 0), dtype=np.int64))
             row += table.num_rows
         if blocks:
-            out = np.concatenate(blocks).astype(np.int64)[order]
+            out = reorder(np.concatenate(blocks).astype(np.int64))
         return out
 
     def load_events():
