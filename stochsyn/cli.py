@@ -78,8 +78,13 @@ def _executor(args):
 def _run_options(args) -> dict:
     shard = None
     if getattr(args, "shard", None):
-        from .ensemble import parse_shard
-        shard = parse_shard(args.shard)
+        try:     # the syntax here; simulate() checks the range
+            shard = tuple(int(part) for part in args.shard.split("/"))
+            if len(shard) != 2:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"--shard takes i/N (e.g. 3/64: the fourth of 64 slices), not "
+                             f"{args.shard!r}") from None
     return dict(t_end=args.t_end, seed=args.seed, sample_every=args.sample_every,
                 record_events=args.record_events, max_events=args.max_events,
                 n_threads=args.threads, batch_size=args.batch_size,
@@ -96,7 +101,7 @@ def _simulate_and_report(args, out: Path, run) -> int:
     import numpy as np
 
     import stochsyn as ss
-    from .ensemble import AlreadyComplete, BudgetWarning
+    from stochsyn import AlreadyComplete, BudgetWarning
 
     executor, close = _executor(args)
     start = time.perf_counter()
@@ -190,7 +195,7 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_merge(args) -> int:
-    from .dataset import merge
+    from stochsyn import merge
 
     merged = merge(Path(args.out), [Path(s) for s in args.shards], overwrite=args.overwrite)
     n = sum(b[2] for b in merged["batches"])
@@ -215,7 +220,7 @@ def _print_final(ens, names=None) -> None:
     names = _default_names(ens, names)
     if not names or not len(ens.times) or not ens.n_trajectories:
         return
-    by, groups = ens._groups(None)
+    by, groups = ens.groups(None)
     rows = []
     for name in names:
         values = ens.values(name)
@@ -271,7 +276,7 @@ def _cmd_summarize(args) -> int:
     import warnings
 
     import stochsyn as ss
-    from .results import IncompleteDatasetWarning
+    from stochsyn import IncompleteDatasetWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", IncompleteDatasetWarning)
@@ -302,7 +307,7 @@ def _cmd_plot(args) -> int:
     import warnings
 
     import stochsyn as ss
-    from .results import IncompleteDatasetWarning
+    from stochsyn import IncompleteDatasetWarning
 
     out = Path(args.out)
     if out.suffix.lower() not in (".png", ".svg", ".pdf"):
@@ -388,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stochsyn",
         description="Exact, agent-based stochastic simulation of synaptic plasticity.")
-    from . import __version__
+    from ._version import __version__
     parser.add_argument("--version", action="version", version=f"stochsyn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -485,9 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``stochsyn`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
-    from .dataset import DatasetWriteError
-    from .ensemble import RunInterrupted, SimulationError
-    from .model.errors import ModelError
+    from . import DatasetWriteError, ModelError, RunInterrupted, SimulationError
     try:
         return args.func(args)
     except ModelError as exc:

@@ -18,8 +18,8 @@ from typing import Mapping, Sequence
 import numba
 import numpy as np
 
-from . import __version__
 from . import dataset as ds
+from ._version import __version__
 from .engine import INTERRUPTED, NOT_STARTED, STATUS_TEXT, run_batch
 from .engine.rng import entropy_words, new_root_seed
 from .model.errors import ModelError
@@ -551,17 +551,6 @@ def _concatenate(parts, labels, provenance) -> Ensemble:
         sweep_columns={k: np.concatenate([p.sweep_columns[k] for p in parts])
                        for k in parts[0].sweep_columns},
         provenance=provenance, **labels)
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """``"i/N"`` -> (i, N), with 0 <= i < N."""
-    try:
-        index, count = (int(part) for part in str(text).split("/"))
-    except ValueError:
-        raise ValueError(f"--shard takes i/N (e.g. 3/64: the fourth of 64 slices), not "
-                         f"{text!r}") from None
-    _check_shard((index, count))
-    return index, count
 
 
 def _check_shard(shard) -> tuple[int, int]:
@@ -1129,5 +1118,5 @@ def _check_status(ens: Ensemble, on_stop: str, max_events: int, skipped: int = 0
 
 
 __all__ = ["simulate", "sweep", "apply_protocol", "sample_grid", "run_batch_task", "BatchTask",
-           "parse_shard", "SimulationError", "BudgetWarning", "HybridWarning", "ModelError",
+           "SimulationError", "BudgetWarning", "HybridWarning", "ModelError",
            "RunInterrupted", "AlreadyComplete", "DEFAULT_MAX_EVENTS"]

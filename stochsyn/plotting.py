@@ -11,8 +11,6 @@ from typing import Sequence
 
 import numpy as np
 
-from .results import VOLTAGE_NAME
-
 
 def _pyplot():
     try:
@@ -23,10 +21,6 @@ def _pyplot():
     return plt
 
 
-def _unit(name: str) -> str:
-    return "mV" if name == VOLTAGE_NAME else "molecules"
-
-
 def plot_ensemble(ens, names: Sequence[str] | str | None = None, *, ax=None,
                   n_examples: int = 3, by: Sequence[str] | None = None, band: str = "sd"):
     """Draw each name in its own panel: the mean over trajectories with a ± sd (or ± sem)
@@ -34,7 +28,8 @@ def plot_ensemble(ens, names: Sequence[str] | str | None = None, *, ax=None,
 
     Parameters
     ----------
-    ens : Ensemble
+    ens : stochsyn.Ensemble
+        (read through its public methods only: ``values``, ``unit_of``, ``groups``)
     names : str or sequence of str, optional
         Species or observables (default: the observables, else the first 4 species).
     ax : matplotlib Axes or sequence of Axes, optional
@@ -64,7 +59,7 @@ def plot_ensemble(ens, names: Sequence[str] | str | None = None, *, ax=None,
         if len(axes) != len(names):
             raise ValueError(f"give one Axes per name ({len(names)}), not {len(axes)}")
         figure = axes[0].figure
-    by, groups = ens._groups(by)
+    by, groups = ens.groups(by)
     colours = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
     times = ens.times
     scale, time_unit = (1e3, "ms") if len(times) and times[-1] <= 2.0 else (1.0, "s")
@@ -89,7 +84,7 @@ def plot_ensemble(ens, names: Sequence[str] | str | None = None, *, ax=None,
                               alpha=0.2, lw=0, zorder=2)
             axis.plot(times * scale, mean, color=colour, lw=2.0, zorder=3,
                       label=f"mean ± {band} ({label})")
-        axis.set_ylabel(f"{name} ({_unit(name)})")
+        axis.set_ylabel(f"{name} ({ens.unit_of(name)})")
         axis.legend(fontsize="small", loc="best", frameon=False)
     axes[-1].set_xlabel(f"time ({time_unit})")
     provenance = ens.provenance

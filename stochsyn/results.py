@@ -190,6 +190,10 @@ class Ensemble:
         return (tuple(self.species) + tuple(self.observables)
                 + ((VOLTAGE_NAME,) if self.voltage_mv is not None else ()))
 
+    def unit_of(self, name: str) -> str:
+        """The unit of a name's samples: ``mV`` for the voltage, else ``molecules``."""
+        return "mV" if name == VOLTAGE_NAME else "molecules"
+
     def values(self, name: str) -> np.ndarray:
         """Samples of one species or observable.
 
@@ -277,7 +281,7 @@ class Ensemble:
         out. Computed name by name from the sample arrays (no tidy table in between).
         """
         names = list(self.names if names is None else names)
-        by, groups = self._groups(by)
+        by, groups = self.groups(by)
         n_times = len(self.times)
         blocks = []
         for key, rows in groups:
@@ -312,8 +316,20 @@ class Ensemble:
         table = table.sort_values(list(by) + ["time", "name"], kind="stable")
         return table.set_index(list(by) + ["time", "name"])[columns]
 
-    def _groups(self, by):
-        """(columns, [(key, row selector), ...]) of the sweep grouping."""
+    def groups(self, by: Sequence[str] | None = None):
+        """The trajectories grouped by sweep columns.
+
+        Parameters
+        ----------
+        by : sequence of str, optional
+            Columns of :attr:`sweep_columns` (default: all but ``point``; none for a
+            plain run).
+
+        Returns
+        -------
+        (list of str, list of (tuple, row selector))
+            The columns, and per group its values and the rows of its trajectories.
+        """
         if by is None:
             by = [c for c in self.sweep_columns if c != "point"]
         by = list(by)
