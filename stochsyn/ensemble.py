@@ -652,7 +652,6 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
         The disk is full or the folder unwritable (finished batches are kept).
     """
     model = _as_model(model)
-    base_model = model
     if protocol is not None:
         model = apply_protocol(model, protocol)
     options = _RunOptions.make(t_end, n_trajectories, seed, sample_every, sample_times,
@@ -663,7 +662,6 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
     provenance["protocol"] = protocol.to_dict() if protocol is not None else None
     block = _Block(model, options.first_trajectory, options.n_trajectories,
                    _spike_times(protocol), provenance, network=network)
-    del base_model
     return _run_blocks([block], options, model, out, resume, overwrite, executor, shard)
 
 
