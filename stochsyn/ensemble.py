@@ -505,7 +505,8 @@ def _warm_up(network: Network, times, notify) -> float:
 
     def tell():
         if not done.wait(1.5):
-            notify("compiling kernels (first run only; numba keeps them in its cache) ...")
+            notify("loading the compiled kernels ..." if _kernel_cached() else
+                   "compiling kernels (first run only; numba keeps them in its cache) ...")
 
     watcher = threading.Thread(target=tell, daemon=True)
     watcher.start()
@@ -518,6 +519,16 @@ def _warm_up(network: Network, times, notify) -> float:
     if seconds > 1.5:
         notify(f"kernels ready after {seconds:.1f} s (not counted in events/s)")
     return seconds
+
+
+def _kernel_cached() -> bool:
+    """Whether numba's on-disk cache holds the kernel (from an earlier run); a guess that
+    only chooses the wording of a notice."""
+    from .engine.ssa import run_trajectories
+    try:
+        return Path(run_trajectories._cache._cache_file._index_path).exists()
+    except (AttributeError, TypeError, OSError):       # numba internals changed
+        return False
 
 
 def _concatenate(parts, labels, provenance) -> Ensemble:
