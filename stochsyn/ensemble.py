@@ -236,6 +236,12 @@ class BatchTask:
     directory: str | None
     n_threads: int | None
     deadline: float | None       # time.time() after which trajectories are interrupted
+    network: Network | None = None   # compiled here; not sent to other processes
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["network"] = None      # a worker compiles the model itself (once, cached)
+        return state
 
 
 @dataclass
@@ -255,7 +261,8 @@ _NETWORKS: dict = {}
 
 
 def _network_of(model: Model) -> Network:
-    """The compiled arrays of ``model``, built once per process (workers keep them)."""
+    """The compiled arrays of ``model`` in a worker process, built once per model and kept
+    for the worker's next batches (the calling process compiles afresh for every run)."""
     key = model.hash
     network = _NETWORKS.get(key)
     if network is None:
@@ -290,7 +297,7 @@ def run_batch_task(task: BatchTask, stop_flag: np.ndarray | None = None,
         stop_flag = np.zeros(1, dtype=np.int64)
     if task.deadline is not None and time.time() >= task.deadline:
         return BatchOutcome(task.number, 0, 0, 0.0)        # the budget ran out first
-    network = _network_of(task.model)
+    network = task.network if task.network is not None else _network_of(task.model)
     labels = _labels(network, task.model, task.times)
     first, n = task.trajectories
     trajectories = np.arange(first, first + n, dtype=np.int64)
@@ -668,7 +675,7 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
     options = _RunOptions.make(t_end, n_trajectories, seed, sample_every, sample_times,
                                record_events, max_events, n_threads, batch_size, progress,
                                on_stop, max_wall, max_event_records, first_trajectory)
-    network = _network_of(model)
+    network = compile(model)
     provenance = _provenance(network, options.seed, options.t_end, options.max_events)
     provenance["protocol"] = protocol.to_dict() if protocol is not None else None
     block = _Block(model, options.first_trajectory, options.n_trajectories,
@@ -768,7 +775,7 @@ def _run_blocks(blocks, options, model, out, resume, overwrite, executor, shard,
                 sweep_manifest=None) -> Ensemble:
     """Run the batches of ``blocks`` (with ``out``: into a dataset) and return the
     Ensemble (read lazily from ``out`` when given)."""
-    network = blocks[0].network or _network_of(blocks[0].model)
+    network = blocks[0].network
     labels = _labels(network, blocks[0].model, options.times)
     plan = _plan(blocks, options.batch_size)
     provenance = dict(blocks[0].provenance) if sweep_manifest is None else \
@@ -831,7 +838,7 @@ def _run_blocks(blocks, options, model, out, resume, overwrite, executor, shard,
                        blocks[k].sweep_values,
                        str(directory) if directory is not None else None,
                        options.n_threads if executor is None else (options.n_threads or 1),
-                       deadline)
+                       deadline, blocks[k].network)
              for number, k, first, n in todo]
     total = sum(n for *_, n in todo)
     outcomes: list[BatchOutcome] = []
@@ -1040,7 +1047,7 @@ def sweep(model: Model | str | os.PathLike, grid: Mapping[str, Sequence] | None 
         point_model = model.with_parameters(**parameters) if parameters else model
         if protocol is not None:
             point_model = apply_protocol(point_model, protocol)
-        network = _network_of(point_model)
+        network = compile(point_model)
         provenance = _provenance(network, options.seed, options.t_end, options.max_events)
         provenance["protocol"] = protocol.to_dict() if protocol is not None else None
         provenance["sweep_point"] = p
@@ -1053,7 +1060,7 @@ def sweep(model: Model | str | os.PathLike, grid: Mapping[str, Sequence] | None 
                        "protocol": provenance["protocol"], "protocol_name": protocol_name,
                        "model_hash": point_model.hash, "first_trajectory": first,
                        "n_trajectories": options.n_trajectories})
-    base = _provenance(_network_of(model), options.seed, options.t_end, options.max_events)
+    base = _provenance(compile(model), options.seed, options.t_end, options.max_events)
     base["protocol"] = None
     sweep_manifest = {"provenance": base,
                       "sweep": {"columns": ["point", *names, "protocol"], "grid": plain,
