@@ -85,13 +85,20 @@ def test_wrong_scheduler_address_is_one_line(capsys):
 
 
 # ---------------------------------------------------------------- crash safety, resume
+def _default_sigint():
+    """In the child: take Ctrl-C even if the test run itself ignores it (started in the
+    background, nohup): Python turns SIGINT into KeyboardInterrupt only when it is not
+    ignored at start-up."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _run_cli(out, extra=(), **popen):
     command = [sys.executable, "-m", "stochsyn.cli", "run", AMPAR, "--t-end", "600",
                "--trajectories", "480", "--batch-size", "20", "--seed", "11",
                "--record-events", "--sample-every", "100", "--out", str(out), "--quiet",
                *extra]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, **popen)
+                            text=True, preexec_fn=_default_sigint, **popen)
 
 
 def _wait_for_batches(out, at_least, process, timeout=120.0):
@@ -170,7 +177,7 @@ def test_ctrl_c_stops_a_long_trajectory_at_once(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "stochsyn.cli", "run", str(model), "--t-end", "100",
          "--trajectories", "2", "--seed", "1", "--out", str(tmp_path / "run"), "--quiet"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
     deadline = time.monotonic() + 60
     while not (tmp_path / "run" / "manifest.json").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
