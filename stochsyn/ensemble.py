@@ -409,8 +409,8 @@ def _simulate_rows(network, task, trajectories, outputs, logs, stop_flag, poll, 
                 continue
             if b in extra:
                 piece = extra[b]
-            else:
-                k = int(wanted[b])
+            else:       # (capacity bounds k only if a redo was cut short by a stop)
+                k = min(int(wanted[b]), capacity)
                 piece = Events(np.full(k, trajectories[start + b], dtype=np.int64),
                                *(buf[b, :k] for buf in buffers))
             dropped += int(wanted[b]) - len(piece)
