@@ -11,7 +11,9 @@ Every figure comes from a separate ``stochsyn`` process measured by ``/usr/bin/t
 3. an ensemble whose serial time is >= 20 s (``--threads 1``) against the same with
    ``--workers 2`` (a local Dask cluster of 2 one-thread processes, started and stopped by
    the command, so its start-up is included): target >= 1.7x; and with ``--threads 2`` in
-   one process, which says what two cores give on the machine at that moment.
+   one process, which says what two cores give on the machine at that moment; and, in
+   this process, the same ensemble on one thread against a 2-worker LocalCluster that is
+   already running with its kernels loaded (the executor's overhead alone).
 
 Usage::
 
@@ -51,18 +53,46 @@ def measured(command: list[str], cwd: Path) -> dict:
     return {"rss_mb": rss_kb / 1024, "seconds": seconds, "stdout": result.stdout}
 
 
+def warm_cluster_speedup(t_end: float, n: int) -> str:
+    """The same ensemble in this process on one thread, and on a 2-worker LocalCluster
+    that is already running with its kernels loaded (what a sweep on a cluster sees after
+    the first batches): the executor's own overhead, without the cluster's start-up."""
+    import time
+
+    import stochsyn as ss
+    from dask.distributed import Client, LocalCluster
+
+    model = ss.load_model(MODEL)
+    ss.simulate(model, 1.0, 2, seed=0, n_threads=1)               # kernels loaded here
+    started = time.perf_counter()
+    serial = ss.simulate(model, t_end, n, seed=2, n_threads=1, batch_size=250)
+    serial_s = time.perf_counter() - started
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=":0", env={"NUMBA_NUM_THREADS": "1"}) as cluster, \
+            Client(cluster) as client:
+        executor = client.get_executor()
+        ss.simulate(model, 1.0, 4, seed=0, batch_size=1, executor=executor)   # warm workers
+        started = time.perf_counter()
+        dask = ss.simulate(model, t_end, n, seed=2, batch_size=250, executor=executor)
+        dask_s = time.perf_counter() - started
+    same = bool((serial.counts == dask.counts).all())
+    return (f"warm 2-worker LocalCluster (start-up excluded), {n:,} trajectories: serial "
+            f"{serial_s:.1f} s, Dask {dask_s:.1f} s, {serial_s / dask_s:.2f}x; "
+            f"identical counts: {same}")
+
+
 def folder_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--no-dask", action="store_true")
     parser.add_argument("--dir", default=None, help="work folder (default: a temporary one)")
     parser.add_argument("--dask-t-end", type=float, default=3000.0,
                         help="t-end of the Dask comparison (s; serial time should be >= 20 s)")
-    parser.add_argument("--dask-trajectories", type=int, default=5000)
+    parser.add_argument("--dask-trajectories", type=int, default=10_000)
     args = parser.parse_args(argv)
     work = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="stochsyn-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -104,6 +134,7 @@ def main(argv=None) -> int:
               f"{serial['seconds'] / dask['seconds']:.2f}x (target >= 1.7x; wall times of the "
               "whole commands, cluster start-up included); 2 threads in one process: "
               f"{serial['seconds'] / threads['seconds']:.2f}x (what the machine gives)")
+        print(warm_cluster_speedup(args.dask_t_end, args.dask_trajectories), flush=True)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
     if not args.dir:
         shutil.rmtree(work, ignore_errors=True)
