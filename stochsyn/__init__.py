@@ -1,10 +1,9 @@
 """stochsyn: exact, agent-based stochastic simulation of synaptic plasticity at a spine.
 
 The model layer is imported at once; the protocols (and numpy), the runner, the result
-tables and the compiler (and with them numba, pandas and pyarrow) on first use of
-``protocols``, ``simulate``, ``read``, ``Ensemble``, ``compile`` or the runner's exceptions
-and warnings. So reading a model (``stochsyn info``, a bad model file's error message)
-takes a fraction of a second.
+tables, the datasets and the compiler (and with them numba, pandas and pyarrow) on first
+use of one of their names below. So reading a model (``stochsyn info``, a bad model file's
+error message) takes a fraction of a second.
 """
 
 import importlib
@@ -12,17 +11,27 @@ import importlib
 from ._version import __version__
 from .model import Model, ModelError, load_model
 
-__all__ = ["Model", "ModelError", "load_model", "simulate", "Ensemble", "read", "compile",
-           "protocols", "SimulationError", "BudgetWarning", "RunWarning", "__version__"]
+__all__ = ["Model", "ModelError", "load_model", "simulate", "sweep", "Ensemble", "read",
+           "merge", "compile", "protocols", "SimulationError", "BudgetWarning", "RunWarning",
+           "RunInterrupted", "AlreadyComplete", "IncompleteDatasetWarning",
+           "IncompleteDatasetError", "DatasetWriteError", "DatasetMismatchError",
+           "__version__"]
+
+_ENSEMBLE = ("simulate", "sweep", "SimulationError", "BudgetWarning", "RunWarning",
+             "RunInterrupted", "AlreadyComplete")
+_RESULTS = ("Ensemble", "read", "IncompleteDatasetError", "IncompleteDatasetWarning")
+_DATASET = ("merge", "DatasetWriteError", "DatasetMismatchError")
 
 
 def __getattr__(name: str):
-    """The names of the runner, the result tables and the compiler, imported on first use
-    (PEP 562); then module attributes like the others."""
-    if name in ("simulate", "SimulationError", "BudgetWarning", "RunWarning"):
+    """The names of the runner, the result tables, the datasets and the compiler,
+    imported on first use (PEP 562); then module attributes like the others."""
+    if name in _ENSEMBLE:
         from . import ensemble as module
-    elif name in ("Ensemble", "read"):
+    elif name in _RESULTS:
         from . import results as module
+    elif name in _DATASET:
+        from . import dataset as module
     elif name == "compile":
         from . import network as module
     elif name == "protocols":

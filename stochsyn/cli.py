@@ -1,9 +1,10 @@
-"""The ``stochsyn`` command: run, info, export, summarize, validate.
+"""The ``stochsyn`` command: run, sweep, merge, summarize, plot, info, export, validate.
 
 Every command answers a mistake with one line saying what is wrong and where, then a line
 with a hint, and exit status 2; the messages use the command's own terms (options such as
 ``--t-end``, never the Python names behind them). An error that is not a mistake of the
-input is a bug: its traceback is shown with a request to report it (exit status 1).
+input is a bug: its traceback is shown with a request to report it (exit status 70,
+EX_SOFTWARE of sysexits.h).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 import time
 import warnings
@@ -19,7 +21,11 @@ from pathlib import Path
 from . import limits
 
 _EXIT_BAD_INPUT = 2
-_EXIT_BUG = 1
+#: Exit status of a run whose trajectories stopped before t_end (without --allow-stopped).
+_EXIT_STOPPED = 3
+_EXIT_WRITE_FAILED = 1
+_EXIT_INTERRUPTED = 130
+_EXIT_BUG = 70
 _INT64_MAX = limits.INT64_MAX
 
 
@@ -95,18 +101,16 @@ def _parameter_overrides(items: list[str]) -> dict[str, float | str]:
     return overrides
 
 
-def _output_folder(args) -> Path:
-    """The results folder of ``run`` (``--out``, default results/MODELNAME), checked before
-    the run: not a file, not holding a run unless ``--resume``, and creatable (the folders
-    this check creates are removed again: a run that is refused leaves nothing behind)."""
-    out = Path(args.out) if args.out else Path("results") / Path(args.model).stem
+def _output_folder(args, default: Path) -> Path:
+    """The results folder of ``run`` and ``sweep`` (``--out``, else ``default``), checked
+    before the run: not a file, and creatable (the folders this check creates are removed
+    again: a run that is refused leaves nothing behind). What a folder that holds a run
+    means (--resume, --overwrite) the runner decides."""
+    out = Path(args.out) if args.out else default
     option = f"--out {out}" if args.out else f"the results folder {out} (default)"
     if out.exists() and not out.is_dir():
         raise CommandError(f"{option} is a file, not a folder",
                            "give --out a folder name; it is created")
-    if (out / "manifest.json").exists() and not args.resume:
-        raise CommandError(f"{option} already holds the results of a run",
-                           "add --resume to finish that run, or give --out another folder")
     missing = [folder for folder in (out, *out.parents) if not folder.exists()]
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -127,6 +131,117 @@ def _continuous(model, text):
     return model.with_continuous([] if names == ["none"] else names)
 
 
+def _executor(args):
+    """The Dask executor of ``--scheduler ADDRESS`` or ``--workers N`` (None without), and
+    a function that shuts down what was started here."""
+    if not (getattr(args, "scheduler", None) or getattr(args, "workers", None)):
+        return None, lambda: None
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise CommandError("--scheduler and --workers need Dask, which is not installed",
+                           "pip install 'stochsyn[dask]'") from None
+    if args.scheduler and args.workers:
+        raise CommandError("--scheduler and --workers both given",
+                           "give either --scheduler ADDRESS (an existing Dask cluster) or "
+                           "--workers N (a local one), not both")
+    if args.scheduler:
+        try:
+            client = Client(args.scheduler, timeout="5s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise CommandError(f"cannot reach the Dask scheduler at {args.scheduler!r} "
+                               f"({reason})", "check the --scheduler address (e.g. "
+                               "tcp://node12:8786) and that the scheduler runs") from None
+
+        def close():
+            client.close()
+    else:
+        # One numba thread per worker process: batches are the parallel unit (STYLE §4).
+        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                               dashboard_address=":0", env={"NUMBA_NUM_THREADS": "1"})
+        client = Client(cluster)
+
+        def close():
+            client.close()
+            cluster.close()
+    if not args.quiet:
+        print(f"dask: {len(client.scheduler_info().get('workers', {}))} workers, dashboard "
+              f"{client.dashboard_link}", file=sys.stderr)
+    return client.get_executor(), close
+
+
+def _run_options(args) -> dict:
+    shard = None
+    if getattr(args, "shard", None):
+        try:
+            shard = tuple(int(part) for part in args.shard.split("/"))
+            if len(shard) != 2:
+                raise ValueError
+        except ValueError:
+            raise CommandError(f"--shard takes i/N, not {args.shard!r}",
+                               "e.g. --shard 3/64: the fourth of 64 slices") from None
+        if not (shard[1] >= 1 and 0 <= shard[0] < shard[1]):
+            raise CommandError(f"shard {shard[0]}/{shard[1]} is out of range: the index runs "
+                               f"from 0 to {shard[1] - 1} for {shard[1]} slices"
+                               if shard[1] >= 1 else f"--shard {args.shard}: N must be >= 1")
+    return dict(t_end=args.t_end, seed=args.seed, sample_every=args.sample_every,
+                record_events=args.record_events, max_events=args.max_events,
+                n_threads=args.threads, batch_size=args.batch_size,
+                progress=not args.quiet, resume=args.resume, overwrite=args.overwrite,
+                shard=shard, max_wall=args.max_wall)
+
+
+def _simulate_and_report(args, out: Path, run) -> int:
+    """Run ``run(executor=...)`` (simulate or sweep), then say what happened: the figures,
+    stopped trajectories (exit status 3 unless --allow-stopped), a folder that already
+    holds the finished run."""
+    import warnings
+
+    import numpy as np
+
+    import stochsyn as ss
+    from stochsyn import AlreadyComplete, BudgetWarning
+
+    executor, close = _executor(args)
+    start = time.perf_counter()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", BudgetWarning)
+            try:
+                ens = run(executor)
+            except AlreadyComplete:
+                print(f"{out}/ already holds this run, complete: nothing to do (--overwrite "
+                      "runs it again)")
+                ens = ss.read(out)
+                _print_final(ens)
+                return 0
+    finally:
+        close()
+    seconds = time.perf_counter() - start
+    for warning in caught:
+        if not issubclass(warning.category, BudgetWarning):
+            warnings.showwarning(warning.message, warning.category, warning.filename,
+                                 warning.lineno)
+    events = int(ens.n_events.sum())
+    what = (f"{len(set(ens.sweep_columns['point'].tolist()))} sweep points, "
+            if ens.sweep_columns else "")
+    print(f"{ens.provenance.get('model_name')}: {what}{ens.n_trajectories} trajectories to "
+          f"t = {args.t_end:g} s, seed {ens.seed}, {events:,} events in {seconds:.2f} s")
+    print(f"results: {out}/ (read with stochsyn.read({str(out)!r}))")
+    stopped = int(np.count_nonzero(ens.status))
+    _print_final(ens)
+    for warning in caught:
+        if issubclass(warning.category, BudgetWarning):
+            _show_warning(warning.message, warning.category, warning.filename,
+                          warning.lineno)
+    if stopped and not args.allow_stopped:
+        print(f"error: {stopped} of {ens.n_trajectories} trajectories stopped before --t-end "
+              "(see above); pass --allow-stopped to accept them", file=sys.stderr)
+        return _EXIT_STOPPED
+    return 0
+
+
 def _cmd_run(args) -> int:
     import stochsyn as ss
 
@@ -135,42 +250,109 @@ def _cmd_run(args) -> int:
                            f"{args.trajectories} numbers trajectories past 2^63 - 1, the "
                            "largest index", "give a smaller --first-trajectory")
     overrides = _parameter_overrides(args.set)
+    options = _run_options(args)
     model = ss.load_model(args.model)
     if overrides:
         model = model.with_parameters(**overrides)
     model = _continuous(model, args.continuous)
     protocol = ss.protocols.parse(args.protocol) if args.protocol else None
-    out = _output_folder(args)
-    start = time.perf_counter()
-    ens = ss.simulate(
-        model, t_end=args.t_end, n_trajectories=args.trajectories, seed=args.seed,
-        sample_every=args.sample_every, record_events=args.record_events,
-        max_events=args.max_events, n_threads=args.threads, batch_size=args.batch_size,
-        first_trajectory=args.first_trajectory, progress=not args.no_progress, out=out,
-        resume=args.resume, protocol=protocol)
-    import numpy as np
-    seconds = time.perf_counter() - start
-    events = int(ens.n_events.sum())
-    print(f"{model.name}: {ens.n_trajectories} trajectories to t = {args.t_end:g} s, "
-          f"seed {ens.seed}, {events:,} events in {seconds:.2f} s "
-          f"({events / max(seconds, 1e-9) / 1e6:.1f} M events/s)")
-    print(f"results: {out}/ (read with stochsyn.read({str(out)!r}))")
-    stopped = int(np.count_nonzero(ens.status))
-    if stopped:
-        print(f"warning: {stopped} trajectories stopped early; see the 'status' column of "
-              "ens.summary()", file=sys.stderr)
-    _print_final(ens)
+    out = _output_folder(args, Path("results") / Path(args.model).stem)
+    return _simulate_and_report(args, out, lambda executor: ss.simulate(
+        model, n_trajectories=args.trajectories, first_trajectory=args.first_trajectory,
+        out=out, protocol=protocol, executor=executor, **options))
+
+
+def _grid(items: list[str]) -> dict[str, list]:
+    grid = {}
+    for item in items:
+        if "=" not in item:
+            raise CommandError(f"--grid takes NAME=V1,V2,..., not {item!r}",
+                               "e.g. --grid k_exo=0.05,0.1,0.2")
+        name, values = item.split("=", 1)
+        parsed = []
+        for text in values.split(","):
+            text = text.strip()
+            try:
+                parsed.append(float(text))
+            except ValueError:
+                parsed.append(text)
+        if not any(str(v) for v in parsed):
+            raise CommandError(f"--grid {name.strip()}= has no values",
+                               f"e.g. --grid {name.strip()}=0.05,0.1")
+        grid[name.strip()] = parsed
+    return grid
+
+
+def _cmd_sweep(args) -> int:
+    import stochsyn as ss
+
+    overrides = _parameter_overrides(args.set)
+    grid = _grid(args.grid)
+    if not grid and not args.protocol:
+        raise CommandError("a sweep needs something to sweep",
+                           "give --grid NAME=V1,V2,... and/or --protocol TEXT (repeatable)")
+    options = _run_options(args)
+    model = ss.load_model(args.model)
+    if overrides:
+        model = model.with_parameters(**overrides)
+    model = _continuous(model, args.continuous)
+    out = _output_folder(args, Path("results") / f"{Path(args.model).stem}-sweep")
+    return _simulate_and_report(args, out, lambda executor: ss.sweep(
+        model, grid, args.protocol or None, n_trajectories=args.trajectories, out=out,
+        executor=executor, **options))
+
+
+def _cmd_merge(args) -> int:
+    from stochsyn import merge
+
+    merged = merge(Path(args.out), [Path(s) for s in args.shards], overwrite=args.overwrite)
+    n = sum(b[2] for b in merged["batches"])
+    print(f"merged {len(args.shards)} shards into {args.out}/: {len(merged['batches'])} "
+          f"batches, {n} trajectories")
     return 0
 
 
+def _default_names(ens, names=None) -> list[str]:
+    return list(names or []) or list(ens.observables) or list(ens.species)[:20]
+
+
 def _print_final(ens, names=None) -> None:
-    names = list(names or []) or list(ens.observables) or list(ens.species)[:20]
-    if not names or not len(ens.times):
+    """Per name (and sweep point): the final sample's mean, sd and quantiles, and each
+    trajectory's peak (mean ± sd) with the mean time of the peak. Works on one name's
+    samples at a time, so a large dataset needs little memory."""
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    names = _default_names(ens, names)
+    if not names or not len(ens.times) or not ens.n_trajectories:
         return
-    table = ens.describe(names)
-    final = table.xs(ens.times[-1], level="time")[["mean", "sd", "q05", "q50", "q95"]]
-    print(f"at t = {ens.times[-1]:g} s:")
-    print(final.to_string(float_format=lambda v: f"{v:.4g}"))
+    by, groups = ens.groups(None)
+    rows = []
+    for name in names:
+        values = ens.values(name)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)       # all-NaN: stopped early
+            peak = np.nanmax(values, axis=1)
+            t_peak = np.where(np.isnan(peak), np.nan, ens.times[np.argmax(
+                np.where(np.isnan(values), -np.inf, values), axis=1)])
+            for key, selected in groups:
+                final = values[selected, -1]
+                final = final[~np.isnan(final)]
+                quantiles = (np.quantile(final, [0.05, 0.5, 0.95]) if len(final)
+                             else [np.nan] * 3)
+                rows.append({**dict(zip(by, key)), "name": name, "n": len(final),
+                             "mean": final.mean() if len(final) else np.nan,
+                             "sd": final.std(ddof=1) if len(final) > 1 else np.nan,
+                             "q05": quantiles[0], "q50": quantiles[1], "q95": quantiles[2],
+                             "peak_mean": np.nanmean(peak[selected]),
+                             "peak_sd": np.nanstd(peak[selected], ddof=1),
+                             "t_peak_s": np.nanmean(t_peak[selected])})
+        del values
+    table = pd.DataFrame(rows).set_index(list(by) + ["name"])
+    print(f"at t = {ens.times[-1]:g} s (final sample), and each trajectory's peak:")
+    print(table.to_string(float_format=lambda v: f"{v:.4g}"))
 
 
 def _cmd_info(args) -> int:
@@ -195,33 +377,67 @@ def _cmd_export(args) -> int:
         warnings.simplefilter("always")
         model.to_sbml(out)
     for warning in caught:
-        print(f"warning: {warning.message}", file=sys.stderr)
+        _show_warning(warning.message, warning.category, warning.filename, warning.lineno)
     print(f"wrote {out} (SBML Level 3 Version 2, {len(model.reactions)} reactions)")
     return 0
+
+
+def _read(args, strict: bool = False):
+    """The dataset of ``summarize`` and ``plot`` with the names asked for; an unknown name
+    is a mistake of the command line, said with the closest name."""
+    import stochsyn as ss
+    from stochsyn import IncompleteDatasetWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", IncompleteDatasetWarning)
+        try:
+            ens = ss.read(args.dataset, names=args.names or None, strict=strict)
+        except KeyError as exc:        # an unknown name; the message has the closest one
+            message, _, hint = str(exc.args[0]).partition("; ")
+            raise CommandError(message, hint or None) from None
+    for warning in caught:
+        _show_warning(warning.message, warning.category, warning.filename, warning.lineno)
+    return ens
 
 
 def _cmd_summarize(args) -> int:
     import stochsyn as ss
 
-    ens = ss.read(args.dataset)
-    for name in args.names:
-        if name not in ens.names:
-            from .model.errors import closest
-            close = closest(name, ens.names)
-            raise CommandError(f"{args.dataset} has no species or observable named {name!r}",
-                               f"did you mean {close!r}?" if close else
-                               "names: " + ", ".join(list(ens.names)[:20])
-                               + (", ..." if len(ens.names) > 20 else ""))
+    ens = _read(args, strict=args.strict)
     print(repr(ens))
     provenance = ens.provenance
     print(f"model {provenance.get('model_name')} (hash {str(provenance.get('model_hash'))[:12]}),"
           f" seed {provenance.get('seed')}, stochsyn {provenance.get('stochsyn_version')}")
-    table = ens.describe(args.names or None)
+    if args.events:
+        events = ens.events()
+        table = events.groupby(["rule"], observed=True).size().rename("records")
+        print(f"{len(events):,} event records; per rule:")
+        print(table.to_string())
     if args.csv:
-        table.to_csv(args.csv)
+        ens.describe(args.names or None).to_csv(args.csv)
         print(f"wrote {args.csv}")
-    else:
+    if args.summary_csv:
+        ens.summary(args.names or None).to_csv(args.summary_csv, index=False)
+        print(f"wrote {args.summary_csv}")
+    if not args.csv and not args.summary_csv:
         _print_final(ens, args.names)
+    return 0
+
+
+def _cmd_plot(args) -> int:
+    out = Path(args.out)
+    if out.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise CommandError(f"--out {out.name!r} does not end in .png, .svg or .pdf",
+                           f"e.g. --out {out.stem or 'figure'}.png")
+    ens = _read(args)
+    try:
+        figure = ens.plot(args.names or None, n_examples=args.examples, band=args.band)
+    except ImportError:
+        raise CommandError("plot needs matplotlib, which is not installed",
+                           "pip install 'stochsyn[analysis]'") from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=150, bbox_inches="tight")
+    print(f"wrote {out}")
     return 0
 
 
@@ -249,6 +465,58 @@ def _cmd_validate(args) -> int:
     return 0 if (table["verdict"] == "PASS").all() else 1
 
 
+def _add_run_options(command) -> None:
+    """Options shared by run and sweep."""
+    command.add_argument("--t-end", type=_seconds(positive=False), required=True,
+                         help="end time (s)")
+    command.add_argument("--seed", type=_whole(0, None), default=None,
+                         help="root seed (default: fresh, printed and stored with the "
+                              "results)")
+    command.add_argument("--sample-every", type=_seconds(positive=True), default=None,
+                         help="sampling interval (s); default: 101 samples over [0, t-end]")
+    command.add_argument("--record-events", action="store_true",
+                         help="keep event records of rules marked log = true")
+    command.add_argument("--max-events", type=_whole(1), default=10**9,
+                         help="event budget per trajectory")
+    command.add_argument("--max-wall", type=_seconds(positive=True), default=None,
+                         metavar="SECONDS",
+                         help="wall-clock budget of the whole run: trajectories in flight "
+                              "then stop (status 'interrupted'), finished batches are kept, "
+                              "--resume finishes the run later")
+    command.add_argument("--allow-stopped", action="store_true",
+                         help="exit 0 even if trajectories stopped before t-end (budget, "
+                              "model problem); without it such a run exits with status 3")
+    command.add_argument("--threads", type=_whole(1), default=None,
+                         help="threads (default: all cores; 1 per Dask worker)")
+    command.add_argument("--batch-size", type=_whole(1), default=None,
+                         help="trajectories per batch: the unit of work, of a file and of "
+                              "a resume (default 1000)")
+    command.add_argument("--resume", action="store_true",
+                         help="finish an interrupted run in --out: keep its intact batches, "
+                              "redo missing, broken or interrupted ones")
+    command.add_argument("--overwrite", action="store_true",
+                         help="replace the dataset already in --out")
+    command.add_argument("--shard", default=None, metavar="i/N",
+                         help="run only slice i of N (0 <= i < N) of the batches, e.g. "
+                              "--shard $SLURM_ARRAY_TASK_ID/64; join the slices' folders "
+                              "with 'stochsyn merge'")
+    command.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                         help="send the batches to this Dask scheduler (tcp://host:8786)")
+    command.add_argument("--workers", type=_whole(1), default=None, metavar="N",
+                         help="start a local Dask cluster of N worker processes")
+    command.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                         help="override a parameter, e.g. --set k_exo='0.1 /s' (repeatable); "
+                              "a plain number is taken in the unit the model file writes "
+                              "the parameter in (stochsyn info MODEL shows it)")
+    command.add_argument("--continuous", default=None, metavar="NAMES",
+                         help="hybrid mode: these species are continuous (deterministic "
+                              "between events), e.g. --continuous Ca,B,CaB; 'none' makes a "
+                              "model that declares [continuous] exact "
+                              "(docs/model-format.md)")
+    command.add_argument("--quiet", "--no-progress", action="store_true", dest="quiet",
+                         help="no progress bar and no notices")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stochsyn",
@@ -258,49 +526,48 @@ def build_parser() -> argparse.ArgumentParser:
                "docs/model-format.md, 'Limits'). Each can be raised with an environment "
                "variable, e.g. STOCHSYN_MAX_FILE_MB=100 stochsyn info big.toml. Exit status: "
                "0 done, 2 a mistake in the input (one line says what and where, one how to "
-               "fix it), 1 a bug in stochsyn.")
+               "fix it), 3 trajectories stopped early (run, sweep), 1 results could not be "
+               "written (finished batches are kept), 130 interrupted, 70 a bug in stochsyn.")
     from ._version import __version__
     parser.add_argument("--version", action="version", version=f"stochsyn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="simulate an ensemble and write a Parquet dataset")
     run.add_argument("model", help="model file (.toml, or SBML .xml/.sbml)")
-    run.add_argument("--t-end", type=_seconds(positive=False), required=True,
-                     help="end time (s)")
     run.add_argument("--trajectories", type=_whole(1), default=100,
                      help="number of trajectories")
-    run.add_argument("--seed", type=_whole(0, None), default=None,
-                     help="root seed, a whole number >= 0 (default: fresh, printed and stored "
-                          "with the results)")
-    run.add_argument("--sample-every", type=_seconds(positive=True), default=None,
-                     help="sampling interval (s); default: 101 samples over [0, t-end]")
+    run.add_argument("--first-trajectory", type=_whole(0), default=0,
+                     help="global index of the first trajectory")
     run.add_argument("--out", default=None,
                      help="output folder (Parquet dataset); default results/MODELNAME")
-    run.add_argument("--record-events", action="store_true",
-                     help="keep event records of rules marked log = true")
-    run.add_argument("--max-events", type=_whole(1), default=10**9,
-                     help="event budget per trajectory")
-    run.add_argument("--threads", type=_whole(1), default=None,
-                     help="threads (default: all cores)")
-    run.add_argument("--batch-size", type=_whole(1), default=None,
-                     help="trajectories per batch (and per file)")
-    run.add_argument("--first-trajectory", type=_whole(0), default=0,
-                     help="global index of the first trajectory (to shard a run over jobs)")
-    run.add_argument("--resume", action="store_true",
-                     help="finish an interrupted run in --out, keeping its finished batches")
-    run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                     help="override a parameter, e.g. --set k_exo='0.1 /s' (repeatable); a "
-                          "plain number is taken in the unit the model file writes the "
-                          "parameter in (stochsyn info MODEL shows it)"),
     run.add_argument("--protocol", default=None, metavar="TEXT",
                      help="stimulation, e.g. 'voltage_step:hold_mv=-70,step_mv=40,"
                           "step_at_s=0.01' or 'lfs+apv' (stochsyn.protocols.parse)")
-    run.add_argument("--continuous", default=None, metavar="NAMES",
-                     help="hybrid mode: these species are continuous (deterministic between "
-                          "events), e.g. --continuous Ca,B,CaB; 'none' makes a model that "
-                          "declares [continuous] exact (docs/model-format.md)")
-    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_run_options(run)
     run.set_defaults(func=_cmd_run)
+
+    sweep = commands.add_parser(
+        "sweep", help="simulate a grid of parameter values x protocols into one dataset")
+    sweep.add_argument("model", help="model file (.toml, or SBML .xml/.sbml)")
+    sweep.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
+                       help="parameter values to sweep, e.g. --grid k_exo=0.05,0.1,0.2 or "
+                            "--grid \"k_exo=0.05 /s,0.1 /s\" (repeatable: the product)")
+    sweep.add_argument("--protocol", action="append", default=[], metavar="TEXT",
+                       help="a protocol of the sweep (repeatable), e.g. --protocol hfs "
+                            "--protocol lfs")
+    sweep.add_argument("--trajectories", type=_whole(1), default=100,
+                       help="trajectories per sweep point")
+    sweep.add_argument("--out", default=None,
+                       help="output folder; default results/MODELNAME-sweep")
+    _add_run_options(sweep)
+    sweep.set_defaults(func=_cmd_sweep)
+
+    merge = commands.add_parser("merge", help="join the folders of --shard i/N runs")
+    merge.add_argument("out", help="the merged dataset's folder")
+    merge.add_argument("shards", nargs="+", help="the shards' folders (all N of them)")
+    merge.add_argument("--overwrite", action="store_true",
+                       help="replace a dataset already in OUT")
+    merge.set_defaults(func=_cmd_merge)
 
     info = commands.add_parser("info", help="show a model after rule expansion")
     info.add_argument("model", help="model file (.toml, or SBML .xml/.sbml)")
@@ -314,11 +581,32 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("out", help="output SBML file (.xml)")
     export.set_defaults(func=_cmd_export)
 
-    summarize = commands.add_parser("summarize", help="statistics of a results dataset")
-    summarize.add_argument("dataset", help="folder written by 'stochsyn run'")
+    summarize = commands.add_parser(
+        "summarize", help="statistics of a results dataset (per sweep point)")
+    summarize.add_argument("dataset", help="folder written by 'stochsyn run' or 'sweep'")
     summarize.add_argument("names", nargs="*", help="species or observables (default: all)")
-    summarize.add_argument("--csv", default=None, help="write mean/sd/quantiles per time here")
+    summarize.add_argument("--csv", default=None,
+                           help="write mean/sd/sem/quantiles per (sweep point,) time and name")
+    summarize.add_argument("--summary-csv", default=None,
+                           help="write one row per trajectory: final value, peak, time of "
+                                "the peak")
+    summarize.add_argument("--events", action="store_true",
+                           help="also read the event records and count them per rule")
+    summarize.add_argument("--strict", action="store_true",
+                           help="fail (instead of warning) if the dataset is incomplete")
     summarize.set_defaults(func=_cmd_summarize)
+
+    plot = commands.add_parser(
+        "plot", help="mean ± sd bands and a few trajectories of a dataset (needs matplotlib)")
+    plot.add_argument("dataset", help="folder written by 'stochsyn run' or 'sweep'")
+    plot.add_argument("--names", nargs="+", default=None,
+                      help="species or observables (default: the observables)")
+    plot.add_argument("--out", required=True, help="figure file (.png, .svg or .pdf)")
+    plot.add_argument("--examples", type=_whole(0, 1000), default=3,
+                      help="single trajectories drawn per panel (default 3)")
+    plot.add_argument("--band", choices=["sd", "sem"], default="sd",
+                      help="band around the mean (default sd)")
+    plot.set_defaults(func=_cmd_plot)
 
     validate = commands.add_parser("validate", help="run a built-in correctness suite")
     validate.add_argument("suite", choices=["dsmts"],
@@ -335,57 +623,74 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Messages of the library that name both the Python argument and the option
+#: ("pass resume=True (--resume)") are shown with the option only.
+_PYTHON_TERMS = ((re.compile(r"\b\w+=True \((--[\w-]+)\)"), r"\1"),
+                 (re.compile(r" \((?:simulate|sweep)\(\.\.\., \w+=True\)\)"), ""))
+
+
+def _in_command_terms(text: str) -> str:
+    from .model.errors import shorten
+    for pattern, replacement in _PYTHON_TERMS:
+        text = pattern.sub(replacement, text)
+    return shorten(text.strip())
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Warnings as ``warning: …`` lines, without the source line Python would print."""
-    from .model.errors import shorten
-    print(f"warning: {shorten(str(message))}", file=sys.stderr if file is None else file)
+    print(f"warning: {_in_command_terms(str(message))}",
+          file=sys.stderr if file is None else file)
 
 
 def _expected_errors() -> tuple[type, ...]:
     """The exceptions that are answers to bad input (printed without a traceback): model
-    and protocol errors, limits, stopped runs, command-line slips, and I/O errors (a
-    missing dataset, a full disk, a folder that cannot be written)."""
+    and protocol errors, limits, command-line slips, I/O errors (a missing dataset, a
+    folder that cannot be created), a dataset of another run, a run that could not
+    produce valid trajectories."""
     from .limits import LimitError
     from .model.errors import ModelError
     expected = [ModelError, LimitError, CommandError, OSError]
     # the modules not imported yet cannot have raised (and need not be imported now)
-    if "stochsyn.protocols" in sys.modules:
-        expected.append(sys.modules["stochsyn.protocols"].ProtocolError)
-    if "stochsyn.ensemble" in sys.modules:
-        expected.append(sys.modules["stochsyn.ensemble"].SimulationError)
+    for module, name in (("stochsyn.protocols", "ProtocolError"),
+                         ("stochsyn.ensemble", "SimulationError"),
+                         ("stochsyn.dataset", "DatasetError"),
+                         ("stochsyn.results", "IncompleteDatasetError")):
+        if module in sys.modules:
+            expected.append(getattr(sys.modules[module], name))
     return tuple(expected)
 
 
 def _print_error(exc: BaseException) -> None:
     """``error: what is wrong, where`` and, when there is one, ``  hint: what to do``."""
-    from .model.errors import ModelError, shorten
+    from .model.errors import ModelError
     hint = getattr(exc, "hint", None)
     if isinstance(exc, ModelError):
         text = f"{exc.location}: {exc.message}" if exc.location else str(exc.message)
-    elif isinstance(exc, CommandError):
+    elif isinstance(exc, CommandError) or (hint and hasattr(exc, "message")):
         text = exc.message
     elif isinstance(exc, OSError) and exc.strerror:
         text = exc.strerror + (f": {exc.filename}" if exc.filename else "")
     else:
         text = str(exc)
-    print(f"error: {shorten(text.strip())}", file=sys.stderr)
+    print(f"error: {_in_command_terms(text)}", file=sys.stderr)
     if hint:
-        hint = shorten(str(hint).strip())
+        hint = _in_command_terms(str(hint))
         print(f"  hint: {hint[:1].upper() + hint[1:]}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``stochsyn`` command; returns the exit status (0 done, 2 bad
-    input or a run that could not finish, 1 a bug, 130 interrupted)."""
+    """Entry point of the ``stochsyn`` command; returns the exit status (0 done, 2 a
+    mistake in the input, 3 trajectories stopped early, 1 results could not be written,
+    130 interrupted, 70 a bug in stochsyn)."""
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         args = build_parser().parse_args(argv)
         try:
             return args.func(args)
-        except KeyboardInterrupt:
-            print("interrupted; finished batches are kept (use --resume to finish the run)",
-                  file=sys.stderr)
-            return 130
+        except KeyboardInterrupt as exc:          # also RunInterrupted, which says more
+            message = str(exc) if str(exc) else "interrupted"
+            print(f"\n{_in_command_terms(message)}", file=sys.stderr)
+            return _EXIT_INTERRUPTED
         except BrokenPipeError:
             # The reader went away (`stochsyn info MODEL | head`): stop quietly, and keep
             # Python from complaining again when it flushes stdout at exit.
@@ -397,6 +702,12 @@ def main(argv: list[str] | None = None) -> int:
                   "(--sample-every) or use a smaller model", file=sys.stderr)
             return _EXIT_BAD_INPUT
         except Exception as exc:  # noqa: BLE001 - sorted into bad input and bugs below
+            writing = sys.modules.get("stochsyn.dataset")
+            if writing is not None and isinstance(exc, writing.DatasetWriteError):
+                print(f"error: {_in_command_terms(exc.strerror or str(exc))}; finished batches "
+                      "are kept: free space or fix the folder, then run the same command "
+                      "with --resume", file=sys.stderr)
+                return _EXIT_WRITE_FAILED
             if isinstance(exc, _expected_errors()):
                 _print_error(exc)
                 return _EXIT_BAD_INPUT

@@ -3,7 +3,8 @@
 Every case runs ``stochsyn ARGS`` in its own process, with an address-space limit of 1 GiB
 and a CPU limit of 10 s (``resource.setrlimit`` in ``preexec_fn``), and a wall-clock limit
 for inputs that block without using CPU (a named pipe). It must end with exit status 2,
-print no Python traceback and nothing from numba or libsbml's internals, name the place,
+print no Python traceback, nothing from numba or libsbml's internals and no Python names
+of the API (the command's options are the user's terms), name the place,
 the problem and a fix (the case's fragments), and leave no trace of executed input: no file
 ``pwned`` in its working directory, no results folder.
 
@@ -42,6 +43,9 @@ PARALLEL = max(2, min(4, 2 * (os.cpu_count() or 1)))
 INTERNALS = re.compile(r"Traceback|File \"/|numba\.core|NumbaError|TypingError|"
                        r"LoweringError|nopython|llvmlite|libsbml error 0|Unrecognized error|"
                        r"RecursionError|MemoryError|This is a bug|this is a bug")
+#: Python names a command-line user must never be told (the options are the terms).
+API_NAMES = re.compile(r"\b\w+=True\b|\b(?:simulate|sweep|with_parameters|load_model|"
+                       r"new_root_seed|from_dict)\(|\bn_trajectories\b|\bsample_every\b")
 LONG_NAME = "x" * 100_000          # one argument may hold at most 128 KiB (MAX_ARG_STRLEN)
 
 
@@ -140,6 +144,7 @@ def test_case_fails_with_one_clear_answer(case, outcomes):
     assert outcome.status == 2, (outcome.status, shown)
     assert outcome.seconds < WALL_SECONDS, "hung"
     assert not INTERNALS.search(err + outcome.stdout), shown
+    assert not API_NAMES.search(err), shown
     lines = [line for line in err.splitlines() if line.strip()]
     assert lines, "no message"
     first = next(line for line in lines if not line.startswith((" ", "usage:")))

@@ -114,7 +114,7 @@ def test_an_unexpected_error_shows_its_traceback_and_asks_for_a_report(monkeypat
     def broken(path):
         raise ZeroDivisionError("a bug")
     monkeypatch.setattr(ss, "load_model", broken)
-    assert main(["info", AMPAR]) == 1
+    assert main(["info", AMPAR]) == 70                   # EX_SOFTWARE
     err = capsys.readouterr().err
     assert "Traceback" in err and "ZeroDivisionError: a bug" in err
     assert "this is a bug in stochsyn" in err and "please report it" in err
@@ -124,7 +124,7 @@ def test_an_internal_value_error_is_not_passed_off_as_bad_input(monkeypatch, cap
     def broken(path):
         raise ValueError("operands could not be broadcast together")
     monkeypatch.setattr(ss, "load_model", broken)
-    assert main(["info", AMPAR]) == 1
+    assert main(["info", AMPAR]) == 70
     assert "this is a bug in stochsyn" in capsys.readouterr().err
 
 
@@ -143,7 +143,7 @@ def test_summarize_names_a_missing_species_in_the_users_terms(tmp_path, capsys):
     capsys.readouterr()
     assert main(["summarize", str(out), "surfce"]) == 2
     err = capsys.readouterr().err
-    assert "has no species or observable named 'surfce'" in err
+    assert f"error: no species or observable named 'surfce' in {out}" in err
     assert "hint: Did you mean 'surface'?" in err
 
 
