@@ -7,7 +7,8 @@ model, so one compiled kernel serves every model and a parameter change never re
 The state vector of the engine has ``n_species + n_pair_classes`` entries: the species
 counts (agent states included, each the number of agents in that state), followed by the
 ring pair classes that neighbour rules read (the number of agents in state s whose left
-ring neighbour is in state n).
+ring neighbour is in one of the states of a set A; the sets of one target state are
+disjoint, :func:`stochsyn.model.rules.split_neighbour_classes`).
 """
 
 from __future__ import annotations
@@ -179,7 +180,7 @@ class Network:
     species : tuple of str
         Labels of the first ``S`` entries of the state vector.
     reactions : tuple of str
-    pair_classes : tuple of (target state species, neighbour state species)
+    pair_classes : tuple of (target state species, tuple of neighbour state species)
     arrays : NetworkArrays
     continuous : tuple of str
         The continuous species in the order of y (species order); empty for the exact mode.
@@ -190,7 +191,7 @@ class Network:
     model: Model
     species: tuple[str, ...]
     reactions: tuple[str, ...]
-    pair_classes: tuple[tuple[int, int], ...]
+    pair_classes: tuple[tuple[int, tuple[int, ...]], ...]
     arrays: NetworkArrays
     continuous: tuple[str, ...] = ()
     hybrid: HybridArrays | None = None
@@ -277,7 +278,7 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
     agent_types = model.agent_types
 
     # Pair classes that neighbour rules read, numbered in order of first use.
-    pair_classes: list[tuple[int, int]] = []
+    pair_classes: list[tuple[int, tuple[int, ...]]] = []
     for reaction in reactions:
         if reaction.neighbour is not None and reaction.neighbour not in pair_classes:
             pair_classes.append(reaction.neighbour)
@@ -328,7 +329,8 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
             state_list_offset[base + k] = n_members
             n_members += agent.capacity
 
-    # Pair classes: a lookup table (target state, neighbour state) -> class per ring type.
+    # Pair classes: a lookup table (target state, neighbour state) -> class per ring type
+    # (the neighbour sets of one target are disjoint, so each entry names one class).
     type_class_base, class_of = [], []
     class_list_offset, n_class_members = [], 0
     for t, agent in enumerate(agent_types):
@@ -338,9 +340,10 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
         type_class_base.append(len(class_of))
         base, n = type_state_base[t], type_n_states[t]
         table = [-1] * (n * n)
-        for c, (target, neighbour) in enumerate(pair_classes):
+        for c, (target, neighbours) in enumerate(pair_classes):
             if base <= target < base + n:
-                table[(target - base) * n + (neighbour - base)] = c
+                for neighbour in neighbours:
+                    table[(target - base) * n + (neighbour - base)] = c
         class_of.extend(table)
     for target, _ in pair_classes:
         t = model.agent_type_of(target)
@@ -570,7 +573,7 @@ def _dependencies(model, reactant_rows, delta_rows, move_rows, class_index, pair
             readers.setdefault(index, []).append(k)
     classes_touching: dict[int, set[int]] = {}
     for pc in pair_classes:
-        for state in pc:
+        for state in (pc[0],) + tuple(pc[1]):
             classes_touching.setdefault(state, set()).add(class_index[pc])
     rows = []
     for j in range(len(reactant_rows)):

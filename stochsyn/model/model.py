@@ -20,7 +20,7 @@ from .errors import ModelError
 from .membrane import (Channel, Membrane, Pulse, read_channels, read_membrane, read_pulse_rules,
                        read_steps)
 from .rules import (AgentType, Term, expand_rule, is_name, parse_equation, parse_observable,
-                    parse_pattern_sites, suggestion)
+                    parse_pattern_sites, single_valued, split_neighbour_classes, suggestion)
 
 _TOP_LEVEL = ("model", "parameters", "inputs", "species", "agents", "reactions",
               "observables", "interventions", "channels", "membrane", "continuous")
@@ -66,8 +66,10 @@ class Reaction:
         Stochastic rate constant c (1/s, binomial convention: a = c · Π C(x_s, ν_s)).
     agent_moves : tuple of (agent type index, from species, to species)
         -1 as "from" creates an agent, -1 as "to" destroys one.
-    neighbour : (target state species, neighbour state species) or None
-        Set for neighbour rules: the propensity counts ring pairs instead of the target state.
+    neighbour : (target state species, tuple of neighbour state species) or None
+        Set for neighbour rules: the propensity counts the agents in the target state whose
+        left ring neighbour is in one of these states (a pair class) instead of the target
+        state (see :func:`stochsyn.model.rules.split_neighbour_classes`).
     log : bool
         Write an event record for each agent this reaction moves.
     kind : str
@@ -101,7 +103,7 @@ class Reaction:
     products: tuple[tuple[int, int], ...]
     rate: float
     agent_moves: tuple[tuple[int, int, int], ...] = ()
-    neighbour: tuple[int, int] | None = None
+    neighbour: tuple[int, tuple[int, ...]] | None = None
     log: bool = False
     kind: str = "mass_action"
     input: int = -1
@@ -475,7 +477,9 @@ class Model:
                               for i, n in pairs) or "∅"
         text = f"{reaction.name}: {side(reaction.reactants)} -> {side(reaction.products)}"
         if reaction.neighbour is not None:
-            text += f"   (left neighbour {self.species[reaction.neighbour[1]]})"
+            states = reaction.neighbour[1]
+            text += ("   (left neighbour " + (self.species[states[0]] if len(states) == 1 else
+                                             f"in one of {len(states)} states") + ")")
         return text
 
     def __repr__(self) -> str:
@@ -612,6 +616,7 @@ class _Builder:
             x0.extend(agent.initial)
         species_index = {n: i for i, n in enumerate(species_names)}
         self.species_index, self.agent_types_list = species_index, agent_types
+        self.species_labels = species
         self.agent_state_base = agent_state_base
         channels = read_channels(self, parameters, species_index, agent_types,
                                  agent_state_base)
@@ -844,6 +849,8 @@ class _Builder:
                                      where=where)
                 text = ", ".join(f"{k}={v}" for k, v in pattern.items())
                 pattern = parse_pattern_sites(text, prototype, source=self.source, where=where)
+                single_valued(Term(1, name, pattern), what="an 'initial' entry of",
+                              source=self.source, where=where)
                 full = {site: pattern.get(site, values[0]) for site, values in site_list}
                 count = units.molecule_count(entry["count"], volume_litre=self.volume,
                                              source=self.source, where=where,
@@ -888,6 +895,7 @@ class _Builder:
         agents = {a.name: a for a in agent_types}
         reactions: list[Reaction] = []
         names: set[str] = set()
+        neighbour_text: dict[str, str] = {}
         for i, body in enumerate(raw):
             if not isinstance(body, Mapping):
                 raise self.error("each [[reactions]] entry must be a table",
@@ -929,13 +937,23 @@ class _Builder:
             if "neighbour" in body:
                 n_where = self.where("reactions", key, "neighbour")
                 text = body["neighbour"]
-                terms = parse_equation(f"{text} ->", species_index, agents, source=self.source,
-                                       where=n_where)[0] if isinstance(text, str) else []
-                if reversible or len(terms) != 1 or not terms[0].is_agent or terms[0].count != 1:
+                patterns = text if isinstance(text, list) else [text]
+                terms = []
+                for pattern in patterns:
+                    found = (parse_equation(f"{pattern} ->", species_index, agents,
+                                            source=self.source, where=n_where)[0]
+                             if isinstance(pattern, str) else [])
+                    if len(found) != 1 or not found[0].is_agent or found[0].count != 1:
+                        terms = []
+                        break
+                    terms.extend(found)
+                if reversible or not terms:
                     raise self.error("'neighbour' must be one agent pattern such as "
-                                     "'CaMKII(cam=bound)', on an irreversible rule",
+                                     "'CaMKII(cam=bound)' (or a list of them: the neighbour "
+                                     "matches one), on an irreversible rule",
                                      where=n_where)
-                neighbour = terms[0]
+                neighbour = terms
+                neighbour_text[label] = " or ".join(patterns)
             for rule_name, lhs, rhs, rate_spec in directions:
                 if rule_name in names:
                     raise self.error(f"two reactions are named '{rule_name}'", where=where,
@@ -961,7 +979,7 @@ class _Builder:
                         products=tr.products, rate=c, agent_moves=tr.agent_moves,
                         neighbour=tr.neighbour, log=log, kind=kind, input=input_index,
                         v_scale_mv=v_scale, **law))
-        return reactions
+        return split_neighbour_classes(reactions, tuple(self.species_labels), neighbour_text)
 
     def state_law(self, rate_spec, parameters, orders, key, neighbour, transitions):
         """(c, law fields of :class:`Reaction`) of a ``michaelis_menten`` or ``hill`` rate.

@@ -764,13 +764,14 @@ class _Reader:
             if node is None:
                 continue
             note: dict[str, Any] = {"log": node.getAttrValue("log") == "true"}
-            neighbour = node.getAttrValue("neighbour")
-            if neighbour:
-                if neighbour not in self.agent_state:
+            neighbours = node.getAttrValue("neighbour").split()
+            for neighbour in neighbours:   # one or more states (a set of them, written
+                if neighbour not in self.agent_state:     # separated by spaces)
                     raise self.error(f"the stochsyn annotation of reaction '{r.getId()}' "
                                      f"names the neighbour state '{neighbour}', which is not "
                                      "an agent-state species", where=self.where(r))
-                note["neighbour"] = neighbour
+            if neighbours:
+                note["neighbour"] = neighbours
             moves = [(m.getAttrValue("type"), m.getAttrValue("from"), m.getAttrValue("to"))
                      for m in self.child_elements(node, "move")]
             if moves:
@@ -1529,7 +1530,8 @@ class _Reader:
             if note.get("log"):
                 body["log"] = True
             if note.get("neighbour"):
-                body["neighbour"] = self.term(note["neighbour"])
+                terms = [self.term(n) for n in note["neighbour"]]
+                body["neighbour"] = terms[0] if len(terms) == 1 else terms
             reactions.append(body)
         data["reactions"] = reactions
         if observables:
@@ -1980,14 +1982,16 @@ def _write_sbml(model, path) -> Path:
         if reaction.log:
             annotation["log"] = "true"
         if reaction.neighbour is not None:
-            target, neighbour = reaction.neighbour
-            annotation["neighbour"] = species_ids[neighbour]
-            modifier = r.createModifier()
-            modifier.setSpecies(species_ids[neighbour])
+            target, neighbours = reaction.neighbour
+            annotation["neighbour"] = " ".join(species_ids[n] for n in neighbours)
+            for neighbour in neighbours:
+                modifier = r.createModifier()
+                modifier.setSpecies(species_ids[neighbour])
             r.setNotes(_xhtml(
                 f"Neighbour rule of stochsyn: the propensity is c times the number of "
                 f"'{model.species[target]}' agents whose left ring neighbour is "
-                f"'{model.species[neighbour]}'. SBML core cannot count ring pairs, so the "
+                + " or ".join(f"'{model.species[n]}'" for n in neighbours)
+                + ". SBML core cannot count ring pairs, so the "
                 "kinetic law here uses the number of target agents instead; stochsyn "
                 "restores the exact rule from the annotation."))
             if reaction.rule not in warned_rules:

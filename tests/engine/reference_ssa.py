@@ -26,6 +26,9 @@ def simulate(model, rng, sample_times, t_end, max_events=10**12):
             next_id += count
         next_ids[t] = next_id
     pair_classes = list(dict.fromkeys(r.neighbour for r in model.reactions if r.neighbour))
+    # A pair class is (target state, set of left-neighbour states); those of one target are
+    # disjoint, so (own state, left neighbour's state) names at most one.
+    class_named = {(target, n): (target, atom) for target, atom in pair_classes for n in atom}
     class_of = {}
 
     def left(t, a):
@@ -39,9 +42,9 @@ def simulate(model, rng, sample_times, t_end, max_events=10**12):
             i = lst.index(a)
             lst[i] = lst[-1]
             lst.pop()
-        pc = (state_of[(t, a)], state_of[(t, left(t, a))])
-        class_of[(t, a)] = pc if pc in pair_classes else None
-        if pc in pair_classes:
+        pc = class_named.get((state_of[(t, a)], state_of[(t, left(t, a))]))
+        class_of[(t, a)] = pc
+        if pc is not None:
             classes[pc].append(a)
 
     for pc in pair_classes:

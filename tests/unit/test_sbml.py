@@ -472,6 +472,19 @@ ROUND_TRIP_EXTRA = {
                       {"name": "flip", "equation": "R(p=u) <-> R(p=p)", "rate": [1, 2]}],
         "observables": {"outside": "R(loc=out)", "mixed": "2*R(p=p) + E"},
     },
+    "neighbour_sets": {   # overlapping neighbour sets: classes of several states (atoms)
+        "model": {"name": "neighbour sets"},
+        "species": {"CaM": 20},
+        "agents": {"K": {"sites": {"cam": ["free", "bound"], "t": ["u", "p"]}, "ring_size": 3,
+                         "initial": [{"count": 6}]}},
+        "reactions": [{"name": "on", "equation": "K(cam=free) + CaM <-> K(cam=bound)",
+                       "rate": [0.1, 1]},
+                      {"name": "by_cam", "equation": "K(cam=bound, t=u) -> K(t=p)",
+                       "neighbour": "K(cam=bound)", "rate": 3, "log": True},
+                      {"name": "by_any", "equation": "K(cam=bound, t=u) -> K(t=p)",
+                       "neighbour": "K(cam=bound|free, t=p)", "rate": 2},
+                      {"name": "off", "equation": "K(t=p) -> K(t=u)", "rate": 0.5}],
+    },
 }
 
 
