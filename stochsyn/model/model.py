@@ -19,8 +19,9 @@ from . import expressions, units
 from .errors import ModelError
 from .membrane import (Channel, Membrane, Pulse, read_channels, read_membrane, read_pulse_rules,
                        read_steps)
-from .rules import (AgentType, Term, expand_rule, is_name, parse_equation, parse_observable,
-                    parse_pattern_sites, single_valued, split_neighbour_classes, suggestion)
+from .rules import (AgentType, Term, expand_members, expand_rule, is_name, parse_equation,
+                    parse_observable, parse_pattern_sites, single_valued,
+                    split_neighbour_classes, suggestion)
 
 _TOP_LEVEL = ("model", "parameters", "inputs", "species", "agents", "reactions",
               "observables", "interventions", "channels", "membrane", "continuous")
@@ -39,8 +40,9 @@ _LAW_KEYS = {"michaelis_menten": ("kind", "kcat", "enzyme", "vmax", "km"),
 _ELEMENTARY_CHARGE_C = 1.602176634e-19
 _GAS_CONSTANT = 8.314462618
 _FARADAY = 96485.33212
-_REACTION_KEYS = ("name", "equation", "rate", "log", "neighbour", "note")
-_AGENT_KEYS = ("sites", "initial", "ring_size", "capacity", "note")
+_REACTION_KEYS = ("name", "equation", "rate", "log", "neighbour", "members", "complex",
+                  "note")
+_AGENT_KEYS = ("sites", "initial", "ring_size", "complex_size", "capacity", "note")
 _INTERVENTION_KEYS = ("time", "set", "add", "parameters", "rates", "note")
 _CONTINUOUS_KEYS = ("species", "rtol", "atol", "note")
 _ROLE_TEXT = {"ode": "ODE term", "coupled": "reads continuous species: hazard along y(t)",
@@ -92,6 +94,14 @@ class Reaction:
         Hill coefficient n (> 0).
     repress : bool
         Hill repression, ``K^n / (K^n + X^n)`` instead of ``X^n / (K^n + X^n)``.
+    complex_type : int
+        A complex rule (``members``): the agent type whose complex it changes, else -1.
+    complex_pick : bool
+        The rule fires at rate ``c · Π C`` per complex and picks its complex uniformly
+        (``complex = "Type"``); otherwise the complex is that of the agent it moves.
+    members : tuple of (from state species, to state species, ((species, count), ...))
+        What a complex rule does to each member of the complex, by the member's state
+        (states not listed are left alone): :func:`stochsyn.model.rules.expand_members`.
 
     The ``"michaelis_menten"`` kind has ``a = c · E · x_s / (K_M + S)`` (``x_s`` the
     reactant state, order 1) and ``"hill"`` ``a = c · Π C(x_s, ν_s) · X^n / (K^n + X^n)``.
@@ -113,6 +123,9 @@ class Reaction:
     half: float = 0.0
     hill_n: float = 0.0
     repress: bool = False
+    complex_type: int = -1
+    complex_pick: bool = False
+    members: tuple[tuple[int, int, tuple[tuple[int, int], ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -434,6 +447,13 @@ class Model:
                        f"/{reaction.v_scale_mv * 1:g} mV)")
             elif reaction.kind in ("michaelis_menten", "hill"):
                 law = self._state_law_text(reaction)
+            if reaction.complex_type >= 0:
+                agent = self.agent_types[reaction.complex_type]
+                law += (f" per complex ({sum(agent.initial) // agent.complex_size} "
+                        f"{agent.name} complexes of {agent.complex_size}, one drawn at random)"
+                        if reaction.complex_pick else "")
+                law += (f"; then every member of the {agent.name} complex: "
+                        f"{len(reaction.members)} of {len(agent.states)} states changed")
             lines.append(f"  [{j}] {self._equation(reaction)}   {law}"
                          + ("   (logged)" if reaction.log else "")
                          + (f"   ({_ROLE_TEXT[roles[j]]})" if roles
@@ -692,6 +712,14 @@ class _Builder:
                                  where=self.where("continuous", "species"),
                                  hint=f"leave {', '.join(states)} discrete")
         for reaction in reactions:
+            released = sorted({species[s] for _, _, products in reaction.members
+                               for s, _ in products if s in chosen})
+            if released:
+                raise self.error(f"the complex rule '{reaction.rule}' releases the continuous "
+                                 f"species {', '.join(released)} from its members; the "
+                                 "engine adds them as counts",
+                                 where=self.where("continuous", "species"),
+                                 hint=f"leave {', '.join(released)} discrete")
             if reaction.kind in STATE_KINDS:
                 continue
             read = sorted({species[i] for i, _ in reaction.reactants if i in chosen})
@@ -831,6 +859,16 @@ class _Builder:
                     or ring_size == 1:
                 raise self.error(f"ring_size of '{name}' must be an integer >= 2 (or 0 for "
                                  "no ring)", where=where)
+            complex_size = body.get("complex_size", 0)
+            if complex_size and (isinstance(complex_size, bool)
+                                 or not isinstance(complex_size, int) or not ring_size
+                                 or complex_size < ring_size or complex_size % ring_size):
+                raise self.error(f"complex_size of '{name}' must be a whole number of rings "
+                                 f"(a multiple of ring_size = {ring_size})" if ring_size else
+                                 f"complex_size of '{name}' needs rings: complexes are made "
+                                 "of whole rings", where=where,
+                                 hint="e.g. ring_size = 6, complex_size = 12 for CaMKII "
+                                      "holoenzymes of two hexameric rings")
             prototype = AgentType(name, tuple(site_list), ring_size, (), 0)
             initial = [0] * len(prototype.states)
             entries = body.get("initial", [])
@@ -857,6 +895,10 @@ class _Builder:
                                              parameters=self.parameter_values)
                 initial[prototype.matching(full)[0]] += count
             total = sum(initial)
+            if complex_size and total % complex_size:
+                raise self.error(f"agent type '{name}' forms complexes of {complex_size} but "
+                                 f"has {total} agents, not a multiple of {complex_size}",
+                                 where=where, hint="change the counts in 'initial'")
             if ring_size and total % ring_size:
                 raise self.error(f"agent type '{name}' forms rings of {ring_size} but has "
                                  f"{total} agents, not a multiple of {ring_size}", where=where,
@@ -869,7 +911,8 @@ class _Builder:
                 raise self.error(f"capacity of '{name}' must be an integer >= its initial "
                                  f"number ({total}) and <= {units.MAX_COUNT}", where=where)
             result.append(AgentType(name, tuple(site_list), ring_size, tuple(initial),
-                                    capacity if capacity is not None else -1))
+                                    capacity if capacity is not None else -1,
+                                    complex_size))
         return result
 
     def check_unique_names(self, species, agent_types, parameters):
@@ -954,6 +997,9 @@ class _Builder:
                                      where=n_where)
                 neighbour = terms
                 neighbour_text[label] = " or ".join(patterns)
+            complex_fields = self.complex_rule(body, key, label, reversible, left,
+                                               species_index, agents, agent_types,
+                                               agent_state_base)
             for rule_name, lhs, rhs, rate_spec in directions:
                 if rule_name in names:
                     raise self.error(f"two reactions are named '{rule_name}'", where=where,
@@ -978,8 +1024,76 @@ class _Builder:
                         name=tr.label, rule=rule_name, reactants=tr.reactants,
                         products=tr.products, rate=c, agent_moves=tr.agent_moves,
                         neighbour=tr.neighbour, log=log, kind=kind, input=input_index,
-                        v_scale_mv=v_scale, **law))
+                        v_scale_mv=v_scale, **law, **complex_fields))
         return split_neighbour_classes(reactions, tuple(self.species_labels), neighbour_text)
+
+    def complex_rule(self, body, key, label, reversible, left, species_index, agents,
+                     agent_types, agent_state_base) -> dict:
+        """The :class:`Reaction` fields of a complex rule (``members``, ``complex``), or {}.
+
+        ``members = ["K(a=x) -> K(a=y) + S", ...]`` changes every agent of one complex
+        (``complex_size`` consecutive agents of a ring type) when the rule fires: the complex
+        of the agent the rule's equation moves, or, with ``complex = "K"``, one complex
+        drawn uniformly, the rule then firing at ``c · Π C(x_s, ν_s)`` per complex (its
+        equation names species only). See :func:`stochsyn.model.rules.expand_members`.
+        """
+        if "members" not in body and "complex" not in body:
+            return {}
+        where = self.where("reactions", key, "members")
+        members = body.get("members")
+        if not isinstance(members, list) or not members or not all(
+                isinstance(m, str) for m in members):
+            raise self.error("'members' must be a list of equations such as "
+                             "\"CaMKII(t286=p) -> CaMKII(t286=u)\", applied to every agent of "
+                             "the complex", where=where,
+                             hint="a complex rule needs 'members'; 'complex' only says which "
+                                  "complexes it picks")
+        if reversible:
+            raise self.error("a complex rule ('members') must be irreversible", where=where,
+                             hint="write the two directions as two rules")
+        if "neighbour" in body:
+            raise self.error("a complex rule ('members') cannot be a neighbour rule",
+                             where=where)
+        left_agents = [t for t in left if t.is_agent]
+        if "complex" in body:
+            type_name = body["complex"]
+            if left_agents:
+                raise self.error(f"with complex = \"{type_name}\" the rule picks a complex "
+                                 "itself; its equation must name species only (e.g. \"->\" "
+                                 "or \"GluN2B ->\")", where=self.where("reactions", key,
+                                                                     "complex"),
+                                 hint="drop 'complex' to act on the complex of the agent the "
+                                      "equation moves")
+        elif len(left_agents) == 1:
+            type_name = left_agents[0].name
+        else:
+            raise self.error("a complex rule acts on the complex of the one agent its "
+                             f"equation moves, but the equation has {len(left_agents)} agents "
+                             "on the left", where=where,
+                             hint="name one agent on the left, or write complex = \"TYPE\" "
+                                  "to pick a complex at random")
+        if type_name not in agents:
+            raise self.error(f"'complex' names '{type_name}', which is not an agent type",
+                             where=self.where("reactions", key, "complex"),
+                             hint=suggestion(str(type_name), agents))
+        t = [a.name for a in agent_types].index(type_name)
+        agent = agent_types[t]
+        if not agent.complex_size:
+            raise self.error(f"rule '{label}' changes a whole complex, but agent type "
+                             f"'{type_name}' declares no complex_size", where=where,
+                             hint="set e.g. ring_size = 6, complex_size = 12 under "
+                                  f"[agents.{type_name}]")
+        equations = []
+        for text in members:
+            lhs, rhs, two_way = parse_equation(text, species_index, agents, source=self.source,
+                                               where=where)
+            if two_way:
+                raise self.error(f"member equation '{text}' must be irreversible ('->')",
+                                 where=where)
+            equations.append((lhs, rhs))
+        table = expand_members(label, equations, agent, t, agent_state_base[type_name],
+                               species_index, source=self.source, where=where)
+        return dict(complex_type=t, complex_pick="complex" in body, members=table)
 
     def state_law(self, rate_spec, parameters, orders, key, neighbour, transitions):
         """(c, law fields of :class:`Reaction`) of a ``michaelis_menten`` or ``hill`` rate.
@@ -1332,7 +1446,7 @@ class _Builder:
             if agent.capacity < 0:
                 capacity = max(2 * total, total + 1000) if k in creates else total
                 agent_types[k] = AgentType(agent.name, agent.sites, agent.ring_size,
-                                           agent.initial, capacity)
+                                           agent.initial, capacity, agent.complex_size)
 
     def observables(self, species_index, agent_types, agent_state_base, names_in_use):
         raw = self.table("observables")

@@ -50,6 +50,10 @@ class AgentType:
         Number of agents in each state at t = 0, in the order of :attr:`states`.
     capacity : int
         Most agents of this type that can exist at once (creation rules add agents).
+    complex_size : int
+        0 for none; otherwise consecutive agents form complexes of this many (whole rings:
+        a CaMKII holoenzyme is two rings of 6, ``complex_size = 12``), which complex rules
+        (``members``) change as a whole.
     """
 
     name: str
@@ -57,6 +61,7 @@ class AgentType:
     ring_size: int
     initial: tuple[int, ...]
     capacity: int
+    complex_size: int = 0
 
     @property
     def states(self) -> tuple[tuple[str, ...], ...]:
@@ -483,6 +488,56 @@ def split_neighbour_classes(reactions, species: tuple[str, ...], neighbour_text:
                     else f"{reaction.name}[{where}]")
             result.append(replace(reaction, name=name, neighbour=(target, states)))
     return result
+
+
+def expand_members(name: str, equations: list[tuple[list[Term], list[Term]]], agent: AgentType,
+                   type_index: int, base: int, species_index: dict[str, int], *, source,
+                   where) -> tuple[tuple[int, int, tuple[tuple[int, int], ...]], ...]:
+    """The change a complex rule's ``members`` make to one member, for every state.
+
+    Each equation is ``Type(pattern) -> Type(changes) [+ species]``: one agent of the
+    complex's type on each side, species only on the right (released by the member, e.g.
+    its bound calmodulin). They are applied in order to a member: each whose left pattern
+    matches the member's current state changes it and adds its species.
+
+    Returns
+    -------
+    tuple of (from state species, to state species, ((species index, count), ...))
+        One entry per state the equations change or release something from.
+    """
+    steps = []
+    for left, right in equations:
+        agents_l = [t for t in left if t.is_agent]
+        agents_r = [t for t in right if t.is_agent]
+        if (len(agents_l) != 1 or len(agents_r) != 1 or agents_l[0].count != 1
+                or agents_r[0].count != 1 or agents_l[0].name != agent.name
+                or agents_r[0].name != agent.name):
+            raise ModelError(
+                f"each of the 'members' of rule '{name}' must turn one '{agent.name}' into one "
+                f"'{agent.name}' (the member), e.g. '{agent.name}({agent.sites[0][0]}="
+                f"{agent.sites[0][1][0]}) -> {agent.name}({agent.sites[0][0]}="
+                f"{agent.sites[0][1][-1]})'", source=source, where=where)
+        if any(not t.is_agent for t in left):
+            raise ModelError(
+                f"the 'members' of rule '{name}' may release species (on the right) but not "
+                "consume them: a member change must not depend on other molecules",
+                source=source, where=where,
+                hint="consume species in the rule's own equation (the trigger)")
+        single_valued(agents_r[0], what=f"a member equation of rule '{name}' has",
+                      source=source, where=where)
+        released = tuple((species_index[t.name], t.count) for t in right if not t.is_agent)
+        steps.append((set(agent.matching(agents_l[0].pattern)), agents_r[0].pattern, released))
+    result = []
+    for k in range(len(agent.states)):
+        state, products = k, {}
+        for matched, changes, released in steps:
+            if state in matched:
+                state = agent.changed(state, changes)
+                for s, n in released:
+                    products[s] = products.get(s, 0) + n
+        if state != k or products:
+            result.append((base + k, base + state, tuple(sorted(products.items()))))
+    return tuple(result)
 
 
 def _merge(pairs) -> tuple[tuple[int, int], ...]:

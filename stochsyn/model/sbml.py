@@ -1833,6 +1833,12 @@ def _write_sbml(model, path) -> Path:
                          f"kinetic laws only)", source=model.source,
                          hint="export a variant with those reactions written as mass-action "
                               "steps (e.g. E + S <-> ES -> E + P)")
+    whole = sorted({r.rule for r in model.reactions if r.complex_type >= 0})
+    if whole:
+        raise ModelError(f"the model has complex rules ({', '.join(whole)}: 'members' that "
+                         "change every agent of a complex), which stochsyn does not write to "
+                         "SBML: SBML core has no complexes of agents", source=model.source,
+                         hint="export a variant without those rules")
     timed = sorted({r.rule for r in model.reactions if r.kind != "mass_action"})
     if timed:
         raise ModelError(f"the model has time-dependent rates ({', '.join(timed)}), which "
