@@ -12,7 +12,7 @@ import copy
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from . import expressions, units
@@ -209,6 +209,8 @@ class Model:
     membrane: Membrane | None = None
     continuous: tuple[int, ...] = ()
     continuous_tolerance: tuple[float, float] = (CONTINUOUS_RTOL, CONTINUOUS_ATOL)
+    #: Clamped species: (species index, input index); see docs/model-format.md, "Clamps".
+    clamps: tuple[tuple[int, int], ...] = ()
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -376,9 +378,12 @@ class Model:
         for name, value in self.parameters.items():
             lines.append(f"  {name} = {value}")
         lines.append(f"species ({self.n_plain_species}):")
+        clamped = dict(self.clamps)
         for i in range(self.n_plain_species):
             lines.append(f"  {self.species[i]}: {self.x0[i]}"
-                         + ("   (continuous)" if i in self.continuous else ""))
+                         + ("   (continuous)" if i in self.continuous else "")
+                         + (f"   (clamped to the input {self.inputs[clamped[i]].name}; "
+                            "the count is its value at t = 0)" if i in clamped else ""))
         if self.continuous:
             lines.append(f"hybrid mode: {len(self.continuous)} continuous species, ODE error "
                          f"control rtol = {self.continuous_tolerance[0]:g}, atol = "
@@ -642,8 +647,8 @@ class _Builder:
                                  agent_state_base)
         self.membrane = read_membrane(self, parameters, self.inputs, channels)
 
-        reactions = self.reactions(parameters, species_index, agent_types,
-                                          agent_state_base)
+        reactions = self.apply_clamps(self.reactions(parameters, species_index, agent_types,
+                                                     agent_state_base), species)
         self.check_capacity(agent_types, reactions)
         observables = self.observables(species_index, agent_types, agent_state_base,
                                        set(species_names) | {a.name for a in agent_types}
@@ -659,7 +664,8 @@ class _Builder:
             reactions=tuple(reactions), parameters=parameters, observables=observables,
             interventions=tuple(interventions), spec=self.spec, inputs=tuple(self.inputs),
             channels=channels, membrane=self.membrane, continuous=continuous,
-            continuous_tolerance=tolerance)
+            continuous_tolerance=tolerance,
+            clamps=tuple((species_index[n], i) for n, i in self.clamps.items()))
 
     def continuous(self, species, species_index, agent_types, channels, reactions,
                    parameters):
@@ -684,6 +690,10 @@ class _Builder:
         agents = {a.name for a in agent_types}
         result = []
         for name in names:
+            if name in self.clamps:
+                raise self.error(f"'{name}' is clamped to an input, so it cannot be "
+                                 "continuous", where=self.where("continuous", "species"),
+                                 hint=f"remove '{name}' from [continuous] species")
             if name in species_index:
                 if species_index[name] in result:
                     raise self.error(f"[continuous] species lists '{name}' twice",
@@ -805,6 +815,7 @@ class _Builder:
     def plain_species(self):
         raw = self.table("species")
         names, counts = [], []
+        self.clamps: dict[str, int] = {}     # clamped species -> input index
         for name, value in raw.items():
             where = self.where("species", name)
             if not is_name(name):
@@ -812,10 +823,14 @@ class _Builder:
                                  hint="names start with a letter or '_' and contain only "
                                       "letters, digits and '_'")
             if isinstance(value, Mapping):
-                unknown = [k for k in value if k not in ("initial", "note")]
+                unknown = [k for k in value if k not in ("initial", "clamp", "note")]
                 if unknown:
                     raise self.error(f"unknown key '{unknown[0]}' for species '{name}'",
-                                     where=where, hint="use 'initial' (and 'note')")
+                                     where=where, hint="use 'initial', 'clamp' (and 'note')")
+                if "clamp" in value:
+                    names.append(name)
+                    counts.append(self.clamp_species(name, value, where))
+                    continue
                 value = value.get("initial", 0)
             if isinstance(value, bool):
                 raise self.error("an initial amount cannot be a boolean", where=where)
@@ -824,6 +839,94 @@ class _Builder:
                                                source=self.source, where=where,
                                                parameters=self.parameter_values))
         return names, counts
+
+    def clamp_species(self, name, body, where) -> int:
+        """A species held at a prescribed input (``Ca = { clamp = "Ca_in" }``): its count
+        at t = 0 (the input's value then, for the tables); :meth:`apply_clamps` turns the
+        reactions that read it into input-driven ones."""
+        if "initial" in body:
+            raise self.error(f"species '{name}' is clamped to an input, so it has no initial "
+                             "count of its own", where=where,
+                             hint="set the input's value instead (its value at t = 0)")
+        input_name = body["clamp"]
+        names = [i.name for i in self.inputs]
+        if input_name not in names:
+            raise self.error(f"species '{name}' is clamped to input '{input_name}', which "
+                             "[inputs] does not declare", where=where,
+                             hint=suggestion(str(input_name), names) or
+                             f"declare it, e.g. [inputs.{input_name}] unit = \"uM\", "
+                             "value = \"0.1 uM\"")
+        index = names.index(input_name)
+        self.clamps[name] = index
+        per_unit = self.molecules_per_input_unit(index, where)
+        return int(round(self.inputs[index].value * per_unit))
+
+    def molecules_per_input_unit(self, index, where) -> float:
+        """Molecules in one unit of input ``index`` (a concentration or an amount)."""
+        item = self.inputs[index]
+        try:
+            return units.molecules(f"1 {item.unit}", what=f"one unit of input '{item.name}'",
+                                   volume_litre=self.volume, source=self.source, where=where)
+        except ModelError as exc:
+            raise self.error(f"a species clamped to input '{item.name}' needs the input in "
+                             f"a concentration or an amount, not '{item.unit}' "
+                             f"({exc.message})", where=where,
+                             hint="e.g. unit = \"uM\" (with [model] volume) or "
+                                  "unit = \"molecule\"") from None
+
+    def apply_clamps(self, reactions, species):
+        """Reactions with a clamped species (see :meth:`clamp_species`).
+
+        A clamped species is not changed by any reaction (dropped from products and net
+        changes), and a mass-action reaction that reads it to order 1 becomes input-driven:
+        ``a = c · x_clamp · Π C(x_s, ν_s)`` with ``x_clamp = u(t) · (molecules per unit)``,
+        i.e. kind ``"input"`` with ``c · molecules-per-unit`` per unit of the input. So one
+        module (calmodulin binding Ca²⁺) serves a model with Ca²⁺ dynamics and a Ca²⁺ clamp.
+        Refused: an order above 1, another rate kind, a rate law or channel reading it."""
+        if not self.clamps:
+            return reactions
+        index = {species.index(name): i for name, i in self.clamps.items()}
+        result = []
+        for reaction in reactions:
+            where = self.where("reactions", reaction.rule)
+            read = [(s, n) for s, n in reaction.reactants if s in index]
+            law_reads = [s for s, _ in reaction.modifier if s in index] + [
+                s for s in reaction.saturation if s in index]
+            if law_reads:
+                raise self.error(f"reaction '{reaction.rule}' reads the clamped species "
+                                 f"'{species[law_reads[0]]}' in its {reaction.kind} law; a "
+                                 "clamp drives mass-action reactions only", where=where,
+                                 hint="give the law another regulator, or do not clamp it")
+            products = tuple((s, n) for s, n in reaction.products if s not in index)
+            if not read:
+                result.append(replace(reaction, products=products) if len(products)
+                              != len(reaction.products) else reaction)
+                continue
+            (s, order), = read if len(read) == 1 else (None,) * 2
+            if len(read) != 1 or order != 1 or reaction.kind != "mass_action":
+                raise self.error(f"reaction '{reaction.rule}' reads the clamped species "
+                                 f"'{species[read[0][0]]}'"
+                                 + (f" to order {read[0][1]}" if len(read) == 1 else
+                                    " together with another clamped species")
+                                 + ("" if reaction.kind == "mass_action" else
+                                    f" with a {reaction.kind} rate")
+                                 + "; a clamp turns a mass-action reaction of order 1 in it "
+                                   "into an input-driven one, and no other", where=where,
+                                 hint=f"write '{species[read[0][0]]}' once on the left, with "
+                                      "a mass-action rate, or do not clamp it")
+            item = self.inputs[index[s]]
+            lowest = (item.value + min((0.0,) + item.step_values) - abs(item.sine_amplitude)
+                      + (-math.inf if any(p.amplitude < 0 for p in item.pulses) else 0.0))
+            if lowest < 0:
+                raise self.error(f"input '{item.name}' clamps '{species[s]}' but can reach "
+                                 f"{lowest:g} {item.unit}", where=where,
+                                 hint="a clamped amount must stay >= 0")
+            per_unit = self.molecules_per_input_unit(index[s], where)
+            result.append(replace(
+                reaction, kind="input", input=index[s], rate=reaction.rate * per_unit,
+                reactants=tuple(r for r in reaction.reactants if r[0] != s),
+                products=products))
+        return result
 
     def agent_types(self) -> list[AgentType]:
         raw = self.table("agents")
@@ -1462,6 +1565,13 @@ class _Builder:
                                       "parameters and observables")
             result[name] = parse_observable(text, species_index, agent_types, agent_state_base,
                                             source=self.source, where=where)
+            clamped = [n for n in self.clamps if species_index[n] in result[name]]
+            if clamped:
+                raise self.error(f"the observable '{name}' reads '{clamped[0]}', which is "
+                                 "clamped to an input: its count in the tables is only its "
+                                 "value at t = 0", where=where,
+                                 hint="leave it out of the observable; its value is the "
+                                      f"input '{self.inputs[self.clamps[clamped[0]]].name}'")
         return result
 
     def interventions(self, species_index, parameters, reactions):
@@ -1488,6 +1598,11 @@ class _Builder:
                     raise self.error(f"'{kind}' must be a table such as {{ X = 50 }}",
                                      where=where)
                 for name, value in table.items():
+                    if name in self.clamps:
+                        raise self.error(f"'{kind}' names '{name}', which is clamped to the "
+                                         f"input '{self.inputs[self.clamps[name]].name}'",
+                                         where=self.where("interventions", i, kind),
+                                         hint="give that input a step at this time instead")
                     if name not in species_index:
                         agent_hint = (" Agents cannot be set by interventions."
                                       if name in {a.name for a in self.agent_types_list} else "")
