@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from . import expressions, units
+from .balance import check_detailed_balance
 from .errors import ModelError
 from .membrane import (Channel, Membrane, Pulse, read_channels, read_membrane, read_pulse_rules,
                        read_steps)
@@ -41,7 +42,7 @@ _ELEMENTARY_CHARGE_C = 1.602176634e-19
 _GAS_CONSTANT = 8.314462618
 _FARADAY = 96485.33212
 _REACTION_KEYS = ("name", "equation", "rate", "log", "neighbour", "members", "complex",
-                  "note")
+                  "detailed_balance", "note")
 _AGENT_KEYS = ("sites", "initial", "ring_size", "complex_size", "capacity", "note")
 _INTERVENTION_KEYS = ("time", "set", "add", "parameters", "rates", "note")
 _CONTINUOUS_KEYS = ("species", "rtol", "atol", "note")
@@ -649,6 +650,8 @@ class _Builder:
 
         reactions = self.apply_clamps(self.reactions(parameters, species_index, agent_types,
                                                      agent_state_base), species)
+        check_detailed_balance(reactions, self.balanced_rules, species, source=self.source,
+                               where_of=lambda rule: self.where("reactions", rule))
         self.check_capacity(agent_types, reactions)
         observables = self.observables(species_index, agent_types, agent_state_base,
                                        set(species_names) | {a.name for a in agent_types}
@@ -1042,6 +1045,7 @@ class _Builder:
         reactions: list[Reaction] = []
         names: set[str] = set()
         neighbour_text: dict[str, str] = {}
+        self.balanced_rules: set[str] = set()
         for i, body in enumerate(raw):
             if not isinstance(body, Mapping):
                 raise self.error("each [[reactions]] entry must be a table",
@@ -1059,6 +1063,12 @@ class _Builder:
                 raise self.error("missing 'rate'", where=where,
                                  hint="add e.g. rate = \"0.1 /s\": a number (1/s), a "
                                       "quantity such as '6.8 /uM/s' or a parameter expression")
+            balanced = body.get("detailed_balance", False)
+            if not isinstance(balanced, bool):
+                raise self.error("'detailed_balance' must be true or false",
+                                 where=self.where("reactions", key, "detailed_balance"))
+            if balanced:
+                self.balanced_rules.add(label)
             log = body.get("log", False)
             if not isinstance(log, bool):
                 raise self.error("'log' must be true or false", where=self.where(
@@ -1068,6 +1078,7 @@ class _Builder:
                                                      source=self.source, where=eq_where)
             rate = body["rate"]
             if reversible:
+                self.check_reversible_patterns(left, right, label, eq_where)
                 if not (isinstance(rate, list) and len(rate) == 2):
                     raise self.error("a reversible equation ('<->') needs two rates, "
                                      "rate = [forward, reverse]",
@@ -1129,6 +1140,32 @@ class _Builder:
                         neighbour=tr.neighbour, log=log, kind=kind, input=input_index,
                         v_scale_mv=v_scale, **law, **complex_fields))
         return split_neighbour_classes(reactions, tuple(self.species_labels), neighbour_text)
+
+    def check_reversible_patterns(self, left, right, label, where) -> None:
+        """Refuse a reversible agent rule whose two sides name different sites.
+
+        ``<->`` makes the reverse direction of ``right -> left``: it selects by the right
+        side's pattern and sets the left side's sites. Unless both sides name the same
+        sites, the reverse acts on states the forward never produced (``K(cam=free, t=u) +
+        CaM <-> K(cam=bound)`` would unbind CaM from phosphorylated subunits and reset
+        them to t=u) -- silently another model."""
+        waiting: dict[str, list] = {}
+        for term in left:
+            if term.is_agent:
+                waiting.setdefault(term.name, []).append(term)
+        for term in right:
+            if not term.is_agent or not waiting.get(term.name):
+                continue
+            partner = waiting[term.name].pop(0)
+            if set(partner.pattern) != set(term.pattern):
+                missing = sorted(set(partner.pattern) ^ set(term.pattern))
+                raise self.error(
+                    f"the reversible rule '{label}' names site(s) {', '.join(missing)} of "
+                    f"'{term.name}' on one side only; its reverse direction would select by "
+                    "the right side and so act on states the forward direction never makes",
+                    where=where,
+                    hint="name the same sites on both sides, e.g. 'K(cam=free, t=u) + CaM "
+                         "<-> K(cam=bound, t=u)', or write the two directions as two rules")
 
     def complex_rule(self, body, key, label, reversible, left, species_index, agents,
                      agent_types, agent_state_base) -> dict:

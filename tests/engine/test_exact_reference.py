@@ -98,7 +98,7 @@ HOLOENZYMES = {   # complex rules of both kinds, neighbour sets, PP1 complexes, 
         "initial": [{"count": 12}, {"count": 6, "cam": "bound", "t": "p"}],
     }},
     "reactions": [
-        {"name": "cam", "equation": "K(cam=free, t=u) + CaM <-> K(cam=bound)",
+        {"name": "cam", "equation": "K(cam=free, t=u) + CaM <-> K(cam=bound, t=u)",
          "rate": [0.02, 1.0]},
         {"name": "auto_cam", "equation": "K(cam=bound, t=u) -> K(t=p)",
          "neighbour": "K(cam=bound)", "rate": 3.0, "log": True},
