@@ -78,11 +78,14 @@ def check_detailed_balance(reactions, marked: set[str], species, *, source, wher
                          "irreversible", source=source, where=where_of(name),
                          hint="write it with '<->' and two rates, or drop the mark")
     for forward, reverse in pairs:
-        if not (forward.rate > 0 and reverse.rate > 0):
+        if (forward.rate > 0) != (reverse.rate > 0):
             raise ModelError(f"reaction '{forward.name}' has a zero rate in one direction; "
                              "detailed balance needs both directions", source=source,
                              where=where_of(_base(forward.rule)),
-                             hint="give both directions a rate > 0")
+                             hint="give both directions a rate > 0 (or both 0 to switch the "
+                                  "step off)")
+    # A step with both rates 0 is switched off: it closes no cycle.
+    pairs = [(f, r) for f, r in pairs if f.rate > 0]
     cycle, residual, closing = _violated_cycle(pairs)
     if cycle is None:
         return
