@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from .. import simulate
 from ..decoding import exponential_mean, switch_episodes
-from ..ensemble import simulate
 from . import REPOSITORY, load_repository_model
 
 MODEL = REPOSITORY / "reactions" / "examples" / "camkii_switch.toml"
