@@ -250,23 +250,24 @@ class _Builder(ReactionReader, ClampReader):
                              + (", ".join(list(species_index)[:12]) or "there are none")
                              + ")")
         chosen = set(result)
+
+        def refuse(indices, message):
+            """Raise ``message`` (with {} for the names) if any of ``indices`` is chosen."""
+            names = sorted({species[i] for i in indices if i in chosen})
+            if names:
+                raise self.error(message.format(", ".join(names)),
+                                 where=self.where("continuous", "species"),
+                                 hint=f"leave {', '.join(names)} discrete")
+
         for channel in channels:
-            states = sorted({species[i] for i, _ in channel.weights if i in chosen})
-            if states:
-                raise self.error(f"channel '{channel.name}' conducts through the continuous "
-                                 f"species {', '.join(states)}; the membrane conductance "
-                                 "changes only at events, so open channels must be counted",
-                                 where=self.where("continuous", "species"),
-                                 hint=f"leave {', '.join(states)} discrete")
+            refuse([i for i, _ in channel.weights],
+                   f"channel '{channel.name}' conducts through the continuous species {{}}; "
+                   "the membrane conductance changes only at events, so open channels must "
+                   "be counted")
         for reaction in reactions:
-            released = sorted({species[s] for _, _, products in reaction.members
-                               for s, _ in products if s in chosen})
-            if released:
-                raise self.error(f"the complex rule '{reaction.rule}' releases the continuous "
-                                 f"species {', '.join(released)} from its members; the "
-                                 "engine adds them as counts",
-                                 where=self.where("continuous", "species"),
-                                 hint=f"leave {', '.join(released)} discrete")
+            refuse([s for _, _, products in reaction.members for s, _ in products],
+                   f"the complex rule '{reaction.rule}' releases the continuous species {{}} "
+                   "from its members; the engine adds them as counts")
             if reaction.kind in STATE_KINDS:
                 continue
             read = sorted({species[i] for i, _ in reaction.reactants if i in chosen})

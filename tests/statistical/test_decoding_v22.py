@@ -20,7 +20,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,8 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import stochsyn as ss
+
+from ..engine.test_continuous import rate_equations
 
 SEED = 20261209
 MODULES = Path(__file__).resolve().parents[2] / "reactions" / "modules"
@@ -112,26 +113,6 @@ def test_mwc_cycles_close_exactly():
 # ------------------------------------------------------------- SSA mean vs the ODE
 
 
-def mass_action_ode(model: ss.Model):
-    """dx/dt = Σ_j ν_j c_j u_j(t) Π_s x_s^ν_s/ν_s! in molecules: the deterministic limit of
-    the model's propensities (mass action and clamp-driven input kinds)."""
-    reactions = model.reactions
-    assert all(r.kind in ("mass_action", "input") for r in reactions)
-
-    def rhs(t, x):
-        dx = np.zeros_like(x)
-        for r in reactions:
-            a = r.rate * (float(model.inputs[r.input](t)) if r.kind == "input" else 1.0)
-            for s, nu in r.reactants:
-                a *= x[s] ** nu / math.factorial(nu)
-            for s, nu in r.reactants:
-                dx[s] -= nu * a
-            for s, nu in r.products:
-                dx[s] += nu * a
-        return dx
-    return rhs
-
-
 def cam_model(volume_fl: float, clamp: bool) -> ss.Model:
     spec = {"model": {"name": "cam", "volume": f"{volume_fl} fL",
                       "include": [str(MODULES / "cam_two_lobe.toml")]},
@@ -151,7 +132,7 @@ WATCHED = ("CaM_C0N0", "CaM_C2N0", "CaM_C1N1", "CaM_C2N2", "Ca")
 
 def z_scores(model, n, seed):
     ens = ss.simulate(model, TIMES[-1], n, seed=seed, sample_times=TIMES)
-    ode = solve_ivp(mass_action_ode(model), (0, TIMES[-1]),
+    ode = solve_ivp(rate_equations(model), (0, TIMES[-1]),
                     np.array(model.x0, dtype=float), t_eval=TIMES, method="LSODA",
                     rtol=1e-10, atol=1e-10, max_step=0.002)
     out = {}
