@@ -23,9 +23,9 @@ either DOWN (no pT286) or UP (every subunit pT286). Read: the pT286 fraction, fr
 phosphorylated I1 at the end of the train and after 20 min at rest; a final fraction
 >= 0.5 is UP, <= 0.1 DOWN.
 
-Writes the PNG (end-of-train and relaxed pT286 maps from each start, and free PP1 at the
-end of the train: the CaN-versus-PKA decision) and a CSV beside it, with the command and
-seed in its header. About 30–60 minutes on the shared 2-core machine (2·10⁹ events per trajectory set). Needs matplotlib.
+Writes the PNG (end-of-train and relaxed pT286 maps from each start, and phosphorylated I1
+at the end of the train: the CaN-versus-PKA decision) and a CSV beside it, with the command
+and seed in its header (``--from-csv`` redraws the PNG from that CSV). About 30–60 minutes on the shared 2-core machine (2·10⁹ events per trajectory set). Needs matplotlib.
 """
 
 from __future__ import annotations
@@ -155,13 +155,13 @@ def plot(out, rows):
         fig.colorbar(image, ax=ax, fraction=0.046)
 
     heat(axes[0, 0], "DOWN", "pt286_train_end", "from DOWN: pT286 fraction at the train's end")
-    heat(axes[0, 1], "DOWN", "pp1_free_train_end",
-         "from DOWN: free PP1 fraction at the train's end\n(CaN freed it: LTD side; held: "
-         "PKA side)", cmap="magma")
+    heat(axes[0, 1], "DOWN", "i1p_train_end",
+         "from DOWN: phosphorylated I1 at the train's end (rest 0.23;\nabove: PKA wins, "
+         "PP1 held; below: CaN wins, PP1 freed)", cmap="magma")
     heat(axes[0, 2], "DOWN", "pt286_final", "from DOWN: pT286 fraction after 20 min at rest")
     heat(axes[1, 0], "UP", "pt286_train_end", "from UP: pT286 fraction at the train's end")
-    heat(axes[1, 1], "UP", "pp1_free_train_end", "from UP: free PP1 fraction at the train's "
-         "end", cmap="magma")
+    heat(axes[1, 1], "UP", "i1p_train_end", "from UP: phosphorylated I1 at the train's end",
+         cmap="magma")
     heat(axes[1, 2], "UP", "pt286_final", "from UP: pT286 fraction after 20 min at rest")
     fig.tight_layout()
     fig.savefig(out, dpi=150)
@@ -174,9 +174,18 @@ def main(argv=None) -> int:
     parser.add_argument("--cam-total", default="10 uM")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", default="out/ca_thresholds.png")
+    parser.add_argument("--from-csv", help="redraw the PNG from this CSV, simulate nothing")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if args.from_csv:
+        with open(args.from_csv) as handle:
+            lines = [line for line in handle if not line.startswith("#")]
+        rows = [{k: (v if k == "start" else float(v)) for k, v in row.items()}
+                for row in csv.DictReader(lines)]
+        plot(out, rows)
+        print(f"wrote {out}")
+        return 0
     points = [(a, TAU_S, f) for a in AMPLITUDES_UM for f in FREQUENCIES_HZ]
     points += [(a, SHORT_TAU_S, 1.0) for a in AMPLITUDES_UM]
     rows = []
