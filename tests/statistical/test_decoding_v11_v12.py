@@ -7,14 +7,15 @@ and the 30 Hz ratio exceeds the 0.3 Hz one by more than 3 SE of the difference);
 targets are active at every frequency (peak fraction > 0.02); at 10 Hz CaMKII's activation
 rises with the amplitude (1, 2, 4 µM: the total Ca²⁺), each step by more than 2 SE.
 
-V12: the MWC calmodulin with one target at a time, Ca²⁺ clamped at 3, 10, 30, 100 nM and
-1 µM for 1500 s, 3 trajectories: the SSA steady-state bound fraction is within 3 SE plus
-10 % of the target's range of the mass-action equilibrium at every level (with 120 CaM
-molecules the stochastic steady state of the binding differs from the mass-action one by
-O(1/120), and calcineurin's slow binding (τ ≈ 200 s) is still settling in the averaging
-window [750, 1500] s: deviations of 3-6 % of the range were seen, while the time
-averages' SE is only 0.005-0.03 % of it), and EC50(CaMKII)/EC50(CaN) from the SSA points
-is ≥ 5.
+V12: the MWC calmodulin with one target at a time, Ca²⁺ clamped at three steady levels
+around each target's EC50 (calcineurin 3, 10, 30 nM for 1500 s: its binding relaxes with
+τ ≈ 200 s; CaMKII 30, 100, 300 nM for 300 s: it binds and lets go within seconds), 3
+trajectories: the SSA steady-state bound fraction (time average over the second half) is
+within 3 SE plus 10 % of the target's range of the mass-action equilibrium (with 120 CaM
+molecules the stochastic steady state differs from the mass-action one by O(1/120), and
+calcineurin is still settling in the averaging window: deviations of 3-6 % of the range
+were seen, while the SE is only 0.005-0.03 % of it), and EC50(CaMKII)/EC50(CaN) from the
+SSA points is ≥ 5.
 
 Frozen seed 20261214 (chosen before any result was seen).
 """
@@ -48,10 +49,10 @@ def test_v11_camkii_over_can_rises_with_frequency():
 
 @pytest.mark.slow
 def test_v12_can_is_more_calcium_sensitive_than_camkii():
-    levels = (0.003, 0.01, 0.03, 0.1, 1.0)
+    runs = {"CaN": ((0.003, 0.01, 0.03), 1500.0), "CaMKII": ((0.03, 0.1, 0.3), 300.0)}
     ec = {}
-    for target in ("CaN", "CaMKII"):
-        r = dec.dose_response(target, levels, t_end_s=1500.0, n_trajectories=3, seed=SEED)
+    for target, (levels, t_end) in runs.items():
+        r = dec.dose_response(target, levels, t_end_s=t_end, n_trajectories=3, seed=SEED)
         low = dec.mwc_equilibrium(0.0, target)
         high = dec.mwc_equilibrium(1e4, target)
         for m, se, exact in zip(r.bound, r.bound_se, r.exact):
