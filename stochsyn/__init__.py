@@ -12,7 +12,8 @@ from ._version import __version__
 from .model import Model, ModelError, load_model
 
 __all__ = ["Model", "ModelError", "load_model", "simulate", "sweep", "Ensemble", "read",
-           "merge", "compile", "protocols", "SimulationError", "BudgetWarning", "RunWarning",
+           "merge", "compile", "protocols", "decoding", "SimulationError", "BudgetWarning",
+           "RunWarning",
            "RunInterrupted", "AlreadyComplete", "IncompleteDatasetWarning",
            "IncompleteDatasetError", "DatasetWriteError", "DatasetMismatchError",
            "__version__"]
@@ -34,9 +35,9 @@ def __getattr__(name: str):
         from . import dataset as module
     elif name == "compile":
         from . import network as module
-    elif name == "protocols":
+    elif name in ("protocols", "decoding"):
         # not 'from . import protocols': that asks this function for the name again
-        return importlib.import_module(f"{__name__}.protocols")
+        return importlib.import_module(f"{__name__}.{name}")
     else:
         raise AttributeError(f"module 'stochsyn' has no attribute {name!r}")
     value = getattr(module, name)

@@ -58,6 +58,8 @@ class Model:
     membrane: Membrane | None = None
     continuous: tuple[int, ...] = ()
     continuous_tolerance: tuple[float, float] = (CONTINUOUS_RTOL, CONTINUOUS_ATOL)
+    #: Clamped species: (species index, input index); see docs/model-format.md, "Clamps".
+    clamps: tuple[tuple[int, int], ...] = ()
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -237,9 +239,12 @@ class Model:
         for name, value in self.parameters.items():
             lines.append(f"  {name} = {units.display(value)}")
         lines.append(f"species ({self.n_plain_species}):")
+        clamped = dict(self.clamps)
         for i in range(self.n_plain_species):
             lines.append(f"  {self.species[i]}: {self.x0[i]}"
-                         + ("   (continuous)" if i in self.continuous else ""))
+                         + ("   (continuous)" if i in self.continuous else "")
+                         + (f"   (clamped to the input {self.inputs[clamped[i]].name}; "
+                            "the count is its value at t = 0)" if i in clamped else ""))
         if self.continuous:
             lines.append(f"hybrid mode: {len(self.continuous)} continuous species, ODE error "
                          f"control rtol = {self.continuous_tolerance[0]:g}, atol = "
@@ -307,6 +312,13 @@ class Model:
                        f"/{reaction.v_scale_mv * 1:g} mV)")
             elif reaction.kind in ("michaelis_menten", "hill"):
                 law = self._state_law_text(reaction)
+            if reaction.complex_type >= 0:
+                agent = self.agent_types[reaction.complex_type]
+                law += (f" per complex ({sum(agent.initial) // agent.complex_size} "
+                        f"{agent.name} complexes of {agent.complex_size}, one drawn at random)"
+                        if reaction.complex_pick else "")
+                law += (f"; then every member of the {agent.name} complex: "
+                        f"{len(reaction.members)} of {len(agent.states)} states changed")
             lines.append(f"  [{j}] {self._equation(reaction)}   {law}"
                          + ("   (logged)" if reaction.log else "")
                          + (f"   ({_ROLE_TEXT[roles[j]]})" if roles
@@ -350,7 +362,9 @@ class Model:
                               for i, n in pairs) or "∅"
         text = f"{reaction.name}: {side(reaction.reactants)} -> {side(reaction.products)}"
         if reaction.neighbour is not None:
-            text += f"   (left neighbour {self.species[reaction.neighbour[1]]})"
+            states = reaction.neighbour[1]
+            text += ("   (left neighbour " + (self.species[states[0]] if len(states) == 1 else
+                                             f"in one of {len(states)} states") + ")")
         return text
 
     def __repr__(self) -> str:

@@ -195,15 +195,33 @@ def test_agent_storage_is_estimated_from_the_capacity(monkeypatch):
 
 
 def test_reactions_are_counted_before_a_rule_is_expanded(monkeypatch):
-    ring = {"agents": {"R": {"sites": {"a": [f"a{i}" for i in range(20)],
-                                       "b": [f"b{i}" for i in range(25)]},
-                             "ring_size": 2, "initial": [{"count": 2}]}},
-            "reactions": [{"name": "spread", "equation": "R(b=b0) -> R(a=a0,b=b0)",
-                           "neighbour": "R()", "rate": 1}]}
-    assert len(ss.Model.from_dict(ring).reactions) == 20 * 500             # 10,000
-    monkeypatch.setenv("STOCHSYN_MAX_REACTIONS", "5000")
-    with pytest.raises(ModelError, match=r"it matches 20 × 500 states.*10,000 reactions, "
-                                         r"more than the limit of 5,000"):
+    agents = {"R": {"sites": {"a": [f"a{i}" for i in range(20)],
+                              "b": [f"b{i}" for i in range(25)]},
+                    "ring_size": 2, "initial": [{"count": 2}]}}
+    plain = {"agents": agents,
+             "reactions": [{"name": "set_a", "equation": "R() -> R(a=a0)", "rate": 1}]}
+    assert len(ss.Model.from_dict(plain).reactions) == 500                  # one per state
+    monkeypatch.setenv("STOCHSYN_MAX_REACTIONS", "400")
+    with pytest.raises(ModelError, match=r"it matches 500 states.*500 reactions, more than "
+                                         r"the limit of 400"):
+        ss.Model.from_dict(plain)
+
+
+def test_neighbour_classes_are_counted_before_they_are_made(monkeypatch):
+    # Rule 'any' accepts every neighbour state; the rules 'a_k' cut that set into the 20
+    # classes a = a_k. Each of the 20 target states R(a=?, b=b0) so has 20 reactions of
+    # 'any' (one per class) and one of each 'a_k': 800 in all, from 420 transitions.
+    agents = {"R": {"sites": {"a": [f"a{i}" for i in range(20)],
+                              "b": [f"b{i}" for i in range(25)]},
+                    "ring_size": 2, "initial": [{"count": 2}]}}
+    rules = [{"name": "any", "equation": "R(b=b0) -> R(b=b1)", "neighbour": "R()", "rate": 1}]
+    rules += [{"name": f"a_{k}", "equation": "R(b=b0) -> R(b=b2)", "neighbour": f"R(a=a{k})",
+               "rate": 1} for k in range(20)]
+    ring = {"agents": agents, "reactions": rules}
+    assert len(ss.Model.from_dict(ring).reactions) == 800
+    monkeypatch.setenv("STOCHSYN_MAX_REACTIONS", "700")
+    with pytest.raises(ModelError, match=r"split into the pair classes .*\(420 before the "
+                                         r"split\) is 800 reactions, more than the limit"):
         ss.Model.from_dict(ring)
 
 

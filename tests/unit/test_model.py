@@ -130,7 +130,9 @@ def test_creation_and_destruction():
     assert ampar_model([]).agent_types[0].capacity == 100
 
 
-def test_neighbour_rule_expands_over_neighbour_states():
+def test_neighbour_rule_counts_one_class_for_its_neighbour_set():
+    """A neighbour pattern matching several states (t286 = u or p) gives one reaction whose
+    pair class holds every target agent with its left neighbour in any of them."""
     model = Model.from_dict({
         "agents": {"CaMKII": {"sites": {"cam": ["free", "bound"], "t286": ["u", "p"]},
                               "ring_size": 6, "initial": [{"count": 12}]}},
@@ -138,17 +140,63 @@ def test_neighbour_rule_expands_over_neighbour_states():
                        "neighbour": "CaMKII(cam=bound)", "rate": "6 /s"}],
     })
     assert model.agent_types[0].ring_size == 6
-    assert len(model.reactions) == 2            # target fixed, neighbour t286 = u or p
     target = state(model, "CaMKII(cam=bound,t286=u)")
     product = state(model, "CaMKII(cam=bound,t286=p)")
-    pairs = set()
-    for reaction in model.reactions:
-        assert reaction.rate == 6.0
-        assert reaction.agent_moves == ((0, target, product),)
-        assert reaction.neighbour[0] == target
-        pairs.add(model.species[reaction.neighbour[1]])
-        assert "left=CaMKII(cam=bound," in reaction.name
-    assert pairs == {"CaMKII(cam=bound,t286=u)", "CaMKII(cam=bound,t286=p)"}
+    [reaction] = model.reactions
+    assert reaction.rate == 6.0
+    assert reaction.agent_moves == ((0, target, product),)
+    assert reaction.neighbour == (target, (target, product))
+    assert reaction.name.endswith("left=CaMKII(cam=bound)]")
+
+
+def test_overlapping_neighbour_sets_split_into_atoms():
+    """Two rules on one target whose neighbour sets overlap: the sets are cut into their
+    atoms ({bound,u}, {bound,p}, {free,p}); each rule is one reaction per atom it covers."""
+    model = Model.from_dict({
+        "agents": {"CaMKII": {"sites": {"cam": ["free", "bound"], "t286": ["u", "p"]},
+                              "ring_size": 6, "initial": [{"count": 12}]}},
+        "reactions": [
+            {"name": "by_cam", "equation": "CaMKII(cam=bound, t286=u) -> CaMKII(t286=p)",
+             "neighbour": "CaMKII(cam=bound)", "rate": "6 /s"},
+            {"name": "by_p", "equation": "CaMKII(cam=bound, t286=u) -> CaMKII(t286=p)",
+             "neighbour": "CaMKII(t286=p)", "rate": "4.8 /s"},
+        ],
+    })
+    bu, bp, fp = (state(model, f"CaMKII(cam={c},t286={t})")
+                  for c, t in (("bound", "u"), ("bound", "p"), ("free", "p")))
+    got = [(r.rule, r.neighbour[1]) for r in model.reactions]
+    assert got == [("by_cam", (bu,)), ("by_cam", (bp,)), ("by_p", (fp,)), ("by_p", (bp,))]
+    assert len({r.name for r in model.reactions}) == 4
+
+
+def test_value_alternatives_and_exclusions_in_patterns():
+    model = Model.from_dict({
+        "agents": {"K": {"sites": {"cam": ["none", "c0", "c2", "c4"], "t": ["u", "p"]},
+                         "initial": [{"count": 5}]}},
+        "reactions": [{"name": "on", "equation": "K(cam!=none, t=u) -> K(t=p)", "rate": 1}],
+        "observables": {"loaded": "K(cam=c2|c4)", "active": "K(cam!=none|c0) + K(t=p)"},
+    })
+    assert [model.species[r.agent_moves[0][1]] for r in model.reactions] == [
+        "K(cam=c0,t=u)", "K(cam=c2,t=u)", "K(cam=c4,t=u)"]
+    assert sorted(model.species[i] for i in model.observables["loaded"]) == [
+        "K(cam=c2,t=p)", "K(cam=c2,t=u)", "K(cam=c4,t=p)", "K(cam=c4,t=u)"]
+    weights = {model.species[i]: w for i, w in model.observables["active"].items()}
+    assert weights["K(cam=c4,t=p)"] == 2 and weights["K(cam=none,t=p)"] == 1
+    assert "K(cam=c0,t=u)" not in weights and "K(cam=none,t=u)" not in weights
+
+
+@pytest.mark.parametrize("spec_change, message", [
+    ({"equation": "K(t=u) -> K(t=p|u)"}, "several values"),
+    ({"equation": "K(cam!=none|c0|c2|c4) -> K(t=p)"}, "excludes every value"),
+    ({"equation": "K(cam=c9) -> K(t=p)"}, "has no value 'c9'"),
+])
+def test_value_alternatives_are_refused_where_a_value_is_set(spec_change, message):
+    reaction = {"name": "r", "equation": "K(t=u) -> K(t=p)", "rate": 1, **spec_change}
+    with pytest.raises(ModelError, match=message):
+        Model.from_dict({"agents": {"K": {"sites": {"cam": ["none", "c0", "c2", "c4"],
+                                                     "t": ["u", "p"]},
+                                           "initial": [{"count": 5}]}},
+                         "reactions": [reaction]})
 
 
 def test_reversible_equation_gives_fwd_and_rev():

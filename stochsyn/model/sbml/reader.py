@@ -637,7 +637,8 @@ class _Reader(SbmlReactions, SbmlEvents, SbmlAnnotations):
             if note.get("log"):
                 body["log"] = True
             if note.get("neighbour"):
-                body["neighbour"] = self.term(note["neighbour"])
+                terms = [self.term(n) for n in note["neighbour"]]
+                body["neighbour"] = terms[0] if len(terms) == 1 else terms
             reactions.append(body)
         data["reactions"] = reactions
         if observables:
