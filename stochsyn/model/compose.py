@@ -41,6 +41,7 @@ from typing import Any, Mapping
 from .. import limits
 from .errors import ModelError
 from .files import read_model_text
+from .temperature import MODULES, check_declaration
 
 __all__ = ["locate", "read_toml", "compose"]
 
@@ -57,6 +58,9 @@ LIST_TABLES = ("reactions", "interventions")
 #: The hybrid mode's table: ``species`` lists unite over includes (module docstring).
 CONTINUOUS = "continuous"
 FRAGMENT_MODEL_KEYS = ("description", "note", "include")
+#: A file's own temperature declaration (stochsyn.model.temperature): it applies to the
+#: reactions that file defines, never to those of its includes or its includer.
+TEMPERATURE = "temperature"
 
 
 def locate(text: str) -> dict[tuple, int]:
@@ -93,7 +97,7 @@ def locate(text: str) -> dict[tuple, int]:
         key = _KEY_RE.match(line)
         if key and table is None:
             locations.setdefault((next(g for g in key.groups() if g), None), number)
-        elif key and table in NAMED_TABLES + ("model", CONTINUOUS):
+        elif key and table in NAMED_TABLES + ("model", CONTINUOUS, TEMPERATURE):
             locations[(table, next(g for g in key.groups() if g))] = number
     return locations
 
@@ -189,6 +193,8 @@ class _Merged:
         # (table, i) -> (real path, index in that file): the identity of a listed item
         self.identity: dict[tuple, tuple[str, int]] = {}
         self.clashes: dict[tuple, tuple] = {}      # (table, name) -> (first, second origin)
+        # real path of an included file -> its own [temperature] table
+        self.temperature: dict[str, Any] = {}
 
     def add_named(self, table, name, value, origin):
         """An entry from an included file (step 1)."""
@@ -255,17 +261,26 @@ def _merge(data: Mapping, locations: Mapping[tuple, int], file: str,
                 raise ModelError(f"an included file may not set '{key}' in [model]",
                                  source=file,
                                  where=f"[model] '{key}'" + (f" (line {line})" if line else ""),
-                                 hint="only the including model sets name and volume; a "
-                                      "fragment's [model] may hold description, note and "
-                                      "include")
+                                 hint="only the including model sets name, volume and "
+                                      "temperature; a fragment's [model] may hold "
+                                      "description, note and include (a module states the "
+                                      "temperature of its measurements in [temperature])")
         for key in data:
-            if key not in NAMED_TABLES + LIST_TABLES + ("model", CONTINUOUS):
+            if key not in NAMED_TABLES + LIST_TABLES + ("model", CONTINUOUS, TEMPERATURE):
                 line = locations.get((key, None))
                 raise ModelError(f"unknown top-level table [{key}] in an included file",
                                  source=file,
                                  where=f"[{key}]" + (f" (line {line})" if line else ""),
                                  hint="allowed: " + ", ".join(NAMED_TABLES + LIST_TABLES
-                                                               + ("model", CONTINUOUS)))
+                                                               + ("model", CONTINUOUS,
+                                                                  TEMPERATURE)))
+        if TEMPERATURE in data:
+            own = [b.get("name") for b in _table(data, "reactions", file, locations)
+                   if isinstance(b, Mapping)]
+            line = locations.get((TEMPERATURE, None))
+            check_declaration(data[TEMPERATURE], own_reactions=set(filter(None, own)),
+                              source=file,
+                              where="[temperature]" + (f" (line {line})" if line else ""))
     merged = _Merged(_where_include(include_line))
     here = os.path.dirname(file) if file != "<dict>" else ""
     for relative in includes:
@@ -283,6 +298,7 @@ def _merge(data: Mapping, locations: Mapping[tuple, int], file: str,
         sub = _merge(sub_data, sub_locations, path, chain + (file,), reads)
         if sub.clashes:
             _raise_clash(sub, path)
+        merged.temperature.update(sub.temperature)
         for table in NAMED_TABLES:
             for name, value in sub.data.get(table, {}).items():
                 merged.add_named(table, name, value, sub.origin[(table, name)])
@@ -345,9 +361,11 @@ def _merge(data: Mapping, locations: Mapping[tuple, int], file: str,
             merged.data[table].append(body)
     if not chain and "model" in data:
         merged.data["model"] = {k: v for k, v in header.items() if k != "include"}
+    if chain and TEMPERATURE in data:
+        merged.temperature[os.path.realpath(file)] = data[TEMPERATURE]
     for key, value in data.items():     # unknown tables: the builder reports them
         if key not in merged.data and key not in NAMED_TABLES + LIST_TABLES + (
-                "model", CONTINUOUS):
+                "model", CONTINUOUS) and not (chain and key == TEMPERATURE):
             merged.data[key] = value
     return merged
 
@@ -420,4 +438,38 @@ def compose(data: Mapping, *, source: str, locations: Mapping[tuple, int] | None
         if isinstance(body, Mapping) and isinstance(body.get("name"), str) \
                 and ("reactions", i) in result:
             result[("reactions", body["name"])] = result[("reactions", i)]
+    _list_temperature_modules(merged, source)
     return merged.data, result
+
+
+def _list_temperature_modules(merged: _Merged, source: str) -> None:
+    """Record in the composed dict which reactions each included file defines, with that
+    file's [temperature] declaration (none: the entry has only ``module`` and
+    ``reactions``), so that the model builder scales each reaction by its own module's
+    Q10 (stochsyn.model.temperature.scaling)."""
+    by_file: dict[str, tuple[str, list[str]]] = {}
+    top = os.path.realpath(source) if source != "<dict>" else None
+    for i, body in enumerate(merged.data.get("reactions", [])):
+        file = merged.origin[("reactions", i)][0]
+        real = os.path.realpath(file)
+        if real == top or not isinstance(body, Mapping):
+            continue
+        label = body.get("name", f"r{i}")
+        by_file.setdefault(real, (file, []))[1].append(label)
+    header = merged.data.get("model", {})
+    stated = isinstance(header, Mapping) and TEMPERATURE in header
+    declared = any(real in merged.temperature for real in by_file)
+    if not by_file or not (stated or declared):
+        # nothing to scale or refuse: the spec stays what it was before the policy (a
+        # model written in one file and the same content from fragments stay equal)
+        return
+    here = os.path.dirname(source) if source != "<dict>" else os.curdir
+    modules = []
+    for real, (file, labels) in by_file.items():
+        declaration = merged.temperature.get(real, {})
+        modules.append({"module": os.path.relpath(file, here or os.curdir),
+                        **(declaration if isinstance(declaration, Mapping) else {}),
+                        "reactions": labels})
+    table = merged.data.get(TEMPERATURE, {})
+    merged.data[TEMPERATURE] = {**(table if isinstance(table, Mapping) else {}),
+                                MODULES: modules}

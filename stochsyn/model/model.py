@@ -26,6 +26,7 @@ from .membrane import Channel, Membrane
 from .rules import AgentType, suggestion
 from .sbml.writer import write_sbml
 from .spec_reader import _override, read_spec
+from .temperature import TemperatureScaling
 
 __all__ = ["Model", "hybrid_roles", "Reaction", "Input", "Intervention", "AgentType",
            "RATE_KINDS", "STATE_KINDS", "CONTINUOUS_RTOL", "CONTINUOUS_ATOL"]
@@ -60,6 +61,11 @@ class Model:
     continuous_tolerance: tuple[float, float] = (CONTINUOUS_RTOL, CONTINUOUS_ATOL)
     #: Clamped species: (species index, input index); see docs/model-format.md, "Clamps".
     clamps: tuple[tuple[int, int], ...] = ()
+    #: The model's temperature (°C), None if it states none (every rate as written).
+    temperature_c: float | None = None
+    #: The Q10 scaling of each module (or group of rates), see docs/model-format.md,
+    #: "Temperature".
+    temperature_scaling: tuple[TemperatureScaling, ...] = ()
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -122,6 +128,36 @@ class Model:
             if isinstance(value, numbers.Real) and not isinstance(value, bool):
                 _say_the_unit(name, current)
             spec["parameters"][name] = _override(current, value, name, self.source)
+        return Model.from_dict(spec, source=self.source)
+
+    def with_temperature(self, temperature: str | None) -> "Model":
+        """The same model at another temperature: each module's rates scaled from its
+        measured temperature by its Q10 (docs/model-format.md, "Temperature").
+
+        Parameters
+        ----------
+        temperature : str or None
+            ``"30 degC"``, ``"303.15 K"``; None uses every rate as written (each module at
+            its own measurement temperature).
+
+        Raises
+        ------
+        ModelError
+            An unreadable temperature, or a module without ``[temperature]`` (only when a
+            temperature is given).
+        """
+        spec = copy.deepcopy(dict(self.spec))
+        if temperature is not None and "temperature" not in spec:
+            raise ModelError("no file of this model states the temperature its rates were "
+                             "measured at, so there is nothing to scale",
+                             source=self.source, where="[temperature]",
+                             hint="declare [temperature] measured = \"... degC\", q10 = ... "
+                                  "in each module (docs/model-format.md, \"Temperature\")")
+        header = dict(spec.get("model", {}))
+        header.pop("temperature", None)
+        if temperature is not None:
+            header["temperature"] = temperature
+        spec["model"] = header
         return Model.from_dict(spec, source=self.source)
 
     def with_continuous(self, species, *, rtol: float | None = None,
@@ -209,8 +245,21 @@ class Model:
 
     @property
     def hash(self) -> str:
-        """SHA-256 of the model's canonical JSON form (provenance)."""
-        text = json.dumps(self.spec, sort_keys=True, default=str, ensure_ascii=True)
+        """SHA-256 of the model's canonical JSON form (provenance).
+
+        The temperature declarations (``[temperature]``, ``[model] temperature``) enter
+        only through the Q10 factors they give: a model whose factors are all 1 has the
+        hash it had before its modules declared their temperatures, and two models with
+        the same numbers have the same hash."""
+        spec = dict(self.spec)
+        spec.pop("temperature", None)
+        if isinstance(spec.get("model"), Mapping) and "temperature" in spec["model"]:
+            spec["model"] = {k: v for k, v in spec["model"].items() if k != "temperature"}
+        factors = {rule: repr(s.factor) for s in self.temperature_scaling
+                   for rule in s.rules if s.factor != 1.0}
+        if factors:
+            spec["temperature factors"] = factors
+        text = json.dumps(spec, sort_keys=True, default=str, ensure_ascii=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
     def species_index(self, name: str) -> int:
@@ -235,6 +284,7 @@ class Model:
             lines.append(f"  {self.description}")
         if self.volume_litre:
             lines.append(f"volume: {self.volume_litre * 1e15:g} fL")
+        lines.extend(self._temperature_lines())
         lines.append(f"parameters ({len(self.parameters)}):")
         for name, value in self.parameters.items():
             lines.append(f"  {name} = {units.display(value)}")
@@ -331,6 +381,31 @@ class Model:
         for intervention in self.interventions:
             lines.append(f"intervention at t = {intervention.time:g} s: {intervention.label}")
         return "\n".join(lines)
+
+    def _temperature_lines(self) -> list[str]:
+        """The temperature policy's part of :meth:`info`: the model's temperature and, for
+        each module (or group of its rates), the measured temperature, Q10 and factor."""
+        if self.temperature_c is None and not self.temperature_scaling:
+            return []
+        lines = [f"temperature: {self.temperature_c:g} °C (rates scaled by "
+                 "Q10^((T - T_measured)/10 °C) at build time)"
+                 if self.temperature_c is not None else
+                 "temperature: not stated by the model: every rate is used as written, at "
+                 "the temperature its module was measured at (set [model] temperature to "
+                 "scale)"]
+        if self.temperature_scaling:
+            width = max(len(s.module + (f" [{s.group}]" if s.group else ""))
+                        for s in self.temperature_scaling)
+            lines.append(f"  {'module [group]':<{width}}  measured    Q10  factor  reactions")
+            for s in self.temperature_scaling:
+                name = s.module + (f" [{s.group}]" if s.group else "")
+                lines.append(f"  {name:<{width}}  {s.measured_c:5.1f} °C  {s.q10:5.2f}  "
+                             f"{s.factor:6.3f}  {len(s.rules)}")
+        if self.temperature_c is not None and not any(
+                s.module == self.source for s in self.temperature_scaling):
+            lines.append(f"  the model file's own reactions are written for "
+                         f"{self.temperature_c:g} °C (factor 1)")
+        return lines
 
     def _state_law_text(self, reaction: Reaction) -> str:
         """``a = …`` of a michaelis_menten or hill reaction, K in molecules."""

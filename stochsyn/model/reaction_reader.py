@@ -139,6 +139,9 @@ class ReactionReader:
                 else:
                     c, kind, input_index, v_scale = self.rate_law(rate_spec, parameters,
                                                                   orders, key)
+                # the Q10 scaling of the reaction's module to the model's temperature
+                # (stochsyn.model.temperature); 1 when the model states no temperature
+                c *= getattr(self, "temperature_factors", {}).get(label, 1.0)
                 for tr in transitions:
                     reactions.append(Reaction(
                         name=tr.label, rule=rule_name, reactants=tr.reactants,

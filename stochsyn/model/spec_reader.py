@@ -24,11 +24,13 @@ from .elements import CONTINUOUS_ATOL, CONTINUOUS_RTOL, STATE_KINDS, Input, Inte
 from .errors import ModelError, shorten
 from .membrane import read_channels, read_membrane, read_pulse_rules, read_steps
 from .reaction_reader import ReactionReader
+from .temperature import celsius, scaling
 from .rules import (AgentType, Term, is_name, parse_observable, parse_pattern_sites,
                     single_valued, suggestion)
 
 _TOP_LEVEL = ("model", "parameters", "inputs", "species", "agents", "reactions",
-              "observables", "interventions", "channels", "membrane", "continuous")
+              "observables", "interventions", "channels", "membrane", "continuous",
+              "temperature")
 _INPUT_KEYS = ("unit", "value", "sine", "steps", "release", "bap", "depolarisation", "note")
 _SINE_KEYS = ("amplitude", "frequency", "phase")
 #: The name under which [parameters] expressions read the [model] volume.
@@ -170,8 +172,8 @@ class _Builder(ReactionReader, ClampReader):
                                  hint=suggestion(key, _TOP_LEVEL)
                                  or f"allowed tables: {', '.join(_TOP_LEVEL)}")
         header = self.table("model")
-        self.refuse_unknown(header, ("name", "description", "volume", "note"), "[model]",
-                            context=" in [model]")
+        self.refuse_unknown(header, ("name", "description", "volume", "temperature", "note"),
+                            "[model]", context=" in [model]")
         name = header.get("name", "model")
         if not isinstance(name, str):
             raise self.error("the model name must be a string", where="[model]")
@@ -180,6 +182,16 @@ class _Builder(ReactionReader, ClampReader):
             volume = units.volume_litre(header["volume"], source=self.source,
                                         where=self.where("model", "volume"))
         self.volume = volume
+        temperature_c = None
+        if "temperature" in header:
+            temperature_c = celsius(header["temperature"], source=self.source,
+                                    where=self.where("model", "temperature"))
+        raw_reactions = self.spec.get("reactions", [])
+        labels = ([body.get("name", f"r{i}") if isinstance(body, Mapping) else f"r{i}"
+                   for i, body in enumerate(raw_reactions)]
+                  if isinstance(raw_reactions, list) else [])
+        temperature_scaling, self.temperature_factors = scaling(
+            self.spec, labels, model_c=temperature_c, source=self.source)
 
         parameters = self.parameters()
         self.parameter_values = parameters
@@ -229,7 +241,8 @@ class _Builder(ReactionReader, ClampReader):
             reactions=tuple(reactions), parameters=parameters, observables=observables,
             interventions=tuple(interventions), spec=self.spec, inputs=tuple(self.inputs),
             channels=channels, membrane=self.membrane, continuous=continuous,
-            continuous_tolerance=tolerance,
+            continuous_tolerance=tolerance, temperature_c=temperature_c,
+            temperature_scaling=temperature_scaling,
             clamps=tuple((species_index[n], i) for n, i in self.clamps.items()))
 
     def continuous(self, species, species_index, agent_types, channels, reactions,
