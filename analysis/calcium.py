@@ -1,5 +1,5 @@
-"""SCIENCE §9 V4–V6: free-Ca decay in the spine head after a brief influx, for the Ca²⁺
-module variants of SCIENCE §5 (V4), and the Ca²⁺ transients of the electrophysiology model
+"""docs/science.md §9 V4–V6: free-Ca decay in the spine head after a brief influx, for the Ca²⁺
+module variants of docs/science.md §5 (V4), and the Ca²⁺ transients of the electrophysiology model
 (V5 single EPSP, V6 pre→post pairing and 100 Hz tetanus), as tables and PNGs.
 
 Usage::
@@ -237,7 +237,7 @@ def v4(args) -> None:
               f"{k0:8.1f} {k2:8.1f} {kp:7.1f}  {verdict}")
     print("tau SSA: single exponential from the buffered peak, ± jackknife SE; tau ODE: the "
           "same on the ODE; +5 ms: ODE fit from 5 ms after the influx; run: simulated to (ms)")
-    print("SCIENCE §9 V4: tau in 8-25 ms (12 ms), kappa_E ~ 20 (Sabatini et al. 2002)")
+    print("docs/science.md §9 V4: tau in 8-25 ms (12 ms), kappa_E ~ 20 (Sabatini et al. 2002)")
 
     import matplotlib
     matplotlib.use("Agg")

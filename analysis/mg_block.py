@@ -1,4 +1,4 @@
-"""SCIENCE §9 V2: the NMDA conductance–voltage relation of both receptor modules against
+"""docs/science.md §9 V2: the NMDA conductance–voltage relation of both receptor modules against
 Jahr & Stevens (1990), as a PNG and a table.
 
 Usage::

@@ -1,4 +1,4 @@
-"""SCIENCE §9 V1 table: steady-state Mg²⁺ block of open NMDARs under voltage clamp.
+"""docs/science.md §9 V1 table: steady-state Mg²⁺ block of open NMDARs under voltage clamp.
 
 Usage::
 

@@ -1,4 +1,4 @@
-"""SCIENCE §9 V3: Mg²⁺ unblock of Kampa-scheme NMDA receptors after a step from −60 to
+"""docs/science.md §9 V3: Mg²⁺ unblock of Kampa-scheme NMDA receptors after a step from −60 to
 +40 mV, 10 ms and 3.5 s into a 4.6 s application of 1 mM glutamate, as a table and a PNG.
 
 Usage::

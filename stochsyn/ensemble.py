@@ -109,7 +109,7 @@ def apply_protocol(model: Model, protocol) -> Model:
 
     With a ``[membrane]``, the clamp becomes ``[membrane] clamp`` (NaN releases it and the
     membrane equation runs on), and the cooperative depolarisation a ``depolarisation``
-    rule on the dendrite input (alpha functions, SCIENCE §4). Without one, the clamp is the
+    rule on the dendrite input (alpha functions, docs/science.md §4). Without one, the clamp is the
     waveform of the input ``V`` (mV) and must hold for the whole run; postsynaptic spikes and
     cooperative depolarisation, which need the membrane equation, are refused.
 

@@ -54,23 +54,23 @@ does not declare it is refused by the model layer when the protocol is applied."
 
 MG_PARAMETER = "Mg_out"
 """Spine-model parameter: extracellular [Mg²⁺] (default 1 mM in the spine model; a quantity
-such as ``"1 mM"``). It scales the NMDAR Mg²⁺-block rate (SCIENCE §2). Set by
+such as ``"1 mM"``). It scales the NMDAR Mg²⁺-block rate (docs/science.md §2). Set by
 :func:`mg_free` and :func:`magnesium`."""
 
 CA_PARAMETER = "Ca_out"
-"""Spine-model parameter: extracellular [Ca²⁺] (default 2 mM, SCIENCE §5). It scales the
+"""Spine-model parameter: extracellular [Ca²⁺] (default 2 mM, docs/science.md §5). It scales the
 Ca²⁺ flux through open NMDARs. Set by :func:`extracellular_calcium`."""
 
 FIELD_DEPOLARISATION_MV = 2.0
 """Default cooperative dendritic depolarisation A_coop (mV) per presynaptic spike for field
-protocols (:func:`hfs`, :func:`tbs`, :func:`lfs`). **[calib]**: SCIENCE §4 gives
-A_coop ≈ 1–3 mV; 2 mV is the middle of that range, to be fitted once (SCIENCE §8.4).
+protocols (:func:`hfs`, :func:`tbs`, :func:`lfs`). **[calib]**: docs/science.md §4 gives
+A_coop ≈ 1–3 mV; 2 mV is the middle of that range, to be fitted once (docs/science.md §8.4).
 Note: with the alpha waveform of peak A and τ = 20 ms, a 100 Hz train sums to a plateau of
-about A·e·τ/Δt ≈ 5.4·A, i.e. ≈ 11 mV for 2 mV; SCIENCE §4's 20–40 mV plateau would need
+about A·e·τ/Δt ≈ 5.4·A, i.e. ≈ 11 mV for 2 mV; docs/science.md §4's 20–40 mV plateau would need
 A ≈ 3.7–7.4 mV. The calibration must decide between the two statements."""
 
 DEPOLARISATION_TAU_MS = 20.0
-"""Default time constant τ (ms) of the cooperative alpha function (SCIENCE §4)."""
+"""Default time constant τ (ms) of the cooperative alpha function (docs/science.md §4)."""
 
 INTERVENTION_KEYS = ("time", "set", "add", "parameters", "rates", "note")
 """Keys an intervention may have (``docs/model-format.md``, section Interventions)."""
@@ -282,7 +282,7 @@ class Protocol:
     depolarisation_mv : float, >= 0
         Cooperative dendritic depolarisation A per presynaptic spike, added to the dendrite
         voltage as the alpha function ``A·(t/τ)·exp(1 − t/τ)`` (peak A at t = τ); 0 = off.
-        One setting for all presynaptic spikes of the protocol (SCIENCE §4, A_coop).
+        One setting for all presynaptic spikes of the protocol (docs/science.md §4, A_coop).
     depolarisation_tau_ms : float, > 0
         τ of that alpha function in ms.
     interventions : tuple of dict
@@ -672,7 +672,7 @@ def lfs(*, rate_hz: float = 1.0, pulses: int = 900, start_s: float = 0.0,
 def hfs(*, trains: int = 1, rate_hz: float = 100.0, pulses: int = 100,
         inter_train_s: float = 20.0, depolarisation_mv: float = FIELD_DEPOLARISATION_MV,
         depolarisation_tau_ms: float = DEPOLARISATION_TAU_MS, start_s: float = 0.0) -> Protocol:
-    """High-frequency stimulation (tetanus; SCIENCE §8.3): ``trains`` trains of ``pulses``
+    """High-frequency stimulation (tetanus; docs/science.md §8.3): ``trains`` trains of ``pulses``
     at ``rate_hz``; spike k of train j at ``start_s + j·inter_train_s + k/rate_hz``.
 
     Parameters
@@ -685,7 +685,7 @@ def hfs(*, trains: int = 1, rate_hz: float = 100.0, pulses: int = 100,
         Onset-to-onset interval between trains in s; must exceed a train's length.
     depolarisation_mv : float
         Cooperative depolarisation A_coop per pulse. Default ``FIELD_DEPOLARISATION_MV`` =
-        2 mV, **[calib]** (SCIENCE §4: A_coop ≈ 1–3 mV; to be fitted, §8.4).
+        2 mV, **[calib]** (docs/science.md §4: A_coop ≈ 1–3 mV; to be fitted, §8.4).
     depolarisation_tau_ms : float
         τ of the alpha function (20 ms).
     start_s : float
@@ -722,7 +722,7 @@ def tbs(*, trains: int = 1, bursts: int = 10, pulses_per_burst: int = 4,
     ``start_s + j·inter_train_s + b·burst_interval_ms/1000 + p/intra_burst_hz``.
 
     The depolarisation default is ``FIELD_DEPOLARISATION_MV`` (**[calib]**), as for
-    :func:`hfs`. SCIENCE §9 V10: 1, 4 and 8 trains.
+    :func:`hfs`. docs/science.md §9 V10: 1, 4 and 8 trains.
     """
     trains = _count("tbs(): trains", trains, example="4")
     depolarisation_mv, depolarisation_tau_ms = _depolarisation("tbs", depolarisation_mv,
@@ -763,7 +763,7 @@ def tbs(*, trains: int = 1, bursts: int = 10, pulses_per_burst: int = 4,
 
 def stdp(delta_t_ms: float, *, pairs: int = 60, rate_hz: float = 1.0, baps_per_pair: int = 1,
          bap_interval_ms: float = 10.0, start_s: float = 0.0) -> Protocol:
-    """Spike-timing pairing (SCIENCE §9 V14; Bi & Poo 1998).
+    """Spike-timing pairing (docs/science.md §9 V14; Bi & Poo 1998).
 
     Parameters
     ----------
@@ -909,7 +909,7 @@ def _drug(name: str, params: dict, start_s: float, parameters: dict, note: str) 
 def apv(*, start_s: float = 0.0, fraction: float = 1.0) -> Protocol:
     """APV (D-AP5), a competitive NMDAR antagonist, from ``start_s``: sets the spine-model
     parameter ``APV_PARAMETER`` (``"apv_fraction"``) to ``fraction`` (0–1, the fraction of
-    NMDARs antagonised). Combine with a stimulus: ``combine(lfs(), apv())`` (SCIENCE V8)."""
+    NMDARs antagonised). Combine with a stimulus: ``combine(lfs(), apv())`` (docs/science.md V8)."""
     fraction = _real("apv(): fraction", fraction, minimum=0.0, maximum=1.0, example="1.0")
     return _drug("apv", {"fraction": fraction}, start_s, {APV_PARAMETER: fraction},
                  f"APV: {fraction:g} of NMDARs antagonised")

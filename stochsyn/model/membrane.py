@@ -1,7 +1,7 @@
 """The spine membrane: ``[channels]``, ``[membrane]`` and the pulse rules of ``[inputs]``.
 
 The spine head is one isopotential compartment coupled through the neck to a dendrite
-whose voltage is an input (SCIENCE.md §4)::
+whose voltage is an input (docs/science.md §4)::
 
     C dV/dt = -g_L (V - E_L) - Σ_c g_c n_c(t) (V - E_c) - (V - V_d(t)) / R_neck
 
@@ -14,16 +14,16 @@ Inputs may carry *pulse rules*: waveforms added to the input at spikes of the pr
 
 * ``release = { probability, peak, tau | kernel, cv, tau_recovery, tau_facilitation }`` --
   at each presynaptic spike, a vesicle is released with ``probability``; the pulse amplitude
-  is log-normal with mean ``peak`` and CV ``cv`` (cleft glutamate, SCIENCE §1). The two
+  is log-normal with mean ``peak`` and CV ``cv`` (cleft glutamate, docs/science.md §1). The two
   optional keys add Tsodyks–Markram short-term plasticity to the single univesicular site:
   depression (the site is empty after a release and reloads after an exponential time of
   mean ``tau_recovery``) and facilitation (the release probability ``u`` of a loaded site
   jumps at each spike and decays with ``tau_facilitation``); see :func:`read_pulse_rules`;
 * ``bap = { amplitude, kernel }`` -- at each postsynaptic spike, the backpropagating action
-  potential ``amplitude · Σ_k w_k exp(-t/τ_k)`` (SCIENCE §4);
+  potential ``amplitude · Σ_k w_k exp(-t/τ_k)`` (docs/science.md §4);
 * ``depolarisation = { amplitude, tau }`` -- at each presynaptic spike, the cooperative
   dendritic depolarisation ``amplitude · (t/τ) exp(1 - t/τ)`` (an alpha function peaking at
-  ``amplitude`` after ``τ``; SCIENCE §4, A_coop).
+  ``amplitude`` after ``τ``; docs/science.md §4, A_coop).
 
 A ``kernel`` is a list of ``[weight, tau]`` pairs (``tau`` a time; a single ``tau`` means
 ``[[1, tau]]``).

@@ -470,7 +470,7 @@ class ReactionReader:
         ``current``: ``c = fraction · γ · 1 mV / (z e)`` (ions/s per mV of driving force per
         channel) with ``f(V) = max(0, E_rev − V)`` in mV, stored as ``v_param = E_rev``:
         the linear rule "a fraction of the channel current is carried by the ion"
-        (SCIENCE §2.3: 10 % of a 50 pS NMDAR current at −65 mV ≈ 1.0×10³ Ca²⁺/ms).
+        (docs/science.md §2.3: 10 % of a 50 pS NMDAR current at −65 mV ≈ 1.0×10³ Ca²⁺/ms).
         ``ghk``: ``c = k`` (ions/s per channel at 0 mV) with the Goldman–Hodgkin–Katz
         influx shape for a negligible inside concentration, ``f(V) = u/(exp(u) − 1)``,
         ``u = z V / V_T``, ``V_T = R T / F``; stored as ``v_param = V_T / z`` (mV).

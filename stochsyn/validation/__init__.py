@@ -1,4 +1,4 @@
-"""Correctness suites (DSMTS) and the electrophysiology validations of SCIENCE §9.
+"""Correctness suites (DSMTS) and the electrophysiology validations of docs/science.md §9.
 
 The electrophysiology validations read model files of the stochsyn source tree
 (``reactions/``), which ``pip install .`` does not install with the package: they run from a

@@ -1,4 +1,4 @@
-"""SCIENCE §9 V5–V6: spine Ca²⁺ transients of the electrophysiology model.
+"""docs/science.md §9 V5–V6: spine Ca²⁺ transients of the electrophysiology model.
 
 The model is ``reactions/examples/spine_electrophysiology.toml`` (release, AMPAR and NMDAR
 gating, the trapping Mg²⁺ block, GHK Ca²⁺ entry, buffers, pumps, neck diffusion, the
@@ -31,12 +31,12 @@ from .. import protocols, simulate
 from . import REPOSITORY, load_repository_model
 
 MODEL = REPOSITORY / "reactions" / "examples" / "spine_electrophysiology.toml"
-IONS_PER_UM = 60.2214076      # 1 µM in 0.1 fL (SCIENCE §0)
+IONS_PER_UM = 60.2214076      # 1 µM in 0.1 fL (docs/science.md §0)
 T_SPIKE_S = 0.010             # first presynaptic spike
 DT_S = 0.0005                 # sample spacing
 
 #: Cooperative depolarisation for the tetanus, mV per pulse (alpha function, τ = 20 ms).
-#: SCIENCE §4 asks for A_coop "so that 100 Hz trains sum to a 20–40 mV plateau" [calib];
+#: docs/science.md §4 asks for A_coop "so that 100 Hz trains sum to a 20–40 mV plateau" [calib];
 #: alpha functions 10 ms apart sum to a plateau of A·e·τ/Δt = 5.44·A, so the middle of that
 #: range, 30 mV, needs A = 5.5 mV. (Its "A_coop ≈ 1–3 mV" gives only 5–16 mV: the two
 #: statements of §4 disagree, and the plateau is the measured quantity.)

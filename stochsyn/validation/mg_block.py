@@ -1,4 +1,4 @@
-"""SCIENCE §9 V1: the steady-state Mg²⁺ block of open NMDA receptors under voltage clamp.
+"""docs/science.md §9 V1: the steady-state Mg²⁺ block of open NMDA receptors under voltage clamp.
 
 For a receptor module (``reactions/modules/nmdar_vcr.toml``, ``nmdar_kampa.toml``) clamped
 at a voltage V with glutamate held at a constant concentration, the quantity checked is
@@ -12,7 +12,7 @@ over all receptors, after equilibration. It is estimated from a fine sample grid
 
 References:
 
-* ``analytic``: k_u/(k_u + k_b) from the rate laws of SCIENCE §2.2 (:func:`block_rates`),
+* ``analytic``: k_u/(k_u + k_b) from the rate laws of docs/science.md §2.2 (:func:`block_rates`),
   the table there;
 * ``exact``: the stationary conditional P(O,free)/P(O) of the per-receptor Markov chain
   (receptors are independent), from its 10-state generator (:func:`generator`), written
@@ -42,7 +42,7 @@ __all__ = ["SCHEMES", "VOLTAGES_MV", "GATES", "MG_BOUND", "state_labels", "block
            "ratio_estimate", "Estimate", "RunSettings", "RUNS", "run_condition",
            "format_table"]
 
-#: The two schemes of SCIENCE §2.2: Option B (default) and Option A.
+#: The two schemes of docs/science.md §2.2: Option B (default) and Option A.
 SCHEMES = ("vcr", "kampa")
 #: Clamp voltages of V1 (mV).
 VOLTAGES_MV = (-80.0, -60.0, -40.0, -20.0, 0.0, 20.0)
@@ -54,7 +54,7 @@ MG_BOUND = {"vcr": "blocked", "kampa": "bound"}
 
 def block_rates(scheme: str, v_mv: float, mg_mm: float = 1.0) -> tuple[float, float]:
     """(k_u, k_b) of the open state in 1/s at ``v_mv`` (mV) and [Mg²⁺]ₒ = ``mg_mm`` (mM),
-    as written in SCIENCE §2.2."""
+    as written in docs/science.md §2.2."""
     if scheme == "vcr":
         return 5.4e3 * math.exp(v_mv / 47.0), 0.61e3 * mg_mm * math.exp(-v_mv / 17.0)
     if scheme == "kampa":
@@ -64,7 +64,7 @@ def block_rates(scheme: str, v_mv: float, mg_mm: float = 1.0) -> tuple[float, fl
 
 
 def analytic_fraction(scheme: str, v_mv: float, mg_mm: float = 1.0) -> float:
-    """k_u / (k_u + k_b): the SCIENCE §2.2 table."""
+    """k_u / (k_u + k_b): the docs/science.md §2.2 table."""
     ku, kb = block_rates(scheme, v_mv, mg_mm)
     return ku / (ku + kb)
 

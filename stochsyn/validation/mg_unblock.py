@@ -1,9 +1,9 @@
-"""SCIENCE §9 V3: kinetics of Mg²⁺ unblock of NMDA receptors after a step from −60 to +40 mV.
+"""docs/science.md §9 V3: kinetics of Mg²⁺ unblock of NMDA receptors after a step from −60 to +40 mV.
 
 Scheme: Kampa, Clements, Jonas & Stuart 2004 (J Physiol 556:337), 10 states, as in
-``reactions/modules/nmdar_kampa.toml`` (SCIENCE §2.2 Option A; rates of ModelDB 50207
+``reactions/modules/nmdar_kampa.toml`` (docs/science.md §2.2 Option A; rates of ModelDB 50207
 ``NMDA_Mg.mod``). The rates are Kampa's 23 °C values, unscaled: that is right here, because
-the reference numbers below are Kampa's own 23 °C measurements (SCIENCE §0 scales room
+the reference numbers below are Kampa's own 23 °C measurements (docs/science.md §0 scales room
 temperature kinetics to 35 °C only for the spine model).
 
 Protocol
@@ -31,7 +31,7 @@ figure (``nmda_demo.hoc`` + ``nmda_longpulse.ses``) applies 1 mM glutamate from 
 * ``N_RECEPTORS`` = 100 receptors per trajectory (a nucleated patch holds many; receptors
   are independent agents, so only receptors × trajectories matters for the ensemble mean).
 
-The current is I(t) = γ · n_open,free(t) · (V − E_rev), γ = 50 pS (SCIENCE §2.3), V = +40 mV,
+The current is I(t) = γ · n_open,free(t) · (V − E_rev), γ = 50 pS (docs/science.md §2.3), V = +40 mV,
 E_rev = 0 mV: 2 pA per open, unblocked receptor. (The mod file uses E_rev = +5 mV; at a fixed
 +40 mV that is a constant factor, which the normalised analysis removes.) Open, unblocked
 means the agent state ``NMDAR(gate=O,mg=free)``; blocked receptors carry no current.
@@ -126,9 +126,9 @@ WINDOW_S = 1.0             # observation after the step (s)
 #: Step times after the glutamate onset (s): V3's "10 ms vs 3.5 s".
 STEP_TIMES_S = {"early": 0.010, "late": 3.5}
 N_RECEPTORS = 100          # receptors per trajectory (the module's n_nmdar)
-GAMMA_PS = 50.0            # single-channel conductance (pS), SCIENCE §2.3
+GAMMA_PS = 50.0            # single-channel conductance (pS), docs/science.md §2.3
 E_REV_MV = 0.0             # reversal potential (mV)
-#: Kampa et al. 2004 (abstract; SCIENCE §2.2): fast, 4 ms and slow unblock components (s).
+#: Kampa et al. 2004 (abstract; docs/science.md §2.2): fast, 4 ms and slow unblock components (s).
 KAMPA_TAUS_S = {"fast": 1e-4, "mid": 4e-3, "slow": 0.3}
 #: V3 acceptance: each τ within this factor of Kampa's.
 TOLERANCE_FACTOR = 2.0

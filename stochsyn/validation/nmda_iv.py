@@ -1,10 +1,10 @@
-"""SCIENCE §9 V2: the macroscopic NMDA current–voltage relation against Jahr & Stevens.
+"""docs/science.md §9 V2: the macroscopic NMDA current–voltage relation against Jahr & Stevens.
 
 Protocol: 1 mM glutamate applied for 100 ms to 15 unliganded, Mg²⁺-free receptors, the
 spine clamped at V; the conductance g(V) is the mean number of open, unblocked receptors
 over the 100 ms (times the single-channel conductance, which cancels). The relation is
 reported as g(V)/g(+40 mV) and compared with the steady-state block of Jahr & Stevens 1990,
-B_JS(V) = 1 / (1 + [Mg]/3.57 mM · exp(−0.062 V/mV)) (SCIENCE §2.1). Acceptance (V2):
+B_JS(V) = 1 / (1 + [Mg]/3.57 mM · exp(−0.062 V/mV)) (docs/science.md §2.1). Acceptance (V2):
 |g(V)/g(+40) − B_JS(V)| ≤ 0.05 for V ≤ −50 mV and ≤ 0.15 for −40 … 0 mV.
 
 Besides the SSA estimate (mean over trajectories, standard error by the delta method), the

@@ -4,14 +4,14 @@ One presynaptic spike at t_s = 1 ms releases for sure (probability 1, CV 0), so 
 glutamate is exactly glu(t) = 1 mM·exp(-(t - t_s)/1.2 ms) for t >= t_s. The N = 50 PSD
 receptors are independent 6-state chains, so the number in state O is Binomial(N, p_O(t)),
 with p(t) the solution of the linear master equation dp/dt = Q(glu(t)) p of one receptor
-(ampa5.mod, SCIENCE §3.1), integrated here with scipy (DOP853, rtol 1e-10). The DSMTS
+(ampa5.mod, docs/science.md §3.1), integrated here with scipy (DOP853, rtol 1e-10). The DSMTS
 criterion (test_time_dependent.dsmts_verdict) is applied to the open count at every grid
 time 0-21 ms; a reference with Ro 20 % off must fail it. The means of all six state counts
 are tested jointly as a multinomial (Pearson χ², see multinomial_verdict), with Rd 20 % off
 as the negative control; their variances state by state (DSMTS Y where N p (1 - p) >= 0.5);
 their sum must be N in every sample. The kinetics test reports the peak open
 probability, its time after the spike, the 10-90 % rise and the decay time constant of the
-mean open count, for comparison with SCIENCE §3.1's target EPSC (rise 0.2-0.5 ms, decay
+mean open count, for comparison with docs/science.md §3.1's target EPSC (rise 0.2-0.5 ms, decay
 ≈ 2-3 ms); it asserts only that the simulation and the master equation agree on them.
 """
 

@@ -1,5 +1,5 @@
 """Spine-head Ca2+ modules (reactions/modules/calcium.toml, calbindin.toml,
-calcium_simple.toml; SCIENCE §5) against their own mass-action ODEs, and SCIENCE §9 V4
+calcium_simple.toml; docs/science.md §5) against their own mass-action ODEs, and docs/science.md §9 V4
 (free-Ca decay after a brief influx).
 
 Deterministic checks (fast): the derived numbers of each module header (pump counts, resting
@@ -25,7 +25,7 @@ Statistical checks (``slow``):
   uses, was within 2 SE of its ODE in every window);
 * V4 protocol: an instantaneous influx of N_ADD ions at t = 10 ms (the intervention `add`),
   1000 trajectories sampled every 0.5 ms to 150 ms. N_ADD = round(Ω · 1 µM · (1 + 20)) =
-  1265: the ions that raise free Ca by 1 µM if the endogenous buffer capacity were SCIENCE
+  1265: the ions that raise free Ca by 1 µM if the endogenous buffer capacity were docs/science.md
   §5's κ_E ≈ 20 (Sabatini et al. 2002). The peak reached shows the module's real capacity.
   The SSA mean of free Ca is compared with the ODE (a) in four windows (before the influx,
   10.5–30, 30–60, 60–150 ms): the ensemble mean of per-trajectory window averages within
@@ -38,7 +38,7 @@ Statistical checks (``slow``):
   excess. The SSA τ must match the ODE τ within 4 jackknife SE + 1 %.
 
   Measured with the seeds below (τ of the SSA mean ± jackknife SE; ODE τ in brackets),
-  SCIENCE V4 asks for τ in 8–25 ms:
+  docs/science.md V4 asks for τ in 8–25 ms:
     calcium.toml, neck diffusion on (default)   τ = 22.9 ± 0.2 ms [22.9]  PASS
     calcium.toml, neck off (the first version)  τ = 42.1 ms (analysis/calcium.py)  FAIL
     + calbindin.toml (neck on)                  τ = 41 ± 6 ms [43.1]      FAIL (xfail, strict)
@@ -89,7 +89,7 @@ REL_BIAS = 0.01             # O(1/Ω) allowance (module docstring)
 WINDOWS = ((0.0, T_ADD), (T_ADD + DT, 0.030), (0.030, 0.060), (0.060, T_END + DT))
 TOTALS = (("B", "CaB"), ("Bslow", "CaBslow"), ("PMCA", "CaPMCA"), ("NCX", "CaNCX"))
 CALB_TOTALS = (("Calb_H", "CaCalb_H"), ("Calb_M", "CaCalb_M"))
-V4_RANGE = (0.008, 0.025)   # SCIENCE §9 V4, s
+V4_RANGE = (0.008, 0.025)   # docs/science.md §9 V4, s
 
 
 def module(path: Path = MODULE, volume: str = "0.1 fL", **parameters) -> ss.Model:
@@ -500,16 +500,16 @@ def test_v4_decay_time_constant_is_in_the_science_range(v4_run):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="SCIENCE V4 fails with calbindin (45 µM, §5 numbers): "
+@pytest.mark.xfail(strict=True, reason="docs/science.md V4 fails with calbindin (45 µM, §5 numbers): "
                                         "τ = 41 ± 6 ms (ODE 43 ms), not 8–25 ms (calbindin's "
-                                        "κ ≈ 430 at rest; SCIENCE §10 item 4); not tuned")
+                                        "κ ≈ 430 at rest; docs/science.md §10 item 4); not tuned")
 def test_v4_with_calbindin_is_in_the_science_range(v4_calbindin_run):
     tau = v4_tau(v4_calbindin_run, CALBINDIN)
     assert V4_RANGE[0] <= tau <= V4_RANGE[1], tau
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="SCIENCE V4 fails with the simple module at 0.1 fL: "
+@pytest.mark.xfail(strict=True, reason="docs/science.md V4 fails with the simple module at 0.1 fL: "
                                         "τ = 29 ms, not 8–25 ms (62 µM buffer, τ_ca 10 ms, "
                                         "τ_diff 1.56 ms); not tuned")
 def test_v4_simple_module_is_in_the_science_range(v4_simple_run):

@@ -3,7 +3,7 @@
 Open channels are a fixed count O; each carries ions at c·f(V(t)), so the ions counted by
 `O -> O + Ca` form an inhomogeneous Poisson process with mean N_O·c·∫f(V(t))dt:
 
-* "current": c = fraction·γ·1 mV/(z e), f = max(0, E_rev − V) in mV (SCIENCE §2.3's check:
+* "current": c = fraction·γ·1 mV/(z e), f = max(0, E_rev − V) in mV (docs/science.md §2.3's check:
   10 % of 50 pS at −65 mV is ≈ 1.0×10³ Ca²⁺/ms per channel);
 * "ghk": f = u/(e^u − 1), u = z V / V_T, V_T = RT/F.
 
@@ -45,7 +45,7 @@ def test_the_conversion_matches_the_science_check():
     model = channel_model(CURRENT, {"value": "-65 mV"})
     assert model.reactions[0].rate == pytest.approx(C_CURRENT, rel=1e-12)
     per_ms = C_CURRENT * 65 / 1e3
-    assert 0.95e3 < per_ms < 1.05e3                      # SCIENCE §2.3: ≈ 1.0×10³ /ms
+    assert 0.95e3 < per_ms < 1.05e3                      # docs/science.md §2.3: ≈ 1.0×10³ /ms
 
 
 SLOW = {**CURRENT, "fraction": 0.001}                     # 100× fewer ions: a fast test

@@ -1,4 +1,4 @@
-"""SCIENCE §9 V1: steady-state Mg²⁺ block of open NMDA receptors under voltage clamp.
+"""docs/science.md §9 V1: steady-state Mg²⁺ block of open NMDA receptors under voltage clamp.
 
 Models: the two receptor modules, ``reactions/modules/nmdar_vcr.toml`` (Option B, default:
 Vargas-Caballero & Robinson 2004 block, Destexhe 1996 gating, trapping) and

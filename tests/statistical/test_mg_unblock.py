@@ -1,4 +1,4 @@
-"""SCIENCE §9 V3: Mg²⁺ unblock after a step from −60 to +40 mV, Kampa scheme.
+"""docs/science.md §9 V3: Mg²⁺ unblock after a step from −60 to +40 mV, Kampa scheme.
 
 Protocol and analysis: stochsyn.validation.mg_unblock (4.6 s of 1 mM glutamate in 1 mM
 Mg²⁺ at −60 mV, step to +40 mV 10 ms or 3.5 s after the onset, Kampa et al. 2004 Fig. 2B;

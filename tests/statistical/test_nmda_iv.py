@@ -1,4 +1,4 @@
-"""SCIENCE §9 V2: NMDA g(V)/g(+40 mV) against Jahr & Stevens, for both receptor modules.
+"""docs/science.md §9 V2: NMDA g(V)/g(+40 mV) against Jahr & Stevens, for both receptor modules.
 
 Two separate checks (stochsyn.validation.nmda_iv):
 

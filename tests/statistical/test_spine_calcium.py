@@ -1,4 +1,4 @@
-"""SCIENCE §9 V5–V6 with reactions/examples/spine_electrophysiology.toml
+"""docs/science.md §9 V5–V6 with reactions/examples/spine_electrophysiology.toml
 (stochsyn.validation.calcium_transients; analysis/calcium.py draws them).
 
 V5 and V6a are slow statistical tests with frozen seeds; the bounds are the targets' ranges,
