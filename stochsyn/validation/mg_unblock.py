@@ -87,7 +87,8 @@ the fast (≈ 75 µs) and 4 ms (≈ 3.5 ms) components are within ×2 of Kampa's
 step times, and the slow share is larger for the late step. The slow phase of the *current*
 after the late step, fitted by one exponential, is ≈ 0.9 s (exact curve), not ≈ 300 ms; the
 ≈ 300 ms component is in the unblock of closed/desensitised receptors (the Mg²⁺-bound count)
-and in the eigenmodes, but the current reaches it only after resensitisation.
+and in the eigenmodes, but the current reaches it only after resensitisation. V3 is graded
+on the latter (docs/science.md §9); the current's slow phase is reported, not graded.
 """
 
 from __future__ import annotations

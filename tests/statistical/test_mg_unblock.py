@@ -30,8 +30,11 @@ Finding (see the module docstring): with the published rates, the slow phase of 
 (exact curve; the SSA value is consistent with it but has a large SE at this run size), not
 ≈ 300 ms. The ≈ 300 ms component is present in the Mg²⁺ unbinding of closed and desensitised
 receptors (1 − Mg²⁺-bound fraction, τ ≈ 0.29 s, tested), but the current reaches those
-receptors only after resensitisation. ``test_late_current_slow_tau_matches_kampa`` records
-this as a strict xfail: it will flag when the scheme or the analysis changes.
+receptors only after resensitisation. V3 is graded on (a) SSA = master equation, (b) the
+fast and 4 ms components, (c) the Mg²⁺-bound fraction's ≈ 300 ms relaxation after the late
+step and (d) the slow-share ordering, all passing tests; the late current's slow phase is
+reported, not graded (docs/science.md §9), and ``test_late_current_slow_phase_is_reported``
+pins its value (0.7–1.2 s) so that a change of scheme or analysis shows.
 
 Seed: SEED = 20261122, the project's frozen seed, chosen before any V3 result was seen;
 conditions draw independent streams (mg_unblock.condition_seed). Never re-pick it to make a
@@ -141,12 +144,20 @@ def test_exact_slow_unblock_component_is_near_300_ms():
             assert fit.fractions[1] > 0.5
 
 
-@pytest.mark.xfail(strict=True, reason="finding: with the published Kampa rates the late-step "
-                   "current's slow phase fits to tau ~ 0.9 s over the 1 s step (a delayed rise: "
-                   "unblock of desensitised receptors, then resensitisation), not ~300 ms")
-def test_late_current_slow_tau_matches_kampa():
+def test_late_current_slow_phase_is_reported():
+    """V3 as graded now (docs/science.md §9): the late-step *current*'s slow phase is
+    reported, not graded against 300 ms. With the published rates it is a delayed rise
+    (unblock of desensitised receptors, then resensitisation): a fitted τ of 0.7–1.2 s
+    over the 1 s step, from eigenmodes of 235–305 ms of opposite sign plus a ~1.4 s
+    desensitisation mode. Pinned here so that a change of scheme or analysis shows."""
     fit = exact_current_fit("late")
-    assert mu.within_factor(fit.taus_s[2], mu.KAMPA_TAUS_S["slow"]), fit.taus_s[2]
+    print(f"V3 late-step current, slow phase (reported): tau = {fit.taus_s[2]:.3f} s, "
+          f"share {fit.fractions[2]:.3f}")
+    assert 0.7 <= fit.taus_s[2] <= 1.2
+    step = mu.STEP_TIMES_S["late"]
+    taus = sorted(tau for tau, _ in mu.eigenmodes(mu.build_model(step), step))
+    assert any(1.2 <= tau <= 1.7 for tau in taus)           # the desensitisation mode
+    assert sum(0.2 <= tau <= 0.32 for tau in taus) >= 2      # the ~300 ms Mg2+ modes
 
 
 def test_negative_control_fails_the_fast_criterion_exactly():
