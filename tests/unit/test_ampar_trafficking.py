@@ -1,0 +1,115 @@
+"""Exact limits of the AMPA-receptor trafficking module (reactions/modules/ampar_trafficking*.toml):
+zero rates freeze what they should, receptors and slots are conserved, and every insertion
+and endocytosis is an event record whose receptor ids replay the sampled pools."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import stochsyn as ss
+
+MODULES = Path(__file__).resolve().parents[2] / "reactions" / "modules"
+STANDALONE = MODULES / "ampar_trafficking.toml"
+
+TRAFFICKING_RATES = dict(k_exo="0 /s", k_endo="0 /s", k_in="0 /s", k_out="0 /s",
+                         k_trap="0 /s", k_untrap="0 /s", k_ampar_degradation="0 /s")
+NO_ENZYMES = dict(camkii_psd_active=0, pka_active=0, can_active=0, pp1_free=0)
+LOCATIONS = ("endo", "extra", "psd", "trapped")
+
+
+@pytest.fixture(scope="module")
+def model():
+    return ss.load_model(STANDALONE)
+
+
+def _run(model, t_end=600.0, n=4, seed=3, **kw):
+    return ss.simulate(model, t_end=t_end, n_trajectories=n, seed=seed, sample_every=60.0,
+                       progress=False, **kw)
+
+
+def test_the_module_loads_standalone_with_the_resting_pools(model):
+    ens = _run(model, t_end=0.0, n=1)
+    assert ens.values("ampar_psd")[0, 0] == 50
+    assert ens.values("ampar_extra")[0, 0] == 20
+    assert ens.values("ampar_endo")[0, 0] == 50
+    assert ens.values("slots_phosphorylated")[0, 0] == 50
+    assert ens.values("SLOT")[0, 0] + ens.values("slots_phosphorylated")[0, 0] == 100
+
+
+def test_all_rates_zero_freezes_every_receptor_and_slot(model):
+    frozen = model.with_parameters(**TRAFFICKING_RATES, **NO_ENZYMES)
+    ens = _run(frozen, record_events=True)
+    assert len(ens.events()) == 0
+    assert (ens.counts == ens.counts[:, :1, :]).all()
+
+
+def test_without_enzymes_phospho_states_never_change_while_receptors_move(model):
+    ens = _run(model.with_parameters(**NO_ENZYMES), t_end=1200.0)
+    for name in ("ampar_ps831", "ampar_ps845", "slots_phosphorylated"):
+        # slots_phosphorylated counts occupied and free phospho-slots: with no kinase and no
+        # phosphatase, trapping and release only move a slot between those two
+        values = ens.values(name)
+        assert (values == values[:, :1]).all(), name
+    # ... while the receptors do move
+    assert (ens.values("ampar_extra") != 20).any()
+
+
+def test_without_trafficking_only_phosphorylation_changes(model):
+    ens = _run(model.with_parameters(**TRAFFICKING_RATES), t_end=1200.0)
+    for loc in LOCATIONS:
+        values = ens.values(f"ampar_{loc}" if loc != "psd" else "ampar_psd_free")
+        assert (values == values[:, :1]).all(), loc
+    assert (ens.values("ampar_ps845") != ens.values("ampar_ps845")[:, :1]).any()
+
+
+@pytest.mark.parametrize("activities", [NO_ENZYMES,
+                                        dict(camkii_psd_active=240, pka_active=60,
+                                             can_active=96, pp1_free=0)])
+def test_receptors_and_slots_are_conserved_without_turnover(model, activities):
+    m = model.with_parameters(k_ampar_degradation="0 /s", **activities)
+    ens = _run(m, t_end=1800.0)
+    total = ens.values("ampar_total")
+    assert (total == 120).all()
+    slots = ens.values("SLOT") + ens.values("slots_phosphorylated")
+    assert (slots == 100).all()
+    assert (ens.values("ampar_trapped") <= ens.values("slots_phosphorylated")).all()
+
+
+def test_full_kinase_and_no_phosphatase_phosphorylates_every_slot_and_surface_receptor(model):
+    m = model.with_parameters(camkii_psd_active=240, pka_active=60, can_active=0, pp1_free=0,
+                              k_ampar_degradation="0 /s")
+    ens = _run(m, t_end=3600.0, n=2)
+    assert (ens.values("slots_phosphorylated")[:, -1] == 100).all()
+    assert (ens.values("ampar_ps845")[:, -1] == 120).all()
+    # S831 is reached on surface receptors only: the endosomal ones keep what they had
+    assert (ens.values("ampar_psd_ps831")[:, -1] == ens.values("ampar_psd")[:, -1]).all()
+
+
+def test_every_insertion_and_endocytosis_is_logged_with_the_receptor_id(model):
+    m = model.with_parameters(k_ampar_degradation="0 /s")
+    ens = _run(m, t_end=3600.0, n=3, record_events=True)
+    events = ens.events()
+    rules = set(events["rule"].astype(str))
+    assert rules <= {"exocytosis", "exocytosis_pS845", "exocytosis_camkii", "endocytosis",
+                     "endocytosis_pS845", "endocytosis_can"}
+    assert {"exocytosis", "endocytosis"} <= rules
+    assert (events["agent_type"].astype(str) == "AMPAR").all()
+    inserted = events["rule"].astype(str).str.startswith("exocytosis").to_numpy()
+    before = events["state_before"].astype(str)
+    after = events["state_after"].astype(str)
+    assert before[inserted].str.contains("loc=endo").all()
+    assert after[inserted].str.contains("loc=extra").all()
+    assert before[~inserted].str.contains("loc=extra").all()
+    assert after[~inserted].str.contains("loc=endo").all()
+    # Replay: the endosomal pool at each sample = initial - insertions + endocytoses so far,
+    # and each receptor alternates between insertion and endocytosis.
+    endo = ens.values("ampar_endo")
+    for trajectory in range(ens.n_trajectories):
+        mine = events[events["trajectory"] == trajectory]
+        step = np.where(mine["rule"].astype(str).str.startswith("exocytosis"), -1, 1)
+        for k, t in enumerate(ens.times):
+            assert endo[trajectory, k] == 50 + step[mine["time"].to_numpy() <= t].sum()
+        for _, one in mine.groupby("agent"):
+            kinds = one["rule"].astype(str).str.startswith("exocytosis").to_numpy()
+            assert (kinds[1:] != kinds[:-1]).all()
