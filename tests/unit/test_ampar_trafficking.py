@@ -113,3 +113,33 @@ def test_every_insertion_and_endocytosis_is_logged_with_the_receptor_id(model):
         for _, one in mine.groupby("agent"):
             kinds = one["rule"].astype(str).str.startswith("exocytosis").to_numpy()
             assert (kinds[1:] != kinds[:-1]).all()
+
+
+def _coupled_model():
+    return ss.Model.from_dict({
+        "model": {"name": "coupled", "volume": "0.1 fL", "include": [
+            str(MODULES / name) for name in (
+                "cam_two_lobe.toml", "camkii_holoenzyme.toml", "pp1_i1_pka.toml",
+                "calcineurin_cam.toml", "ampar_trafficking_decoding.toml")]},
+        "inputs": {"Ca_clamp": {"unit": "uM", "value": "0.05 uM"}},
+        "species": {"Ca": {"clamp": "Ca_clamp"}}})
+
+
+def test_coupled_rules_read_the_decoding_modules_enzymes():
+    model = _coupled_model()
+    by_name = {r.name: r for r in model.reactions}
+    slot = by_name["slot_phosphorylation"]
+    camkii = next(a for a in model.agent_types if a.name == "CaMKII")
+    base = model.agent_state_base["CaMKII"]
+    active = {base + k for k, state in enumerate(camkii.states)
+              if "cam=none" not in camkii.state_label(state)
+              or "t286=p" in camkii.state_label(state)}
+    assert {s for s, _ in slot.modifier} == active
+    assert [model.species[s] for s, _ in by_name["slot_dephosphorylation"].modifier] == ["PP1"]
+    assert model.parameters["camkii_psd_total"] == 240
+    assert round(model.parameters["can_total"]) == 96
+    assert round(model.parameters["pp1_total"]) == 12
+    ens = ss.simulate(model, t_end=2.0, n_trajectories=1, seed=5, sample_every=1.0,
+                      progress=False)
+    assert (ens.values("ampar_total") == 120).all()
+    assert (ens.values("SLOT") + ens.values("slots_phosphorylated") == 100).all()
