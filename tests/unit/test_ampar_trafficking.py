@@ -143,3 +143,47 @@ def test_coupled_rules_read_the_decoding_modules_enzymes():
                       progress=False)
     assert (ens.values("ampar_total") == 120).all()
     assert (ens.values("SLOT") + ens.values("slots_phosphorylated") == 100).all()
+
+
+def test_summary_counts_the_logged_insertions_and_endocytoses(model):
+    ens = _run(model, t_end=1200.0, n=3, seed=8, record_events=True)
+    table = ss.trafficking.summarize(ens, readout_time=600.0)
+    events = ens.events()
+    early = events[events["time"] <= 600.0]
+    for row in table.itertuples():
+        mine = early[early["trajectory"] == row.trajectory]["rule"].astype(str)
+        assert row.insertions == mine.str.startswith("exocytosis").sum()
+        assert row.endocytoses == mine.str.startswith("endocytosis").sum()
+        # the endosomal pool moved by exactly the net number of events
+        assert row.ampar_endo == 50 - row.insertions + row.endocytoses
+    weight = ss.trafficking.weight(ens)
+    assert (weight[:, 0] == 1).all()
+    k = list(ens.times).index(600.0)
+    np.testing.assert_allclose(table["weight"], ens.values("ampar_psd_conductance")[:, k]
+                               / ens.values("ampar_psd_conductance")[:, 0])
+    with pytest.raises(ValueError, match="read-out time 5000 s is outside the run"):
+        ss.trafficking.summarize(ens, readout_time=5000.0)
+    with pytest.raises(ValueError, match="no sample at the read-out time 90 s"):
+        ss.trafficking.summarize(ens, readout_time=90.0)
+    with pytest.raises(ValueError, match="record_events=True"):
+        ss.trafficking.summarize(_run(model, t_end=60.0, n=1))
+
+
+def test_a_receptor_history_is_continuous_and_ends_where_the_samples_say(model):
+    logged = ss.trafficking.with_receptor_history(model)
+    assert all(r.log for r in logged.reactions if "AMPAR" in r.name)
+    ens = _run(logged, t_end=300.0, n=1, seed=9, record_events=True)
+    events = ens.events()
+    final = {loc: 0 for loc in LOCATIONS}
+    for receptor, mine in events.groupby("agent"):
+        mine = mine.sort_values("time", kind="stable")
+        before = mine["state_before"].astype(str).to_numpy()
+        after = mine["state_after"].astype(str).to_numpy()
+        assert (before[1:] == after[:-1]).all()
+        history = ss.trafficking.receptor_history(ens, 0, receptor)
+        assert len(history) == len(mine) + 1 and history["rule"].iloc[0] == "start"
+        final[history["loc"].iloc[-1]] += 1
+    moved = events["agent"].nunique()
+    assert sum(final.values()) == moved
+    # receptors without an event kept their initial place: together they give the samples
+    assert final["psd"] + final["trapped"] <= ens.values("ampar_psd")[0, -1] + (120 - moved)
