@@ -1,0 +1,66 @@
+"""V18 (trafficking block) and V17 (baseline stability) of the AMPA-receptor trafficking
+module alone, at a frozen seed (stochsyn.validation.trafficking; analysis/trafficking.py).
+
+Bounds are the ensemble's standard error: the mean PSD-receptor ratio (each trajectory
+divided by its own 10-min baseline) must move past 1 by more than 3 SE in the direction V18
+states, and at rest its 95 % interval must stay within V17's ±5 %. The time targets of V18
+(half by ~10 min, x1.7 by ~1 h, "within x2 in time") are NOT met by the module within the
+literature ranges of its rates (docs/trafficking.md, "Calibration"): they are strict xfails,
+so that a recalibration that meets them is noticed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import stochsyn as ss
+from stochsyn.validation import trafficking as v18
+
+SEED = 20261214
+N = 100
+
+
+@pytest.fixture(scope="module")
+def runs():
+    model = ss.load_model(v18.MODEL)
+    return {name: v18.run_condition(model, name, n_trajectories=N, seed=SEED + k)
+            for k, name in enumerate(v18.CONDITIONS)}
+
+
+@pytest.mark.slow
+def test_v17_rest_is_stationary_within_5_percent_over_2_hours(runs):
+    rest = runs["rest"]
+    for ratio, sem in ((rest.psd_ratio, rest.psd_sem), (rest.weight_ratio, rest.weight_sem)):
+        assert (abs(ratio[rest.minutes >= 0] - 1) + 1.96 * sem[rest.minutes >= 0] < 0.05).all()
+
+
+@pytest.mark.slow
+def test_v18_blocking_exocytosis_lowers_and_halves_the_psd_receptors(runs):
+    run = runs["exocytosis blocked"]
+    ratio, sem = run.at(10.0)
+    assert ratio < 1 - 3 * sem
+    ratio, sem = run.at(60.0)
+    assert ratio + 3 * sem < 0.5
+
+
+@pytest.mark.slow
+def test_v18_blocking_endocytosis_raises_the_psd_receptors(runs):
+    run = runs["endocytosis blocked"]
+    ratio, sem = run.at(10.0)
+    assert ratio > 1 + 3 * sem
+    ratio, sem = run.at(60.0)
+    assert ratio - 3 * sem > 1.3
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="halving takes ~30 min with k_endo at the fast end of "
+                   "1/(10-30 min) and 20 extrasynaptic receptors (docs/trafficking.md)")
+def test_v18_exocytosis_block_halves_within_20_minutes(runs):
+    assert runs["exocytosis blocked"].first_time(0.5, below=True) <= 20.0
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="with 100 slots, 45 occupied at rest, the PSD levels off "
+                   "near x1.5 (docs/trafficking.md)")
+def test_v18_endocytosis_block_reaches_1_7_fold_within_2_hours(runs):
+    assert runs["endocytosis blocked"].first_time(1.7, below=False) <= 120.0
