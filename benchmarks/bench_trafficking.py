@@ -23,28 +23,13 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import stochsyn as ss
+from bench_decoding import measure      # benchmarks/ is the script's folder, on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "reactions" / "modules" / "ampar_trafficking.toml"
-
-
-def measure(model, t_end: float, n: int, repeats: int, record_events: bool = False):
-    """(best wall s, events of that call) of ``repeats`` identical calls."""
-    ss.simulate(model, t_end=60.0, n_trajectories=1, seed=1, n_threads=1,
-                record_events=record_events)
-    best, events = float("inf"), 0
-    for _ in range(repeats):
-        start = time.perf_counter()
-        ens = ss.simulate(model, t_end=t_end, n_trajectories=n, seed=1, n_threads=1,
-                          sample_every=t_end / 10, record_events=record_events)
-        wall = time.perf_counter() - start
-        if wall < best:
-            best, events = wall, int(ens.n_events.sum())
-    return best, events
 
 
 def main(argv=None) -> int:
@@ -62,7 +47,8 @@ def main(argv=None) -> int:
     print(f"{'case':36s} {'reactions':>9s} {'t_end (s)':>10s} {'events/traj':>12s} "
           f"{'wall (s)':>9s} {'ns/event':>9s} {'M events/s':>10s}")
     for name, model, logged in cases:
-        wall, events = measure(model, t_end, args.trajectories, args.repeats, logged)
+        wall, events = measure(model, t_end, args.trajectories, args.repeats,
+                               record_events=logged)
         print(f"{name:36s} {len(model.reactions):9d} {t_end:10g} "
               f"{events / args.trajectories:12.0f} {wall:9.3f} {wall / events * 1e9:9.1f} "
               f"{events / wall / 1e6:10.2f}", flush=True)
