@@ -48,6 +48,8 @@ class BlockRun:
     baseline_psd : float
         Mean PSD receptors over the baseline (all trajectories).
     n_trajectories : int
+    per_trajectory : dict of (n_trajectories, n_times) ndarray
+        ``"psd"`` and ``"weight"``: each trajectory's ratio to its own baseline.
     """
 
     condition: str
@@ -58,6 +60,18 @@ class BlockRun:
     weight_sem: np.ndarray
     baseline_psd: float
     n_trajectories: int
+    per_trajectory: dict
+
+    def window(self, start_min: float, end_min: float, name: str = "psd"
+               ) -> tuple[float, float]:
+        """(mean, SE) over trajectories of each trajectory's mean ratio in the window
+        [start_min, end_min] after the block: one number per trajectory, so the SE is
+        that of independent values."""
+        inside = (self.minutes >= start_min - 1e-9) & (self.minutes <= end_min + 1e-9)
+        if not inside.any():
+            raise ValueError(f"no sample between {start_min:g} and {end_min:g} min")
+        values = np.nanmean(self.per_trajectory[name][:, inside], axis=1)
+        return float(values.mean()), float(values.std(ddof=1) / np.sqrt(len(values)))
 
     def at(self, minutes: float) -> tuple[float, float]:
         """(PSD ratio, its SE) at the sample nearest ``minutes`` after the block."""
@@ -117,7 +131,8 @@ def run_condition(model, condition: str, *, n_trajectories: int, seed: int,
                     psd_ratio=ratio.mean(axis=0), psd_sem=ratio.std(axis=0, ddof=1) / np.sqrt(n),
                     weight_ratio=np.nanmean(w, axis=0),
                     weight_sem=np.nanstd(w, axis=0, ddof=1) / np.sqrt(n),
-                    baseline_psd=float(psd[:, baseline].mean()), n_trajectories=n)
+                    baseline_psd=float(psd[:, baseline].mean()), n_trajectories=n,
+                    per_trajectory={"psd": ratio, "weight": w})
 
 
 def summary(runs: dict[str, BlockRun]) -> pd.DataFrame:
@@ -127,6 +142,7 @@ def summary(runs: dict[str, BlockRun]) -> pd.DataFrame:
         r10, s10 = run.at(10.0)
         r60, s60 = run.at(60.0)
         r120, s120 = run.at(120.0)
+        late, late_sem = run.window(90.0, 120.0, "weight")
         rows.append({"condition": name, "n_trajectories": run.n_trajectories,
                      "baseline_psd": run.baseline_psd,
                      "psd_ratio_10min": r10, "sem_10min": s10,
@@ -134,6 +150,7 @@ def summary(runs: dict[str, BlockRun]) -> pd.DataFrame:
                      "psd_ratio_120min": r120, "sem_120min": s120,
                      "weight_ratio_120min": float(run.weight_ratio[-1]),
                      "weight_sem_120min": float(run.weight_sem[-1]),
+                     "weight_ratio_90_120min": late, "weight_sem_90_120min": late_sem,
                      "minutes_to_half": run.first_time(0.5, below=True),
                      "minutes_to_1.7x": run.first_time(1.7, below=False)})
     return pd.DataFrame(rows)

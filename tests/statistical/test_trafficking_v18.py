@@ -3,7 +3,8 @@ module alone, at a frozen seed (stochsyn.validation.trafficking; analysis/traffi
 
 Bounds are the ensemble's standard error: the mean PSD-receptor ratio (each trajectory
 divided by its own 10-min baseline) must move past 1 by more than 3 SE in the direction V18
-states, and at rest its 95 % interval must stay within V17's ±5 %. The time targets of V18
+states, and at rest the 95 % interval of the mean over 90-120 min must lie within V17's
+±5 %. The time targets of V18
 (half by ~10 min, x1.7 by ~1 h, "within x2 in time") are NOT met by the module within the
 literature ranges of its rates (docs/trafficking.md, "Calibration"): they are strict xfails,
 so that a recalibration that meets them is noticed.
@@ -17,21 +18,28 @@ import stochsyn as ss
 from stochsyn.validation import trafficking as v18
 
 SEED = 20261214
-N = 100
+N = 60
+#: Simulated time after the block: 2 h where V17/V18 name it, 1 h for the exocytosis block
+#: (it is at 0.27 of baseline by then).
+AFTER_S = {"rest": 7200.0, "exocytosis blocked": 3600.0, "endocytosis blocked": 7200.0}
 
 
 @pytest.fixture(scope="module")
 def runs():
     model = ss.load_model(v18.MODEL)
-    return {name: v18.run_condition(model, name, n_trajectories=N, seed=SEED + k)
+    return {name: v18.run_condition(model, name, n_trajectories=N, seed=SEED + k,
+                                    after_s=AFTER_S[name])
             for k, name in enumerate(v18.CONDITIONS)}
 
 
 @pytest.mark.slow
 def test_v17_rest_is_stationary_within_5_percent_over_2_hours(runs):
-    rest = runs["rest"]
-    for ratio, sem in ((rest.psd_ratio, rest.psd_sem), (rest.weight_ratio, rest.weight_sem)):
-        assert (abs(ratio[rest.minutes >= 0] - 1) + 1.96 * sem[rest.minutes >= 0] < 0.05).all()
+    # V17: |Δw| < 5 % for the ensemble after 2 h. Each trajectory's mean over the last
+    # 30 min is one independent value; the 95 % interval of their mean must lie within ±5 %
+    # (for the weight and for the PSD count).
+    for name in ("weight", "psd"):
+        mean, sem = runs["rest"].window(90.0, 120.0, name)
+        assert abs(mean - 1) + 1.96 * sem < 0.05, (name, mean, sem)
 
 
 @pytest.mark.slow
@@ -60,7 +68,7 @@ def test_v18_exocytosis_block_halves_within_20_minutes(runs):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="with 100 slots, 45 occupied at rest, the PSD levels off "
-                   "near x1.5 (docs/trafficking.md)")
+@pytest.mark.xfail(strict=True, reason="the PSD levels off near x1.5: 100 slots, and an endosomal "
+                   "pool (50) smaller than the surface (70) (docs/trafficking.md)")
 def test_v18_endocytosis_block_reaches_1_7_fold_within_2_hours(runs):
     assert runs["endocytosis blocked"].first_time(1.7, below=False) <= 120.0
