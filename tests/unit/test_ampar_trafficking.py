@@ -189,3 +189,26 @@ def test_a_receptor_history_is_continuous_and_ends_where_the_samples_say(model):
     assert sum(final.values()) == moved
     # receptors without an event kept their initial place: together they give the samples
     assert final["psd"] + final["trapped"] <= ens.values("ampar_psd")[0, -1] + (120 - moved)
+
+
+def test_one_receptor_cycles_between_endosome_and_membrane_as_the_two_state_law(model):
+    # One receptor, only basal exo- and endocytosis: P(endosomal at t) =
+    # q + (1 - q) exp(-(k_exo + k_endo) t), q = k_endo / (k_exo + k_endo). Frozen seed,
+    # binomial standard error, |Z| < 3 at each sample (DSMTS convention).
+    import copy
+    spec = copy.deepcopy(dict(model.spec))
+    spec["agents"]["AMPAR"]["initial"] = [{"count": 1, "loc": "endo"}]
+    spec["species"].update(SLOT=100, SLOT_p=0)
+    one = ss.Model.from_dict(spec, source=model.source).with_parameters(
+        k_exo="0.02 /s", k_endo="0.05 /s", k_in="0 /s", k_ampar_degradation="0 /s",
+        **NO_ENZYMES)
+    n = 4000
+    ens = ss.simulate(one, t_end=60.0, n_trajectories=n, seed=20261216, sample_every=10.0,
+                      progress=False)
+    k_exo, k_endo = 0.02, 0.05
+    q = k_endo / (k_exo + k_endo)
+    p = q + (1 - q) * np.exp(-(k_exo + k_endo) * np.asarray(ens.times))
+    observed = ens.values("ampar_endo").mean(axis=0)
+    se = np.sqrt(p * (1 - p) / n)
+    z = (observed[1:] - p[1:]) / se[1:]
+    assert (np.abs(z) < 3).all(), z
