@@ -2,15 +2,15 @@
 
 A model file may include fragments (``reactions/modules/*.toml``): files with the same
 tables as a model (``parameters``, ``inputs``, ``species``, ``agents``, ``reactions``,
-``observables``, ``interventions``, ``channels``, ``membrane``, ``variants``) whose own ``[model]`` holds at most ``description``,
-``note`` and ``include``. Paths are relative to the including file. The merge is
-recursive and, for one file, goes:
+``observables``, ``interventions``, ``channels``, ``membrane``, ``variants``) whose own
+``[model]`` holds at most ``description``, ``note`` and ``include``. Paths are relative to
+the including file. The merge is recursive and, for one file, goes:
 
 1. its includes, in the order listed, each merged recursively. A name (a key of
    ``[parameters]``, ``[inputs]``, ``[species]``, ``[agents]``, ``[observables]``,
-   ``[channels]``, ``[membrane]``, ``[variants]``, or a reaction ``name``) defined in two of them is an
-   error that names both files and lines -- unless the including file defines it itself
-   in ``[parameters]``, ``[inputs]``, ``[species]``, ``[channels]`` or ``[membrane]``
+   ``[channels]``, ``[membrane]``, ``[variants]``, or a reaction ``name``) defined in two
+   of them is an error that names both files and lines -- unless the including file
+   defines it itself in ``[parameters]``, ``[inputs]``, ``[species]``, ``[channels]`` or ``[membrane]``
    (step 2), or both definitions are the same line of the same file (one fragment reached
    along two include paths counts once);
 2. then the file's own content: an entry of ``[parameters]``, ``[inputs]``, ``[species]``,
