@@ -52,7 +52,8 @@ def plot(runs, out: Path, title: str):
             ax.plot(run.minutes, mean, color=colours[name], label=name)
             ax.fill_between(run.minutes, mean - 1.96 * sem, mean + 1.96 * sem,
                             color=colours[name], alpha=0.2, lw=0)
-    for ax, label in ((axes[0], "PSD AMPARs / baseline"), (axes[1], "synaptic weight w / baseline")):
+    for ax, label in ((axes[0], "PSD AMPARs / baseline"),
+                      (axes[1], "synaptic weight w / baseline")):
         ax.axvline(0, color="k", lw=0.5)
         ax.axhline(1, color="k", lw=0.5, ls=":")
         ax.set_xlabel("time after the block (min)")

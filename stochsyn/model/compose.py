@@ -11,8 +11,8 @@ the including file. The merge is recursive and, for one file, goes:
    ``[channels]``, ``[membrane]``, ``[variants]``, or a reaction ``name``) defined in two
    of them is an error that names both files and lines -- unless the including file
    defines it itself in ``[parameters]``, ``[inputs]``, ``[species]``, ``[channels]`` or
-   ``[membrane]`` (step 2), or both definitions are the same line of the same file (one fragment reached
-   along two include paths counts once);
+   ``[membrane]`` (step 2), or both definitions are the same line of the same file (one
+   fragment reached along two include paths counts once);
 2. then the file's own content: an entry of ``[parameters]``, ``[inputs]``, ``[species]``,
    ``[channels]`` or ``[membrane]`` replaces the included entry of that name as a whole
    (this is how a spine model sets counts and calibrated values of its modules, or
