@@ -140,3 +140,27 @@ def test_cli_variant(tmp_path, capsys):
     assert main(["info", str(TRAFFICKING), "--variant", "S845X"]) == 2
     err = capsys.readouterr().err
     assert "unknown variant 'S845X'" in err and "S845A" in err
+
+
+def _delta_weight(model, activities, n=40, seed=20261217):
+    """Mean and SE of Δweight after 10 min of a prescribed enzyme state
+    (analysis/ampar_mutants.py, smaller)."""
+    spec = copy.deepcopy(dict(model.spec))
+    spec.setdefault("interventions", []).append({"time": 600.0, "set": activities})
+    ens = ss.simulate(ss.Model.from_dict(spec, source=model.source), t_end=1200.0,
+                      n_trajectories=n, seed=seed, sample_every=60.0, progress=False)
+    w = ss.trafficking.weight(ens, baseline=(0.0, 540.0))[:, -1]
+    return w.mean() - 1, w.std(ddof=1) / np.sqrt(n)
+
+
+def test_the_double_knock_in_reduces_ltp_like_potentiation_but_keeps_ltd_like_depression(model):
+    ltp = {"CaMKII_psd_active": 120, "PKA_active": 30, "PP1_free": 3}
+    ltd = {"CaN_active": 48, "PP1_free": 12}
+    double = model.with_variant("S831A/S845A")
+    wild_ltp, wild_se = _delta_weight(model, ltp)
+    double_ltp, double_se = _delta_weight(double, ltp)
+    assert double_ltp > 3 * double_se                       # still potentiates ...
+    assert wild_ltp - double_ltp > 3 * np.hypot(wild_se, double_se)   # ... but less
+    for m in (model, double):                               # LTD-like: both depress
+        change, se = _delta_weight(m, ltd)
+        assert change < -3 * se
