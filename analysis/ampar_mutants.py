@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 import stochsyn as ss
+from stochsyn.plotting import save_figure
 from stochsyn.validation import load_repository_model
 from stochsyn.validation import trafficking as v18
 
@@ -81,10 +82,7 @@ def plot(table, out: Path):
     ax.set_xticks(x, VARIANTS)
     ax.set_ylabel("Δweight at the end (%)")
     ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=150)
-    plt.close(fig)
+    save_figure(fig, out)
 
 
 def main(argv=None) -> int:

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 import stochsyn as ss
+from stochsyn.plotting import save_figure
 from stochsyn.validation import load_repository_model
 from stochsyn.validation import trafficking as v18
 
@@ -77,10 +78,7 @@ def plot(history, ens, receptor, out: Path):
         ax.axvspan(20, 30, color="tab:red", alpha=0.08, lw=0)
     axes[2].text(20.3, axes[2].get_ylim()[1] * 0.97, "LTP-like enzymes", fontsize=7,
                  va="top", color="tab:red")
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=150)
-    plt.close(fig)
+    save_figure(fig, out)
 
 
 def main(argv=None) -> int:

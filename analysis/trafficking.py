@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 import stochsyn as ss
+from stochsyn.plotting import save_figure
 from stochsyn.validation import load_repository_model
 from stochsyn.validation import trafficking as v18
 
@@ -66,10 +67,7 @@ def plot(runs, out: Path, title: str):
     axes[0].set_title("V18: dashed = targets (half by 10 min, x1.7 by 60 min)", fontsize=9)
     axes[1].set_title("V17: rest stays within ±5 %", fontsize=9)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=150)
-    plt.close(fig)
+    save_figure(fig, out)
 
 
 def main(argv=None) -> int:
