@@ -47,14 +47,17 @@ def holoenzyme_model(ca_um: float) -> ss.Model:
     })
 
 
-def measure(model, t_end: float, n: int, repeats: int, threads: int = 1):
-    """(best wall s, events of that call) of ``repeats`` identical calls."""
-    ss.simulate(model, t_end=min(t_end, 1.0), n_trajectories=1, seed=1, n_threads=threads)
+def measure(model, t_end: float, n: int, repeats: int, threads: int = 1,
+            record_events: bool = False):
+    """(best wall s, events of that call) of ``repeats`` identical calls (after a warm-up
+    call that compiles the kernels)."""
+    ss.simulate(model, t_end=min(t_end, 1.0), n_trajectories=1, seed=1, n_threads=threads,
+                record_events=record_events)
     best, events = float("inf"), 0
     for _ in range(repeats):
         start = time.perf_counter()
         ens = ss.simulate(model, t_end=t_end, n_trajectories=n, seed=1, n_threads=threads,
-                          sample_every=t_end / 10)
+                          sample_every=t_end / 10, record_events=record_events)
         wall = time.perf_counter() - start
         if wall < best:
             best, events = wall, int(ens.n_events.sum())

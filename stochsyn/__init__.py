@@ -12,7 +12,7 @@ from ._version import __version__
 from .model import Model, ModelError, load_model
 
 __all__ = ["Model", "ModelError", "load_model", "simulate", "sweep", "Ensemble", "read",
-           "merge", "compile", "protocols", "decoding", "SimulationError", "BudgetWarning",
+           "merge", "compile", "protocols", "decoding", "trafficking", "SimulationError", "BudgetWarning",
            "RunWarning",
            "RunInterrupted", "AlreadyComplete", "IncompleteDatasetWarning",
            "IncompleteDatasetError", "DatasetWriteError", "DatasetMismatchError",
@@ -35,7 +35,7 @@ def __getattr__(name: str):
         from . import dataset as module
     elif name == "compile":
         from . import network as module
-    elif name in ("protocols", "decoding"):
+    elif name in ("protocols", "decoding", "trafficking"):
         # not 'from . import protocols': that asks this function for the name again
         return importlib.import_module(f"{__name__}.{name}")
     else:

@@ -242,6 +242,16 @@ def _simulate_and_report(args, out: Path, run) -> int:
     return 0
 
 
+def _variants(model, names: list[str]):
+    """``--variant NAME`` items applied with ``Model.with_variant`` (none: the model)."""
+    return model.with_variant(*names) if names else model
+
+
+_VARIANT_HELP = ("apply a named model variant (a mutation the model's modules declare, e.g. "
+                 "--variant S831A, --variant T286A, --variant S831A/S845A; repeatable); "
+                 "stochsyn info MODEL lists them")
+
+
 def _cmd_run(args) -> int:
     import stochsyn as ss
 
@@ -251,7 +261,7 @@ def _cmd_run(args) -> int:
                            "largest index", "give a smaller --first-trajectory")
     overrides = _parameter_overrides(args.set)
     options = _run_options(args)
-    model = ss.load_model(args.model)
+    model = _variants(ss.load_model(args.model), args.variant)
     if overrides:
         model = model.with_parameters(**overrides)
     model = _continuous(model, args.continuous)
@@ -292,7 +302,7 @@ def _cmd_sweep(args) -> int:
         raise CommandError("a sweep needs something to sweep",
                            "give --grid NAME=V1,V2,... and/or --protocol TEXT (repeatable)")
     options = _run_options(args)
-    model = ss.load_model(args.model)
+    model = _variants(ss.load_model(args.model), args.variant)
     if overrides:
         model = model.with_parameters(**overrides)
     model = _continuous(model, args.continuous)
@@ -358,7 +368,8 @@ def _print_final(ens, names=None) -> None:
 def _cmd_info(args) -> int:
     import stochsyn as ss
 
-    print(_continuous(ss.load_model(args.model), args.continuous).info())
+    model = _variants(ss.load_model(args.model), args.variant)
+    print(_continuous(model, args.continuous).info())
     return 0
 
 
@@ -508,6 +519,8 @@ def _add_run_options(command) -> None:
                          help="override a parameter, e.g. --set k_exo='0.1 /s' (repeatable); "
                               "a plain number is taken in the unit the model file writes "
                               "the parameter in (stochsyn info MODEL shows it)")
+    command.add_argument("--variant", action="append", default=[], metavar="NAME",
+                         help=_VARIANT_HELP)
     command.add_argument("--continuous", default=None, metavar="NAMES",
                          help="hybrid mode: these species are continuous (deterministic "
                               "between events), e.g. --continuous Ca,B,CaB; 'none' makes a "
@@ -574,6 +587,8 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--continuous", default=None, metavar="NAMES",
                       help="show the model in the hybrid mode with these continuous species "
                            "(each reaction's role: ODE term, coupled, jump)")
+    info.add_argument("--variant", action="append", default=[], metavar="NAME",
+                      help=_VARIANT_HELP)
     info.set_defaults(func=_cmd_info)
 
     export = commands.add_parser("export", help="write a model as SBML Level 3 Version 2")

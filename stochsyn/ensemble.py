@@ -710,6 +710,7 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
     network = compile(model)
     provenance = _provenance(network, options.seed, options.t_end, options.max_events)
     provenance["protocol"] = protocol.to_dict() if protocol is not None else None
+    provenance["record_events"] = options.record_events
     block = _Block(model, options.first_trajectory, options.n_trajectories,
                    _spike_times(protocol), provenance, network=network)
     return _run_blocks([block], options, model, out, resume, overwrite, executor, shard)
@@ -1148,6 +1149,7 @@ def sweep(model: Model | str | os.PathLike, grid: Mapping[str, Sequence] | None 
         provenance = _provenance(network, options.seed, options.t_end, options.max_events)
         provenance["protocol"] = protocol.to_dict() if protocol is not None else None
         provenance["sweep_point"] = p
+        provenance["record_events"] = options.record_events
         protocol_name = protocol_labels[k_protocol]
         sweep_values = {"point": p, **labels, "protocol": protocol_name}
         first = p * options.n_trajectories

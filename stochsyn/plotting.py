@@ -7,6 +7,7 @@ only when a figure is drawn.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -19,6 +20,18 @@ def _pyplot():
         raise ImportError("plotting needs matplotlib: pip install 'stochsyn[analysis]'"
                           ) from None
     return plt
+
+
+def save_figure(fig, out, dpi: int = 150) -> Path:
+    """Lay out ``fig``, write it to ``out`` (its folder made if missing; the format from
+    the suffix: .png, .svg, .pdf) and close it; returns the path. For the analysis
+    scripts."""
+    out = Path(out)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=dpi)
+    _pyplot().close(fig)
+    return out
 
 
 def plot_ensemble(ens, names: Sequence[str] | str | None = None, *, ax=None,

@@ -41,6 +41,7 @@ __all__ = [
     "Protocol", "ProtocolError", "GENERATORS", "parse", "combine",
     "spikes", "train", "hfs", "tbs", "lfs", "stdp", "poisson", "voltage_clamp",
     "voltage_step", "apv", "mg_free", "extracellular_calcium", "magnesium",
+    "block_exocytosis", "block_endocytosis", "EXOCYTOSIS_PARAMETER", "ENDOCYTOSIS_PARAMETER",
     "APV_PARAMETER", "MG_PARAMETER", "CA_PARAMETER", "FIELD_DEPOLARISATION_MV",
     "DEPOLARISATION_TAU_MS", "INTERVENTION_KEYS",
 ]
@@ -60,6 +61,15 @@ such as ``"1 mM"``). It scales the NMDAR Mg²⁺-block rate (docs/science.md §2
 CA_PARAMETER = "Ca_out"
 """Spine-model parameter: extracellular [Ca²⁺] (default 2 mM, docs/science.md §5). It scales the
 Ca²⁺ flux through open NMDARs. Set by :func:`extracellular_calcium`."""
+
+EXOCYTOSIS_PARAMETER = "k_exo"
+"""Trafficking-module parameter: basal AMPAR exocytosis rate; every exocytosis rule of
+``reactions/modules/ampar_trafficking_rules.toml`` is proportional to it, so 0 blocks them all.
+Set by :func:`block_exocytosis`."""
+
+ENDOCYTOSIS_PARAMETER = "k_endo"
+"""Trafficking-module parameter: basal AMPAR endocytosis rate (every endocytosis rule is
+proportional to it). Set by :func:`block_endocytosis`."""
 
 FIELD_DEPOLARISATION_MV = 2.0
 """Default cooperative dendritic depolarisation A_coop (mV) per presynaptic spike for field
@@ -934,11 +944,27 @@ def extracellular_calcium(mM: float, *, start_s: float = 0.0) -> Protocol:
                  f"[Ca2+]o = {mM:g} mM")
 
 
+def block_exocytosis(*, start_s: float = 0.0) -> Protocol:
+    """AMPA-receptor exocytosis blocked from ``start_s`` (as by tetanus toxin or
+    N-ethylmaleimide): ``EXOCYTOSIS_PARAMETER`` (``"k_exo"``) = 0, which stops every
+    exocytosis rule of the trafficking module (V18; docs/trafficking.md)."""
+    return _drug("block_exocytosis", {}, start_s, {EXOCYTOSIS_PARAMETER: "0 /s"},
+                 "AMPAR exocytosis blocked")
+
+
+def block_endocytosis(*, start_s: float = 0.0) -> Protocol:
+    """AMPA-receptor endocytosis blocked from ``start_s`` (as by a dynamin inhibitory
+    peptide, Lüscher et al. 1999): ``ENDOCYTOSIS_PARAMETER`` (``"k_endo"``) = 0 (V18)."""
+    return _drug("block_endocytosis", {}, start_s, {ENDOCYTOSIS_PARAMETER: "0 /s"},
+                 "AMPAR endocytosis blocked")
+
+
 GENERATORS: dict[str, Callable[..., Protocol]] = {
     "spikes": spikes, "train": train, "hfs": hfs, "tbs": tbs, "lfs": lfs, "stdp": stdp,
     "poisson": poisson, "voltage_clamp": voltage_clamp, "voltage_step": voltage_step,
     "apv": apv, "mg_free": mg_free, "extracellular_calcium": extracellular_calcium,
-    "magnesium": magnesium,
+    "magnesium": magnesium, "block_exocytosis": block_exocytosis,
+    "block_endocytosis": block_endocytosis,
 }
 """Protocol generators by name, as used by :func:`parse` (and the command line)."""
 

@@ -2,17 +2,17 @@
 
 A model file may include fragments (``reactions/modules/*.toml``): files with the same
 tables as a model (``parameters``, ``inputs``, ``species``, ``agents``, ``reactions``,
-``observables``, ``interventions``, ``channels``, ``membrane``) whose own ``[model]`` holds at most ``description``,
-``note`` and ``include``. Paths are relative to the including file. The merge is
-recursive and, for one file, goes:
+``observables``, ``interventions``, ``channels``, ``membrane``, ``variants``) whose own
+``[model]`` holds at most ``description``, ``note`` and ``include``. Paths are relative to
+the including file. The merge is recursive and, for one file, goes:
 
 1. its includes, in the order listed, each merged recursively. A name (a key of
    ``[parameters]``, ``[inputs]``, ``[species]``, ``[agents]``, ``[observables]``,
-   ``[channels]``, ``[membrane]``, or a reaction ``name``) defined in two of them is an
-   error that names both files and lines -- unless the including file defines it itself
-   in ``[parameters]``, ``[inputs]``, ``[species]``, ``[channels]`` or ``[membrane]``
-   (step 2), or both definitions are the same line of the same file (one fragment reached
-   along two include paths counts once);
+   ``[channels]``, ``[membrane]``, ``[variants]``, or a reaction ``name``) defined in two
+   of them is an error that names both files and lines -- unless the including file
+   defines it itself in ``[parameters]``, ``[inputs]``, ``[species]``, ``[channels]`` or
+   ``[membrane]`` (step 2), or both definitions are the same line of the same file (one
+   fragment reached along two include paths counts once);
 2. then the file's own content: an entry of ``[parameters]``, ``[inputs]``, ``[species]``,
    ``[channels]`` or ``[membrane]`` replaces the included entry of that name as a whole
    (this is how a spine model sets counts and calibrated values of its modules, or
@@ -51,7 +51,7 @@ _NAME_IN_TABLE_RE = re.compile(r"""^\s*name\s*=\s*["']([^"']+)["']""")
 
 #: Tables whose entries have names (``[table] name = ...`` or ``[table.name]``).
 NAMED_TABLES = ("parameters", "inputs", "species", "agents", "observables", "channels",
-                "membrane")
+                "membrane", "variants")
 #: Of those, the ones whose entries an including file may replace.
 OVERRIDABLE = ("parameters", "inputs", "species", "channels", "membrane")
 LIST_TABLES = ("reactions", "interventions")

@@ -27,6 +27,7 @@ from .rules import AgentType, suggestion
 from .sbml.writer import write_sbml
 from .spec_reader import _override, read_spec
 from .temperature import TemperatureScaling
+from .variants import applied_names, describe_variants
 
 __all__ = ["Model", "hybrid_roles", "Reaction", "Input", "Intervention", "AgentType",
            "RATE_KINDS", "STATE_KINDS", "CONTINUOUS_RTOL", "CONTINUOUS_ATOL"]
@@ -160,6 +161,53 @@ class Model:
         spec["model"] = header
         return Model.from_dict(spec, source=self.source)
 
+    def with_variant(self, *names: str) -> "Model":
+        """A new model with named variants (mutations) applied, e.g. ``"S831A"``,
+        ``"T286A"``, or the combination ``"S831A/S845A"``.
+
+        Variants are declared by the model's modules as ``[variants.NAME]`` tables
+        (docs/model-format.md, "Variants"): parameter changes, rules removed, and agent sites
+        fixed at one value. They add to the variants the model already has; the spec keeps
+        their names (``[model] variants``), so the hash and a later
+        :meth:`with_parameters` keep them. Kernels are not recompiled.
+
+        Parameters
+        ----------
+        *names : str
+            Variant names; ``"A/B"`` is ``"A", "B"``.
+
+        Raises
+        ------
+        ModelError
+            An unknown variant (the message lists the declared ones), or a variant that
+            names an unknown site, parameter or reaction.
+        """
+        if not names:
+            raise ModelError("with_variant needs at least one variant name",
+                             source=self.source, hint="declared variants: " + (
+                                 ", ".join(n for n, _ in describe_variants(self.spec))
+                                 or "none"))
+        for name in names:
+            if not isinstance(name, str):
+                raise ModelError(f"a variant name must be a string, not {name!r}",
+                                 source=self.source)
+        spec = copy.deepcopy(dict(self.spec))
+        header = spec.setdefault("model", {})
+        # stored split and once each, so "A/B", ("A", "B") and A then B hash alike
+        header["variants"] = applied_names(
+            {"model": {"variants": list(self.variants) + list(names)}}, self.source)
+        return Model.from_dict(spec, source=self.source)
+
+    @property
+    def variants(self) -> tuple[str, ...]:
+        """Names of the variants (mutations) applied to this model, in order."""
+        return tuple(applied_names(self.spec, self.source))
+
+    @property
+    def declared_variants(self) -> tuple[tuple[str, str], ...]:
+        """(name, description) of every variant the model's modules declare."""
+        return tuple(describe_variants(self.spec))
+
     def with_continuous(self, species, *, rtol: float | None = None,
                         atol: float | str | None = None) -> "Model":
         """A new model whose ``species`` are continuous (the hybrid mode); ``[]`` or None
@@ -285,6 +333,12 @@ class Model:
         if self.volume_litre:
             lines.append(f"volume: {self.volume_litre * 1e15:g} fL")
         lines.extend(self._temperature_lines())
+        if self.variants:
+            lines.append("variants applied: " + ", ".join(self.variants))
+        if self.declared_variants:
+            lines.append("variants declared (apply with --variant NAME / "
+                         "Model.with_variant):")
+            lines.extend(f"  {name}: {text}" for name, text in self.declared_variants)
         lines.append(f"parameters ({len(self.parameters)}):")
         for name, value in self.parameters.items():
             lines.append(f"  {name} = {units.display(value)}")

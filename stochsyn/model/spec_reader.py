@@ -25,12 +25,13 @@ from .errors import ModelError, shorten
 from .membrane import read_channels, read_membrane, read_pulse_rules, read_steps
 from .reaction_reader import ReactionReader
 from .temperature import celsius, scaling
+from .variants import apply_variants, check_fixed_sites
 from .rules import (AgentType, Term, is_name, parse_observable, parse_pattern_sites,
                     single_valued, suggestion)
 
 _TOP_LEVEL = ("model", "parameters", "inputs", "species", "agents", "reactions",
               "observables", "interventions", "channels", "membrane", "continuous",
-              "temperature")
+              "temperature", "variants")
 _INPUT_KEYS = ("unit", "value", "sine", "steps", "release", "bap", "depolarisation", "note")
 _SINE_KEYS = ("amplitude", "frequency", "phase")
 #: The name under which [parameters] expressions read the [model] volume.
@@ -57,7 +58,13 @@ def read_spec(data: Mapping[str, Any], *, source: str = "<dict>",
     if isinstance(header, Mapping) and "include" in header:
         data, locations = compose(data, source=source, locations=locations)
     spec = _plain(copy.deepcopy(dict(data)), source)
-    return _Builder(spec, source, locations or {}).build()
+    # Variants (named mutations) rewrite a copy; the spec keeps their names, not their
+    # result, so with_parameters and the hash see which variants a model has.
+    mutated, fixed, variants = apply_variants(spec, source)
+    fields = _Builder(mutated, source, locations or {}).build()
+    check_fixed_sites(fixed, variants, fields, source)
+    fields["spec"] = spec
+    return fields
 
 
 def _check_nesting(data: Mapping, source: str) -> None:
@@ -172,8 +179,8 @@ class _Builder(ReactionReader, ClampReader):
                                  hint=suggestion(key, _TOP_LEVEL)
                                  or f"allowed tables: {', '.join(_TOP_LEVEL)}")
         header = self.table("model")
-        self.refuse_unknown(header, ("name", "description", "volume", "temperature", "note"),
-                            "[model]", context=" in [model]")
+        self.refuse_unknown(header, ("name", "description", "volume", "temperature", "note",
+                                     "variants"), "[model]", context=" in [model]")
         name = header.get("name", "model")
         if not isinstance(name, str):
             raise self.error("the model name must be a string", where="[model]")

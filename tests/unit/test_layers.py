@@ -27,7 +27,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("stochsyn.network", "stochsyn.protocols"),  # Model -> arrays; Protocol -> schedule
     ("stochsyn.engine",),                        # numba kernels: arrays in, status out
     ("stochsyn.dataset", "stochsyn.plotting"),   # Parquet files on disk; figures
-    ("stochsyn.results", "stochsyn.decoding"),   # Ensemble: tables, Parquet; read-outs
+    ("stochsyn.results", "stochsyn.decoding",     # Ensemble: tables, Parquet; read-outs
+     "stochsyn.trafficking"),
     ("stochsyn.ensemble",),                      # simulate(): seeds, batches, executors
     ("stochsyn",),                               # the public API (__init__.py)
     ("stochsyn.validation",),                    # correctness suites, on the public API
@@ -39,6 +40,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 #: tables directly.
 PUBLIC_API_USERS = ("stochsyn.validation", "stochsyn.cli")
 PUBLIC_API = ("stochsyn", "stochsyn.model", "stochsyn.protocols", "stochsyn.decoding",
+              "stochsyn.trafficking",
               "stochsyn._version", "stochsyn.data", "stochsyn.limits")
 
 

@@ -318,6 +318,9 @@ PARSE_CASES = {
     "extracellular_calcium": ("extracellular_calcium:mM=2.5",
                               lambda: P.extracellular_calcium(2.5)),
     "magnesium": ("magnesium:mM=1.2,start_s=60", lambda: P.magnesium(1.2, start_s=60)),
+    "block_exocytosis": ("block_exocytosis:start_s=600",
+                         lambda: P.block_exocytosis(start_s=600)),
+    "block_endocytosis": ("block_endocytosis", lambda: P.block_endocytosis()),
 }
 
 
@@ -344,7 +347,7 @@ def test_parse_unknown_name_lists_valid_ones_and_suggests():
         P.parse("hsf")
     text = str(err.value)
     assert "unknown protocol 'hsf'" in text and "Did you mean 'hfs'?" in text
-    assert "Valid protocols: apv, extracellular_calcium, hfs" in text
+    assert "Valid protocols: apv, block_endocytosis, block_exocytosis, extracellular_calcium, hfs" in text
     with pytest.raises(ProtocolError, match="Did you mean 'apv'"):
         P.parse("hfs+apx")
     with pytest.raises(ProtocolError) as err:

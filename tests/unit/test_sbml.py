@@ -497,8 +497,11 @@ def round_trip_cases():
 
 
 #: What a fragment of the decoding pathway needs beside it (its header says so): a
-#: calmodulin module, and for calcineurin the inhibitor-1 core.
-COMPANIONS = ([], ["cam_two_lobe.toml"], ["cam_two_lobe.toml", "pp1_i1_pka.toml"])
+#: calmodulin module, and for calcineurin the inhibitor-1 core; the AMPA-receptor rules need
+#: their four enzyme activities, from the standalone file or from the decoding modules.
+COMPANIONS = ([], ["cam_two_lobe.toml"], ["cam_two_lobe.toml", "pp1_i1_pka.toml"],
+              ["cam_two_lobe.toml", "camkii_holoenzyme.toml", "pp1_i1_pka.toml",
+               "calcineurin_cam.toml"], ["ampar_trafficking.toml"])
 
 
 def original_model(case):

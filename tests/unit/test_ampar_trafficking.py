@@ -1,0 +1,214 @@
+"""Exact limits of the AMPA-receptor trafficking module (reactions/modules/ampar_trafficking*.toml):
+zero rates freeze what they should, receptors and slots are conserved, and every insertion
+and endocytosis is an event record whose receptor ids replay the sampled pools."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import stochsyn as ss
+
+MODULES = Path(__file__).resolve().parents[2] / "reactions" / "modules"
+STANDALONE = MODULES / "ampar_trafficking.toml"
+
+TRAFFICKING_RATES = dict(k_exo="0 /s", k_endo="0 /s", k_in="0 /s", k_out="0 /s",
+                         k_trap="0 /s", k_untrap="0 /s", k_ampar_degradation="0 /s")
+NO_ENZYMES = dict(camkii_psd_active=0, pka_active=0, can_active=0, pp1_free=0)
+LOCATIONS = ("endo", "extra", "psd", "trapped")
+
+
+@pytest.fixture(scope="module")
+def model():
+    return ss.load_model(STANDALONE)
+
+
+def _run(model, t_end=600.0, n=4, seed=3, **kw):
+    return ss.simulate(model, t_end=t_end, n_trajectories=n, seed=seed, sample_every=60.0,
+                       progress=False, **kw)
+
+
+def test_the_module_loads_standalone_with_the_resting_pools(model):
+    ens = _run(model, t_end=0.0, n=1)
+    assert ens.values("ampar_psd")[0, 0] == 50
+    assert ens.values("ampar_extra")[0, 0] == 20
+    assert ens.values("ampar_endo")[0, 0] == 50
+    assert ens.values("slots_phosphorylated")[0, 0] == 50
+    assert ens.values("SLOT")[0, 0] + ens.values("slots_phosphorylated")[0, 0] == 100
+
+
+def test_all_rates_zero_freezes_every_receptor_and_slot(model):
+    frozen = model.with_parameters(**TRAFFICKING_RATES, **NO_ENZYMES)
+    ens = _run(frozen, record_events=True)
+    assert len(ens.events()) == 0
+    assert (ens.counts == ens.counts[:, :1, :]).all()
+
+
+def test_without_enzymes_phospho_states_never_change_while_receptors_move(model):
+    ens = _run(model.with_parameters(**NO_ENZYMES), t_end=1200.0)
+    for name in ("ampar_ps831", "ampar_ps845", "slots_phosphorylated"):
+        # slots_phosphorylated counts occupied and free phospho-slots: with no kinase and no
+        # phosphatase, trapping and release only move a slot between those two
+        values = ens.values(name)
+        assert (values == values[:, :1]).all(), name
+    # ... while the receptors do move
+    assert (ens.values("ampar_extra") != 20).any()
+
+
+def test_without_trafficking_only_phosphorylation_changes(model):
+    ens = _run(model.with_parameters(**TRAFFICKING_RATES), t_end=1200.0)
+    for loc in LOCATIONS:
+        values = ens.values(f"ampar_{loc}" if loc != "psd" else "ampar_psd_free")
+        assert (values == values[:, :1]).all(), loc
+    assert (ens.values("ampar_ps845") != ens.values("ampar_ps845")[:, :1]).any()
+
+
+@pytest.mark.parametrize("activities", [NO_ENZYMES,
+                                        dict(camkii_psd_active=240, pka_active=60,
+                                             can_active=96, pp1_free=0)])
+def test_receptors_and_slots_are_conserved_without_turnover(model, activities):
+    m = model.with_parameters(k_ampar_degradation="0 /s", **activities)
+    ens = _run(m, t_end=1800.0)
+    total = ens.values("ampar_total")
+    assert (total == 120).all()
+    slots = ens.values("SLOT") + ens.values("slots_phosphorylated")
+    assert (slots == 100).all()
+    assert (ens.values("ampar_trapped") <= ens.values("slots_phosphorylated")).all()
+
+
+def test_full_kinase_and_no_phosphatase_phosphorylates_every_slot_and_surface_receptor(model):
+    m = model.with_parameters(camkii_psd_active=240, pka_active=60, can_active=0, pp1_free=0,
+                              k_ampar_degradation="0 /s")
+    ens = _run(m, t_end=3600.0, n=2)
+    assert (ens.values("slots_phosphorylated")[:, -1] == 100).all()
+    assert (ens.values("ampar_ps845")[:, -1] == 120).all()
+    # S831 is reached on surface receptors only: the endosomal ones keep what they had
+    assert (ens.values("ampar_psd_ps831")[:, -1] == ens.values("ampar_psd")[:, -1]).all()
+
+
+def test_every_insertion_and_endocytosis_is_logged_with_the_receptor_id(model):
+    m = model.with_parameters(k_ampar_degradation="0 /s")
+    ens = _run(m, t_end=3600.0, n=3, record_events=True)
+    events = ens.events()
+    rules = set(events["rule"].astype(str))
+    assert rules <= {"exocytosis", "exocytosis_pS845", "exocytosis_camkii", "endocytosis",
+                     "endocytosis_pS845", "endocytosis_can"}
+    assert {"exocytosis", "endocytosis"} <= rules
+    assert (events["agent_type"].astype(str) == "AMPAR").all()
+    inserted = events["rule"].astype(str).str.startswith("exocytosis").to_numpy()
+    before = events["state_before"].astype(str)
+    after = events["state_after"].astype(str)
+    assert before[inserted].str.contains("loc=endo").all()
+    assert after[inserted].str.contains("loc=extra").all()
+    assert before[~inserted].str.contains("loc=extra").all()
+    assert after[~inserted].str.contains("loc=endo").all()
+    # Replay: the endosomal pool at each sample = initial - insertions + endocytoses so far,
+    # and each receptor alternates between insertion and endocytosis.
+    endo = ens.values("ampar_endo")
+    for trajectory in range(ens.n_trajectories):
+        mine = events[events["trajectory"] == trajectory]
+        step = np.where(mine["rule"].astype(str).str.startswith("exocytosis"), -1, 1)
+        for k, t in enumerate(ens.times):
+            assert endo[trajectory, k] == 50 + step[mine["time"].to_numpy() <= t].sum()
+        for _, one in mine.groupby("agent"):
+            kinds = one["rule"].astype(str).str.startswith("exocytosis").to_numpy()
+            assert (kinds[1:] != kinds[:-1]).all()
+
+
+def _coupled_model():
+    return ss.Model.from_dict({
+        "model": {"name": "coupled", "volume": "0.1 fL", "include": [
+            str(MODULES / name) for name in (
+                "cam_two_lobe.toml", "camkii_holoenzyme.toml", "pp1_i1_pka.toml",
+                "calcineurin_cam.toml", "ampar_trafficking_decoding.toml")]},
+        "inputs": {"Ca_clamp": {"unit": "uM", "value": "0.05 uM"}},
+        "species": {"Ca": {"clamp": "Ca_clamp"}}})
+
+
+def test_coupled_rules_read_the_decoding_modules_enzymes():
+    model = _coupled_model()
+    by_name = {r.name: r for r in model.reactions}
+    slot = by_name["slot_phosphorylation"]
+    camkii = next(a for a in model.agent_types if a.name == "CaMKII")
+    base = model.agent_state_base["CaMKII"]
+    active = {base + k for k, state in enumerate(camkii.states)
+              if "cam=none" not in camkii.state_label(state)
+              or "t286=p" in camkii.state_label(state)}
+    assert {s for s, _ in slot.modifier} == active
+    assert [model.species[s] for s, _ in by_name["slot_dephosphorylation"].modifier] == ["PP1"]
+    assert model.parameters["camkii_psd_total"] == 240
+    assert round(model.parameters["can_total"]) == 96
+    assert round(model.parameters["pp1_total"]) == 12
+    ens = ss.simulate(model, t_end=2.0, n_trajectories=1, seed=5, sample_every=1.0,
+                      progress=False)
+    assert (ens.values("ampar_total") == 120).all()
+    assert (ens.values("SLOT") + ens.values("slots_phosphorylated") == 100).all()
+
+
+def test_summary_counts_the_logged_insertions_and_endocytoses(model):
+    # turnover off: synthesis and degradation (logged too) would also move the endosomal pool
+    ens = _run(model.with_parameters(k_ampar_degradation="0 /s"), t_end=1200.0, n=3, seed=8,
+               record_events=True)
+    table = ss.trafficking.summarize(ens, readout_time=600.0)
+    events = ens.events()
+    early = events[events["time"] <= 600.0]
+    for row in table.itertuples():
+        mine = early[early["trajectory"] == row.trajectory]["rule"].astype(str)
+        assert row.insertions == mine.str.startswith("exocytosis").sum()
+        assert row.endocytoses == mine.str.startswith("endocytosis").sum()
+        # the endosomal pool moved by exactly the net number of events
+        assert row.ampar_endo == 50 - row.insertions + row.endocytoses
+    weight = ss.trafficking.weight(ens)
+    assert (weight[:, 0] == 1).all()
+    k = list(ens.times).index(600.0)
+    np.testing.assert_allclose(table["weight"], ens.values("ampar_psd_conductance")[:, k]
+                               / ens.values("ampar_psd_conductance")[:, 0])
+    with pytest.raises(ValueError, match="read-out time 5000 s is outside the run"):
+        ss.trafficking.summarize(ens, readout_time=5000.0)
+    with pytest.raises(ValueError, match="no sample at the read-out time 90 s"):
+        ss.trafficking.summarize(ens, readout_time=90.0)
+    with pytest.raises(ValueError, match="record_events=True"):
+        ss.trafficking.summarize(_run(model, t_end=60.0, n=1))
+
+
+def test_a_receptor_history_is_continuous_and_ends_where_the_samples_say(model):
+    logged = ss.trafficking.with_receptor_history(model)
+    assert all(r.log for r in logged.reactions if "AMPAR" in r.name)
+    ens = _run(logged, t_end=300.0, n=1, seed=9, record_events=True)
+    events = ens.events()
+    final = {loc: 0 for loc in LOCATIONS}
+    for receptor, mine in events.groupby("agent"):
+        mine = mine.sort_values("time", kind="stable")
+        before = mine["state_before"].astype(str).to_numpy()
+        after = mine["state_after"].astype(str).to_numpy()
+        assert (before[1:] == after[:-1]).all()
+        history = ss.trafficking.receptor_history(ens, 0, receptor)
+        assert len(history) == len(mine) + 1 and history["rule"].iloc[0] == "start"
+        final[history["loc"].iloc[-1]] += 1
+    moved = events["agent"].nunique()
+    assert sum(final.values()) == moved
+    # receptors without an event kept their initial place: together they give the samples
+    assert final["psd"] + final["trapped"] <= ens.values("ampar_psd")[0, -1] + (120 - moved)
+
+
+def test_one_receptor_cycles_between_endosome_and_membrane_as_the_two_state_law(model):
+    # One receptor, only basal exo- and endocytosis: P(endosomal at t) =
+    # q + (1 - q) exp(-(k_exo + k_endo) t), q = k_endo / (k_exo + k_endo). Frozen seed,
+    # binomial standard error, |Z| < 3 at each sample (DSMTS convention).
+    import copy
+    spec = copy.deepcopy(dict(model.spec))
+    spec["agents"]["AMPAR"]["initial"] = [{"count": 1, "loc": "endo"}]
+    spec["species"].update(SLOT=100, SLOT_p=0)
+    one = ss.Model.from_dict(spec, source=model.source).with_parameters(
+        k_exo="0.02 /s", k_endo="0.05 /s", k_in="0 /s", k_ampar_degradation="0 /s",
+        **NO_ENZYMES)
+    n = 4000
+    ens = ss.simulate(one, t_end=60.0, n_trajectories=n, seed=20261216, sample_every=10.0,
+                      progress=False)
+    k_exo, k_endo = 0.02, 0.05
+    q = k_endo / (k_exo + k_endo)
+    p = q + (1 - q) * np.exp(-(k_exo + k_endo) * np.asarray(ens.times))
+    observed = ens.values("ampar_endo").mean(axis=0)
+    se = np.sqrt(p * (1 - p) / n)
+    z = (observed[1:] - p[1:]) / se[1:]
+    assert (np.abs(z) < 3).all(), z
