@@ -6,6 +6,7 @@ import math
 import os
 import platform
 import warnings
+import weakref
 from pathlib import Path
 from typing import Sequence
 
@@ -50,6 +51,10 @@ def sample_grid(t_end: float, sample_every: float | None = None,
         raise ValueError("give either sample_times or sample_every, not both")
     if sample_times is not None:
         times = np.asarray(sample_times, dtype=np.float64).reshape(-1)
+        # One pass when all is well (NaN fails every comparison); the reason after.
+        if len(times) and (times[0] >= 0 and times[-1] <= t_end
+                           and (times[1:] >= times[:-1]).all()):
+            return times
         if not np.all(np.isfinite(times)) or np.any(times < 0) or np.any(times > t_end):
             raise ValueError(f"sample_times must be finite and within [0, t_end = {t_end}]")
         if np.any(np.diff(times) < 0):
@@ -106,6 +111,7 @@ def apply_protocol(model: Model, protocol) -> Model:
                              hint="e.g. [inputs.V_dend] unit = \"mV\", value = \"-70 mV\", "
                                   "bap = { amplitude = \"67 mV\", kernel = [[0.7, \"3 ms\"], "
                                   "[0.3, \"40 ms\"]] }")
+    spikes_depolarise = bool(len(protocol.pre_spikes_s)) and protocol.depolarisation_mv > 0
     if len(protocol.pre_spikes_s):
         if not any(i.release_probability >= 0 for i in model.inputs):
             raise ModelError(f"protocol '{protocol.name}' has presynaptic spikes, but no "
@@ -147,6 +153,8 @@ def apply_protocol(model: Model, protocol) -> Model:
             steps = [{"time": float(t), "value": f"{float(v) - hold!r} mV"}
                      for t, v in zip(protocol.clamp_times_s, protocol.clamp_mv) if t > 0.0]
             inputs["V"] = {"unit": "mV", "value": f"{hold!r} mV", "steps": steps}
+    if not (spikes_depolarise or len(protocol.clamp_times_s) or protocol.interventions):
+        return model    # spikes only: the engine reads them at run time, the model stays
     spec["inputs"] = inputs
     if protocol.interventions:
         spec["interventions"] = list(spec.get("interventions", [])) + [
@@ -154,15 +162,27 @@ def apply_protocol(model: Model, protocol) -> Model:
     return Model.from_dict(spec, source=model.source)
 
 
+#: Model -> the part of a run's provenance that depends on the model only (its hash alone
+#: costs 6–80 µs), computed once per Model.
+_MODEL_PROVENANCE: "weakref.WeakKeyDictionary[Model, dict]" = weakref.WeakKeyDictionary()
+
+
 def _provenance(network: Network, seed: int, t_end: float, max_events: int) -> dict:
     model = network.model
+    static = _MODEL_PROVENANCE.get(model)
+    if static is None:
+        static = {
+            "stochsyn_version": __version__,
+            "model_name": model.name,
+            "model_source": model.source,
+            "model_hash": model.hash,
+            "model_spec": model.spec,
+            "parameters": {k: str(v) for k, v in model.parameters.items()},
+        }
+        _MODEL_PROVENANCE[model] = static
     return {
-        "stochsyn_version": __version__,
-        "model_name": model.name,
-        "model_source": model.source,
-        "model_hash": model.hash,
-        "model_spec": model.spec,
-        "parameters": {k: str(v) for k, v in model.parameters.items()},
+        **static,
+        "parameters": dict(static["parameters"]),
         "seed": int(seed),
         "t_end": float(t_end),
         "max_events": int(max_events),
@@ -311,10 +331,10 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
         else:
             trajectories = np.arange(first_trajectory + start, first_trajectory + stop,
                                      dtype=np.int64)
-            part, capacity = _run((arrays, network.hybrid), run_entropy, trajectories,
-                                  times, t_end, max_events, record_idx, capacity, logs,
-                                  n_reactions, ensemble_base, n_threads, spike_times,
-                                  record_voltage)
+            part, capacity = _run((network.packed, network.hybrid), run_entropy,
+                                  trajectories, times, t_end, max_events, record_idx,
+                                  capacity, logs, n_reactions, ensemble_base, n_threads,
+                                  spike_times, record_voltage)
             if directory is not None:
                 write_batch(directory, number, part)
             parts.append(part)
@@ -334,7 +354,7 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
 def _run(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx, capacity,
          logs, n_reactions, ensemble_base, n_threads, spike_times, record_voltage
          ) -> tuple[Ensemble, int]:
-    """One batch through the compiled kernel; ``arrays`` is (NetworkArrays, HybridArrays or
+    """One batch through the compiled kernel; ``arrays`` is (PackedNetwork, HybridArrays or
     None).
 
     With event logging, each trajectory writes its records into a buffer row of
@@ -471,7 +491,7 @@ def _concatenate(parts, ensemble_base, n_species, n_reactions) -> Ensemble:
 
 
 def _check_status(ens: Ensemble, on_stop: str, max_events: int) -> None:
-    if ens.continuous_clamped is not None and np.any(ens.continuous_clamped > 0):
+    if ens.continuous_clamped is not None and ens.continuous_clamped.any():
         which = np.flatnonzero(ens.continuous_clamped > 0)
         warnings.warn(
             f"{len(which)} trajectories had a discrete reaction consume more of a continuous "
@@ -480,9 +500,9 @@ def _check_status(ens: Ensemble, on_stop: str, max_events: int) -> None:
             "Ensemble.continuous_clamped per trajectory): such a species is too scarce to "
             f"be continuous ({', '.join(ens.continuous)}); make it discrete",
             HybridWarning, stacklevel=3)
-    stopped = np.flatnonzero(ens.status != 0)
-    if not len(stopped) or on_stop == "ignore":
+    if on_stop == "ignore" or not ens.status.any():
         return
+    stopped = np.flatnonzero(ens.status != 0)
     reasons = {}
     for b in stopped:
         reasons.setdefault(STATUS_TEXT.get(int(ens.status[b]), str(ens.status[b])), []).append(

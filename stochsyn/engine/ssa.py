@@ -79,6 +79,7 @@ from . import continuous, membrane
 from .hazard import (STEPS_PER_PERIOD, THIN_STEPS_PER_PERIOD, bound_holds, drive_arrays,
                      freeze_factors, new_interval, quiet_from, select_tv, tv_rate_at)
 from .jit import borrowing_njit, fetch_add
+from .layout import unpack
 from .rng import (lognormal_mean_cv, next_double, seed_pcg64, standard_exponential,
                   uniform_index)
 
@@ -1006,10 +1007,10 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
 
 
 @numba.njit(cache=True, nogil=True)
-def run_trajectories(net, run_entropy, trajectories, claim, sample_times, spike_times,
-                     post_spike_times, t_end, max_events, record_idx, counts, voltages, firings,
-                     ev_time, ev_agent, ev_reaction, ev_from, ev_to, status, results,
-                     cont_values=None, hy=None):
+def run_trajectories(ints, reals, bounds, run_entropy, trajectories, claim, sample_times,
+                     spike_times, post_spike_times, t_end, max_events, record_idx, counts,
+                     voltages, firings, ev_time, ev_agent, ev_reaction, ev_from, ev_to, status,
+                     results, cont_values=None, hy=None):
     """Simulate rows of a batch, one after another, without the GIL.
 
     The rows are claimed ``claim[2]`` at a time from ``claim[0]`` (an atomic fetch-and-add,
@@ -1022,7 +1023,8 @@ def run_trajectories(net, run_entropy, trajectories, claim, sample_times, spike_
 
     Parameters
     ----------
-    net : NetworkArrays
+    ints, reals, bounds : ndarrays
+        The network's arrays, packed (:class:`.layout.PackedNetwork`).
     run_entropy : (n_words,) uint32 ndarray
         The root seed as SeedSequence entropy words (:func:`rng.entropy_words`).
     trajectories : (B,) int64 ndarray
@@ -1043,6 +1045,7 @@ def run_trajectories(net, run_entropy, trajectories, claim, sample_times, spike_
     hy : HybridArrays or None
         The network's hybrid arrays (with ``cont_values``).
     """
+    net = unpack(ints, reals, bounds)
     work = workspace(net)
     rng_state = np.empty(4, dtype=np.uint64)
     if cont_values is not None:     # the hybrid mode's work arrays (.continuous)

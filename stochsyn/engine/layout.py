@@ -1,0 +1,129 @@
+"""The compiled network as the kernels receive it: two buffers and a table of bounds.
+
+:class:`stochsyn.network.NetworkArrays` has 77 arrays. Handing them to a compiled kernel
+costs ~0.1 µs each at every call (numba types and unboxes every array, and makes and
+frees a reference-count record for each): 8–9 µs, as much as the rest of a one-trajectory
+``simulate`` call. :func:`pack` lays them out once per network in one int64 buffer, one
+float64 buffer and an (F, 2) table of [start, stop) offsets; the kernel entry rebuilds the
+same named tuple from slices of those (views, no copy) with :func:`unpack`, so a call
+passes 3 arrays instead of 77, and every kernel below it reads ``net.x0``, ``net.rate``, …
+as before.
+
+:data:`FIELDS` is the engine's declaration of the arrays it reads (name and dtype). It
+lives in the engine so that changing it changes the engine's sources, which clears the
+kernel cache (:func:`stochsyn.engine.invalidate_stale_kernel_cache`); :func:`pack` refuses
+a network whose arrays do not match it, naming the field.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import NamedTuple
+
+import numpy as np
+from numba.core import types
+from numba.extending import overload
+
+#: (name, kind) of every array of stochsyn.network.NetworkArrays, in its order; kind "i" is
+#: int64, "f" float64. Keep in step with NetworkArrays (pack checks it).
+FIELDS = (
+    ("x0", "i"), ("n_state", "i"), ("rate_kind", "i"), ("rate", "f"), ("rate_input", "i"),
+    ("rate_vscale", "f"), ("reac_ptr", "i"), ("reac_idx", "i"), ("reac_order", "i"),
+    ("delta_ptr", "i"), ("delta_idx", "i"), ("delta_val", "i"), ("move_ptr", "i"),
+    ("move_type", "i"), ("move_from", "i"), ("move_to", "i"), ("pick_class", "i"),
+    ("log", "i"), ("dep_ptr", "i"), ("dep_idx", "i"), ("tvdep_ptr", "i"), ("tvdep_idx", "i"),
+    ("lawdep_ptr", "i"), ("lawdep_idx", "i"), ("law_rx", "i"), ("tv_idx", "i"),
+    ("tv_inputs", "i"), ("type_capacity", "i"), ("type_n_initial", "i"),
+    ("type_agent_offset", "i"), ("type_state_base", "i"), ("type_n_states", "i"),
+    ("type_ring_size", "i"), ("type_class_base", "i"), ("state_list_offset", "i"),
+    ("class_list_offset", "i"), ("class_of", "i"), ("n_members", "i"),
+    ("n_class_members", "i"), ("n_agent_slots", "i"), ("iv_time", "f"), ("iv_ptr", "i"),
+    ("iv_kind", "i"), ("iv_target", "i"), ("iv_count", "i"), ("iv_rate", "f"),
+    ("n_leaves", "i"), ("in_value", "f"), ("in_sine_amp", "f"), ("in_sine_omega", "f"),
+    ("in_sine_phase", "f"), ("in_step_ptr", "i"), ("in_step_time", "f"),
+    ("in_step_value", "f"), ("in_release_prob", "f"), ("in_pulse_peak", "f"),
+    ("in_pulse_cv", "f"), ("in_release_tau_rec", "f"), ("in_release_tau_facil", "f"),
+    ("in_comp_ptr", "i"), ("comp_trigger", "i"), ("comp_amp", "f"), ("comp_rate", "f"),
+    ("comp_alpha", "i"), ("mem_io", "i"), ("mem_param", "f"), ("ch_idx", "i"), ("ch_g", "f"),
+    ("ch_e", "f"), ("rx_conductance", "i"), ("law_ptr", "i"), ("law_idx", "i"),
+    ("law_w", "f"), ("sat_ptr", "i"), ("sat_idx", "i"), ("law_k", "f"), ("law_n", "f"),
+)
+
+#: The network inside the kernels: the fields of NetworkArrays, as views of the buffers.
+NetworkView = namedtuple("NetworkView", [name for name, _ in FIELDS])
+
+_DTYPES = {"i": np.dtype(np.int64), "f": np.dtype(np.float64)}
+
+
+class PackedNetwork(NamedTuple):
+    """A network's arrays in two buffers (:func:`pack`).
+
+    Attributes
+    ----------
+    ints : (N_i,) int64 ndarray
+        The int64 fields, one after another in :data:`FIELDS` order.
+    reals : (N_f,) float64 ndarray
+        The float64 fields, likewise.
+    bounds : (F, 2) int64 ndarray
+        Field k is ``ints[bounds[k, 0]:bounds[k, 1]]`` (or ``reals[…]``, by its kind).
+    """
+
+    ints: np.ndarray
+    reals: np.ndarray
+    bounds: np.ndarray
+
+
+def pack(arrays) -> PackedNetwork:
+    """Lay the arrays of a :class:`stochsyn.network.NetworkArrays` out in two buffers.
+
+    Raises
+    ------
+    TypeError
+        The arrays do not match :data:`FIELDS` (a field added to NetworkArrays but not
+        here, a field of another dtype or dimension): the message names it.
+    """
+    names = tuple(getattr(arrays, "_fields", ()))
+    if names != NetworkView._fields:
+        missing = sorted(set(NetworkView._fields) ^ set(names))
+        raise TypeError("NetworkArrays and stochsyn.engine.layout.FIELDS differ "
+                        f"({', '.join(missing) or 'order'}); declare every field there")
+    parts = {"i": [], "f": []}
+    sizes = {"i": 0, "f": 0}
+    bounds = np.empty((len(FIELDS), 2), dtype=np.int64)
+    for k, (name, kind) in enumerate(FIELDS):
+        value = getattr(arrays, name)
+        if not (isinstance(value, np.ndarray) and value.ndim == 1
+                and value.dtype == _DTYPES[kind]):
+            raise TypeError(f"NetworkArrays.{name} must be a 1-D {_DTYPES[kind]} array "
+                            f"(stochsyn.engine.layout.FIELDS), not {value!r:.80}")
+        parts[kind].append(value)
+        bounds[k] = sizes[kind], sizes[kind] + len(value)
+        sizes[kind] += len(value)
+    ints = np.concatenate(parts["i"]) if parts["i"] else np.zeros(0, np.int64)
+    reals = np.concatenate(parts["f"]) if parts["f"] else np.zeros(0, np.float64)
+    return PackedNetwork(ints.astype(np.int64, copy=False),
+                         reals.astype(np.float64, copy=False), bounds)
+
+
+def unpack(ints, reals, bounds):
+    """The :data:`NetworkView` of packed buffers (compiled code only: an overload)."""
+    raise NotImplementedError("unpack runs in compiled code; in Python, use the "
+                              "NetworkArrays that were packed")
+
+
+@overload(unpack)
+def _unpack_overload(ints, reals, bounds):
+    if not (isinstance(ints, types.Array) and isinstance(reals, types.Array)
+            and isinstance(bounds, types.Array)):
+        return None
+    # One slice per field, written out from FIELDS (a tuple of 77 differently typed views
+    # cannot be built in a loop). The code depends on FIELDS only, an engine source.
+    items = ", ".join(f"{'ints' if kind == 'i' else 'reals'}[bounds[{k}, 0]:bounds[{k}, 1]]"
+                      for k, (_, kind) in enumerate(FIELDS))
+    source = f"def impl(ints, reals, bounds):\n    return NetworkView({items})\n"
+    scope = {"NetworkView": NetworkView}
+    exec(compile(source, "<stochsyn.engine.layout.unpack>", "exec"), scope)  # noqa: S102
+    return scope["impl"]
+
+
+__all__ = ["FIELDS", "NetworkView", "PackedNetwork", "pack", "unpack"]
