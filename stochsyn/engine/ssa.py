@@ -80,8 +80,8 @@ from .hazard import (STEPS_PER_PERIOD, THIN_STEPS_PER_PERIOD, bound_holds, drive
                      freeze_factors, new_interval, quiet_from, select_tv, tv_rate_at)
 from .jit import borrowing_njit, fetch_add
 from .layout import unpack
-from .rng import (lognormal_mean_cv, next_double, seed_pcg64, standard_exponential,
-                  uniform_index)
+from .rng import (double_words, exponential_words, lognormal_mean_cv, next_double,
+                  seed_pcg64, standard_exponential)
 
 # Status codes (also in stochsyn.engine.STATUS_TEXT).
 OK = 0
@@ -234,25 +234,44 @@ def tree_build(tree, n_leaves):
 def tree_select(tree, n_leaves, u):
     """Leaf index ``j`` with ``Σ_{k<j} a_k <= u < Σ_{k<=j} a_k``, for ``0 <= u < a0``.
 
-    At each node the children are scanned in order, subtracting each one passed. A child
-    whose sum is zero is never entered: when round-off leaves ``u`` at or beyond the sum of
-    all children, the last child with a positive sum is taken.
+    At each node the children are passed in order, subtracting each one passed; the first
+    child whose sum exceeds what is left of ``u`` is entered. A child whose sum is zero is
+    never entered (``u`` left is never negative). When round-off leaves ``u`` at or beyond
+    the sum of all children, the last child with a positive sum is taken.
+
+    The four comparisons of a node are made before the choice, which is then a chain of
+    selects, not of branches: which reaction fires is random, so a branch per child was
+    mispredicted about once per event. The subtractions are the sequential ones of a scan,
+    so the choice is the same bits as scanning (``tests/engine/reference_ssa.py``).
     """
     first_leaf = (n_leaves - 1) // 3
     i = 0
     while i < first_leaf:
         c = 4 * i + 1
-        chosen = -1
-        last = c
-        for k in range(4):
-            v = tree[c + k]
-            if v > 0.0:
-                last = c + k
-                if u < v:
-                    chosen = c + k
-                    break
-                u -= v
-        i = chosen if chosen >= 0 else last
+        v0 = tree[c]
+        v1 = tree[c + 1]
+        v2 = tree[c + 2]
+        v3 = tree[c + 3]
+        u1 = u - v0
+        u2 = u1 - v1
+        u3 = u2 - v2
+        if u3 < v3:
+            chosen, rest = c + 3, u3
+        else:   # round-off: the last child with a positive sum, with all four passed
+            chosen = c + 3 if v3 > 0.0 else (c + 2 if v2 > 0.0 else (c + 1 if v1 > 0.0
+                                                                      else c))
+            rest = u3 - v3
+        take2 = u2 < v2
+        chosen = c + 2 if take2 else chosen
+        rest = u2 if take2 else rest
+        take1 = u1 < v1
+        chosen = c + 1 if take1 else chosen
+        rest = u1 if take1 else rest
+        take0 = u < v0
+        chosen = c if take0 else chosen
+        rest = u if take0 else rest
+        i = chosen
+        u = rest
     return i - first_leaf
 
 
@@ -664,6 +683,13 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
         membrane.anchor(drive, mem, pulse, base, x, 0.0,
                         base[mem_v] if base[mem_v] == base[mem_v] else net.mem_param[4])
 
+    # The generator in registers (rng.pcg64_words): the plain loop draws from these
+    # locals; code that draws through ``rng_state`` (thinning, the hybrid mode, spikes)
+    # gets them stored before and reloads them after.
+    s_hi = rng_state[0]
+    s_lo = rng_state[1]
+    inc_hi = rng_state[2]
+    inc_lo = rng_state[3]
     t = 0.0
     k = 0            # next sample
     iv = 0           # next intervention
@@ -693,15 +719,17 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
         t_next = math.inf
         if hybrid is not None and n_cp_live > 0:    # reactions reading continuous species
             bound[0] = -math.inf
+            e, s_hi, s_lo = exponential_words(s_hi, s_lo, inc_hi, inc_lo)
             t_next, status = continuous.next_event_time(
                 hy, rate, x, ws, st, cp_static, drive, tv_list, tv_static, used_inputs,
                 base, pulse, mem, u_now, h_max, n_tv_live > 0, a0, t,
-                standard_exponential(rng_state), min(t_stop, t_end), cont_values, sample_times)
+                e, min(t_stop, t_end), cont_values, sample_times)
             if status != OK:
                 break
         elif n_tv_live == 0 or frozen:
             if a0 > 0.0:
-                t_next = t + standard_exponential(rng_state) / a0
+                e, s_hi, s_lo = exponential_words(s_hi, s_lo, inc_hi, inc_lo)
+                t_next = t + e / a0
         else:
             # Thinning (module docstring, .hazard): candidates at a0 + B over the bound's
             # interval. Written out here, not called: a call per candidate cost 0.35 µs,
@@ -709,6 +737,8 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
             # since avoided by .jit.borrowing_njit; the loop stayed written out).
             t_c = t
             t_limit = min(t_stop, t_end)
+            rng_state[0] = s_hi
+            rng_state[1] = s_lo
             while True:
                 if t_c >= bound[0]:
                     new_interval(drive, tv_list, tv_static, used_inputs, base, pulse, mem,
@@ -736,6 +766,8 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
                 if u_choice - a0 < rate_tv:   # an event of a time-dependent reaction
                     break
                 t_c = t_next                  # rejected
+            s_hi = rng_state[0]
+            s_lo = rng_state[1]
             if status != OK:
                 t = t_next
                 break
@@ -798,13 +830,21 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
                 t_mem = membrane.set_bases(drive, base, t)
                 membrane.anchor(drive, mem, pulse, base, x, t, v_now)
             elif t_spike == t_stop:
+                rng_state[0] = s_hi
+                rng_state[1] = s_lo
                 n_releases += _spike_pulses(drive, net, pulse, mem, base, x, t, PULSE_PRE,
                                             rng_state, has_membrane, sites)
+                s_hi = rng_state[0]
+                s_lo = rng_state[1]
                 sp += 1
                 t_spike = spike_times[sp] if sp < n_spikes else math.inf
             elif t_post == t_stop:
+                rng_state[0] = s_hi
+                rng_state[1] = s_lo
                 _spike_pulses(drive, net, pulse, mem, base, x, t, PULSE_POST, rng_state,
                               has_membrane, sites)
+                s_hi = rng_state[0]
+                s_lo = rng_state[1]
                 pp += 1
                 t_post = post_spike_times[pp] if pp < n_post else math.inf
             t_stop = min(min(t_iv, t_mem), min(t_spike, t_post))
@@ -841,13 +881,15 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
             break
         t = t_next
         if hybrid is not None and n_cp_live > 0:
+            u, s_hi, s_lo = double_words(s_hi, s_lo, inc_hi, inc_lo)
             j, u = continuous.select(hy, x, ws, st, cp_static, drive, tv_list, tv_static,
                                      used_inputs, base, pulse, mem, u_now, n_tv_live > 0, a0,
-                                     t, next_double(rng_state))
+                                     t, u)
             if j < 0:
                 j = tree_select(tree, n_leaves, u)
         elif n_tv_live == 0 or frozen:
-            j = tree_select(tree, n_leaves, next_double(rng_state) * a0)
+            u, s_hi, s_lo = double_words(s_hi, s_lo, inc_hi, inc_lo)
+            j = tree_select(tree, n_leaves, u * a0)
         elif u_choice < a0:     # drawn by the thinning loop
             j = tree_select(tree, n_leaves, u_choice)
         else:
@@ -873,12 +915,13 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
                     next_id[t_type] += 1
                 else:
                     c = net.pick_class[j] if m == m0 else -1
+                    n_from = x[n_species + c] if c >= 0 else x[frm]
+                    u, s_hi, s_lo = double_words(s_hi, s_lo, inc_hi, inc_lo)
+                    pick = min(np.int64(u * n_from), n_from - 1)   # as rng.uniform_index
                     if c >= 0:
-                        g = class_members[net.class_list_offset[c]
-                                          + uniform_index(rng_state, x[n_species + c])]
+                        g = class_members[net.class_list_offset[c] + pick]
                     else:
-                        g = members[net.state_list_offset[frm]
-                                    + uniform_index(rng_state, x[frm])]
+                        g = members[net.state_list_offset[frm] + pick]
                     _list_remove(members, net.state_list_offset[frm], state_pos, g, x, frm)
                 picked[m - m0] = g
             if status != OK:
