@@ -14,7 +14,6 @@ ring neighbour is in state n).
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -268,10 +267,6 @@ def hybrid_roles(model: Model) -> tuple[str, ...]:
     return tuple(roles)
 
 
-#: Model -> its Network, for as long as the Model lives (a Model is an immutable value).
-_COMPILED: "weakref.WeakKeyDictionary[Model, Network]" = weakref.WeakKeyDictionary()
-
-
 def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DESIGN.md
     """Compile ``model`` into a :class:`Network`, once per Model.
 
@@ -290,11 +285,18 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
     -------
     Network
     """
-    network = _COMPILED.get(model)
+    network = vars(model).get(_KEPT)
     if network is None:
         network = _compile(model)
-        _COMPILED[model] = network
+        # Kept on the Model itself (it is immutable, so its arrays cannot go stale): the
+        # Network refers back to its Model, so a table keyed by Models would keep every
+        # Model of a parameter sweep alive; this cycle is freed with the Model.
+        object.__setattr__(model, _KEPT, network)
     return network
+
+
+#: The attribute under which a Model keeps its Network (:func:`compile`).
+_KEPT = "_stochsyn_network"
 
 
 def _compile(model: Model) -> Network:

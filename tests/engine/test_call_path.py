@@ -125,3 +125,14 @@ def test_simulate_imports_neither_pandas_nor_pyarrow():
         assert "pandas" in sys.modules and len(frame) > 0
     """)
     subprocess.run([sys.executable, "-c", script], check=True, cwd=REPO)
+
+
+def test_a_kept_network_does_not_keep_its_model_alive():
+    import gc
+    import weakref
+    model = ss.Model.from_dict(BIRTH_DEATH)
+    ss.simulate(model, 1.0, 1, seed=1, n_threads=1)
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is None
