@@ -204,10 +204,14 @@ def double_words(s_hi, s_lo, inc_hi, inc_lo):
     return np.float64(word >> np.uint64(11)) * _DOUBLE_SCALE, s_hi, s_lo
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def exponential_words(s_hi, s_lo, inc_hi, inc_lo):
     """:func:`standard_exponential` on a state in four uint64 values: ``(x, s_hi, s_lo)``;
-    the same draws and operations (NumPy's ziggurat, :func:`standard_exponential`)."""
+    the same draws and operations (NumPy's ziggurat, :func:`standard_exponential`).
+
+    Inlined where it is called (numba's ``inline="always"``): LLVM left it a call in the
+    event loop (its rare tail and wedge branches make it large), and a call returns the
+    state through memory."""
     while True:
         s_hi, s_lo, ri = pcg64_words(s_hi, s_lo, inc_hi, inc_lo)
         ri >>= np.uint64(3)
