@@ -13,6 +13,7 @@ ring neighbour is in state n).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -188,8 +189,7 @@ class Network:
     hybrid : HybridArrays or None
         The hybrid mode's arrays; None for the exact mode.
     packed : stochsyn.engine.layout.PackedNetwork
-        ``arrays`` in the two buffers the kernels take (3 arrays to hand over per call
-        instead of 77).
+        ``arrays`` packed for the kernels (a cached property).
     """
 
     model: Model
@@ -199,7 +199,12 @@ class Network:
     arrays: NetworkArrays
     continuous: tuple[str, ...] = ()
     hybrid: HybridArrays | None = None
-    packed: PackedNetwork | None = None
+
+    @functools.cached_property
+    def packed(self) -> PackedNetwork:
+        """``arrays`` in the two buffers the kernels take (3 arrays to hand over per call
+        instead of 77; :mod:`stochsyn.engine.layout`), made on first use."""
+        return pack(self.arrays)
 
     @property
     def n_species(self) -> int:
@@ -484,7 +489,7 @@ def _compile(model: Model) -> Network:
                    reactions=tuple(r.name for r in reactions),
                    pair_classes=tuple(pair_classes), arrays=arrays,
                    continuous=tuple(model.species[s] for s in sorted(continuous)),
-                   hybrid=hybrid, packed=pack(arrays))
+                   hybrid=hybrid)
 
 
 class _Steps(NamedTuple):
