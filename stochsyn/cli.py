@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stochsyn",
         description="Exact, agent-based stochastic simulation of synaptic plasticity.")
-    from . import __version__
+    from ._version import __version__
     parser.add_argument("--version", action="version", version=f"stochsyn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -208,8 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``stochsyn`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
-    from .ensemble import SimulationError
-    from .model.errors import ModelError
+    from . import ModelError, SimulationError
     try:
         return args.func(args)
     except ModelError as exc:

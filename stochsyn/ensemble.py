@@ -13,7 +13,7 @@ from typing import Sequence
 import numba
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .engine import STATUS_TEXT, run_batch
 from .engine.rng import entropy_words, new_root_seed
 from .model.errors import ModelError

@@ -3,7 +3,8 @@
 The Network is the contract between the Python layers and the kernels. Every integer array
 is ``int64`` and every real array ``float64`` whatever the model, so one compiled kernel
 serves every model and a parameter change never recompiles. The kernels receive the
-arrays packed into two buffers (:mod:`stochsyn.engine.layout`), made once per Network.
+arrays packed into two buffers (:func:`pack`; :mod:`stochsyn.engine.layout` unpacks them),
+made once per Network.
 
 The state vector of the engine has ``n_species + n_pair_classes`` entries: the species
 counts (agent states included, each the number of agents in that state), followed by the
@@ -20,8 +21,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .engine.layout import PackedNetwork, pack
-from .model.model import STATE_KINDS, Model
+from .model.elements import STATE_KINDS
+from .model.model import Model, hybrid_roles
 
 #: Rate-law kinds the kernels dispatch on: c·ΠC, c·exp(V(t)/v_scale)·ΠC, c·u(t)·ΠC,
 #: c·max(0, E − V(t))·ΠC (ion current) and c·GHK(V(t))·ΠC, all time-dependent but the
@@ -136,10 +137,10 @@ class NetworkArrays(NamedTuple):
 
 class HybridArrays(NamedTuple):
     """The hybrid mode's part of a compiled network (``[continuous]``; see
-    :func:`hybrid_roles` and :mod:`stochsyn.engine.continuous`), passed to the kernels
-    apart from :class:`NetworkArrays`: a model without continuous species has none, and
-    its kernel neither compiles nor pays for any of it (every array a kernel receives
-    costs reference counting at each call).
+    :func:`stochsyn.model.hybrid_roles` and :mod:`stochsyn.engine.continuous`), passed to
+    the kernels apart from :class:`NetworkArrays`: a model without continuous species has
+    none, and its kernel neither compiles nor pays for any of it (every array a kernel
+    receives costs reference counting at each call).
 
     Sizes: ``Y`` continuous species, ``N`` coupled reactions; a "slot" is an index into y
     (the continuous species in species order).
@@ -172,6 +173,56 @@ class HybridArrays(NamedTuple):
     law_n: np.ndarray
 
 
+class PackedNetwork(NamedTuple):
+    """A network's arrays in two buffers (:func:`pack`).
+
+    Handing 77 arrays to a compiled kernel costs ~0.1 µs each at every call (numba types
+    and unboxes every array, and makes and frees a reference-count record for each): 8–9 µs,
+    as much as the rest of a one-trajectory ``simulate`` call. Packed, a call passes 3, and
+    :func:`stochsyn.engine.layout.unpack` rebuilds the named tuple from views of them.
+
+    Attributes
+    ----------
+    ints : (N_i,) int64 ndarray
+        The int64 fields of :class:`NetworkArrays`, one after another in field order.
+    reals : (N_f,) float64 ndarray
+        The float64 fields, likewise.
+    bounds : (F, 2) int64 ndarray
+        Field k is ``ints[bounds[k, 0]:bounds[k, 1]]`` or ``reals[…]``, by its dtype.
+    """
+
+    ints: np.ndarray
+    reals: np.ndarray
+    bounds: np.ndarray
+
+
+def pack(arrays: NetworkArrays) -> PackedNetwork:
+    """Lay the arrays of a :class:`NetworkArrays` out in two buffers, in field order.
+
+    Raises
+    ------
+    TypeError
+        A field that is not a 1-D int64 or float64 array (the message names it).
+    """
+    parts = {"i": [], "f": []}
+    sizes = {"i": 0, "f": 0}
+    bounds = np.empty((len(arrays), 2), dtype=np.int64)
+    for k, name in enumerate(arrays._fields):
+        value = getattr(arrays, name)
+        kind = getattr(getattr(value, "dtype", None), "kind", None)
+        if not (isinstance(value, np.ndarray) and value.ndim == 1 and value.itemsize == 8
+                and kind in "if"):
+            raise TypeError(f"NetworkArrays.{name} must be a 1-D int64 or float64 array, "
+                            f"not {value!r:.80}")
+        parts[kind].append(value)
+        bounds[k] = sizes[kind], sizes[kind] + len(value)
+        sizes[kind] += len(value)
+    ints = np.concatenate(parts["i"]) if parts["i"] else np.zeros(0, np.int64)
+    reals = np.concatenate(parts["f"]) if parts["f"] else np.zeros(0, np.float64)
+    return PackedNetwork(ints.astype(np.int64, copy=False),
+                         reals.astype(np.float64, copy=False), bounds)
+
+
 @dataclass(frozen=True)
 class Network:
     """A compiled model: labels for the Python side, :class:`NetworkArrays` for the kernels.
@@ -202,8 +253,8 @@ class Network:
 
     @functools.cached_property
     def packed(self) -> PackedNetwork:
-        """``arrays`` in the two buffers the kernels take (3 arrays to hand over per call
-        instead of 77; :mod:`stochsyn.engine.layout`), made on first use."""
+        """``arrays`` in the two buffers the kernels take (:func:`pack`: 3 arrays to hand
+        over per call instead of 77), made on first use."""
         return pack(self.arrays)
 
     @property
@@ -231,45 +282,6 @@ def _i64(values) -> np.ndarray:
 
 def _f64(values) -> np.ndarray:
     return np.asarray(values, dtype=np.float64).reshape(-1)
-
-
-def hybrid_roles(model: Model) -> tuple[str, ...]:
-    """The role of each reaction of ``model`` in the hybrid mode (``[continuous]``).
-
-    * ``"ode"``: every species it reads or writes (reactants, products, the modifier and
-      substrate states of a Michaelis–Menten or Hill law) is continuous, and its law is a
-      state kind (mass action, Michaelis–Menten, Hill): a term ``ν_j a_j(y)`` of the rate
-      equations ``dy/dt = Σ_j ν_j a_j(y)``, never an event;
-    * ``"coupled"``: a discrete reaction that reads a continuous species: its propensity
-      varies along y(t) between events (integrated hazard);
-    * ``"jump"``: a discrete reaction that reads none but changes one: each firing adds its
-      net change to y;
-    * ``"exact"``: none of these (every reaction of a model without continuous species).
-
-    Agent rules and time-dependent kinds are never ODE terms (agents are discrete; the
-    model refuses time-dependent laws that read continuous species).
-    """
-    continuous = set(model.continuous)
-    roles = []
-    for r in model.reactions:
-        reads = ({s for s, _ in r.reactants} | {s for s, _ in r.modifier}
-                 | set(r.saturation))
-        change: dict[int, int] = {}
-        for s, n in r.reactants:
-            change[s] = change.get(s, 0) - n
-        for s, n in r.products:
-            change[s] = change.get(s, 0) + n
-        touched = reads | {s for s, _ in r.products}
-        if (continuous and touched and touched <= continuous and r.kind in STATE_KINDS
-                and not r.agent_moves and r.neighbour is None):
-            roles.append("ode")
-        elif reads & continuous:
-            roles.append("coupled")
-        elif {s for s, d in change.items() if d} & continuous:
-            roles.append("jump")
-        else:
-            roles.append("exact")
-    return tuple(roles)
 
 
 def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DESIGN.md

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
-from .layout import PackedNetwork, pack
+from ..network import PackedNetwork, pack
 from .ssa import run_trajectories
 
 #: Claims per thread a batch is cut into: rows are claimed ``n // (threads · this)`` at a

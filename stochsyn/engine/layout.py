@@ -1,31 +1,30 @@
 """The compiled network as the kernels receive it: two buffers and a table of bounds.
 
-:class:`stochsyn.network.NetworkArrays` has 77 arrays. Handing them to a compiled kernel
-costs ~0.1 µs each at every call (numba types and unboxes every array, and makes and
-frees a reference-count record for each): 8–9 µs, as much as the rest of a one-trajectory
-``simulate`` call. :func:`pack` lays them out once per network in one int64 buffer, one
-float64 buffer and an (F, 2) table of [start, stop) offsets; the kernel entry rebuilds the
-same named tuple from slices of those (views, no copy) with :func:`unpack`, so a call
-passes 3 arrays instead of 77, and every kernel below it reads ``net.x0``, ``net.rate``, …
-as before.
+:func:`stochsyn.network.pack` lays the 77 arrays of a
+:class:`stochsyn.network.NetworkArrays` out in one int64 buffer, one float64 buffer and an
+(F, 2) table of [start, stop) offsets, once per network; the kernel entry rebuilds the same
+named tuple from slices of those (views, no copy) with :func:`unpack`, so a call passes 3
+arrays instead of 77 (~8 µs less per call), and every kernel below it reads ``net.x0``,
+``net.rate``, … as before.
 
-:data:`FIELDS` is the engine's declaration of the arrays it reads (name and dtype). It
-lives in the engine so that changing it changes the engine's sources, which clears the
-kernel cache (:func:`stochsyn.engine.invalidate_stale_kernel_cache`); :func:`pack` refuses
-a network whose arrays do not match it, naming the field.
+:data:`FIELDS` is the engine's declaration of the arrays it reads (name and dtype), from
+which :func:`unpack` is generated. It lives in the engine so that changing it changes the
+engine's sources, which clears the kernel cache
+(:func:`stochsyn.engine.invalidate_stale_kernel_cache`); importing this module fails,
+naming the fields, when NetworkArrays has other fields.
 """
 
 from __future__ import annotations
 
 from collections import namedtuple
-from typing import NamedTuple
 
-import numpy as np
 from numba.core import types
 from numba.extending import overload
 
+from ..network import NetworkArrays
+
 #: (name, kind) of every array of stochsyn.network.NetworkArrays, in its order; kind "i" is
-#: int64, "f" float64. Keep in step with NetworkArrays (pack checks it).
+#: int64, "f" float64. Keep in step with NetworkArrays (checked below and by the tests).
 FIELDS = (
     ("x0", "i"), ("n_state", "i"), ("rate_kind", "i"), ("rate", "f"), ("rate_input", "i"),
     ("rate_vscale", "f"), ("reac_ptr", "i"), ("reac_idx", "i"), ("reac_order", "i"),
@@ -52,57 +51,11 @@ FIELDS = (
 #: The network inside the kernels: the fields of NetworkArrays, as views of the buffers.
 NetworkView = namedtuple("NetworkView", [name for name, _ in FIELDS])
 
-_DTYPES = {"i": np.dtype(np.int64), "f": np.dtype(np.float64)}
-
-
-class PackedNetwork(NamedTuple):
-    """A network's arrays in two buffers (:func:`pack`).
-
-    Attributes
-    ----------
-    ints : (N_i,) int64 ndarray
-        The int64 fields, one after another in :data:`FIELDS` order.
-    reals : (N_f,) float64 ndarray
-        The float64 fields, likewise.
-    bounds : (F, 2) int64 ndarray
-        Field k is ``ints[bounds[k, 0]:bounds[k, 1]]`` (or ``reals[…]``, by its kind).
-    """
-
-    ints: np.ndarray
-    reals: np.ndarray
-    bounds: np.ndarray
-
-
-def pack(arrays) -> PackedNetwork:
-    """Lay the arrays of a :class:`stochsyn.network.NetworkArrays` out in two buffers.
-
-    Raises
-    ------
-    TypeError
-        The arrays do not match :data:`FIELDS` (a field added to NetworkArrays but not
-        here, a field of another dtype or dimension): the message names it.
-    """
-    names = tuple(getattr(arrays, "_fields", ()))
-    if names != NetworkView._fields:
-        missing = sorted(set(NetworkView._fields) ^ set(names))
-        raise TypeError("NetworkArrays and stochsyn.engine.layout.FIELDS differ "
-                        f"({', '.join(missing) or 'order'}); declare every field there")
-    parts = {"i": [], "f": []}
-    sizes = {"i": 0, "f": 0}
-    bounds = np.empty((len(FIELDS), 2), dtype=np.int64)
-    for k, (name, kind) in enumerate(FIELDS):
-        value = getattr(arrays, name)
-        if not (isinstance(value, np.ndarray) and value.ndim == 1
-                and value.dtype == _DTYPES[kind]):
-            raise TypeError(f"NetworkArrays.{name} must be a 1-D {_DTYPES[kind]} array "
-                            f"(stochsyn.engine.layout.FIELDS), not {value!r:.80}")
-        parts[kind].append(value)
-        bounds[k] = sizes[kind], sizes[kind] + len(value)
-        sizes[kind] += len(value)
-    ints = np.concatenate(parts["i"]) if parts["i"] else np.zeros(0, np.int64)
-    reals = np.concatenate(parts["f"]) if parts["f"] else np.zeros(0, np.float64)
-    return PackedNetwork(ints.astype(np.int64, copy=False),
-                         reals.astype(np.float64, copy=False), bounds)
+if NetworkArrays._fields != NetworkView._fields:
+    _DIFFERENT = sorted(set(NetworkArrays._fields) ^ set(NetworkView._fields))
+    raise ImportError("stochsyn.network.NetworkArrays and stochsyn.engine.layout.FIELDS "
+                      f"differ ({', '.join(_DIFFERENT) or 'in order'}): declare every field "
+                      "of NetworkArrays in FIELDS, in its order")
 
 
 def unpack(ints, reals, bounds):
@@ -126,4 +79,4 @@ def _unpack_overload(ints, reals, bounds):
     return scope["impl"]
 
 
-__all__ = ["FIELDS", "NetworkView", "PackedNetwork", "pack", "unpack"]
+__all__ = ["FIELDS", "NetworkView", "unpack"]

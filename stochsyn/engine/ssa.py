@@ -1067,7 +1067,7 @@ def run_trajectories(ints, reals, bounds, run_entropy, trajectories, claim, samp
     Parameters
     ----------
     ints, reals, bounds : ndarrays
-        The network's arrays, packed (:class:`.layout.PackedNetwork`).
+        The network's arrays, packed (:class:`stochsyn.network.PackedNetwork`).
     run_entropy : (n_words,) uint32 ndarray
         The root seed as SeedSequence entropy words (:func:`rng.entropy_words`).
     trajectories : (B,) int64 ndarray

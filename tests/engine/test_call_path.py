@@ -15,6 +15,7 @@ import pytest
 
 import stochsyn as ss
 from stochsyn.engine import layout
+from stochsyn.network import pack
 from stochsyn.engine.jit import fetch_add
 from stochsyn.engine.ssa import run_trajectories
 from stochsyn.ensemble import apply_protocol
@@ -51,22 +52,23 @@ def test_new_parameters_get_their_own_network_and_no_new_kernel():
 
 def test_the_packed_network_holds_every_array():
     arrays = ss.compile(ss.load_model(EXAMPLES / "ampar_network.toml")).arrays
-    packed = layout.pack(arrays)
+    packed = pack(arrays)
     assert packed.ints.dtype == np.int64 and packed.reals.dtype == np.float64
-    for k, (name, kind) in enumerate(layout.FIELDS):
+    assert layout.NetworkView._fields == type(arrays)._fields
+    for k, (name, kind) in enumerate(layout.FIELDS):     # the kinds unpack reads them by
+        value = getattr(arrays, name)
+        assert value.dtype == (np.int64 if kind == "i" else np.float64), name
         buffer = packed.ints if kind == "i" else packed.reals
         start, stop = packed.bounds[k]
-        np.testing.assert_array_equal(buffer[start:stop], getattr(arrays, name),
-                                      err_msg=name)
+        np.testing.assert_array_equal(buffer[start:stop], value, err_msg=name)
 
 
-def test_packing_refuses_arrays_that_do_not_match_the_layout():
+def test_packing_refuses_arrays_of_another_kind():
     arrays = ss.compile(ss.Model.from_dict(BIRTH_DEATH)).arrays
     with pytest.raises(TypeError, match="rate_kind"):
-        layout.pack(arrays._replace(rate_kind=arrays.rate_kind.astype(np.float64)))
+        pack(arrays._replace(rate_kind=arrays.rate_kind.astype(np.int32)))
     with pytest.raises(TypeError, match="rate"):
-        layout.pack(arrays._replace(rate=arrays.rate.reshape(1, -1)))
-    assert layout.NetworkView._fields == type(arrays)._fields
+        pack(arrays._replace(rate=arrays.rate.reshape(1, -1)))
 
 
 def test_a_protocol_of_spikes_alone_keeps_the_model():
