@@ -2,10 +2,15 @@
 
 from ._version import __version__
 from .model import Model, ModelError, load_model
-from .ensemble import BudgetWarning, SimulationError, simulate
-from .results import Ensemble, read
+from .dataset import DatasetMismatchError, DatasetWriteError, merge
+from .ensemble import (AlreadyComplete, BudgetWarning, RunInterrupted, SimulationError,
+                       simulate, sweep)
+from .results import Ensemble, IncompleteDatasetError, IncompleteDatasetWarning, read
 from .network import compile
 from . import protocols
 
-__all__ = ["Model", "ModelError", "load_model", "simulate", "Ensemble", "read", "compile",
-           "protocols", "SimulationError", "BudgetWarning", "__version__"]
+__all__ = ["Model", "ModelError", "load_model", "simulate", "sweep", "Ensemble", "read",
+           "merge", "compile", "protocols", "SimulationError", "BudgetWarning",
+           "RunInterrupted", "AlreadyComplete", "IncompleteDatasetWarning",
+           "IncompleteDatasetError", "DatasetWriteError", "DatasetMismatchError",
+           "__version__"]

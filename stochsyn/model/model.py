@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -172,6 +172,13 @@ class Model:
             If python-libsbml is not installed or the file cannot be written.
         """
         return write_sbml(self, path)
+
+    def __getstate__(self) -> dict:
+        """A Model pickles as its fields alone. What other layers keep on it (the compiled
+        Network, :func:`stochsyn.network.compile`) is derived from them and is rebuilt
+        where it is used: a Model sent to an executor's worker does not carry arrays that
+        the worker's own compiler and kernels might lay out otherwise, nor their size."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     # ------------------------------------------------------------------ views
     @property

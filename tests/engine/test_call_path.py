@@ -138,3 +138,17 @@ def test_a_kept_network_does_not_keep_its_model_alive():
     del model
     gc.collect()
     assert alive() is None
+
+
+def test_a_pickled_model_leaves_its_network_behind():
+    """A Model sent to an executor's worker carries its fields, not the Network compiled
+    here: the worker compiles its own (once per model, ensemble._network_of)."""
+    import pickle
+    model = ss.Model.from_dict(BIRTH_DEATH)
+    before = len(pickle.dumps(model))
+    ss.compile(model)
+    copy = pickle.loads(pickle.dumps(model))
+    assert len(pickle.dumps(model)) == before
+    assert copy.hash == model.hash and "_stochsyn_network" not in vars(copy)
+    np.testing.assert_array_equal(ss.compile(copy).packed.ints, ss.compile(model).packed.ints)
+
