@@ -21,7 +21,7 @@ import numpy as np
 
 from . import dataset as ds
 from ._version import __version__
-from .engine import INTERRUPTED, NOT_STARTED, STATUS_TEXT, run_batch
+from .engine import INTERRUPTED, NOT_STARTED, OK, STATUS_TEXT, run_batch
 from .engine.rng import entropy_words, new_root_seed
 from .model.errors import ModelError
 from .model.model import Model
@@ -314,7 +314,6 @@ def run_batch_task(task: BatchTask, stop_flag: np.ndarray | None = None,
     on_progress : callable(done, events), optional
         Called a few times a second with the trajectories finished and their events.
     """
-    from .engine.batch import NOT_STARTED
     if stop_flag is None:
         stop_flag = np.zeros(1, dtype=np.int64)
     if task.deadline is not None and time.time() >= task.deadline:
@@ -323,7 +322,7 @@ def run_batch_task(task: BatchTask, stop_flag: np.ndarray | None = None,
     labels = _labels(network, task.model, task.times)
     first, n = task.trajectories
     trajectories = np.arange(first, first + n, dtype=np.int64)
-    logs = bool(np.any(network.arrays.log)) and task.record_events
+    logs = task.record_events and bool(network.arrays.log.any())
     directory = Path(task.directory) if task.directory is not None else None
     writer = None
     kept: list[Events] = []
@@ -365,8 +364,9 @@ def run_batch_task(task: BatchTask, stop_flag: np.ndarray | None = None,
         dropped = _simulate_rows(network, task, trajectories, outputs, logs, stop_flag, poll,
                                  sink)
         seconds = time.perf_counter() - started
-        not_started = status == NOT_STARTED
-        if not_started.any():           # stopped before these began: nothing simulated
+        statuses = _status_counts(status)
+        if NOT_STARTED in statuses:     # stopped before these began: nothing simulated
+            not_started = status == NOT_STARTED
             counts[not_started] = -1
             firings[not_started] = 0
             results[not_started] = 0.0
@@ -393,10 +393,16 @@ def run_batch_task(task: BatchTask, stop_flag: np.ndarray | None = None,
         if writer is not None:
             writer.abort()
         raise
-    codes, how_many = np.unique(status, return_counts=True)
     return BatchOutcome(task.number, n, int(results[:, 0].sum()), seconds,
-                        ensemble if directory is None else None,
-                        {int(c): int(k) for c, k in zip(codes, how_many)}, dropped)
+                        ensemble if directory is None else None, statuses, dropped)
+
+
+def _status_counts(status: np.ndarray) -> dict[int, int]:
+    """How many rows of a batch have each status code."""
+    if not status.any():        # all OK, the usual case (~1 µs; np.unique takes ~10)
+        return {OK: len(status)} if len(status) else {}
+    codes, how_many = np.unique(status, return_counts=True)
+    return {int(c): int(k) for c, k in zip(codes, how_many)}
 
 
 def _simulate_rows(network, task, trajectories, outputs, logs, stop_flag, poll, sink) -> int:
@@ -518,10 +524,18 @@ def _event_buffers(n: int, capacity: int):
             np.empty((n, capacity), dtype=np.int64))
 
 
+#: The kernels this process has loaded, by mode (True: hybrid): :func:`_warm_up` is needed
+#: once per mode and process (its watcher thread alone costs ~0.1 ms a call).
+_LOADED_MODES: set = set()
+
+
 def _warm_up(network: Network, times, notify) -> float:
     """Load (or compile, the first time on a machine) the kernel for ``network``'s types
     by running it on zero trajectories, outside any timing; says so via ``notify`` when it
-    takes long. Returns the seconds it took."""
+    takes long. Returns the seconds it took (0 when this process has loaded it before)."""
+    mode = network.hybrid is not None
+    if mode in _LOADED_MODES:
+        return 0.0
     task = BatchTask(0, None, (0, 0), entropy_words(0), times, 0.0, 0, False, 0,
                      (np.zeros(0), np.zeros(0)), {}, {}, None, 1, None)
     outputs = (np.empty((0, len(times), network.n_species), dtype=np.int64),
@@ -544,6 +558,7 @@ def _warm_up(network: Network, times, notify) -> float:
                 np.zeros(1, dtype=np.int64), None)
     finally:
         done.set()
+    _LOADED_MODES.add(mode)
     seconds = time.perf_counter() - started
     if seconds > 1.5:
         notify(f"kernels ready after {seconds:.1f} s (not counted in events/s)")
