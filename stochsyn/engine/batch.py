@@ -6,15 +6,18 @@ the calls claim the batch's rows a few at a time from one shared counter (an ato
 fetch-and-add): dynamic scheduling, so unequal trajectories still balance, at the cost of
 one kernel call per thread and batch. Every trajectory seeds its own stream from its
 global index, so the result does not depend on the number of threads or on which thread
-ran what. Each call counts firings in its own work arrays and writes
-every output row once per trajectory, so two threads never write one cache line at every
-event.
+ran what. Each call counts firings in its own work arrays and writes every output row
+once per trajectory, so two threads never write one cache line at every event.
 
-The calling thread never runs the kernel itself (even with one thread): it waits, calls
-the caller's ``poll`` a few times a second (progress bars, a wall-clock budget), and stays
-able to take a Ctrl-C. On a KeyboardInterrupt (or any error from ``poll``) it sets the
-kernel's stop flag, which every running trajectory reads every few thousand events, waits
-for the workers to return (well under a second) and re-raises.
+In the exact mode the calling thread runs the kernel itself for the first trajectories of
+a batch while they are short (:data:`INLINE_ROW_WORK` events each, :data:`INLINE_WORK` in
+all; a batch of small trajectories ends there, without waking any worker); then it hands
+the rest to the workers (in the hybrid mode all of it: the budget counts events, not the
+ODE steps between them) and waits, calls the caller's ``poll`` a few times a second (progress bars,
+a wall-clock budget), and stays able to take a Ctrl-C. On a KeyboardInterrupt (or any
+error from ``poll``) it sets the kernel's stop flag, which every running trajectory reads
+every few thousand events, waits for the workers to return (well under a second) and
+re-raises.
 
 Why not numba's ``prange``: a ``parallel=True`` kernel loaded from numba's on-disk cache
 ran 5–15 % slower on one thread than the same kernel freshly compiled (numba issue 8085;
@@ -39,6 +42,19 @@ from .ssa import run_trajectories
 POLL_INTERVAL_S = 0.2
 #: ``status`` of a row the kernel never started (the batch was stopped first).
 NOT_STARTED = -1
+
+#: Events (and samples) of a trajectory beyond which the calling thread hands it to a
+#: worker: a hand-off costs 0.05–0.15 ms of CPU (measured with 1,000 dimerisation
+#: trajectories), as much as ~4,000 events of a small model, so a longer trajectory is cut
+#: there and redone by a worker (same bits), which loses at most this much work a batch.
+INLINE_ROW_WORK = 4096
+#: Work (events and samples, as counted by :func:`stochsyn.engine.ssa.run_trajectories`)
+#: the calling thread does itself, one thread, on trajectories within INLINE_ROW_WORK each,
+#: before it hands the rest of a batch to a worker: 1,000 dimerisation trajectories
+#: (~5 ms) need no worker, and a Ctrl-C waits for this much work at most (~10 ms on a
+#: small model, ~0.2 s at the hybrid mode's ~1.3 µs an event). With several threads the
+#: calling thread stops at INLINE_ROW_WORK instead, so a batch worth sharing is shared.
+INLINE_WORK = 2**17
 
 #: Claims per thread a batch is cut into: rows are claimed ``n // (threads · this)`` at a
 #: time (at least 1). A claim costs one atomic add (~50 ns), so this only bounds how
@@ -137,19 +153,30 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
     n_threads = default_threads() if n_threads is None else int(n_threads)
     n_threads = max(1, min(n_threads, n))
     rows_per_claim = n if n_threads == 1 else max(1, n // (n_threads * CLAIMS_PER_THREAD))
-    claim = np.array([0, n, rows_per_claim], dtype=np.int64)
+    # The hybrid mode's trajectories all go to the workers: its work between events (ODE
+    # steps) is not counted by the budget, so a Ctrl-C or max_wall could wait for it.
+    run_inline = hybrid is None or n == 0
+    inline = INLINE_WORK if n_threads == 1 else INLINE_ROW_WORK
+    claim = np.array([0, n, rows_per_claim, inline if run_inline else 0, INLINE_ROW_WORK],
+                     dtype=np.int64)
     if not isinstance(net, PackedNetwork):
         net = pack(net)              # (a Network carries its packed form: Network.packed)
     args = (*net, run_entropy, trajectories, claim, sample_times, spike_times,
             post_spike_times, t_end, max_events, record_idx, counts, voltages, firings,
             ev_time, ev_agent, ev_reaction, ev_from, ev_to, status, results, stop_flag,
             cont_values, hybrid)
-    if n == 0:      # nothing to run, but the kernel is loaded (compiled the first time)
-        run_trajectories(*args)
+    if run_inline:
+        run_trajectories(*args)     # in this thread, up to ``inline`` (no rows: loads it)
+        claim[3] = 0
+    if claim[0] >= n:           # all done here: no worker woken
+        if poll is not None:
+            poll()
         return
-    pool = _worker_pool(n_threads)
-    futures = [pool.submit(run_trajectories, *args) for _ in range(n_threads)]
+    futures = []
     try:
+        pool = _worker_pool(n_threads)
+        for _ in range(n_threads):
+            futures.append(pool.submit(run_trajectories, *args))
         while True:
             _, pending = wait(futures, timeout=POLL_INTERVAL_S)
             if poll is not None:

@@ -702,6 +702,7 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
     k = 0            # next sample
     iv = 0           # next intervention
     n_events = 0
+    next_check = 0   # events at which the event budget and the stop flag are looked at next
     n_records = 0
     status = OK
     t_iv = net.iv_time[0] if n_interventions > 0 else math.inf
@@ -884,12 +885,14 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
                 if status != OK:
                     k = int(st[continuous.SAMPLED])
                     break
-        if n_events >= max_events:
-            status = MAX_EVENTS
-            break
-        if (n_events & (STOP_CHECK_EVENTS - 1)) == 0 and stop_flag[0] != 0:
-            status = INTERRUPTED
-            break
+        if n_events >= next_check:  # one comparison per event for the budget and the flag
+            if n_events >= max_events:
+                status = MAX_EVENTS
+                break
+            if stop_flag[0] != 0:
+                status = INTERRUPTED
+                break
+            next_check = min(max_events, n_events + STOP_CHECK_EVENTS)
         t = t_next
         if hybrid is not None and n_cp_live > 0:
             u, s_hi, s_lo = double_words(s_hi, s_lo, inc_hi, inc_lo)
@@ -1075,6 +1078,16 @@ def run_trajectories(ints, reals, bounds, run_entropy, trajectories, claim, samp
     draws only from ``SeedSequence(root_seed, spawn_key=(trajectories[b],))``, so its result
     is the same whichever batch, thread or claim runs it.
 
+    A call alone on a batch may be given a budget of work (``claim[3] > 0``) and a budget
+    per row (``claim[4]``): it stops before it would exceed the first and gives the rest
+    of the batch back (``claim[0]`` is then the first row not done), so that
+    :func:`stochsyn.engine.batch.run_batch` can run small trajectories in the calling
+    thread, without handing them to a worker, and still stay responsive to Ctrl-C. A row's
+    work is its events plus its samples; a row is run with at most the smaller budget left
+    as its event budget, and when it stops at that (status MAX_EVENTS below
+    ``max_events``) its result is discarded, its ``status`` restored, and it is given back
+    to be simulated again in full (same stream, same bits).
+
     Parameters
     ----------
     ints, reals, bounds : ndarrays
@@ -1083,8 +1096,10 @@ def run_trajectories(ints, reals, bounds, run_entropy, trajectories, claim, samp
         The root seed as SeedSequence entropy words (:func:`rng.entropy_words`).
     trajectories : (B,) int64 ndarray
         Global trajectory indices.
-    claim : (3,) int64 ndarray
-        [next row to claim, end row, rows per claim]; ``claim[0]`` is advanced.
+    claim : (5,) int64 ndarray
+        [next row to claim, end row, rows per claim, work budget of this call (events and
+        samples; 0: none), event budget of a row within it]; ``claim[0]`` is advanced.
+        With a budget, no other call may share ``claim`` while this one runs.
     counts : (B, n_times, R) int64 ndarray
     voltages : (B, n_times) or (B, 0) float64 ndarray
     firings : (B, M) int64 ndarray
@@ -1112,6 +1127,9 @@ def run_trajectories(ints, reals, bounds, run_entropy, trajectories, claim, samp
         cp_static = np.zeros(len(hy.cp_rx), dtype=np.float64)
     stop = claim[1]
     size = max(claim[2], 1)
+    budget = claim[3]
+    row_budget = claim[4]
+    spent = 0
     while True:
         first = fetch_add(claim, 0, size)
         if first >= stop:
@@ -1119,16 +1137,29 @@ def run_trajectories(ints, reals, bounds, run_entropy, trajectories, claim, samp
         for b in range(first, min(first + size, stop)):
             if stop_flag[0] != 0:       # stopped: this row and the rest stay unstarted
                 return
+            row_events = max_events
+            if budget > 0:
+                if spent >= budget:     # the rest is given back (this call is alone)
+                    claim[0] = b
+                    return
+                row_events = min(max_events, min(budget - spent, row_budget))
+            fill = status[b]
             seed_pcg64(rng_state, run_entropy, trajectories[b])
             if cont_values is None:
                 status[b] = simulate_trajectory(
                     net, work, rng_state, trajectories[b], sample_times, spike_times,
-                    post_spike_times, t_end, max_events, record_idx, counts[b], voltages[b],
+                    post_spike_times, t_end, row_events, record_idx, counts[b], voltages[b],
                     firings[b], ev_time[b], ev_agent[b], ev_reaction[b], ev_from[b], ev_to[b],
                     results[b], stop_flag)
             else:
                 status[b] = simulate_trajectory(
                     net, work, rng_state, trajectories[b], sample_times, spike_times,
-                    post_spike_times, t_end, max_events, record_idx, counts[b], voltages[b],
+                    post_spike_times, t_end, row_events, record_idx, counts[b], voltages[b],
                     firings[b], ev_time[b], ev_agent[b], ev_reaction[b], ev_from[b], ev_to[b],
                     results[b], stop_flag, (hy, cont_values[b], ws, st, cp_static))
+            if budget > 0:
+                if status[b] == MAX_EVENTS and row_events < max_events:
+                    status[b] = fill    # cut short by the budget: redone in full later
+                    claim[0] = b
+                    return
+                spent += np.int64(results[b, 0]) + len(sample_times)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numba
@@ -17,7 +18,7 @@ import stochsyn as ss
 from stochsyn.engine import layout
 from stochsyn.network import pack
 from stochsyn.engine.jit import fetch_add
-from stochsyn.engine.ssa import run_trajectories
+from stochsyn.engine.ssa import MAX_EVENTS, run_trajectories
 from stochsyn.ensemble import apply_protocol
 
 REPO = Path(__file__).resolve().parents[2]
@@ -152,3 +153,132 @@ def test_a_pickled_model_leaves_its_network_behind():
     assert copy.hash == model.hash and "_stochsyn_network" not in vars(copy)
     np.testing.assert_array_equal(ss.compile(copy).packed.ints, ss.compile(model).packed.ints)
 
+
+def _kernel_args(model, n, claim, stop_flag, t_end=20.0):
+    """run_trajectories' arguments for ``n`` trajectories of ``model`` (seed 5), and the
+    outputs (counts, firings, status, results)."""
+    from stochsyn.engine.rng import entropy_words
+    network = ss.compile(model)
+    times = np.linspace(0.0, t_end, 11)
+    counts = np.zeros((n, len(times), network.n_species), dtype=np.int64)
+    firings = np.zeros((n, network.n_reactions), dtype=np.int64)
+    status = np.full(n, -1, dtype=np.int64)
+    results = np.zeros((n, 4))
+    buffers = tuple(np.empty((n, 0), dtype=dtype) for dtype in (np.float64,) + (np.int64,) * 4)
+    args = (*network.packed, entropy_words(5), np.arange(n, dtype=np.int64), claim, times,
+            np.zeros(0), np.zeros(0), t_end, 10**9, np.arange(network.n_species),
+            counts, np.zeros((n, 0)), firings, *buffers, status, results, stop_flag)
+    return args, (counts, firings, status, results)
+
+
+def test_a_call_with_a_work_budget_gives_the_rest_back_unchanged():
+    """run_batch's calling thread runs a batch itself up to a budget: the call stops
+    before the budget, a trajectory cut by it is given back with its status as it was,
+    and the rows finished then by another call are the bits of a call without budget."""
+    model = ss.Model.from_dict(BIRTH_DEATH)       # ~100 events and 11 samples a trajectory
+    n = 8
+    whole_args, whole = _kernel_args(model, n, np.array([0, n, n, 0, 0]),
+                                     np.zeros(1, np.int64))
+    run_trajectories(*whole_args)
+    assert (whole[2] == 0).all() and whole[3][:, 0].min() > 50
+
+    claim = np.array([0, n, 1, 300, 10**6])
+    args, parts = _kernel_args(model, n, claim, np.zeros(1, np.int64))
+    run_trajectories(*args)
+    done = int(claim[0])
+    spent = whole[3][:done, 0].sum() + 11 * done
+    assert 1 <= done < n and spent < 300 <= spent + whole[3][done, 0] + 11
+    assert (parts[2][:done] == 0).all() and (parts[2][done:] == -1).all()
+    claim[3] = 0                                 # the rest, by a call without budget
+    run_trajectories(*args)
+    assert claim[0] >= n
+    for mine, reference in zip(parts, whole):
+        np.testing.assert_array_equal(mine, reference)
+
+    shortest = int(whole[3][:, 0].min())         # a row budget below every trajectory
+    claim = np.array([0, n, 1, 10**6, shortest - 1])
+    args, parts = _kernel_args(model, n, claim, np.zeros(1, np.int64))
+    run_trajectories(*args)
+    assert claim[0] == 0 and (parts[2] == -1).all()
+
+
+def test_a_stop_leaves_unclaimed_rows_not_started():
+    model = ss.Model.from_dict(BIRTH_DEATH)
+    args, (counts, firings, status, results) = _kernel_args(
+        model, 5, np.array([0, 5, 1, 0, 0]), np.ones(1, np.int64))
+    run_trajectories(*args)
+    assert (status == -1).all() and (results == 0).all()
+
+
+def test_short_trajectories_wake_no_worker(monkeypatch):
+    """run_batch's calling thread runs short trajectories itself (a worker's wake-up costs
+    as much as a small trajectory): with one thread up to INLINE_WORK in all, with more up
+    to INLINE_ROW_WORK (then the threads share the rest); a trajectory longer than
+    INLINE_ROW_WORK goes to a worker. The bits are the same wherever a trajectory ran."""
+    import stochsyn.engine.batch as batch_module
+    woken = []
+    original = batch_module._worker_pool
+    monkeypatch.setattr(batch_module, "_worker_pool",
+                        lambda n: woken.append(n) or original(n))
+    model = ss.Model.from_dict(BIRTH_DEATH)       # ~10 events/s, 101 samples
+    here = ss.simulate(model, 20.0, 100, seed=5, n_threads=1)
+    work = here.n_events.sum() + here.counts.shape[0] * here.counts.shape[1]
+    assert not woken and batch_module.INLINE_ROW_WORK < work < batch_module.INLINE_WORK
+    shared = ss.simulate(model, 20.0, 100, seed=5, n_threads=2)
+    assert woken == [2]
+    np.testing.assert_array_equal(here.counts, shared.counts)
+    long = ss.simulate(model, 2000.0, 2, seed=5, n_threads=1,       # cut here, redone there
+                       record_events=True)
+    assert woken == [2, 1] and long.n_events.min() > batch_module.INLINE_ROW_WORK
+    monkeypatch.setattr(batch_module, "INLINE_WORK", 0)             # no budget: all here
+    uncut = ss.simulate(model, 2000.0, 2, seed=5, n_threads=1, record_events=True)
+    assert woken == [2, 1]
+    np.testing.assert_array_equal(long.counts, uncut.counts)
+    np.testing.assert_array_equal(long.firings, uncut.firings)
+    np.testing.assert_array_equal(long.status, uncut.status)
+
+
+def test_event_records_of_a_trajectory_cut_in_the_calling_thread_are_its_full_runs(
+        monkeypatch):
+    """A trajectory cut at the calling thread's row budget and redone by a worker keeps
+    the event records of its full run, once each (every event of this model is logged)."""
+    import stochsyn.engine.batch as batch_module
+    model = ss.load_model(EXAMPLES / "ampar_exchange.toml")      # ~4.4 events/s
+    cut = ss.simulate(model, 2000.0, 2, seed=5, n_threads=1, record_events=True)
+    assert cut.n_events.min() > batch_module.INLINE_ROW_WORK
+    monkeypatch.setattr(batch_module, "INLINE_WORK", 0)             # no budget: all here
+    uncut = ss.simulate(model, 2000.0, 2, seed=5, n_threads=1, record_events=True)
+    events = cut.events()
+    assert len(events) == cut.n_events.sum()
+    assert events.equals(uncut.events())
+    np.testing.assert_array_equal(cut.counts, uncut.counts)
+
+
+def test_a_trajectory_at_max_events_keeps_its_status_when_cut_in_the_calling_thread():
+    """A trajectory that really reaches max_events ends MAX_EVENTS with exactly that many
+    events, whether max_events is below the calling thread's row budget (the status is
+    real there) or above it (the row is cut there, then run in full by a worker)."""
+    from stochsyn.engine.batch import INLINE_ROW_WORK
+    model = ss.Model.from_dict(BIRTH_DEATH)
+    for max_events in (INLINE_ROW_WORK // 2, INLINE_ROW_WORK, 3 * INLINE_ROW_WORK):
+        for n_threads in (1, 2):
+            ens = ss.simulate(model, 10**5, 3, seed=5, n_threads=n_threads,
+                              max_events=max_events, on_stop="ignore")
+            assert (ens.status == MAX_EVENTS).all(), (max_events, ens.status)
+            assert (ens.n_events == max_events).all(), (max_events, ens.n_events)
+
+
+def test_hybrid_trajectories_are_not_run_in_the_calling_thread(monkeypatch):
+    """The hybrid mode's work between events (ODE steps) is not in the calling thread's
+    budget, so none of it runs there: a Ctrl-C is taken while it runs."""
+    import stochsyn.engine.batch as batch_module
+    calls = []
+    original = batch_module.run_trajectories
+    monkeypatch.setattr(batch_module, "run_trajectories",
+                        lambda *args: calls.append((threading.current_thread(),
+                                                    len(args[4]))) or original(*args))
+    from tests.engine.test_reproducibility import HYBRID_MODEL
+    model = ss.Model.from_dict(HYBRID_MODEL)
+    ss.simulate(model, 1.0, 2, seed=5, n_threads=1)
+    with_rows = [thread for thread, rows in calls if rows]     # (no rows: loading it)
+    assert with_rows and threading.main_thread() not in with_rows
