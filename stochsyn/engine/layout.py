@@ -1,10 +1,10 @@
 """The compiled network as the kernels receive it: two buffers and a table of bounds.
 
-:func:`stochsyn.network.pack` lays the 77 arrays of a
+:func:`stochsyn.network.pack` lays the 85 arrays of a
 :class:`stochsyn.network.NetworkArrays` out in one int64 buffer, one float64 buffer and an
 (F, 2) table of [start, stop) offsets, once per network; the kernel entry rebuilds the same
 named tuple from slices of those (views, no copy) with :func:`unpack`, so a call passes 3
-arrays instead of 77 (~8 µs less per call), and every kernel below it reads ``net.x0``,
+arrays instead of 85 (~8 µs less per call), and every kernel below it reads ``net.x0``,
 ``net.rate``, … as before.
 
 :data:`FIELDS` is the engine's declaration of the arrays it reads (name and dtype), from
@@ -46,6 +46,8 @@ FIELDS = (
     ("comp_alpha", "i"), ("mem_io", "i"), ("mem_param", "f"), ("ch_idx", "i"), ("ch_g", "f"),
     ("ch_e", "f"), ("rx_conductance", "i"), ("law_ptr", "i"), ("law_idx", "i"),
     ("law_w", "f"), ("sat_ptr", "i"), ("sat_idx", "i"), ("law_k", "f"), ("law_n", "f"),
+    ("type_complex_size", "i"), ("cx_type", "i"), ("cx_pick", "i"), ("cx_off", "i"),
+    ("cx_to", "i"), ("cx_dptr", "i"), ("cx_didx", "i"), ("cx_dval", "i"),
 )
 
 #: The network inside the kernels: the fields of NetworkArrays, as views of the buffers.
@@ -69,7 +71,7 @@ def _unpack_overload(ints, reals, bounds):
     if not (isinstance(ints, types.Array) and isinstance(reals, types.Array)
             and isinstance(bounds, types.Array)):
         return None
-    # One slice per field, written out from FIELDS (a tuple of 77 differently typed views
+    # One slice per field, written out from FIELDS (a tuple of 85 differently typed views
     # cannot be built in a loop). The code depends on FIELDS only, an engine source.
     items = ", ".join(f"{'ints' if kind == 'i' else 'reals'}[bounds[{k}, 0]:bounds[{k}, 1]]"
                       for k, (_, kind) in enumerate(FIELDS))
