@@ -21,9 +21,13 @@ def _parameter_overrides(items: list[str]) -> dict[str, str]:
     return overrides
 
 
-def _continuous(model, text):
-    """The model with ``--continuous`` applied: names separated by commas or spaces;
-    "none" (or "") makes it exact."""
+def _continuous(model, text, exact=False):
+    """The model with ``--continuous`` applied (names separated by commas or spaces;
+    "none" or "" makes it exact), or exact with ``--exact``."""
+    if exact:
+        if text is not None:
+            raise ValueError("give either --exact or --continuous, not both")
+        return model.with_continuous([])
     if text is None:
         return model
     names = [n for n in text.replace(",", " ").split() if n]
@@ -38,7 +42,7 @@ def _cmd_run(args) -> int:
     model = ss.load_model(args.model)
     if args.set:
         model = model.with_parameters(**_parameter_overrides(args.set))
-    model = _continuous(model, args.continuous)
+    model = _continuous(model, args.continuous, args.exact)
     protocol = ss.protocols.parse(args.protocol) if args.protocol else None
     out = Path(args.out) if args.out else Path("results") / Path(args.model).stem
     start = time.perf_counter()
@@ -75,7 +79,7 @@ def _print_final(ens, names=None) -> None:
 def _cmd_info(args) -> int:
     import stochsyn as ss
 
-    print(_continuous(ss.load_model(args.model), args.continuous).info())
+    print(_continuous(ss.load_model(args.model), args.continuous, args.exact).info())
     return 0
 
 
@@ -169,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="hybrid mode: these species are continuous (deterministic between "
                           "events), e.g. --continuous Ca,B,CaB; 'none' makes a model that "
                           "declares [continuous] exact (docs/model-format.md)")
+    run.add_argument("--exact", action="store_true",
+                     help="the fully exact run: every species counted, every reaction an "
+                          "event, whatever [continuous] the model declares (= --continuous "
+                          "none)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=_cmd_run)
 
@@ -176,7 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("model", help="model file (.toml, or SBML .xml/.sbml)")
     info.add_argument("--continuous", default=None, metavar="NAMES",
                       help="show the model in the hybrid mode with these continuous species "
-                           "(each reaction's role: ODE term, coupled, jump)")
+                           "(each reaction's role: ODE term, flux, coupled, jump); 'none': "
+                           "exact")
+    info.add_argument("--exact", action="store_true",
+                      help="show the model as the exact mode runs it (= --continuous none)")
     info.set_defaults(func=_cmd_info)
 
     export = commands.add_parser("export", help="write a model as SBML Level 3 Version 2")

@@ -327,7 +327,7 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
         ens = read(directory)
     else:
         ens = _concatenate(parts, ensemble_base, n_species, n_reactions)
-    _check_status(ens, on_stop, max_events)
+    _check_status(ens, on_stop, max_events, network)
     return ens
 
 
@@ -352,7 +352,9 @@ def _run(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx
     counts = np.empty((n, len(times), len(record_idx)), dtype=np.int64)
     firings = np.empty((n, n_reactions), dtype=np.int64)
     status = np.empty(n, dtype=np.int64)
-    results = np.zeros((n, 7), dtype=np.float64)
+    hybrid = arrays[1]
+    results = np.zeros((n, 9 + (len(hybrid.fx_rx) if hybrid is not None else 0)),
+                       dtype=np.float64)
     voltages = np.empty((n, len(times) if record_voltage else 0), dtype=np.float64)
     cont_values = np.empty((n, len(times), len(ensemble_base["continuous"])),
                            dtype=np.float64)
@@ -376,16 +378,20 @@ def _run(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx
                         t_reached=results[:, 1].copy(), firings=firings, event_records=events,
                         n_releases=results[:, 3].astype(np.int64),
                         voltage_mv=voltages if record_voltage else None,
-                        **_hybrid_fields(cont_values, results), **ensemble_base)
+                        **_hybrid_fields(cont_values, results, hybrid, n_reactions),
+                        **ensemble_base)
     return ensemble, capacity
 
 
-def _hybrid_fields(cont_values, results) -> dict:
+def _hybrid_fields(cont_values, results, hybrid, n_reactions) -> dict:
     """The Ensemble's fields of the hybrid mode (None without continuous species)."""
     if cont_values.shape[2] == 0:
         return {}
+    flux_totals = np.zeros((len(results), n_reactions))
+    flux_totals[:, hybrid.fx_rx] = results[:, 9:9 + len(hybrid.fx_rx)]
     return dict(continuous_values=cont_values, ode_steps=results[:, 4].astype(np.int64),
-                continuous_clamped=results[:, 6].copy())
+                continuous_clamped=results[:, 6].copy(),
+                ode_restarts=results[:, 7].astype(np.int64), flux_totals=flux_totals)
 
 
 def _run_rows(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx,
@@ -464,13 +470,27 @@ def _concatenate(parts, ensemble_base, n_species, n_reactions) -> Ensemble:
         **({} if parts[0].continuous_values is None else dict(
             continuous_values=np.concatenate([p.continuous_values for p in parts]),
             ode_steps=np.concatenate([p.ode_steps for p in parts]),
-            continuous_clamped=np.concatenate([p.continuous_clamped for p in parts]))),
+            continuous_clamped=np.concatenate([p.continuous_clamped for p in parts]),
+            ode_restarts=np.concatenate([p.ode_restarts for p in parts]),
+            flux_totals=np.concatenate([p.flux_totals for p in parts]))),
         firings=np.concatenate([p.firings for p in parts]),
         event_records=Events.concatenate([p.event_records for p in parts]),
         **ensemble_base)
 
 
-def _check_status(ens: Ensemble, on_stop: str, max_events: int) -> None:
+def _consuming_fluxes(network: Network | None) -> str:
+    """The fluxes that consume continuous species, as "reaction (species)" (for the
+    flux_negative advice)."""
+    hybrid = network.hybrid if network is not None else None
+    if hybrid is None or not len(hybrid.fx_consumed):
+        return "?"
+    pairs = hybrid.fx_consumed.reshape(-1, 2)
+    return ", ".join(f"'{network.reactions[hybrid.fx_rx[q]]}' (consumes "
+                     f"{network.continuous[s]})" for s, q in pairs)
+
+
+def _check_status(ens: Ensemble, on_stop: str, max_events: int,
+                  network: Network | None = None) -> None:
     if ens.continuous_clamped is not None and np.any(ens.continuous_clamped > 0):
         which = np.flatnonzero(ens.continuous_clamped > 0)
         warnings.warn(
@@ -499,6 +519,12 @@ def _check_status(ens: Ensemble, on_stop: str, max_events: int) -> None:
         "ode_failure": "the ODE of the continuous species failed (an amount became "
                        "infinite or NaN, or its step size vanished); look for rates that "
                        "make amounts grow without bound",
+        "flux_negative": "a flux (a reaction integrated as a term of dy/dt, "
+                         f"docs/model-format.md) drove a continuous species it consumes "
+                         f"below zero, beyond the ODE's error control: "
+                         f"{_consuming_fluxes(network)}; tighten [continuous] rtol and "
+                         "atol, or set flux = false on that reaction so that each firing is "
+                         "an event",
         "hazard_bound": "a time-dependent propensity exceeded the bound the engine "
                         "computed for it (an engine error, not a model one); please report "
                         "it with the model and the seed",

@@ -125,6 +125,15 @@ class Ensemble:
         Molecules created by setting an amount that a discrete reaction made negative to 0
         (0 unless a continuous species is too scarce for the hybrid mode; see
         :mod:`stochsyn.engine.continuous`).
+    ode_restarts : (n_trajectories,) int64 ndarray or None
+        Times the ODE was stopped at an event or a scheduled change that altered its
+        right-hand side (a jump, a flux's discrete factor, V(t) under a live flux, ...) and
+        started afresh there.
+    flux_totals : (n_trajectories, n_reactions) float64 ndarray or None
+        The hybrid mode's fluxes (reactions that are terms of dy/dt, never events): how
+        many times each would have fired, i.e. the molecules it moved, integrated to the
+        time reached (0 for the other reactions, whose count is in ``firings``). So
+        ``firings + flux_totals`` compares with an exact run's ``firings``.
     """
 
     times: np.ndarray
@@ -146,6 +155,8 @@ class Ensemble:
     continuous_values: np.ndarray | None = None
     ode_steps: np.ndarray | None = None
     continuous_clamped: np.ndarray | None = None
+    ode_restarts: np.ndarray | None = None
+    flux_totals: np.ndarray | None = None
 
     def __post_init__(self):
         if self.n_releases is None:
@@ -159,6 +170,10 @@ class Ensemble:
                 self.ode_steps = np.zeros(n, dtype=np.int64)
             if self.continuous_clamped is None:
                 self.continuous_clamped = np.zeros(n)
+            if self.ode_restarts is None:
+                self.ode_restarts = np.zeros(n, dtype=np.int64)
+            if self.flux_totals is None:
+                self.flux_totals = np.zeros((n, len(self.reactions)))
 
     # ------------------------------------------------------------------ basic views
     @property
@@ -258,8 +273,8 @@ class Ensemble:
 
     def summary(self) -> pd.DataFrame:
         """One row per trajectory: status, events, time reached (in the hybrid mode also
-        ODE steps and clamped molecules), and for every observable (or, without
-        observables, every species) its final and maximum value."""
+        ODE steps and restarts and clamped molecules), and for every observable (or,
+        without observables, every species) its final and maximum value."""
         table = pd.DataFrame({
             "trajectory": self.trajectories,
             "status": pd.Categorical([STATUS_TEXT.get(int(s), str(s)) for s in self.status]),
@@ -269,6 +284,7 @@ class Ensemble:
         })
         if self.continuous:
             table["ode_steps"] = self.ode_steps
+            table["ode_restarts"] = self.ode_restarts
             table["continuous_clamped"] = self.continuous_clamped
         for name in (tuple(self.observables or self.species)
                      + ((VOLTAGE_NAME,) if self.voltage_mv is not None else ())):
@@ -424,6 +440,9 @@ def write_batch(directory: Path, batch: int, ens: Ensemble) -> None:
     if ens.continuous:
         trajectories["ode_steps"] = ens.ode_steps
         trajectories["continuous_clamped"] = ens.continuous_clamped
+        trajectories["ode_restarts"] = ens.ode_restarts
+        for j in range(ens.flux_totals.shape[1]):
+            trajectories[f"flux_{j}"] = ens.flux_totals[:, j]
     for j in range(ens.firings.shape[1]):
         trajectories[f"firings_{j}"] = ens.firings[:, j]
     # Written last: its presence marks the batch as complete (see batch_done).
@@ -508,7 +527,12 @@ def read(directory: str | os.PathLike) -> Ensemble:
             ode_steps=(table["ode_steps"].to_numpy(np.int64)[order] if "ode_steps" in table
                        else np.zeros(0, np.int64)),
             continuous_clamped=(table["continuous_clamped"].to_numpy(np.float64)[order]
-                                if "continuous_clamped" in table else np.zeros(0)))),
+                                if "continuous_clamped" in table else np.zeros(0)),
+            ode_restarts=(table["ode_restarts"].to_numpy(np.int64)[order]
+                          if "ode_restarts" in table else None),
+            flux_totals=(np.stack([table[f"flux_{j}"].to_numpy(np.float64)
+                                   for j in range(n_reactions)], axis=1)[order]
+                         if n_reactions and len(table) and "flux_0" in table else None))),
         reactions=tuple(manifest["reactions"]),
         observables={k: {int(i): w for i, w in v.items()}
                      for k, v in manifest["observables"].items()},

@@ -47,7 +47,7 @@ invalidate_stale_kernel_cache()
 from .batch import run_batch  # noqa: E402
 from .ssa import (AGENT_CAPACITY, HAZARD_BOUND, MAX_EVENTS, NEGATIVE_COUNT,  # noqa: E402
                   NONFINITE_PROPENSITY, OK)
-from .continuous import ODE_FAILURE  # noqa: E402
+from .continuous import FLUX_NEGATIVE, ODE_FAILURE  # noqa: E402
 
 #: What each kernel status code means, for messages and result tables.
 STATUS_TEXT = {
@@ -58,7 +58,8 @@ STATUS_TEXT = {
     AGENT_CAPACITY: "agent_capacity",
     ODE_FAILURE: "ode_failure",
     HAZARD_BOUND: "hazard_bound",
+    FLUX_NEGATIVE: "flux_negative",
 }
 
 __all__ = ["STATUS_TEXT", "OK", "MAX_EVENTS", "NEGATIVE_COUNT", "NONFINITE_PROPENSITY",
-           "AGENT_CAPACITY", "ODE_FAILURE", "HAZARD_BOUND", "run_batch"]
+           "AGENT_CAPACITY", "ODE_FAILURE", "HAZARD_BOUND", "FLUX_NEGATIVE", "run_batch"]

@@ -106,7 +106,7 @@ def drive_arrays(net):
 
 
 @borrowing_njit()
-def _step_part(drive, i, t):
+def step_part(drive, i, t):
     """The step function of input ``i`` at ``t``: the value of the last step <= t."""
     in_step_ptr, in_step_time, in_step_value = drive[7], drive[8], drive[9]
     value = 0.0
@@ -130,7 +130,7 @@ def set_bases(drive, used_inputs, t, base):
         i = used_inputs[q]
         if i == mem_io[0] or i == mem_io[1]:
             continue
-        base[i] = drive[3][i] + _step_part(drive, i, t)
+        base[i] = drive[3][i] + step_part(drive, i, t)
         for k in range(in_step_ptr[i], in_step_ptr[i + 1]):
             if in_step_time[k] > t:
                 t_break = min(t_break, in_step_time[k])
@@ -158,7 +158,7 @@ def input_values(drive, used_inputs, base, pulse, mem, t, u_now):
 
 
 @numba.njit(cache=True, inline="always")
-def _factor(kind, u, v_param):
+def time_factor(kind, u, v_param):
     """The time factor f_j of a reaction of ``kind`` at input value ``u``."""
     if kind == VOLTAGE:
         return math.exp(u / v_param)
@@ -181,7 +181,7 @@ def tv_rate(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t):
         j = tv_list[q]
         s = tv_static[j]
         if s > 0.0:
-            total += s * _factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j])
+            total += s * time_factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j])
     return total
 
 
@@ -296,7 +296,7 @@ def freeze_factors(drive, tv_list, used_inputs, base, pulse, mem, u_now, t, tv_f
     rate_kind, rate_input, rate_vscale = drive[0], drive[1], drive[2]
     for q in range(len(tv_list)):
         j = tv_list[q]
-        tv_factor[j] = _factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j])
+        tv_factor[j] = time_factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j])
     return t_break
 
 
@@ -453,8 +453,8 @@ def tv_bound(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_lo, u_h
     for q in range(len(tv_list)):
         j = tv_list[q]
         i = rate_input[j]
-        f = max(_factor(rate_kind[j], u_lo[i], rate_vscale[j]),
-                _factor(rate_kind[j], u_hi[i], rate_vscale[j]))
+        f = max(time_factor(rate_kind[j], u_lo[i], rate_vscale[j]),
+                time_factor(rate_kind[j], u_hi[i], rate_vscale[j]))
         tv_fmax[j] = max(f, 0.0) * (1.0 + 1e-9)
         total += tv_static[j] * tv_fmax[j]
     return total
@@ -506,7 +506,7 @@ def select_tv(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t
         j = tv_list[q]
         s = tv_static[j]
         if s > 0.0:
-            a = s * _factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j])
+            a = s * time_factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j])
             if a > 0.0:
                 last = j
                 if u < a:
@@ -517,4 +517,5 @@ def select_tv(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t
 
 __all__ = ["STEPS_PER_PERIOD", "STEPS_PER_PULSE_TAU", "THIN_STEPS_PER_PERIOD", "bound_holds",
            "drive_arrays", "freeze_factors", "input_ranges", "input_values", "new_interval",
-           "quiet_from", "select_tv", "set_bases", "tv_bound", "tv_rate", "tv_rate_at"]
+           "quiet_from", "select_tv", "set_bases", "step_part", "time_factor", "tv_bound",
+           "tv_rate", "tv_rate_at"]

@@ -128,6 +128,21 @@ def voltage(drive, mem, pulse, base, t):
     return v
 
 
+@numba.njit(cache=True, inline="always")
+def steady_voltage(drive, mem, pulse, base, t):
+    """The spine-head voltage at ``t`` without the membrane's transient (mV): the clamp if
+    one holds, else ``E0 + w P_d(t)``, the voltage the head follows once the transient
+    ``R exp(-a (t - t_R))`` (τ_m = 1/a ≈ 1 µs for a head behind a 100 MΩ neck) has died
+    out. The hybrid mode's fluxes read it (:mod:`.continuous`)."""
+    clamp = base[drive[13][0]]
+    if clamp == clamp:
+        return clamp
+    v = mem[2]
+    if mem[1] != 0.0:
+        v += mem[1] * dendrite_particular(drive, mem, pulse, base, t)
+    return v
+
+
 @borrowing_njit()
 def anchor(drive, mem, pulse, base, x, t, v_now):
     """Set the membrane's rate, weights and resting part from the counts ``x``, and the
@@ -173,4 +188,4 @@ def set_bases(drive, base, t):
 
 
 __all__ = ["ALPHA_LIFETIME_TAUS", "EXP_LIFETIME_TAUS", "anchor", "dendrite_particular",
-           "lowpass_gain", "pulse_add", "pulse_sum", "set_bases", "voltage"]
+           "lowpass_gain", "pulse_add", "pulse_sum", "set_bases", "steady_voltage", "voltage"]

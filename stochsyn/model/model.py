@@ -39,12 +39,13 @@ _LAW_KEYS = {"michaelis_menten": ("kind", "kcat", "enzyme", "vmax", "km"),
 _ELEMENTARY_CHARGE_C = 1.602176634e-19
 _GAS_CONSTANT = 8.314462618
 _FARADAY = 96485.33212
-_REACTION_KEYS = ("name", "equation", "rate", "log", "neighbour", "note")
+_REACTION_KEYS = ("name", "equation", "rate", "log", "neighbour", "flux", "note")
 _AGENT_KEYS = ("sites", "initial", "ring_size", "capacity", "note")
 _INTERVENTION_KEYS = ("time", "set", "add", "parameters", "rates", "note")
 _CONTINUOUS_KEYS = ("species", "rtol", "atol", "note")
 _ROLE_TEXT = {"ode": "ODE term", "coupled": "reads continuous species: hazard along y(t)",
-              "jump": "discrete, changes continuous species"}
+              "jump": "discrete, changes continuous species",
+              "flux": "flux: a term of dy/dt, no events"}
 #: Default error control of the ODE of continuous species (stochsyn.engine.continuous):
 #: relative tolerance, and absolute tolerance in molecules.
 CONTINUOUS_RTOL = 1e-6
@@ -90,6 +91,12 @@ class Reaction:
         Hill coefficient n (> 0).
     repress : bool
         Hill repression, ``K^n / (K^n + X^n)`` instead of ``X^n / (K^n + X^n)``.
+    flux : bool or None
+        The hybrid mode's flux role (``flux`` of the reaction table; docs/model-format.md):
+        None lets a reaction that changes continuous species and leaves every discrete
+        species and agent state unchanged be a flux (a term of dy/dt, no events); False
+        keeps its firings as events (jumps of y); True requires the role (an error if the
+        reaction cannot have it).
 
     The ``"michaelis_menten"`` kind has ``a = c · E · x_s / (K_M + S)`` (``x_s`` the
     reactant state, order 1) and ``"hill"`` ``a = c · Π C(x_s, ν_s) · X^n / (K^n + X^n)``.
@@ -111,6 +118,36 @@ class Reaction:
     half: float = 0.0
     hill_n: float = 0.0
     repress: bool = False
+    flux: bool | None = None
+
+
+def flux_obstacle(reaction: Reaction, continuous, species) -> str | None:
+    """Why ``reaction`` cannot be a flux of the hybrid mode with the ``continuous`` species
+    (a set of indices; ``species`` their names, for the message), or None if it can.
+
+    A flux changes continuous species and nothing else: every discrete species keeps its
+    count and every agent its state (an agent "moved" to its own state, as in
+    ``NMDAR(gate=O) -> NMDAR(gate=O) + Ca``, is unchanged). A logged agent rule keeps its
+    events (a flux has no firings to record). With no continuous species only what no
+    choice of them can change is an obstacle (agents and logging)."""
+    if any(frm != to for _, frm, to in reaction.agent_moves):
+        return "it moves, creates or destroys agents (agents are never continuous)"
+    if reaction.log and reaction.agent_moves:
+        return "it is logged (log = true), and a flux has no firings to record"
+    if not continuous:
+        return None
+    net: dict[int, int] = {}
+    for s, n in reaction.reactants:
+        net[s] = net.get(s, 0) - n
+    for s, n in reaction.products:
+        net[s] = net.get(s, 0) + n
+    changed = sorted(s for s, d in net.items() if d and s not in continuous)
+    if changed:
+        return ("it changes the discrete species "
+                + ", ".join(species[s] for s in changed))
+    if not any(d and s in continuous for s, d in net.items()):
+        return "it changes no continuous species"
+    return None
 
 
 @dataclass(frozen=True)
@@ -617,6 +654,7 @@ class _Builder:
                                  agent_state_base)
         self.membrane = read_membrane(self, parameters, self.inputs, channels)
 
+        self.flux_keys, self.species_names = {}, species
         reactions = self.reactions(parameters, species_index, agent_types,
                                           agent_state_base)
         self.check_capacity(agent_types, reactions)
@@ -698,6 +736,9 @@ class _Builder:
                                  hint=f"leave {', '.join(read)} discrete (a time-dependent "
                                       "reaction may produce continuous species, not consume "
                                       "them)")
+        for reaction in reactions:
+            if reaction.flux:
+                self.check_flux(reaction, chosen, species)
         rtol = raw.get("rtol", CONTINUOUS_RTOL)
         if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) \
                 or not (0 < rtol < 1):
@@ -909,6 +950,12 @@ class _Builder:
             if not isinstance(log, bool):
                 raise self.error("'log' must be true or false", where=self.where(
                     "reactions", key, "log"))
+            flux = body.get("flux", None)
+            if flux is not None and not isinstance(flux, bool):
+                raise self.error("'flux' must be true or false", where=self.where(
+                    "reactions", key, "flux"),
+                    hint="flux = false keeps the reaction's firings as events in the hybrid "
+                         "mode; flux = true requires it to be a flux (a term of dy/dt)")
             eq_where = self.where("reactions", key, "equation")
             left, right, reversible = parse_equation(body["equation"], species_index, agents,
                                                      source=self.source, where=eq_where)
@@ -955,13 +1002,30 @@ class _Builder:
                 else:
                     c, kind, input_index, v_scale = self.rate_law(rate_spec, parameters,
                                                                   orders, key)
+                self.flux_keys[rule_name] = key
                 for tr in transitions:
-                    reactions.append(Reaction(
+                    reaction = Reaction(
                         name=tr.label, rule=rule_name, reactants=tr.reactants,
                         products=tr.products, rate=c, agent_moves=tr.agent_moves,
                         neighbour=tr.neighbour, log=log, kind=kind, input=input_index,
-                        v_scale_mv=v_scale, **law))
+                        v_scale_mv=v_scale, flux=flux, **law)
+                    if flux:
+                        self.check_flux(reaction, set(), self.species_names)
+                    reactions.append(reaction)
         return reactions
+
+    def check_flux(self, reaction, continuous, species):
+        """Refuse ``flux = true`` on a reaction that cannot be a flux with the
+        ``continuous`` species (:func:`flux_obstacle`), naming the reaction."""
+        obstacle = flux_obstacle(reaction, continuous, species)
+        if obstacle is not None:
+            raise self.error(
+                f"reaction '{reaction.name}' has flux = true, but {obstacle}: a flux may "
+                "change continuous species only, leaving every discrete species and agent "
+                "state as it was", where=self.where("reactions", self.flux_keys[reaction.rule],
+                                                    "flux"),
+                hint="remove 'flux = true' (its firings are then events), or make the "
+                     "species it changes continuous ([continuous] species)")
 
     def state_law(self, rate_spec, parameters, orders, key, neighbour, transitions):
         """(c, law fields of :class:`Reaction`) of a ``michaelis_menten`` or ``hill`` rate.
