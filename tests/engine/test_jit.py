@@ -43,7 +43,7 @@ def holds_an_array(ty):
         return any(holds_an_array(t) for t in ty.types)
     return False
 
-model = ss.load_model(ct.MODEL)
+model = ct.exact()
 for m in (model, ct.hybrid(model)):
     ss.simulate(m, t_end=0.03, n_trajectories=1, seed=1, protocol=ss.protocols.hfs(),
                 n_threads=1)
