@@ -1,12 +1,16 @@
 """stochsyn: exact, agent-based stochastic simulation of synaptic plasticity at a spine."""
 
-__version__ = "0.1.0"
+from ._version import __version__
+from .model import Model, ModelError, load_model
+from .dataset import DatasetMismatchError, DatasetWriteError, merge
+from .ensemble import (AlreadyComplete, BudgetWarning, RunInterrupted, SimulationError,
+                       simulate, sweep)
+from .results import Ensemble, IncompleteDatasetError, IncompleteDatasetWarning, read
+from .network import compile
+from . import protocols
 
-from .model import Model, ModelError, load_model  # noqa: E402
-from .ensemble import BudgetWarning, SimulationError, simulate  # noqa: E402
-from .results import Ensemble, read  # noqa: E402
-from .network import compile  # noqa: E402
-from . import protocols  # noqa: E402
-
-__all__ = ["Model", "ModelError", "load_model", "simulate", "Ensemble", "read", "compile",
-           "protocols", "SimulationError", "BudgetWarning", "__version__"]
+__all__ = ["Model", "ModelError", "load_model", "simulate", "sweep", "Ensemble", "read",
+           "merge", "compile", "protocols", "SimulationError", "BudgetWarning",
+           "RunInterrupted", "AlreadyComplete", "IncompleteDatasetWarning",
+           "IncompleteDatasetError", "DatasetWriteError", "DatasetMismatchError",
+           "__version__"]

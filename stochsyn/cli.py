@@ -1,4 +1,4 @@
-"""The ``stochsyn`` command: run, info, export, summarize, validate."""
+"""The ``stochsyn`` command: run, sweep, merge, summarize, plot, info, export, validate."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ import time
 from pathlib import Path
 
 _EXIT_BAD_INPUT = 2
+#: Exit status of a run whose trajectories stopped before t_end (without --allow-stopped).
+_EXIT_STOPPED = 3
+_EXIT_WRITE_FAILED = 1
+_EXIT_INTERRUPTED = 130
 
 
 def _parameter_overrides(items: list[str]) -> dict[str, str]:
@@ -34,9 +38,114 @@ def _continuous(model, text, exact=False):
     return model.with_continuous([] if names == ["none"] else names)
 
 
-def _cmd_run(args) -> int:
+def _executor(args):
+    """The Dask executor of ``--scheduler ADDRESS`` or ``--workers N`` (None without), and
+    a function that shuts down what was started here."""
+    if not (getattr(args, "scheduler", None) or getattr(args, "workers", None)):
+        return None, lambda: None
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise ValueError("--scheduler and --workers need Dask: pip install "
+                         "'stochsyn[dask]'") from None
+    if args.scheduler and args.workers:
+        raise ValueError("give either --scheduler ADDRESS (an existing Dask cluster) or "
+                         "--workers N (a local one), not both")
+    if args.scheduler:
+        try:
+            client = Client(args.scheduler, timeout="5s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ValueError(f"cannot reach the Dask scheduler at {args.scheduler!r} "
+                             f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                             "); check the address (e.g. tcp://node12:8786) and that the "
+                             "scheduler runs") from None
+
+        def close():
+            client.close()
+    else:
+        if args.workers < 1:
+            raise ValueError(f"--workers must be at least 1, not {args.workers}")
+        # One numba thread per worker process: batches are the parallel unit (STYLE §4).
+        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                               dashboard_address=":0", env={"NUMBA_NUM_THREADS": "1"})
+        client = Client(cluster)
+
+        def close():
+            client.close()
+            cluster.close()
+    if not args.quiet:
+        print(f"dask: {len(client.scheduler_info().get('workers', {}))} workers, dashboard "
+              f"{client.dashboard_link}", file=sys.stderr)
+    return client.get_executor(), close
+
+
+def _run_options(args) -> dict:
+    shard = None
+    if getattr(args, "shard", None):
+        try:     # the syntax here; simulate() checks the range
+            shard = tuple(int(part) for part in args.shard.split("/"))
+            if len(shard) != 2:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"--shard takes i/N (e.g. 3/64: the fourth of 64 slices), not "
+                             f"{args.shard!r}") from None
+    return dict(t_end=args.t_end, seed=args.seed, sample_every=args.sample_every,
+                record_events=args.record_events, max_events=args.max_events,
+                n_threads=args.threads, batch_size=args.batch_size,
+                progress=not args.quiet, resume=args.resume, overwrite=args.overwrite,
+                shard=shard, max_wall=args.max_wall)
+
+
+def _simulate_and_report(args, out: Path, run) -> int:
+    """Run ``run(executor=...)`` (simulate or sweep), then say what happened: the figures,
+    stopped trajectories (exit status 3 unless --allow-stopped), a folder that already
+    holds the finished run."""
+    import warnings
+
     import numpy as np
 
+    import stochsyn as ss
+    from stochsyn import AlreadyComplete, BudgetWarning
+
+    executor, close = _executor(args)
+    start = time.perf_counter()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", BudgetWarning)
+            try:
+                ens = run(executor)
+            except AlreadyComplete:
+                print(f"{out}/ already holds this run, complete: nothing to do (--overwrite "
+                      "runs it again)")
+                ens = ss.read(out)
+                _print_final(ens)
+                return 0
+    finally:
+        close()
+    seconds = time.perf_counter() - start
+    for warning in caught:
+        if not issubclass(warning.category, BudgetWarning):
+            warnings.showwarning(warning.message, warning.category, warning.filename,
+                                 warning.lineno)
+    events = int(ens.n_events.sum())
+    what = (f"{len(set(ens.sweep_columns['point'].tolist()))} sweep points, "
+            if ens.sweep_columns else "")
+    print(f"{ens.provenance.get('model_name')}: {what}{ens.n_trajectories} trajectories to "
+          f"t = {args.t_end:g} s, seed {ens.seed}, {events:,} events in {seconds:.2f} s")
+    print(f"results: {out}/ (read with stochsyn.read({str(out)!r}))")
+    stopped = int(np.count_nonzero(ens.status))
+    _print_final(ens)
+    for warning in caught:
+        if issubclass(warning.category, BudgetWarning):
+            print(f"warning: {warning.message}", file=sys.stderr)
+    if stopped and not args.allow_stopped:
+        print(f"error: {stopped} of {ens.n_trajectories} trajectories stopped before t_end "
+              "(see above); pass --allow-stopped to accept them", file=sys.stderr)
+        return _EXIT_STOPPED
+    return 0
+
+
+def _cmd_run(args) -> int:
     import stochsyn as ss
 
     model = ss.load_model(args.model)
@@ -45,35 +154,101 @@ def _cmd_run(args) -> int:
     model = _continuous(model, args.continuous, args.exact)
     protocol = ss.protocols.parse(args.protocol) if args.protocol else None
     out = Path(args.out) if args.out else Path("results") / Path(args.model).stem
-    start = time.perf_counter()
-    ens = ss.simulate(
-        model, t_end=args.t_end, n_trajectories=args.trajectories, seed=args.seed,
-        sample_every=args.sample_every, record_events=args.record_events,
-        max_events=args.max_events, n_threads=args.threads, batch_size=args.batch_size,
-        first_trajectory=args.first_trajectory, progress=not args.no_progress, out=out,
-        resume=args.resume, protocol=protocol)
-    seconds = time.perf_counter() - start
-    events = int(ens.n_events.sum())
-    print(f"{model.name}: {ens.n_trajectories} trajectories to t = {args.t_end:g} s, "
-          f"seed {ens.seed}, {events:,} events in {seconds:.2f} s "
-          f"({events / max(seconds, 1e-9) / 1e6:.1f} M events/s)")
-    print(f"results: {out}/ (read with stochsyn.read({str(out)!r}))")
-    stopped = int(np.count_nonzero(ens.status))
-    if stopped:
-        print(f"warning: {stopped} trajectories stopped early; see the 'status' column of "
-              "ens.summary()", file=sys.stderr)
-    _print_final(ens)
+    options = _run_options(args)
+    return _simulate_and_report(args, out, lambda executor: ss.simulate(
+        model, n_trajectories=args.trajectories, first_trajectory=args.first_trajectory,
+        out=out, protocol=protocol, executor=executor, **options))
+
+
+def _grid(items: list[str]) -> dict[str, list]:
+    grid = {}
+    for item in items:
+        if "=" not in item:
+            raise ValueError(f"--grid takes NAME=V1,V2,... (e.g. --grid k_exo=0.05,0.1,0.2), "
+                             f"not {item!r}")
+        name, values = item.split("=", 1)
+        parsed = []
+        for text in values.split(","):
+            text = text.strip()
+            try:
+                parsed.append(float(text))
+            except ValueError:
+                parsed.append(text)
+        if not any(str(v) for v in parsed):
+            raise ValueError(f"--grid {name.strip()}= has no values")
+        grid[name.strip()] = parsed
+    return grid
+
+
+def _cmd_sweep(args) -> int:
+    import stochsyn as ss
+
+    model = ss.load_model(args.model)
+    if args.set:
+        model = model.with_parameters(**_parameter_overrides(args.set))
+    model = _continuous(model, args.continuous, args.exact)
+    grid = _grid(args.grid)
+    if not grid and not args.protocol:
+        raise ValueError("a sweep needs --grid NAME=V1,V2,... and/or --protocol TEXT "
+                         "(repeatable)")
+    out = Path(args.out) if args.out else Path("results") / f"{Path(args.model).stem}-sweep"
+    options = _run_options(args)
+    return _simulate_and_report(args, out, lambda executor: ss.sweep(
+        model, grid, args.protocol or None, n_trajectories=args.trajectories, out=out,
+        executor=executor, **options))
+
+
+def _cmd_merge(args) -> int:
+    from stochsyn import merge
+
+    merged = merge(Path(args.out), [Path(s) for s in args.shards], overwrite=args.overwrite)
+    n = sum(b[2] for b in merged["batches"])
+    print(f"merged {len(args.shards)} shards into {args.out}/: {len(merged['batches'])} "
+          f"batches, {n} trajectories")
     return 0
 
 
+def _default_names(ens, names=None) -> list[str]:
+    return list(names or []) or list(ens.observables) or list(ens.species)[:20]
+
+
 def _print_final(ens, names=None) -> None:
-    names = list(names or []) or list(ens.observables) or list(ens.species)[:20]
-    if not names or not len(ens.times):
+    """Per name (and sweep point): the final sample's mean, sd and quantiles, and each
+    trajectory's peak (mean ± sd) with the mean time of the peak. Works on one name's
+    samples at a time, so a large dataset needs little memory."""
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    names = _default_names(ens, names)
+    if not names or not len(ens.times) or not ens.n_trajectories:
         return
-    table = ens.describe(names)
-    final = table.xs(ens.times[-1], level="time")[["mean", "sd", "q05", "q50", "q95"]]
-    print(f"at t = {ens.times[-1]:g} s:")
-    print(final.to_string(float_format=lambda v: f"{v:.4g}"))
+    by, groups = ens.groups(None)
+    rows = []
+    for name in names:
+        values = ens.values(name)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)       # all-NaN: stopped early
+            peak = np.nanmax(values, axis=1)
+            t_peak = np.where(np.isnan(peak), np.nan, ens.times[np.argmax(
+                np.where(np.isnan(values), -np.inf, values), axis=1)])
+            for key, selected in groups:
+                final = values[selected, -1]
+                final = final[~np.isnan(final)]
+                quantiles = (np.quantile(final, [0.05, 0.5, 0.95]) if len(final)
+                             else [np.nan] * 3)
+                rows.append({**dict(zip(by, key)), "name": name, "n": len(final),
+                             "mean": final.mean() if len(final) else np.nan,
+                             "sd": final.std(ddof=1) if len(final) > 1 else np.nan,
+                             "q05": quantiles[0], "q50": quantiles[1], "q95": quantiles[2],
+                             "peak_mean": np.nanmean(peak[selected]),
+                             "peak_sd": np.nanstd(peak[selected], ddof=1),
+                             "t_peak_s": np.nanmean(t_peak[selected])})
+        del values
+    table = pd.DataFrame(rows).set_index(list(by) + ["name"])
+    print(f"at t = {ens.times[-1]:g} s (final sample), and each trajectory's peak:")
+    print(table.to_string(float_format=lambda v: f"{v:.4g}"))
 
 
 def _cmd_info(args) -> int:
@@ -102,19 +277,54 @@ def _cmd_export(args) -> int:
 
 
 def _cmd_summarize(args) -> int:
-    import stochsyn as ss
+    import warnings
 
-    ens = ss.read(args.dataset)
+    import stochsyn as ss
+    from stochsyn import IncompleteDatasetWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", IncompleteDatasetWarning)
+        ens = ss.read(args.dataset, names=args.names or None, strict=args.strict)
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
     print(repr(ens))
     provenance = ens.provenance
     print(f"model {provenance.get('model_name')} (hash {str(provenance.get('model_hash'))[:12]}),"
           f" seed {provenance.get('seed')}, stochsyn {provenance.get('stochsyn_version')}")
-    table = ens.describe(args.names or None)
+    if args.events:
+        events = ens.events()
+        table = events.groupby(["rule"], observed=True).size().rename("records")
+        print(f"{len(events):,} event records; per rule:")
+        print(table.to_string())
     if args.csv:
-        table.to_csv(args.csv)
+        ens.describe(args.names or None).to_csv(args.csv)
         print(f"wrote {args.csv}")
-    else:
+    if args.summary_csv:
+        ens.summary(args.names or None).to_csv(args.summary_csv, index=False)
+        print(f"wrote {args.summary_csv}")
+    if not args.csv and not args.summary_csv:
         _print_final(ens, args.names)
+    return 0
+
+
+def _cmd_plot(args) -> int:
+    import warnings
+
+    import stochsyn as ss
+    from stochsyn import IncompleteDatasetWarning
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise ValueError(f"--out must end in .png, .svg or .pdf, not {out.name!r}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", IncompleteDatasetWarning)
+        ens = ss.read(args.dataset, names=args.names or None)
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
+    figure = ens.plot(args.names or None, n_examples=args.examples, band=args.band)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=150, bbox_inches="tight")
+    print(f"wrote {out}")
     return 0
 
 
@@ -135,50 +345,101 @@ def _cmd_validate(args) -> int:
     return 0 if (table["verdict"] == "PASS").all() else 1
 
 
+def _add_run_options(command) -> None:
+    """Options shared by run and sweep."""
+    command.add_argument("--t-end", type=float, required=True, help="end time (s)")
+    command.add_argument("--seed", type=int, default=None,
+                         help="root seed (default: fresh, printed and stored with the "
+                              "results)")
+    command.add_argument("--sample-every", type=float, default=None,
+                         help="sampling interval (s); default: 101 samples over [0, t-end]")
+    command.add_argument("--record-events", action="store_true",
+                         help="keep event records of rules marked log = true")
+    command.add_argument("--max-events", type=int, default=10**9,
+                         help="event budget per trajectory")
+    command.add_argument("--max-wall", type=float, default=None, metavar="SECONDS",
+                         help="wall-clock budget of the whole run: trajectories in flight "
+                              "then stop (status 'interrupted'), finished batches are kept, "
+                              "--resume finishes the run later")
+    command.add_argument("--allow-stopped", action="store_true",
+                         help="exit 0 even if trajectories stopped before t-end (budget, "
+                              "model problem); without it such a run exits with status 3")
+    command.add_argument("--threads", type=int, default=None,
+                         help="threads (default: all cores; 1 per Dask worker)")
+    command.add_argument("--batch-size", type=int, default=None,
+                         help="trajectories per batch: the unit of work, of a file and of "
+                              "a resume (default 1000)")
+    command.add_argument("--resume", action="store_true",
+                         help="finish an interrupted run in --out: keep its intact batches, "
+                              "redo missing, broken or interrupted ones")
+    command.add_argument("--overwrite", action="store_true",
+                         help="replace the dataset already in --out")
+    command.add_argument("--shard", default=None, metavar="i/N",
+                         help="run only slice i of N (0 <= i < N) of the batches, e.g. "
+                              "--shard $SLURM_ARRAY_TASK_ID/64; join the slices' folders "
+                              "with 'stochsyn merge'")
+    command.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                         help="send the batches to this Dask scheduler (tcp://host:8786)")
+    command.add_argument("--workers", type=int, default=None, metavar="N",
+                         help="start a local Dask cluster of N worker processes")
+    command.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                         help="override a parameter, e.g. --set k_exo='0.1 /s' (repeatable)")
+    command.add_argument("--continuous", default=None, metavar="NAMES",
+                         help="hybrid mode: these species are continuous (deterministic "
+                              "between events), e.g. --continuous Ca,B,CaB; 'none' makes a "
+                              "model that declares [continuous] exact "
+                              "(docs/model-format.md)")
+    command.add_argument("--exact", action="store_true",
+                         help="the fully exact run: every species counted, every reaction "
+                              "an event, whatever [continuous] the model declares "
+                              "(= --continuous none)")
+    command.add_argument("--quiet", "--no-progress", action="store_true", dest="quiet",
+                         help="no progress bar and no notices")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stochsyn",
         description="Exact, agent-based stochastic simulation of synaptic plasticity.")
-    from . import __version__
+    from ._version import __version__
     parser.add_argument("--version", action="version", version=f"stochsyn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="simulate an ensemble and write a Parquet dataset")
     run.add_argument("model", help="model file (.toml, or SBML .xml/.sbml)")
-    run.add_argument("--t-end", type=float, required=True, help="end time (s)")
     run.add_argument("--trajectories", type=int, default=100, help="number of trajectories")
-    run.add_argument("--seed", type=int, default=None,
-                     help="root seed (default: fresh, printed and stored with the results)")
-    run.add_argument("--sample-every", type=float, default=None,
-                     help="sampling interval (s); default: 101 samples over [0, t-end]")
+    run.add_argument("--first-trajectory", type=int, default=0,
+                     help="global index of the first trajectory")
     run.add_argument("--out", default=None,
                      help="output folder (Parquet dataset); default results/MODELNAME")
-    run.add_argument("--record-events", action="store_true",
-                     help="keep event records of rules marked log = true")
-    run.add_argument("--max-events", type=int, default=10**9,
-                     help="event budget per trajectory")
-    run.add_argument("--threads", type=int, default=None, help="threads (default: all cores)")
-    run.add_argument("--batch-size", type=int, default=None,
-                     help="trajectories per batch (and per file)")
-    run.add_argument("--first-trajectory", type=int, default=0,
-                     help="global index of the first trajectory (to shard a run over jobs)")
-    run.add_argument("--resume", action="store_true",
-                     help="finish an interrupted run in --out, keeping its finished batches")
-    run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                     help="override a parameter, e.g. --set k_exo='0.1 /s' (repeatable)")
     run.add_argument("--protocol", default=None, metavar="TEXT",
                      help="stimulation, e.g. 'voltage_step:hold_mv=-70,step_mv=40,"
                           "step_at_s=0.01' or 'lfs+apv' (stochsyn.protocols.parse)")
-    run.add_argument("--continuous", default=None, metavar="NAMES",
-                     help="hybrid mode: these species are continuous (deterministic between "
-                          "events), e.g. --continuous Ca,B,CaB; 'none' makes a model that "
-                          "declares [continuous] exact (docs/model-format.md)")
-    run.add_argument("--exact", action="store_true",
-                     help="the fully exact run: every species counted, every reaction an "
-                          "event, whatever [continuous] the model declares (= --continuous "
-                          "none)")
-    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_run_options(run)
     run.set_defaults(func=_cmd_run)
+
+    sweep = commands.add_parser(
+        "sweep", help="simulate a grid of parameter values x protocols into one dataset")
+    sweep.add_argument("model", help="model file (.toml, or SBML .xml/.sbml)")
+    sweep.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
+                       help="parameter values to sweep, e.g. --grid k_exo=0.05,0.1,0.2 or "
+                            "--grid \"k_exo=0.05 /s,0.1 /s\" (repeatable: the product)")
+    sweep.add_argument("--protocol", action="append", default=[], metavar="TEXT",
+                       help="a protocol of the sweep (repeatable), e.g. --protocol hfs "
+                            "--protocol lfs")
+    sweep.add_argument("--trajectories", type=int, default=100,
+                       help="trajectories per sweep point")
+    sweep.add_argument("--out", default=None,
+                       help="output folder; default results/MODELNAME-sweep")
+    _add_run_options(sweep)
+    sweep.set_defaults(func=_cmd_sweep)
+
+    merge = commands.add_parser("merge", help="join the folders of --shard i/N runs")
+    merge.add_argument("out", help="the merged dataset's folder")
+    merge.add_argument("shards", nargs="+", help="the shards' folders (all N of them)")
+    merge.add_argument("--overwrite", action="store_true",
+                       help="replace a dataset already in OUT")
+    merge.set_defaults(func=_cmd_merge)
 
     info = commands.add_parser("info", help="show a model after rule expansion")
     info.add_argument("model", help="model file (.toml, or SBML .xml/.sbml)")
@@ -195,11 +456,32 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("out", help="output SBML file (.xml)")
     export.set_defaults(func=_cmd_export)
 
-    summarize = commands.add_parser("summarize", help="statistics of a results dataset")
-    summarize.add_argument("dataset", help="folder written by 'stochsyn run'")
+    summarize = commands.add_parser(
+        "summarize", help="statistics of a results dataset (per sweep point)")
+    summarize.add_argument("dataset", help="folder written by 'stochsyn run' or 'sweep'")
     summarize.add_argument("names", nargs="*", help="species or observables (default: all)")
-    summarize.add_argument("--csv", default=None, help="write mean/sd/quantiles per time here")
+    summarize.add_argument("--csv", default=None,
+                           help="write mean/sd/sem/quantiles per (sweep point,) time and name")
+    summarize.add_argument("--summary-csv", default=None,
+                           help="write one row per trajectory: final value, peak, time of "
+                                "the peak")
+    summarize.add_argument("--events", action="store_true",
+                           help="also read the event records and count them per rule")
+    summarize.add_argument("--strict", action="store_true",
+                           help="fail (instead of warning) if the dataset is incomplete")
     summarize.set_defaults(func=_cmd_summarize)
+
+    plot = commands.add_parser(
+        "plot", help="mean ± sd bands and a few trajectories of a dataset (needs matplotlib)")
+    plot.add_argument("dataset", help="folder written by 'stochsyn run' or 'sweep'")
+    plot.add_argument("--names", nargs="+", default=None,
+                      help="species or observables (default: the observables)")
+    plot.add_argument("--out", required=True, help="figure file (.png, .svg or .pdf)")
+    plot.add_argument("--examples", type=int, default=3,
+                      help="single trajectories drawn per panel (default 3)")
+    plot.add_argument("--band", choices=["sd", "sem"], default="sd",
+                      help="band around the mean (default sd)")
+    plot.set_defaults(func=_cmd_plot)
 
     validate = commands.add_parser("validate", help="run a built-in correctness suite")
     validate.add_argument("suite", choices=["dsmts"],
@@ -219,20 +501,28 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``stochsyn`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
-    from .ensemble import SimulationError
-    from .model.errors import ModelError
+    from . import DatasetWriteError, ModelError, RunInterrupted, SimulationError
     try:
         return args.func(args)
     except ModelError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return _EXIT_BAD_INPUT
+    except DatasetWriteError as exc:
+        print(f"error: {exc.strerror}; finished batches are kept: free space or fix the "
+              "folder, then run the same command with --resume", file=sys.stderr)
+        return _EXIT_WRITE_FAILED
     except (ValueError, FileExistsError, FileNotFoundError, SimulationError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return _EXIT_BAD_INPUT
+    except RunInterrupted as exc:
+        print(f"\n{exc}", file=sys.stderr)
+        return _EXIT_INTERRUPTED
     except KeyboardInterrupt:
-        print("interrupted; finished batches are kept (use --resume to finish the run)",
-              file=sys.stderr)
-        return 130
+        print("\ninterrupted", file=sys.stderr)
+        return _EXIT_INTERRUPTED
+    except (PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return _EXIT_WRITE_FAILED
     except BrokenPipeError:
         # The reader went away (`stochsyn info MODEL | head`): stop quietly, and keep Python
         # from complaining again when it flushes stdout at exit.

@@ -1,24 +1,31 @@
-"""Run ensembles: seeds, batches, threads, progress, event-buffer sizing, Parquet output."""
+"""Run ensembles and sweeps: seeds, batches, threads and executors, progress, event-buffer
+sizing, streaming Parquet output, resume, shards and budgets."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import platform
+import sys
+import threading
+import time
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numba
 import numpy as np
 
-from . import __version__
-from .engine import STATUS_TEXT, run_batch
+from . import dataset as ds
+from ._version import __version__
+from .engine import INTERRUPTED, NOT_STARTED, STATUS_TEXT, run_batch
 from .engine.rng import entropy_words, new_root_seed
 from .model.errors import ModelError
 from .model.model import Model
 from .network import Network, compile
-from .results import Ensemble, Events, batch_done, read, write_batch, write_manifest
+from .results import Ensemble, Events, IncompleteDatasetWarning, read, write_batch
 
 #: Default per-trajectory event budget: large enough for hours of a spine model, small
 #: enough that a run whose counts explode stops within minutes instead of never.
@@ -173,272 +180,322 @@ def _provenance(network: Network, seed: int, t_end: float, max_events: int) -> d
     }
 
 
-def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int = 1,
-             seed: int | None = None, *, sample_every: float | None = None,
-             sample_times: Sequence[float] | None = None, record_events: bool = False,
-             max_events: int = DEFAULT_MAX_EVENTS, n_threads: int | None = None,
-             batch_size: int | None = None, first_trajectory: int = 0,
-             progress: bool = False, out: str | os.PathLike | None = None,
-             resume: bool = False, on_stop: str = "warn", protocol=None) -> Ensemble:
-    """Simulate an ensemble of independent exact trajectories (hybrid ones for a model
-    with continuous species: ``Model.with_continuous``, docs/model-format.md).
+#: Memory the event-record buffers of one kernel call may take (bytes): a batch whose
+#: trajectories log many records is simulated in slices that fit, and the records of each
+#: slice go to disk before the next (one record = 40 bytes).
+EVENT_BUFFER_BYTES = 64 * 2**20
+_RECORD_BYTES = 40
+#: Event records kept per trajectory (by default); a trajectory that logs more keeps its
+#: first ones and is reported (``n_records`` in the trajectory table says how many it made).
+DEFAULT_MAX_EVENT_RECORDS = 10**7
+#: Trajectories per batch by default: a few seconds of work for a typical model, and the
+#: unit a Ctrl-C, a crash or a resume loses or redoes at most.
+DEFAULT_BATCH_SIZE = 1000
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a run; finished batches are on disk (the message says how to
+    resume)."""
+
+
+class AlreadyComplete(FileExistsError):
+    """The output folder already holds this run, finished."""
+
+
+@dataclass
+class _Block:
+    """Trajectories simulated with one model and protocol: a whole run, or one point of a
+    sweep."""
+
+    model: Model
+    first_trajectory: int
+    n_trajectories: int
+    spike_times: tuple
+    provenance: dict
+    sweep_values: dict = field(default_factory=dict)
+    network: Network | None = None
+
+
+@dataclass
+class BatchTask:
+    """One batch of trajectories: the unit of work sent to a thread, process or Dask
+    worker (picklable; the worker compiles the model's arrays once and keeps them)."""
+
+    number: int
+    model: Model
+    trajectories: tuple          # (first global index, count)
+    run_entropy: np.ndarray
+    times: np.ndarray
+    t_end: float
+    max_events: int
+    record_events: bool
+    max_event_records: int
+    spike_times: tuple
+    provenance: dict
+    sweep_values: dict
+    directory: str | None
+    n_threads: int | None
+    deadline: float | None       # time.time() after which trajectories are interrupted
+    network: Network | None = None   # compiled here; not sent to other processes
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["network"] = None      # a worker compiles the model itself (once, cached)
+        return state
+
+
+@dataclass
+class BatchOutcome:
+    """What a batch task reports back (small: the data went to disk when ``directory``)."""
+
+    number: int
+    n_trajectories: int
+    n_events: int
+    kernel_seconds: float
+    ensemble: Ensemble | None = None      # the batch itself when not written to disk
+    statuses: dict = field(default_factory=dict)
+    records_dropped: int = 0
+
+
+_NETWORKS: dict = {}
+
+
+def _network_of(model: Model) -> Network:
+    """The compiled arrays of ``model`` in a worker process, built once per model and kept
+    for the worker's next batches (the calling process compiles afresh for every run)."""
+    key = model.hash
+    network = _NETWORKS.get(key)
+    if network is None:
+        if len(_NETWORKS) > 64:
+            _NETWORKS.clear()
+        network = _NETWORKS[key] = compile(model)
+    return network
+
+
+def _labels(network: Network, model: Model, times) -> dict:
+    return dict(times=times, species=network.species, reactions=network.reactions,
+                continuous=network.continuous,
+                observables={k: dict(v) for k, v in model.observables.items()},
+                agent_types=tuple((a.name, model.agent_state_base[a.name], len(a.states))
+                                  for a in model.agent_types))
+
+
+def run_batch_task(task: BatchTask, stop_flag: np.ndarray | None = None,
+                   on_progress=None) -> BatchOutcome:
+    """Simulate one batch; write it to ``task.directory`` (if any) or return it.
 
     Parameters
     ----------
-    model : Model or path
-        A :class:`Model` or the path of a model file.
-    t_end : float
-        End time (s); every trajectory starts at t = 0.
-    n_trajectories : int
-    seed : int, optional
-        Root seed. Trajectory i draws only from ``SeedSequence(seed, spawn_key=(i,))``, so it
-        is the same bits whatever the thread count, batch size or machine. Without a seed a
-        fresh one is drawn and recorded in the provenance.
-    sample_every : float, optional
-        Sampling interval (s); samples at 0, Δ, 2Δ, … <= t_end.
-    sample_times : array of float, optional
-        Explicit sample times (s), sorted, within [0, t_end]. Default: 101 times.
-    record_events : bool
-        Keep the event records of reactions marked ``log = true``.
-    max_events : int
-        Event budget per trajectory; a trajectory that exhausts it stops with status
-        ``max_events`` (see ``on_stop``).
-    n_threads : int, optional
-        Threads running trajectories in parallel (default: numba's setting, i.e. the
-        number of cores unless ``NUMBA_NUM_THREADS`` or ``numba.set_num_threads`` limit it).
-    batch_size : int, optional
-        Trajectories per call of the compiled kernel (and per file with ``out``).
-    first_trajectory : int
-        Global index of the first trajectory (for sharding a run across jobs).
-    progress : bool
-        Show a tqdm progress bar over batches.
-    out : path, optional
-        Write the ensemble to this Parquet dataset, batch by batch as they finish.
-    resume : bool
-        With ``out``: keep batches already written there by the same run (same model,
-        parameters, seed and grid) and simulate only the missing ones.
-    on_stop : {"warn", "raise", "ignore"}
-        What to do when trajectories stop before t_end: their samples after the stop are
-        -1 in ``counts`` (NaN in tables) and ``status`` says why.
-    protocol : stochsyn.protocols.Protocol, optional
-        Stimulation; see :func:`apply_protocol` for what this version can apply. Recorded
-        in the provenance.
-
-    Returns
-    -------
-    Ensemble
+    task : BatchTask
+    stop_flag : (1,) int64 ndarray, optional
+        Set non-zero to stop (Ctrl-C); default a private one.
+    on_progress : callable(done, events), optional
+        Called a few times a second with the trajectories finished and their events.
     """
-    if isinstance(model, (str, os.PathLike)):
-        from .model import load_model
-        model = load_model(model)
-    if not isinstance(model, Model):
-        raise TypeError(f"model must be a stochsyn Model or a file path, not "
-                        f"{type(model).__name__}")
-    if protocol is not None:
-        model = apply_protocol(model, protocol)
-    t_end = float(t_end)
-    if not (math.isfinite(t_end) and t_end >= 0):
-        raise ValueError(f"t_end must be a finite time >= 0 (s), not {t_end!r}")
-    if int(n_trajectories) != n_trajectories or n_trajectories < 0:
-        raise ValueError(f"n_trajectories must be a non-negative integer, not "
-                         f"{n_trajectories!r}")
-    n_trajectories = int(n_trajectories)
-    if int(max_events) != max_events or max_events < 0:
-        raise ValueError(f"max_events must be a non-negative integer, not {max_events!r}")
-    if on_stop not in ("warn", "raise", "ignore"):
-        raise ValueError("on_stop must be 'warn', 'raise' or 'ignore'")
-    if seed is None:
-        seed = new_root_seed()
-    run_entropy = entropy_words(seed)
-    times = sample_grid(t_end, sample_every, sample_times)
-    network = compile(model)
-    arrays = network.arrays
-    n_species = network.n_species
-    n_reactions = network.n_reactions
-    record_idx = np.arange(n_species, dtype=np.int64)
-    if batch_size is None:
-        batch_size = max(1, min(n_trajectories, 4096))
-    batch_size = int(batch_size)
-    if batch_size < 1:
-        raise ValueError("batch_size must be >= 1")
-    logs = bool(np.any(arrays.log)) and record_events
-    capacity = _DEFAULT_EVENT_CAPACITY if logs else 0
-    provenance = _provenance(network, seed, t_end, max_events)
-    provenance["protocol"] = protocol.to_dict() if protocol is not None else None
-    spike_times = ((np.asarray(protocol.pre_spikes_s, dtype=np.float64),
-                    np.asarray(protocol.post_spikes_s, dtype=np.float64))
-                   if protocol is not None else (np.zeros(0), np.zeros(0)))
-    record_voltage = model.membrane is not None
-    ensemble_base = dict(
-        times=times, species=network.species, reactions=network.reactions,
-        continuous=network.continuous,
-        observables={k: dict(v) for k, v in model.observables.items()},
-        agent_types=tuple((a.name, model.agent_state_base[a.name], len(a.states))
-                          for a in model.agent_types),
-        provenance=provenance)
-    directory = Path(out) if out is not None else None
-    if directory is not None:
-        manifest = Ensemble(counts=np.zeros((0, len(times), n_species), np.int64),
-                            trajectories=np.zeros(0, np.int64), status=np.zeros(0, np.int64),
-                            n_events=np.zeros(0, np.int64), t_reached=np.zeros(0),
-                            firings=np.zeros((0, n_reactions), np.int64),
-                            **ensemble_base).manifest()
-        manifest["provenance"] = {**provenance, "n_trajectories": n_trajectories,
-                                  "first_trajectory": first_trajectory,
-                                  "batch_size": batch_size, "record_events": record_events}
-        if not resume and (directory / "manifest.json").exists():
-            raise FileExistsError(f"{directory} already exists; pass resume=True (--resume) "
-                                  "to finish an interrupted run there, or choose another "
-                                  "folder")
-        write_manifest(directory, manifest)
-        provenance = manifest["provenance"]
-        ensemble_base["provenance"] = provenance
+    from .engine.batch import NOT_STARTED
+    if stop_flag is None:
+        stop_flag = np.zeros(1, dtype=np.int64)
+    if task.deadline is not None and time.time() >= task.deadline:
+        return BatchOutcome(task.number, 0, 0, 0.0)        # the budget ran out first
+    network = task.network if task.network is not None else _network_of(task.model)
+    labels = _labels(network, task.model, task.times)
+    first, n = task.trajectories
+    trajectories = np.arange(first, first + n, dtype=np.int64)
+    logs = bool(np.any(network.arrays.log)) and task.record_events
+    directory = Path(task.directory) if task.directory is not None else None
+    writer = None
+    kept: list[Events] = []
+    n_written = 0
 
-    if n_threads is not None and (isinstance(n_threads, bool)
-                                  or not isinstance(n_threads, (int, np.integer))
-                                  or n_threads < 1):
-        raise ValueError(f"n_threads must be a positive integer, not {n_threads!r}")
-    starts = range(0, n_trajectories, batch_size)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=n_trajectories, unit="traj", desc=model.name)
-    parts = []
-    for number, start in enumerate(starts):
-        stop = min(start + batch_size, n_trajectories)
-        if directory is not None and resume and batch_done(directory, number):
-            parts.append(None)
-        else:
-            trajectories = np.arange(first_trajectory + start, first_trajectory + stop,
-                                     dtype=np.int64)
-            part, capacity = _run((arrays, network.hybrid), run_entropy, trajectories,
-                                  times, t_end, max_events, record_idx, capacity, logs,
-                                  n_reactions, ensemble_base, n_threads, spike_times,
-                                  record_voltage)
-            if directory is not None:
-                write_batch(directory, number, part)
-            parts.append(part)
-        if bar is not None:
-            bar.update(stop - start)
-    if bar is not None:
-        bar.close()
+    def sink(events: Events) -> None:
+        nonlocal writer, n_written
+        if not len(events):
+            return
+        if directory is None:
+            kept.append(events)
+            return
+        from .results import events_schema, events_table
+        if writer is None:
+            writer = ds.AtomicParquetWriter(directory / "events" / ds.batch_name(task.number),
+                                            events_schema(), task.provenance)
+        writer.write(events_table(events, labels["reactions"], labels["species"],
+                                  labels["agent_types"]))
+        n_written += len(events)
 
-    if directory is not None and any(p is None for p in parts):
-        ens = read(directory)
-    else:
-        ens = _concatenate(parts, ensemble_base, n_species, n_reactions)
-    _check_status(ens, on_stop, max_events, network)
-    return ens
+    def poll():
+        if task.deadline is not None and time.time() >= task.deadline:
+            stop_flag[0] = 1
+        if on_progress is not None:
+            done = status >= 0
+            on_progress(int(np.count_nonzero(done)), int(results[done, 0].sum()))
 
-
-def _run(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx, capacity,
-         logs, n_reactions, ensemble_base, n_threads, spike_times, record_voltage
-         ) -> tuple[Ensemble, int]:
-    """One batch through the compiled kernel; ``arrays`` is (NetworkArrays, HybridArrays or
-    None).
-
-    With event logging, each trajectory writes its records into a buffer row of
-    ``capacity`` records; a trajectory that wanted more is simulated again with a row that
-    fits (same bits, so nothing is lost). To make that rare, a pilot of a few trajectories
-    runs first and the rest of the batch gets a capacity 1.25 times the largest the pilot
-    needed; the capacity carries over to the next batch.
-
-    Returns
-    -------
-    (Ensemble, int)
-        The batch and the event capacity to use for the next one.
-    """
-    n = len(trajectories)
-    counts = np.empty((n, len(times), len(record_idx)), dtype=np.int64)
-    firings = np.empty((n, n_reactions), dtype=np.int64)
-    status = np.empty(n, dtype=np.int64)
-    hybrid = arrays[1]
-    results = np.zeros((n, 9 + (len(hybrid.fx_rx) if hybrid is not None else 0)),
-                       dtype=np.float64)
-    voltages = np.empty((n, len(times) if record_voltage else 0), dtype=np.float64)
-    cont_values = np.empty((n, len(times), len(ensemble_base["continuous"])),
-                           dtype=np.float64)
+    record_voltage = task.model.membrane is not None
+    counts = np.empty((n, len(task.times), network.n_species), dtype=np.int64)
+    firings = np.empty((n, network.n_reactions), dtype=np.int64)
+    status = np.full(n, NOT_STARTED, dtype=np.int64)
+    results = np.zeros((n, _result_columns(network)), dtype=np.float64)
+    voltages = np.empty((n, len(task.times) if record_voltage else 0), dtype=np.float64)
+    cont_values = np.empty((n, len(task.times), len(network.continuous)), dtype=np.float64)
     outputs = (counts, firings, status, results, voltages, cont_values)
-    pieces = []
+    started = time.perf_counter()
+    dropped = 0
+    try:
+        dropped = _simulate_rows(network, task, trajectories, outputs, logs, stop_flag, poll,
+                                 sink)
+        seconds = time.perf_counter() - started
+        not_started = status == NOT_STARTED
+        if not_started.any():           # stopped before these began: nothing simulated
+            counts[not_started] = -1
+            firings[not_started] = 0
+            results[not_started] = 0.0
+            voltages[not_started] = np.nan
+            cont_values[not_started] = np.nan
+        ensemble = Ensemble(
+            counts=counts, trajectories=trajectories, status=status,
+            n_events=results[:, 0].astype(np.int64), t_reached=results[:, 1].copy(),
+            firings=firings, event_records=Events.concatenate(kept) if kept else Events.empty(),
+            n_releases=results[:, 3].astype(np.int64),
+            voltage_mv=voltages if record_voltage else None,
+            **_hybrid_fields(cont_values, results, network), provenance=task.provenance,
+            sweep_columns={k: np.full(n, v) for k, v in task.sweep_values.items()},
+            **labels)
+        if directory is not None:
+            if writer is not None:
+                writer.commit()
+                writer = None
+            if stop_flag[0] and task.deadline is None:
+                return BatchOutcome(task.number, 0, 0, seconds)    # Ctrl-C: not written
+            write_batch(directory, task.number, ensemble, events_written=n_written,
+                        records_per_trajectory=results[:, 2].astype(np.int64))
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    codes, how_many = np.unique(status, return_counts=True)
+    return BatchOutcome(task.number, n, int(results[:, 0].sum()), seconds,
+                        ensemble if directory is None else None,
+                        {int(c): int(k) for c, k in zip(codes, how_many)}, dropped)
+
+
+def _simulate_rows(network, task, trajectories, outputs, logs, stop_flag, poll, sink) -> int:
+    """Run every row of the batch through the kernel; event records go to ``sink`` in
+    slices whose buffers fit :data:`EVENT_BUFFER_BYTES`. Returns the records dropped
+    (beyond ``max_event_records``)."""
+    n = len(trajectories)
     if not logs:
-        _run_rows(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx, 0,
-                  outputs, 0, n, n_threads, spike_times)
-    else:
-        pilot = min(n, 2 * (n_threads or numba.get_num_threads()), 8)
-        for first, last in ((0, pilot), (pilot, n)):
-            if last > first:
-                pieces += _run_rows(arrays, run_entropy, trajectories, times, t_end,
-                                    max_events, record_idx, capacity, outputs, first, last,
-                                    n_threads, spike_times)
-                wanted = int(results[first:last, 2].max())
-                capacity = max(capacity, wanted + wanted // 4)
-    events = Events.concatenate(pieces) if pieces else Events.empty()
-    ensemble = Ensemble(counts=counts, trajectories=trajectories, status=status,
-                        n_events=results[:, 0].astype(np.int64),
-                        t_reached=results[:, 1].copy(), firings=firings, event_records=events,
-                        n_releases=results[:, 3].astype(np.int64),
-                        voltage_mv=voltages if record_voltage else None,
-                        **_hybrid_fields(cont_values, results, hybrid, n_reactions),
-                        **ensemble_base)
-    return ensemble, capacity
+        _kernel(network, task, trajectories, outputs, 0, n, 0, stop_flag, poll)
+        return 0
+    results = outputs[3]
+    n_threads = task.n_threads or numba.get_num_threads()
+    capacity = _DEFAULT_EVENT_CAPACITY
+    dropped = 0
+    start = 0
+    first_slice = min(n, 2 * n_threads, 8)      # a pilot sizes the buffers of the rest
+    while start < n and not stop_flag[0]:
+        rows = first_slice if start == 0 else max(1, EVENT_BUFFER_BYTES
+                                                  // (capacity * _RECORD_BYTES))
+        stop = min(n, start + rows)
+        buffers = _event_buffers(stop - start, capacity)
+        _kernel(network, task, trajectories, outputs, start, stop, capacity, stop_flag, poll,
+                buffers)
+        wanted = results[start:stop, 2].astype(np.int64)
+        done = outputs[2][start:stop] >= 0
+        overflow = np.flatnonzero((wanted > capacity) & done)
+        extra = _redo_overflow(network, task, trajectories, outputs, start, overflow, wanted,
+                               stop_flag)
+        pieces = []
+        for b in range(stop - start):
+            if not done[b]:
+                continue
+            if b in extra:
+                piece = extra[b]
+            else:       # (capacity bounds k only if a redo was cut short by a stop)
+                k = min(int(wanted[b]), capacity)
+                piece = Events(np.full(k, trajectories[start + b], dtype=np.int64),
+                               *(buf[b, :k] for buf in buffers))
+            dropped += int(wanted[b]) - len(piece)
+            pieces.append(piece)
+        sink(Events.concatenate(pieces))        # one Parquet row group per slice
+        if done.any():
+            peak = int(wanted[done].max())
+            limit = max(1, min(task.max_event_records,
+                               EVENT_BUFFER_BYTES // _RECORD_BYTES))
+            capacity = min(max(capacity, peak + peak // 4), limit)
+        start = stop
+    return dropped
 
 
-def _hybrid_fields(cont_values, results, hybrid, n_reactions) -> dict:
+def _redo_overflow(network, task, trajectories, outputs, start, overflow, wanted, stop_flag
+                   ) -> dict[int, Events]:
+    """Simulate again (same bits) the rows whose records overflowed their buffer, with
+    buffers that fit them (at most ``max_event_records`` each), in groups whose buffers
+    fit :data:`EVENT_BUFFER_BYTES`."""
+    counts, firings, status, results, voltages, cont_values = outputs
+    pieces: dict[int, Events] = {}
+    order = overflow[np.argsort(wanted[overflow], kind="stable")]
+    k = 0
+    while k < len(order) and not stop_flag[0]:
+        need = min(int(wanted[order[k]]), task.max_event_records)
+        group = [order[k]]
+        k += 1
+        while k < len(order):
+            size = min(int(wanted[order[k]]), task.max_event_records)
+            if (len(group) + 1) * size * _RECORD_BYTES > EVENT_BUFFER_BYTES:
+                break
+            group.append(order[k])
+            need = size
+            k += 1
+        rows = start + np.asarray(group)
+        m = len(rows)
+        redo = (np.empty((m,) + counts.shape[1:], dtype=np.int64),
+                np.empty((m, firings.shape[1]), dtype=np.int64),
+                np.empty(m, dtype=np.int64), np.zeros((m, results.shape[1])),
+                np.empty((m,) + voltages.shape[1:]), np.empty((m,) + cont_values.shape[1:]))
+        bigger = _event_buffers(m, need)
+        _kernel(network, task, trajectories[rows], redo, 0, m, need, stop_flag, None, bigger)
+        if stop_flag[0] and not np.all(redo[2] >= 0):
+            break
+        if not (np.array_equal(redo[0], counts[rows]) and np.array_equal(redo[2],
+                                                                          status[rows])):
+            raise SimulationError("internal error: a repeated trajectory differed from "
+                                  "its first run; please report this as a bug")
+        for q, b in enumerate(group):
+            kept = min(int(wanted[b]), need)
+            pieces[int(b)] = Events(np.full(kept, trajectories[start + b], dtype=np.int64),
+                                    *(buf[q, :kept] for buf in bigger))
+    return pieces
+
+
+def _kernel(network, task, trajectories, outputs, first, last, capacity, stop_flag, poll,
+            buffers=None):
+    """Rows ``first … last-1`` of ``outputs`` through :func:`stochsyn.engine.run_batch`."""
+    counts, firings, status, results, voltages, cont_values = (a[first:last] for a in outputs)
+    if buffers is None:
+        buffers = _event_buffers(last - first, capacity)
+    run_batch(network.arrays, task.run_entropy, trajectories[first:last], task.times,
+              task.t_end, task.max_events, np.arange(network.n_species, dtype=np.int64),
+              counts, firings, *buffers, status, results, n_threads=task.n_threads,
+              spike_times=task.spike_times[0], post_spike_times=task.spike_times[1],
+              voltages=voltages, cont_values=cont_values, hybrid=network.hybrid,
+              stop_flag=stop_flag, poll=poll)
+
+
+def _result_columns(network: Network) -> int:
+    """Columns of the kernel's per-trajectory results: 9, and in the hybrid mode one more
+    per flux (its total; stochsyn.engine.ssa.simulate_trajectory)."""
+    return 9 + (len(network.hybrid.fx_rx) if network.hybrid is not None else 0)
+
+
+def _hybrid_fields(cont_values, results, network) -> dict:
     """The Ensemble's fields of the hybrid mode (None without continuous species)."""
     if cont_values.shape[2] == 0:
         return {}
-    flux_totals = np.zeros((len(results), n_reactions))
-    flux_totals[:, hybrid.fx_rx] = results[:, 9:9 + len(hybrid.fx_rx)]
+    flux_totals = np.zeros((len(results), network.n_reactions))
+    fluxes = network.hybrid.fx_rx
+    flux_totals[:, fluxes] = results[:, 9:9 + len(fluxes)]
     return dict(continuous_values=cont_values, ode_steps=results[:, 4].astype(np.int64),
                 continuous_clamped=results[:, 6].copy(),
                 ode_restarts=results[:, 7].astype(np.int64), flux_totals=flux_totals)
-
-
-def _run_rows(arrays, run_entropy, trajectories, times, t_end, max_events, record_idx,
-              capacity, outputs, first, last, n_threads, spike_times) -> list[Events]:
-    """Rows ``first … last-1`` of a batch: fill their slices of ``outputs`` (counts,
-    firings, status, results, voltages, continuous amounts) and return their event
-    records, one Events per row. ``spike_times`` is (presynaptic, postsynaptic)."""
-    counts, firings, status, results, voltages, cont_values = (a[first:last] for a in outputs)
-    arrays, hybrid = arrays
-    rows = trajectories[first:last]
-    n = last - first
-    buffers = _event_buffers(n, capacity)
-    run_batch(arrays, run_entropy, rows, times, t_end, max_events, record_idx, counts,
-              firings, *buffers, status, results, n_threads=n_threads,
-              spike_times=spike_times[0], post_spike_times=spike_times[1], voltages=voltages,
-              cont_values=cont_values, hybrid=hybrid)
-    if capacity == 0:
-        return []
-    wanted = results[:, 2].astype(np.int64)
-    overflow = np.flatnonzero(wanted > capacity)
-    if len(overflow):
-        bigger = _event_buffers(len(overflow), int(wanted[overflow].max()))
-        redo_counts = np.empty((len(overflow),) + counts.shape[1:], dtype=np.int64)
-        redo_firings = np.empty((len(overflow), firings.shape[1]), dtype=np.int64)
-        redo_status = np.empty(len(overflow), dtype=np.int64)
-        redo_results = np.zeros((len(overflow), results.shape[1]))
-        # Voltages and amounts are written again too (the kernel writes what it records).
-        run_batch(arrays, run_entropy, rows[overflow], times, t_end, max_events, record_idx,
-                  redo_counts, redo_firings, *bigger, redo_status, redo_results,
-                  n_threads=n_threads, spike_times=spike_times[0],
-                  post_spike_times=spike_times[1],
-                  voltages=np.empty((len(overflow),) + voltages.shape[1:]),
-                  cont_values=np.empty((len(overflow),) + cont_values.shape[1:]),
-                  hybrid=hybrid)
-        if not (np.array_equal(redo_counts, counts[overflow])
-                and np.array_equal(redo_status, status[overflow])):
-            raise SimulationError("internal error: a repeated trajectory differed from "
-                                  "its first run; please report this as a bug")
-    pieces = []
-    for b in range(n):
-        source, row = buffers, b
-        if wanted[b] > capacity:
-            source, row = bigger, int(np.searchsorted(overflow, b))
-        k = int(wanted[b])
-        pieces.append(Events(np.full(k, rows[b], dtype=np.int64),
-                             *(buf[row, :k] for buf in source)))
-    return pieces
 
 
 def _event_buffers(n: int, capacity: int):
@@ -449,14 +506,60 @@ def _event_buffers(n: int, capacity: int):
             np.empty((n, capacity), dtype=np.int64))
 
 
-def _concatenate(parts, ensemble_base, n_species, n_reactions) -> Ensemble:
+def _warm_up(network: Network, times, notify) -> float:
+    """Load (or compile, the first time on a machine) the kernel for ``network``'s types
+    by running it on zero trajectories, outside any timing; says so via ``notify`` when it
+    takes long. Returns the seconds it took."""
+    task = BatchTask(0, None, (0, 0), entropy_words(0), times, 0.0, 0, False, 0,
+                     (np.zeros(0), np.zeros(0)), {}, {}, None, 1, None)
+    outputs = (np.empty((0, len(times), network.n_species), dtype=np.int64),
+               np.empty((0, network.n_reactions), dtype=np.int64),
+               np.empty(0, dtype=np.int64), np.zeros((0, _result_columns(network))),
+               np.empty((0, len(times) if network.model.membrane is not None else 0)),
+               np.empty((0, len(times), len(network.continuous))))
+    done = threading.Event()
+    started = time.perf_counter()
+
+    def tell():
+        if not done.wait(1.5):
+            notify("loading the compiled kernels ..." if _kernel_cached() else
+                   "compiling kernels (first run only; numba keeps them in its cache) ...")
+
+    watcher = threading.Thread(target=tell, daemon=True)
+    watcher.start()
+    try:
+        _kernel(network, task, np.zeros(0, dtype=np.int64), outputs, 0, 0, 0,
+                np.zeros(1, dtype=np.int64), None)
+    finally:
+        done.set()
+    seconds = time.perf_counter() - started
+    if seconds > 1.5:
+        notify(f"kernels ready after {seconds:.1f} s (not counted in events/s)")
+    return seconds
+
+
+def _kernel_cached() -> bool:
+    """Whether numba's on-disk cache holds the kernel (from an earlier run); a guess that
+    only chooses the wording of a notice."""
+    from .engine.ssa import run_trajectories
+    try:
+        return Path(run_trajectories._cache._cache_file._index_path).exists()
+    except (AttributeError, TypeError, OSError):       # numba internals changed
+        return False
+
+
+def _concatenate(parts, labels, provenance) -> Ensemble:
+    n_species = len(labels["species"])
+    n_reactions = len(labels["reactions"])
     if not parts:
-        n_times = len(ensemble_base["times"])
+        n_times = len(labels["times"])
         return Ensemble(counts=np.zeros((0, n_times, n_species), np.int64),
                         trajectories=np.zeros(0, np.int64), status=np.zeros(0, np.int64),
                         n_events=np.zeros(0, np.int64), t_reached=np.zeros(0),
-                        firings=np.zeros((0, n_reactions), np.int64), **ensemble_base)
-    if len(parts) == 1:
+                        firings=np.zeros((0, n_reactions), np.int64), provenance=provenance,
+                        **labels)
+    if len(parts) == 1 and not parts[0].sweep_columns:
+        parts[0].provenance = provenance
         return parts[0]
     return Ensemble(
         counts=np.concatenate([p.counts for p in parts]),
@@ -475,7 +578,517 @@ def _concatenate(parts, ensemble_base, n_species, n_reactions) -> Ensemble:
             flux_totals=np.concatenate([p.flux_totals for p in parts]))),
         firings=np.concatenate([p.firings for p in parts]),
         event_records=Events.concatenate([p.event_records for p in parts]),
-        **ensemble_base)
+        sweep_columns={k: np.concatenate([p.sweep_columns[k] for p in parts])
+                       for k in parts[0].sweep_columns},
+        provenance=provenance, **labels)
+
+
+def _check_shard(shard) -> tuple[int, int]:
+    index, count = (int(v) for v in shard)
+    if count < 1 or not 0 <= index < count:
+        raise ValueError(f"shard {index}/{count} is out of range: the index runs from 0 to "
+                         f"{count - 1} for {count} slices")
+    return index, count
+
+
+def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int = 1,
+             seed: int | None = None, *, sample_every: float | None = None,
+             sample_times: Sequence[float] | None = None, record_events: bool = False,
+             max_events: int = DEFAULT_MAX_EVENTS, n_threads: int | None = None,
+             batch_size: int | None = None, first_trajectory: int = 0,
+             progress: bool = False, out: str | os.PathLike | None = None,
+             resume: bool = False, overwrite: bool = False, on_stop: str = "warn",
+             protocol=None, executor=None, shard: tuple[int, int] | None = None,
+             max_wall: float | None = None,
+             max_event_records: int = DEFAULT_MAX_EVENT_RECORDS) -> Ensemble:
+    """Simulate an ensemble of independent exact trajectories (hybrid ones for a model
+    with continuous species: ``Model.with_continuous``, docs/model-format.md).
+
+    Parameters
+    ----------
+    model : Model or path
+        A :class:`Model` or the path of a model file.
+    t_end : float
+        End time (s); every trajectory starts at t = 0.
+    n_trajectories : int
+    seed : int, optional
+        Root seed. Trajectory i draws only from ``SeedSequence(seed, spawn_key=(i,))``, so it
+        is the same bits whatever the thread count, batch size, executor or machine.
+        Without a seed a fresh one is drawn and recorded in the provenance.
+    sample_every : float, optional
+        Sampling interval (s); samples at 0, Δ, 2Δ, … <= t_end.
+    sample_times : array of float, optional
+        Explicit sample times (s), sorted, within [0, t_end]. Default: 101 times.
+    record_events : bool
+        Keep the event records of reactions marked ``log = true``.
+    max_events : int
+        Event budget per trajectory; a trajectory that exhausts it stops with status
+        ``max_events`` (see ``on_stop``).
+    n_threads : int, optional
+        Threads running trajectories in parallel within a batch (default: numba's
+        setting, i.e. the cores; 1 on the workers of an ``executor``).
+    batch_size : int, optional
+        Trajectories per batch: the unit of work, of a file and of a resume (default
+        min(n_trajectories, 1000)).
+    first_trajectory : int
+        Global index of the first trajectory.
+    progress : bool
+        Show a progress bar (tqdm.auto: terminal or notebook) that moves per trajectory,
+        with events/s; and a notice while kernels compile (first run only).
+    out : path, optional
+        Write the ensemble to this Parquet dataset batch by batch as they finish; then
+        only the finished batches' summaries stay in memory and the Ensemble returned
+        reads the data from disk when used (:func:`stochsyn.read`).
+    resume : bool
+        With ``out``: keep the batches of the same run already there (each file's
+        integrity checked from its footer), clean temporary files of killed runs, and
+        simulate only missing, broken or interrupted batches.
+    overwrite : bool
+        With ``out``: replace the dataset already there.
+    on_stop : {"warn", "raise", "ignore"}
+        What to do when trajectories stop before t_end: their samples after the stop are
+        -1 in ``counts`` (NaN in tables) and ``status`` says why.
+    protocol : stochsyn.protocols.Protocol, optional
+        Stimulation; see :func:`apply_protocol`. Recorded in the provenance.
+    executor : concurrent.futures.Executor, optional
+        Run batches there (``ProcessPoolExecutor``, ``dask.distributed.Client(...)
+        .get_executor()``, ...), one task per batch. With ``out`` the workers write their
+        batches themselves (a folder every worker can reach); without, they send them
+        back. Default: in this process, on ``n_threads`` threads.
+    shard : (i, N), optional
+        Run only the i-th of N contiguous slices of the batches (job arrays); join the
+        slices' folders with :func:`stochsyn.dataset.merge` (``stochsyn merge``).
+    max_wall : float, optional
+        Wall-clock budget of the run (s): when it runs out, trajectories in flight stop
+        with status ``interrupted`` (their batch is written, marked unfinished) and no new
+        batch starts; ``resume`` finishes the run later.
+    max_event_records : int
+        Event records kept per trajectory; one that logs more keeps its first ones (a
+        warning says so; the trajectory table's ``n_records`` says how many it made).
+
+    Returns
+    -------
+    Ensemble
+
+    Raises
+    ------
+    RunInterrupted
+        Ctrl-C: finished batches are kept in ``out``; the message says how to resume.
+    AlreadyComplete
+        ``out`` holds this run, finished (read it with :func:`stochsyn.read`).
+    stochsyn.dataset.DatasetMismatchError
+        ``out`` holds another run (the message names the setting that differs).
+    stochsyn.dataset.DatasetWriteError
+        The disk is full or the folder unwritable (finished batches are kept).
+    """
+    model = _as_model(model)
+    if protocol is not None:
+        model = apply_protocol(model, protocol)
+    options = _RunOptions.make(t_end, n_trajectories, seed, sample_every, sample_times,
+                               record_events, max_events, n_threads, batch_size, progress,
+                               on_stop, max_wall, max_event_records, first_trajectory)
+    network = compile(model)
+    provenance = _provenance(network, options.seed, options.t_end, options.max_events)
+    provenance["protocol"] = protocol.to_dict() if protocol is not None else None
+    block = _Block(model, options.first_trajectory, options.n_trajectories,
+                   _spike_times(protocol), provenance, network=network)
+    return _run_blocks([block], options, model, out, resume, overwrite, executor, shard)
+
+
+@dataclass
+class _RunOptions:
+    t_end: float
+    n_trajectories: int
+    seed: int
+    times: np.ndarray
+    record_events: bool
+    max_events: int
+    n_threads: int | None
+    batch_size: int
+    progress: bool
+    on_stop: str
+    max_wall: float | None
+    max_event_records: int
+    first_trajectory: int
+
+    @classmethod
+    def make(cls, t_end, n_trajectories, seed, sample_every, sample_times, record_events,
+             max_events, n_threads, batch_size, progress, on_stop, max_wall,
+             max_event_records, first_trajectory):
+        t_end = float(t_end)
+        if not (math.isfinite(t_end) and t_end >= 0):
+            raise ValueError(f"t_end must be a finite time >= 0 (s), not {t_end!r}")
+        _whole("n_trajectories", n_trajectories, 0)
+        _whole("max_events", max_events, 0)
+        if on_stop not in ("warn", "raise", "ignore"):
+            raise ValueError("on_stop must be 'warn', 'raise' or 'ignore'")
+        if n_threads is not None and (isinstance(n_threads, bool)
+                                      or not isinstance(n_threads, (int, np.integer))
+                                      or n_threads < 1):
+            raise ValueError(f"n_threads must be a positive integer, not {n_threads!r}")
+        if max_wall is not None and not (max_wall > 0 and math.isfinite(max_wall)):
+            raise ValueError(f"max_wall must be a positive number of seconds, not "
+                             f"{max_wall!r}")
+        _whole("max_event_records", max_event_records, 1)
+        _whole("first_trajectory", first_trajectory, 0)
+        n_trajectories = int(n_trajectories)
+        if batch_size is None:
+            batch_size = max(1, min(n_trajectories, DEFAULT_BATCH_SIZE))
+        _whole("batch_size", batch_size, 1)
+        if seed is None:
+            seed = new_root_seed()
+        return cls(t_end, n_trajectories, int(seed), sample_grid(t_end, sample_every,
+                                                                 sample_times),
+                   bool(record_events), int(max_events), n_threads, int(batch_size),
+                   bool(progress), on_stop, max_wall, int(max_event_records),
+                   int(first_trajectory))
+
+
+def _whole(name: str, value, minimum: int) -> None:
+    """Refuse a count that is not a whole number >= ``minimum``."""
+    try:
+        whole = int(value) == value
+    except (TypeError, ValueError, OverflowError):
+        whole = False
+    if not whole or value < minimum:
+        kind = "non-negative" if minimum == 0 else f">= {minimum}"
+        raise ValueError(f"{name} must be a {kind} integer, not {value!r}")
+
+
+def _as_model(model) -> Model:
+    if isinstance(model, (str, os.PathLike)):
+        from .model import load_model
+        model = load_model(model)
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a stochsyn Model or a file path, not "
+                        f"{type(model).__name__}")
+    return model
+
+
+def _spike_times(protocol) -> tuple:
+    if protocol is None:
+        return (np.zeros(0), np.zeros(0))
+    return (np.asarray(protocol.pre_spikes_s, dtype=np.float64),
+            np.asarray(protocol.post_spikes_s, dtype=np.float64))
+
+
+def _plan(blocks, batch_size) -> list[tuple[int, int, int, int]]:
+    """(batch number, block, first trajectory, count) of every batch; a batch never spans
+    two blocks (sweep points)."""
+    plan = []
+    for k, block in enumerate(blocks):
+        for start in range(0, block.n_trajectories, batch_size):
+            n = min(batch_size, block.n_trajectories - start)
+            plan.append((len(plan), k, block.first_trajectory + start, n))
+    return plan
+
+
+def _run_blocks(blocks, options, model, out, resume, overwrite, executor, shard,
+                sweep_manifest=None) -> Ensemble:
+    """Run the batches of ``blocks`` (with ``out``: into a dataset) and return the
+    Ensemble (read lazily from ``out`` when given)."""
+    network = blocks[0].network
+    labels = _labels(network, blocks[0].model, options.times)
+    plan = _plan(blocks, options.batch_size)
+    provenance = dict(blocks[0].provenance) if sweep_manifest is None else \
+        dict(sweep_manifest["provenance"])
+    if shard is not None:
+        index, count = _check_shard(shard)
+        lo, hi = len(plan) * index // count, len(plan) * (index + 1) // count
+        plan = plan[lo:hi]
+        provenance["shard"] = {"index": index, "count": count}
+    run_entropy = entropy_words(options.seed)
+    notify = _notifier(options.progress)
+    directory = Path(out) if out is not None else None
+    todo = plan
+    if directory is not None:
+        provenance.update(n_trajectories=sum(b.n_trajectories for b in blocks),
+                          first_trajectory=options.first_trajectory,
+                          batch_size=options.batch_size, record_events=options.record_events)
+        manifest = Ensemble(counts=np.zeros((0, len(options.times), len(labels["species"])),
+                                            np.int64),
+                            trajectories=np.zeros(0, np.int64), status=np.zeros(0, np.int64),
+                            n_events=np.zeros(0, np.int64), t_reached=np.zeros(0),
+                            firings=np.zeros((0, len(labels["reactions"])), np.int64),
+                            voltage_mv=(np.zeros((0, len(options.times)))
+                                        if model.membrane is not None else None),
+                            provenance=provenance, **labels).manifest()
+        manifest["batches"] = [[number, first, n] for number, _, first, n in plan]
+        if sweep_manifest is not None:
+            manifest["sweep"] = sweep_manifest["sweep"]
+        state = ds.prepare_directory(directory, manifest, resume=resume, overwrite=overwrite,
+                                     exists_ok=True)
+        provenance = manifest["provenance"]
+        if state in ("resume", "exists"):
+            removed = ds.clean_temporary_files(directory)
+            states = ds.dataset_state(directory, manifest)
+            todo = [item for item in plan if states[item[0]].state != "done"]
+            if state == "exists":
+                if todo:
+                    raise ds.DatasetMismatchError(
+                        f"{directory} holds an unfinished run with these settings "
+                        f"({len(plan) - len(todo)} of {len(plan)} batches done); pass "
+                        "resume=True (--resume) to finish it, or overwrite=True "
+                        "(--overwrite) to start again")
+                raise AlreadyComplete(
+                    f"{directory} already holds this run, complete "
+                    f"({sum(n for *_, n in plan)} trajectories); read it with "
+                    f"stochsyn.read({str(directory)!r}), or pass overwrite=True "
+                    "(--overwrite) to run it again")
+            broken = [f"{n} ({states[n].state}: {states[n].reason})" for n, *_ in todo
+                      if states[n].state in ("broken", "unfinished")]
+            notify(f"resuming {directory}: {len(plan) - len(todo)} of {len(plan)} batches "
+                   f"done" + (f"; redoing {len(broken)}: {', '.join(broken[:5])}"
+                              if broken else "")
+                   + (f"; removed {removed} temporary files of a killed run"
+                      if removed else ""))
+    deadline = time.time() + options.max_wall if options.max_wall is not None else None
+    tasks = [BatchTask(number, blocks[k].model, (first, n), run_entropy, options.times,
+                       options.t_end, options.max_events, options.record_events,
+                       options.max_event_records, blocks[k].spike_times,
+                       blocks[k].provenance if sweep_manifest is not None else provenance,
+                       blocks[k].sweep_values,
+                       str(directory) if directory is not None else None,
+                       options.n_threads if executor is None else (options.n_threads or 1),
+                       deadline, blocks[k].network)
+             for number, k, first, n in todo]
+    total = sum(n for *_, n in todo)
+    outcomes: list[BatchOutcome] = []
+    bar = _Bar(False, 0, "")
+    try:
+        if executor is None and tasks:
+            _warm_up(network, options.times, notify)
+        bar = _Bar(options.progress, total, model.name)     # its clock starts after compiling
+        if executor is None:
+            _run_here(tasks, bar, outcomes)
+        else:
+            _run_on(executor, tasks, bar, outcomes)
+    except KeyboardInterrupt:
+        bar.close()
+        finished = len(plan) - len(todo) + sum(1 for o in outcomes if o.n_trajectories)
+        where = (f"; {finished} of {len(plan)} batches are finished and kept in "
+                 f"{directory}: run the same command with --resume (simulate(..., "
+                 "resume=True)) to finish" if directory is not None else "")
+        raise RunInterrupted(f"interrupted{where}") from None
+    bar.close()
+    dropped = sum(o.records_dropped for o in outcomes)
+    if dropped:
+        warnings.warn(f"{dropped} event records were not kept: some trajectories logged "
+                      f"more than max_event_records = {options.max_event_records} (their "
+                      "first ones are kept; n_records in the trajectory table says how many "
+                      "each made)", BudgetWarning, stacklevel=3)
+    if directory is not None:
+        with warnings.catch_warnings():
+            if deadline is None:
+                warnings.simplefilter("error", IncompleteDatasetWarning)
+            else:
+                warnings.simplefilter("ignore", IncompleteDatasetWarning)
+            ens = read(directory)
+    else:
+        parts = sorted((o for o in outcomes if o.ensemble is not None), key=lambda o: o.number)
+        ens = _concatenate([o.ensemble for o in parts], labels, provenance)
+        ens.complete = sum(o.n_trajectories for o in outcomes) == total and not any(
+            INTERRUPTED in o.statuses or NOT_STARTED in o.statuses for o in outcomes)
+    if deadline is not None and not ens.complete:
+        ens.complete = False
+    _check_status(ens, options.on_stop, options.max_events,
+                  skipped=total - sum(o.n_trajectories for o in outcomes), network=network)
+    return ens
+
+
+def _run_here(tasks, bar, outcomes) -> None:
+    """Batches one after another in this process (threads within each batch)."""
+    stop_flag = np.zeros(1, dtype=np.int64)
+    for task in tasks:
+        outcome = run_batch_task(task, stop_flag, bar.batch_progress())
+        bar.finish_batch(outcome)
+        outcomes.append(outcome)
+        if stop_flag[0]:            # the wall-clock budget ran out
+            break
+
+
+def _run_on(executor, tasks, bar, outcomes) -> None:
+    """One task per batch on ``executor``; progress as batches finish."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+    futures = {executor.submit(run_batch_task, task): task for task in tasks}
+    pending = set(futures)
+    try:
+        while pending:
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            for future in done:
+                outcome = future.result()
+                bar.finish_batch(outcome, whole=True)
+                outcomes.append(outcome)
+    except BaseException:
+        for future in pending:
+            future.cancel()
+        raise
+
+
+class _Bar:
+    """Progress per trajectory (tqdm.auto) with events/s of kernel time."""
+
+    def __init__(self, enabled, total, name):
+        self.bar = None
+        self.events = 0
+        self.seconds = 0.0
+        self.done = 0
+        if enabled and total:
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=total, unit="traj", desc=name, dynamic_ncols=True)
+        self._started = None
+
+    def batch_progress(self):
+        if self.bar is None:
+            return None
+        self._started = time.perf_counter()
+        shown = [0]
+
+        def update(done, events):
+            self.bar.update(done - shown[0])
+            shown[0] = done
+            seconds = self.seconds + time.perf_counter() - self._started
+            self._postfix(self.events + events, seconds)
+
+        self._shown = shown
+        return update
+
+    def _postfix(self, events, seconds):
+        if seconds > 0:
+            self.bar.set_postfix_str(f"{events / seconds / 1e6:.3g} M events/s", refresh=False)
+
+    def finish_batch(self, outcome, whole=False):
+        self.events += outcome.n_events
+        self.seconds += outcome.kernel_seconds
+        if self.bar is None:
+            return
+        if whole:
+            self.bar.update(outcome.n_trajectories)
+        else:
+            self.bar.update(outcome.n_trajectories - self._shown[0])
+        self._postfix(self.events, self.seconds)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _notifier(enabled):
+    def notify(message):
+        if not enabled:
+            return
+        try:
+            from tqdm.auto import tqdm
+            tqdm.write(message, file=sys.stderr)
+        except Exception:        # noqa: BLE001 - a notice must never stop a run
+            print(message, file=sys.stderr)
+    return notify
+
+
+def sweep(model: Model | str | os.PathLike, grid: Mapping[str, Sequence] | None = None,
+          protocols: Sequence | None = None, *, t_end: float, n_trajectories: int = 1,
+          seed: int | None = None, sample_every: float | None = None,
+          sample_times: Sequence[float] | None = None, record_events: bool = False,
+          max_events: int = DEFAULT_MAX_EVENTS, n_threads: int | None = None,
+          batch_size: int | None = None, progress: bool = False,
+          out: str | os.PathLike | None = None, resume: bool = False,
+          overwrite: bool = False, on_stop: str = "warn", executor=None,
+          shard: tuple[int, int] | None = None, max_wall: float | None = None,
+          max_event_records: int = DEFAULT_MAX_EVENT_RECORDS) -> Ensemble:
+    """Simulate every combination of parameter values and protocols into one ensemble.
+
+    Point p of the sweep (parameters varying slowest in the order of ``grid``, then the
+    protocols) is simulated with ``model.with_parameters(**values)`` and its protocol,
+    ``n_trajectories`` trajectories with the global indices ``p·n … p·n + n - 1`` (so
+    every trajectory has its own random stream, and a point is reproduced by
+    :func:`simulate` with ``first_trajectory = p·n``). Parameters are runtime arrays: the
+    kernels are compiled once for the whole sweep.
+
+    Parameters
+    ----------
+    model : Model or path
+    grid : dict of str -> sequence, optional
+        Parameter name -> values (numbers in the parameter's unit, or strings with units,
+        as for :meth:`Model.with_parameters`).
+    protocols : sequence of Protocol or str, optional
+        Protocols (or their text, :func:`stochsyn.protocols.parse`; ``None`` or "none"
+        for a point without stimulation); default: none.
+    t_end, n_trajectories, seed, ...
+        As for :func:`simulate`; ``n_trajectories`` is per point.
+
+    Returns
+    -------
+    Ensemble
+        With :attr:`Ensemble.sweep_columns` ``point``, one column per parameter and
+        ``protocol``; ``describe()`` and ``summary()`` group or label by them.
+    """
+    from . import protocols as protocol_module
+    model = _as_model(model)
+    grid = dict(grid or {})
+    for name, values in grid.items():
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or not len(values):
+            raise ValueError(f"grid['{name}'] must be a non-empty list of values")
+        model.with_parameters(**{name: values[0]})        # unknown names fail here
+    protocol_list, protocol_labels = [], []
+    for item in (protocols or [None]):
+        if item is None or (isinstance(item, str) and item.strip() == "none"):
+            protocol_list.append(None)
+            protocol_labels.append("none")
+        elif isinstance(item, str):
+            protocol_list.append(protocol_module.parse(item))
+            protocol_labels.append(item.strip())
+        else:
+            protocol_list.append(item)
+            protocol_labels.append(item.name)
+    for k, label in enumerate(protocol_labels):        # two protocols, two labels
+        if protocol_labels.count(label) > 1:
+            protocol_labels[k] = f"{label}#{protocol_labels[:k].count(label)}"
+    plain = {name: _plain_column(values) for name, values in grid.items()}
+    options = _RunOptions.make(t_end, n_trajectories, seed, sample_every, sample_times,
+                               record_events, max_events, n_threads, batch_size, progress,
+                               on_stop, max_wall, max_event_records, 0)
+    names = list(grid)
+    blocks, points = [], []
+    for p, (k_values, k_protocol) in enumerate(
+            (v, pr) for v in itertools.product(*(range(len(grid[n])) for n in names))
+            for pr in range(len(protocol_list))):
+        parameters = {n: grid[n][k] for n, k in zip(names, k_values)}
+        labels = {n: plain[n][k] for n, k in zip(names, k_values)}
+        protocol = protocol_list[k_protocol]
+        point_model = model.with_parameters(**parameters) if parameters else model
+        if protocol is not None:
+            point_model = apply_protocol(point_model, protocol)
+        network = compile(point_model)
+        provenance = _provenance(network, options.seed, options.t_end, options.max_events)
+        provenance["protocol"] = protocol.to_dict() if protocol is not None else None
+        provenance["sweep_point"] = p
+        protocol_name = protocol_labels[k_protocol]
+        sweep_values = {"point": p, **labels, "protocol": protocol_name}
+        first = p * options.n_trajectories
+        blocks.append(_Block(point_model, first, options.n_trajectories,
+                             _spike_times(protocol), provenance, sweep_values, network))
+        points.append({"point": p, "parameters": labels,
+                       "protocol": provenance["protocol"], "protocol_name": protocol_name,
+                       "model_hash": point_model.hash, "first_trajectory": first,
+                       "n_trajectories": options.n_trajectories})
+    base = _provenance(compile(model), options.seed, options.t_end, options.max_events)
+    base["protocol"] = None
+    sweep_manifest = {"provenance": base,
+                      "sweep": {"columns": ["point", *names, "protocol"], "grid": plain,
+                          "points": points}}
+    return _run_blocks(blocks, options, blocks[0].model, out, resume, overwrite, executor,
+                       shard, sweep_manifest)
+
+
+def _plain_column(values) -> list:
+    """A grid's values as one column keeps them: floats if all are numbers, else strings
+    (a number then as its repr, in the parameter's unit)."""
+    numbers = [isinstance(v, (int, float, np.integer, np.floating))
+               and not isinstance(v, (bool, np.bool_)) for v in values]
+    if all(numbers):
+        return [float(v) for v in values]
+    return [repr(float(v)) if is_number else str(v) for v, is_number in zip(values, numbers)]
 
 
 def _consuming_fluxes(network: Network | None) -> str:
@@ -489,7 +1102,7 @@ def _consuming_fluxes(network: Network | None) -> str:
                      f"{network.continuous[s]})" for s, q in pairs)
 
 
-def _check_status(ens: Ensemble, on_stop: str, max_events: int,
+def _check_status(ens: Ensemble, on_stop: str, max_events: int, skipped: int = 0,
                   network: Network | None = None) -> None:
     if ens.continuous_clamped is not None and np.any(ens.continuous_clamped > 0):
         which = np.flatnonzero(ens.continuous_clamped > 0)
@@ -501,7 +1114,7 @@ def _check_status(ens: Ensemble, on_stop: str, max_events: int,
             f"be continuous ({', '.join(ens.continuous)}); make it discrete",
             HybridWarning, stacklevel=3)
     stopped = np.flatnonzero(ens.status != 0)
-    if not len(stopped) or on_stop == "ignore":
+    if (not len(stopped) and not skipped) or on_stop == "ignore":
         return
     reasons = {}
     for b in stopped:
@@ -519,15 +1132,19 @@ def _check_status(ens: Ensemble, on_stop: str, max_events: int,
         "ode_failure": "the ODE of the continuous species failed (an amount became "
                        "infinite or NaN, or its step size vanished); look for rates that "
                        "make amounts grow without bound",
-        "flux_negative": "a flux (a reaction integrated as a term of dy/dt, "
-                         f"docs/model-format.md) drove a continuous species it consumes "
-                         f"below zero, beyond the ODE's error control: "
-                         f"{_consuming_fluxes(network)}; tighten [continuous] rtol and "
-                         "atol, or set flux = false on that reaction so that each firing is "
-                         "an event",
         "hazard_bound": "a time-dependent propensity exceeded the bound the engine "
                         "computed for it (an engine error, not a model one); please report "
                         "it with the model and the seed",
+        "flux_negative": "a flux (a reaction integrated as a term of dy/dt, "
+                         "docs/model-format.md) drove a continuous species it consumes "
+                         "below zero, beyond the ODE's error control: "
+                         f"{_consuming_fluxes(network)}; tighten [continuous] rtol and "
+                         "atol, or set flux = false on that reaction so that each firing is "
+                         "an event",
+        "interrupted": "the run's wall-clock budget (max_wall) ran out while they ran; "
+                       "resume the run (--resume) to finish them",
+        "not_started": "the run's wall-clock budget (max_wall) ran out before they began; "
+                       "resume the run (--resume) to simulate them",
     }
     lines = []
     for reason, which in reasons.items():
@@ -535,6 +1152,10 @@ def _check_status(ens: Ensemble, on_stop: str, max_events: int,
         t_min = float(np.min(ens.t_reached[np.isin(ens.trajectories, which)]))
         lines.append(f"{len(which)} trajectories stopped early ({reason}; first at "
                      f"t = {t_min:g} s): {shown}. {advice.get(reason, '')}")
+    if skipped:
+        lines.append(f"{skipped} trajectories were not simulated: the wall-clock budget "
+                     "(max_wall) ran out before their batches began; resume the run "
+                     "(--resume) to simulate them")
     message = ("; ".join(lines) + ". Their samples after the stop are -1 in counts and NaN "
                "in tables; ens.status says which.")
     if on_stop == "raise":
@@ -542,5 +1163,6 @@ def _check_status(ens: Ensemble, on_stop: str, max_events: int,
     warnings.warn(message, BudgetWarning, stacklevel=3)
 
 
-__all__ = ["simulate", "apply_protocol", "sample_grid", "SimulationError", "BudgetWarning",
-           "HybridWarning", "ModelError", "DEFAULT_MAX_EVENTS"]
+__all__ = ["simulate", "sweep", "apply_protocol", "sample_grid", "run_batch_task", "BatchTask",
+           "SimulationError", "BudgetWarning", "HybridWarning", "ModelError",
+           "RunInterrupted", "AlreadyComplete", "DEFAULT_MAX_EVENTS"]

@@ -18,7 +18,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .model.model import STATE_KINDS, Model, flux_obstacle
+from .model.elements import STATE_KINDS
+from .model.model import Model, hybrid_roles
 
 #: Rate-law kinds the kernels dispatch on: c·ΠC, c·exp(V(t)/v_scale)·ΠC, c·u(t)·ΠC,
 #: c·max(0, E − V(t))·ΠC (ion current) and c·GHK(V(t))·ΠC, all time-dependent but the
@@ -134,10 +135,10 @@ class NetworkArrays(NamedTuple):
 
 class HybridArrays(NamedTuple):
     """The hybrid mode's part of a compiled network (``[continuous]``; see
-    :func:`hybrid_roles` and :mod:`stochsyn.engine.continuous`), passed to the kernels
-    apart from :class:`NetworkArrays`: a model without continuous species has none, and
-    its kernel neither compiles nor pays for any of it (every array a kernel receives
-    costs reference counting at each call).
+    :func:`stochsyn.model.hybrid_roles` and :mod:`stochsyn.engine.continuous`), passed to
+    the kernels apart from :class:`NetworkArrays`: a model without continuous species has
+    none, and its kernel neither compiles nor pays for any of it (every array a kernel
+    receives costs reference counting at each call).
 
     Sizes: ``Y`` continuous species, ``N`` coupled reactions, ``F`` fluxes; a "slot" is
     an index into y (the continuous species in species order; slot ``Y + q`` is the total
@@ -262,52 +263,6 @@ def _i64(values) -> np.ndarray:
 
 def _f64(values) -> np.ndarray:
     return np.asarray(values, dtype=np.float64).reshape(-1)
-
-
-def hybrid_roles(model: Model) -> tuple[str, ...]:
-    """The role of each reaction of ``model`` in the hybrid mode (``[continuous]``).
-
-    * ``"ode"``: every species it reads or writes (reactants, products, the modifier and
-      substrate states of a Michaelis–Menten or Hill law) is continuous, and its law is a
-      state kind (mass action, Michaelis–Menten, Hill): a term ``ν_j a_j(y)`` of the rate
-      equations ``dy/dt = Σ_j ν_j a_j(y)``, never an event;
-    * ``"flux"``: a reaction that changes continuous species and leaves every discrete
-      species and agent state as it was (:func:`stochsyn.model.model.flux_obstacle`), unless
-      its table says ``flux = false``: a term ``ν_j s_j(x) f_j(t) Π y^ν/ν!`` of dy/dt, with
-      its discrete factor ``s_j`` constant between events (Ca²⁺ entry through open NMDARs);
-    * ``"coupled"``: a discrete reaction that reads a continuous species: its propensity
-      varies along y(t) between events (integrated hazard);
-    * ``"jump"``: a discrete reaction that reads none but changes one (and a discrete
-      one too, or has ``flux = false``): each firing adds its net change to y;
-    * ``"exact"``: none of these (every reaction of a model without continuous species).
-
-    Agent rules and time-dependent kinds are never ODE terms (agents are discrete; the
-    model refuses time-dependent laws that read continuous species).
-    """
-    continuous = set(model.continuous)
-    roles = []
-    for r in model.reactions:
-        reads = ({s for s, _ in r.reactants} | {s for s, _ in r.modifier}
-                 | set(r.saturation))
-        change: dict[int, int] = {}
-        for s, n in r.reactants:
-            change[s] = change.get(s, 0) - n
-        for s, n in r.products:
-            change[s] = change.get(s, 0) + n
-        touched = reads | {s for s, _ in r.products}
-        if (continuous and touched and touched <= continuous and r.kind in STATE_KINDS
-                and not r.agent_moves and r.neighbour is None):
-            roles.append("ode")
-        elif (continuous and r.flux is not False
-              and flux_obstacle(r, continuous, model.species) is None):
-            roles.append("flux")
-        elif reads & continuous:
-            roles.append("coupled")
-        elif {s for s, d in change.items() if d} & continuous:
-            roles.append("jump")
-        else:
-            roles.append("exact")
-    return tuple(roles)
 
 
 def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DESIGN.md

@@ -1,22 +1,17 @@
 """Ensemble results: dense arrays with labels and provenance, as pandas tables and Parquet.
 
-A Parquet dataset written by :meth:`Ensemble.to_parquet` (or by ``simulate(..., out=...)``)
-is a folder::
-
-    manifest.json                     provenance, labels, sample times
-    counts/batch-NNNNN.parquet        one row per (trajectory, time), one column per species
-                                      (int64; float64 for continuous species)
-    trajectories/batch-NNNNN.parquet  one row per trajectory: status, events, firings
-    events/batch-NNNNN.parquet        event records (when recorded)
-
-Every file carries the provenance in its Parquet key-value metadata (key ``stochsyn``).
-Files are written to a temporary name and renamed, so a reader never sees half a batch.
+A dataset written by :meth:`Ensemble.to_parquet` or ``simulate(..., out=...)`` is a folder
+of Parquet files (layout, crash safety and column units: :mod:`stochsyn.dataset`).
+:func:`read` opens it lazily: the per-trajectory table is read at once, counts and event
+records when first used, and a choice of names or trajectories is pushed down to pyarrow,
+so only those columns and rows are read.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -26,11 +21,20 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import dataset as ds
 from .engine import STATUS_TEXT
 
 _QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 #: The name under which tables and :meth:`Ensemble.values` give the membrane voltage (mV).
 VOLTAGE_NAME = "voltage_mV"
+
+
+class IncompleteDatasetWarning(UserWarning):
+    """A dataset read from disk lacks batches (an interrupted run, a missing shard)."""
+
+
+class IncompleteDatasetError(ValueError):
+    """``read(..., strict=True)`` of a dataset that lacks batches."""
 
 
 @dataclass
@@ -134,6 +138,14 @@ class Ensemble:
         many times each would have fired, i.e. the molecules it moved, integrated to the
         time reached (0 for the other reactions, whose count is in ``firings``). So
         ``firings + flux_totals`` compares with an exact run's ``firings``.
+    sweep_columns : dict of str -> (n_trajectories,) ndarray
+        For a sweep (:func:`stochsyn.sweep`): the point index (``point``), the parameter
+        values and the protocol name of each trajectory; empty for a plain run.
+    complete : bool
+        False for a dataset read from disk that lacks batches (an interrupted run).
+
+    An Ensemble read from disk (:func:`read`) loads ``counts``, ``firings``,
+    ``event_records``, ``voltage_mv`` and ``continuous_values`` when first used.
     """
 
     times: np.ndarray
@@ -157,6 +169,8 @@ class Ensemble:
     continuous_clamped: np.ndarray | None = None
     ode_restarts: np.ndarray | None = None
     flux_totals: np.ndarray | None = None
+    sweep_columns: dict[str, np.ndarray] = field(default_factory=dict)
+    complete: bool = True
 
     def __post_init__(self):
         if self.n_releases is None:
@@ -178,7 +192,7 @@ class Ensemble:
     # ------------------------------------------------------------------ basic views
     @property
     def n_trajectories(self) -> int:
-        return self.counts.shape[0]
+        return len(self.trajectories)
 
     @property
     def seed(self) -> int | None:
@@ -190,6 +204,10 @@ class Ensemble:
         model with a membrane)."""
         return (tuple(self.species) + tuple(self.observables)
                 + ((VOLTAGE_NAME,) if self.voltage_mv is not None else ()))
+
+    def unit_of(self, name: str) -> str:
+        """The unit of a name's samples: ``mV`` for the voltage, else ``molecules``."""
+        return "mV" if name == VOLTAGE_NAME else "molecules"
 
     def values(self, name: str) -> np.ndarray:
         """Samples of one species or observable.
@@ -203,10 +221,13 @@ class Ensemble:
         if name == VOLTAGE_NAME and self.voltage_mv is not None:
             return self.voltage_mv.copy()
         if name in self.observables:
-            weights = np.zeros(len(self.species))
-            for index, weight in self.observables[name].items():
-                weights[index] = weight
-            out = self._amounts() @ weights
+            # Term by term over the observable's species: no float copy of all counts.
+            out = np.zeros(self.counts.shape[:2])
+            for index, weight in sorted(self.observables[name].items()):
+                label = self.species[index]
+                amount = (self.continuous_values[:, :, self.continuous.index(label)]
+                          if label in self.continuous else self.counts[:, :, index])
+                out += weight * amount
         elif name in self.continuous:
             out = self.continuous_values[:, :, self.continuous.index(name)].copy()
         elif name in self.species:
@@ -255,28 +276,97 @@ class Ensemble:
         return frame
 
     def describe(self, names: Iterable[str] | None = None,
-                 quantiles: Sequence[float] = _QUANTILES) -> pd.DataFrame:
-        """Statistics over trajectories per time and name.
+                 quantiles: Sequence[float] = _QUANTILES,
+                 by: Sequence[str] | None = None) -> pd.DataFrame:
+        """Statistics over trajectories per time and name (and sweep point).
+
+        Parameters
+        ----------
+        names : iterable of str, optional
+            Species and observables (default: all).
+        quantiles : sequence of float
+        by : sequence of str, optional
+            Columns of :attr:`sweep_columns` to group by (default: all of them for a
+            sweep, none for a plain run).
 
         Returns
         -------
-        DataFrame indexed by (``time``, ``name``) with columns ``n``, ``mean``, ``sd``,
-        ``sem`` and one column per quantile (``q05`` …). Stopped samples are left out.
+        DataFrame indexed by (``by`` …, ``time``, ``name``) with columns ``n``, ``mean``,
+        ``sd``, ``sem`` and one column per quantile (``q05`` …). Stopped samples are left
+        out. Computed name by name from the sample arrays (no tidy table in between).
         """
-        frame = self.timeseries(names)
-        grouped = frame.groupby(["time", "name"], observed=True, sort=True)["value"]
-        table = grouped.agg(n="count", mean="mean", sd="std")
-        table["sem"] = table["sd"] / np.sqrt(table["n"])
-        for q in quantiles:
-            table[f"q{round(q * 100):02d}"] = grouped.quantile(q)
-        return table
+        names = list(self.names if names is None else names)
+        by, groups = self.groups(by)
+        n_times = len(self.times)
+        blocks = []
+        for key, rows in groups:
+            for name in names:
+                x = self.values(name)[rows]
+                valid = ~np.isnan(x)
+                n = valid.sum(axis=0)
+                with warnings.catch_warnings(), np.errstate(all="ignore"):
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    mean = np.where(n > 0, np.nanmean(x, axis=0) if len(x) else np.nan,
+                                    np.nan)
+                    sd = np.where(n > 1, np.nanstd(x, axis=0, ddof=1) if len(x) else np.nan,
+                                  np.nan)
+                    qs = (np.nanquantile(x, list(quantiles), axis=0) if len(x)
+                          else np.full((len(quantiles), n_times), np.nan))
+                block = {"n": n.astype(np.int64), "mean": mean, "sd": sd,
+                         "sem": sd / np.sqrt(n)}
+                for q, values in zip(quantiles, qs):
+                    block[f"q{round(q * 100):02d}"] = values
+                frame = pd.DataFrame(block)
+                for column, value in zip(by, key):
+                    frame[column] = value
+                frame["time"] = self.times
+                frame["name"] = name
+                blocks.append(frame)
+        columns = ["n", "mean", "sd", "sem"] + [f"q{round(q * 100):02d}" for q in quantiles]
+        if not blocks:
+            empty = pd.DataFrame(columns=list(by) + ["time", "name"] + columns)
+            return empty.set_index(list(by) + ["time", "name"])
+        table = pd.concat(blocks, ignore_index=True)
+        table["name"] = pd.Categorical(table["name"], categories=names)
+        table = table.sort_values(list(by) + ["time", "name"], kind="stable")
+        return table.set_index(list(by) + ["time", "name"])[columns]
 
-    def summary(self) -> pd.DataFrame:
-        """One row per trajectory: status, events, time reached (in the hybrid mode also
-        ODE steps and restarts and clamped molecules), and for every observable (or,
-        without observables, every species) its final and maximum value."""
+    def groups(self, by: Sequence[str] | None = None):
+        """The trajectories grouped by sweep columns.
+
+        Parameters
+        ----------
+        by : sequence of str, optional
+            Columns of :attr:`sweep_columns` (default: all but ``point``; none for a
+            plain run).
+
+        Returns
+        -------
+        (list of str, list of (tuple, row selector))
+            The columns, and per group its values and the rows of its trajectories.
+        """
+        if by is None:
+            by = [c for c in self.sweep_columns if c != "point"]
+        by = list(by)
+        for column in by:
+            if column not in self.sweep_columns:
+                raise KeyError(f"no sweep column '{column}' (there are: "
+                               f"{', '.join(self.sweep_columns) or 'none'})")
+        if not by:
+            return by, [((), slice(None))]
+        keys = pd.DataFrame({c: self.sweep_columns[c] for c in by})
+        groups = keys.groupby(by, sort=True, dropna=False).indices
+        return by, [(k if isinstance(k, tuple) else (k,), rows) for k, rows in groups.items()]
+
+    def summary(self, names: Iterable[str] | None = None) -> pd.DataFrame:
+        """One row per trajectory: sweep columns, status, events, time reached (in the
+        hybrid mode also ODE steps and clamped molecules), and for each of ``names``
+        (default: every observable, or without observables every species, and the
+        voltage) its final value, its peak (``_max``) and the first sample time of the
+        peak (``_t_peak``, s)."""
         table = pd.DataFrame({
             "trajectory": self.trajectories,
+            **{c: v for c, v in self.sweep_columns.items()},
             "status": pd.Categorical([STATUS_TEXT.get(int(s), str(s)) for s in self.status]),
             "n_events": self.n_events,
             "t_reached": self.t_reached,
@@ -286,12 +376,20 @@ class Ensemble:
             table["ode_steps"] = self.ode_steps
             table["ode_restarts"] = self.ode_restarts
             table["continuous_clamped"] = self.continuous_clamped
-        for name in (tuple(self.observables or self.species)
-                     + ((VOLTAGE_NAME,) if self.voltage_mv is not None else ())):
+        if names is None:
+            names = (tuple(self.observables or self.species)
+                     + ((VOLTAGE_NAME,) if self.voltage_mv is not None else ()))
+        for name in names:
             values = self.values(name)
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)    # all-NaN: never began
                 table[f"{name}_final"] = values[:, -1] if values.shape[1] else np.nan
                 table[f"{name}_max"] = np.nanmax(values, axis=1) if values.shape[1] else np.nan
+                filled = np.where(np.isnan(values), -np.inf, values)
+                t_peak = (self.times[np.argmax(filled, axis=1)] if values.shape[1]
+                          else np.full(len(values), np.nan))
+                table[f"{name}_t_peak"] = np.where(np.isnan(values).all(axis=1), np.nan,
+                                                   t_peak)
         table.attrs["provenance"] = self.provenance
         return table
 
@@ -336,20 +434,37 @@ class Ensemble:
         return frame
 
     # ------------------------------------------------------------------ storage
-    def to_parquet(self, directory: str | os.PathLike, batch: int = 0) -> Path:
-        """Write the ensemble as a Parquet dataset (see the module docstring).
+    def plot(self, names: Sequence[str] | str | None = None, *, ax=None,
+             n_examples: int = 3, by: Sequence[str] | None = None, band: str = "sd"):
+        """Mean ± sd (or sem) bands and a few single trajectories over time, with units
+        on the axes (:func:`stochsyn.plotting.plot_ensemble`; needs matplotlib, the
+        ``analysis`` extra).
 
-        Returns the directory. Writing into a directory that holds another run's dataset
-        is refused (its manifest's provenance would not match).
+        Returns
+        -------
+        matplotlib Figure
+        """
+        from .plotting import plot_ensemble
+        return plot_ensemble(self, names, ax=ax, n_examples=n_examples, by=by, band=band)
+
+    def to_parquet(self, directory: str | os.PathLike, batch: int = 0, *,
+                   overwrite: bool = False) -> Path:
+        """Write the ensemble as a Parquet dataset (layout: :mod:`stochsyn.dataset`).
+
+        Returns the directory. Writing into a folder that holds another dataset is refused
+        unless ``overwrite``.
         """
         directory = Path(directory)
-        write_manifest(directory, self.manifest())
+        manifest = self.manifest()
+        n = self.n_trajectories
+        manifest["batches"] = [[int(batch), int(self.trajectories[0]) if n else 0, n]]
+        ds.prepare_directory(directory, manifest, resume=False, overwrite=overwrite)
         write_batch(directory, batch, self)
         return directory
 
     def manifest(self) -> dict[str, Any]:
         manifest = {
-            "format": "stochsyn-ensemble-1",
+            "format": ds.FORMAT,
             "provenance": self.provenance,
             "times": [float(t) for t in self.times],
             "species": list(self.species),
@@ -357,99 +472,201 @@ class Ensemble:
             "observables": {k: {str(i): w for i, w in v.items()}
                             for k, v in self.observables.items()},
             "agent_types": [list(a) for a in self.agent_types],
+            "has_voltage": self.voltage_mv is not None,
         }
-        if self.continuous:       # (absent for exact runs: their manifests are unchanged)
+        if self.continuous:       # (absent for exact runs)
             manifest["continuous"] = list(self.continuous)
         return manifest
 
     def __repr__(self) -> str:
         stopped = int(np.count_nonzero(self.status))
+        records = ("not loaded" if "event_records" not in self.__dict__
+                   else len(self.event_records))
         return (f"Ensemble({self.n_trajectories} trajectories × {len(self.times)} times × "
                 f"{len(self.species)} species"
                 + (f" ({len(self.continuous)} continuous)" if self.continuous else "")
                 + f", seed={self.seed}, "
-                f"{len(self.event_records)} event records"
-                + (f", {stopped} stopped early" if stopped else "") + ")")
+                f"{records} event records"
+                + (f", {stopped} stopped early" if stopped else "")
+                + ("" if self.complete else ", INCOMPLETE") + ")")
+
+
+class _Lazy:
+    """A field of :class:`Ensemble` that an ensemble read from disk loads when first used.
+
+    The value lives in the instance's ``__dict__``; an ensemble made by :func:`read` has,
+    instead, a loader for it in ``_loaders``."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return _LAZY_DEFAULTS.get(self.name)
+        try:
+            return instance.__dict__[self.name]
+        except KeyError:
+            pass
+        loaders = instance.__dict__.get("_loaders", {})
+        if self.name not in loaders:
+            raise AttributeError(self.name)
+        value = loaders.pop(self.name)()
+        instance.__dict__[self.name] = value
+        return value
+
+    def __set__(self, instance, value):
+        instance.__dict__[self.name] = value
+        instance.__dict__.get("_loaders", {}).pop(self.name, None)
+
+
+#: Column prefix of the fluxes' totals in a dataset's per-trajectory table (the hybrid mode).
+FLUX_PREFIX = "flux:"
+
+_LAZY_DEFAULTS = {"voltage_mv": None, "continuous_values": None}
+for _name in ("counts", "firings", "event_records", "voltage_mv", "continuous_values"):
+    setattr(Ensemble, _name, _Lazy(_name))
 
 
 def _rule_of(reaction_name: str) -> str:
     return reaction_name.split("[", 1)[0]
 
 
-def _metadata(provenance: Mapping[str, Any]) -> dict[bytes, bytes]:
-    return {b"stochsyn": json.dumps(provenance, sort_keys=True, default=str).encode()}
+# ---------------------------------------------------------------------- writing a batch
+_UNIT_COUNT = "molecules"
 
 
-def _atomic_write_table(table: pa.Table, path: Path, provenance) -> None:
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                           **_metadata(provenance)})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
+def _event_labels(reactions, species, agent_types):
+    rules = [_rule_of(name) for name in reactions]
+    rule_labels = list(dict.fromkeys(rules))
+    rule_code = np.array([rule_labels.index(r) for r in rules], dtype=np.int64)
+    type_of_state = np.full(len(species) + 1, -1, dtype=np.int64)    # last: "none" (-1)
+    for t, (_, base, n) in enumerate(agent_types):
+        type_of_state[base:base + n] = t
+    return rule_labels, rule_code, type_of_state
 
 
-def write_manifest(directory: Path, manifest: Mapping[str, Any]) -> None:
-    """Create ``directory`` with its manifest, or check that an existing one matches."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "manifest.json"
-    text = json.dumps(manifest, sort_keys=True, indent=1, default=str)
-    if path.exists():
-        existing = json.loads(path.read_text())
-        if json.loads(text) != existing:
-            raise FileExistsError(
-                f"{directory} already holds results of a different run (its manifest.json "
-                "differs: model, parameters, seed or sample times). Choose another --out "
-                "folder or delete that one.")
-        return
-    tmp = directory / f".manifest.json.tmp-{os.getpid()}"
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def events_table(ev: Events, reactions, species, agent_types) -> pa.Table:
+    """Event records as a Parquet-ready table with dictionary-encoded string labels."""
+    rule_labels, rule_code, type_of_state = _event_labels(reactions, species, agent_types)
+    either = np.where(ev.state_before >= 0, ev.state_before, ev.state_after)
+    reaction = ev.reaction.astype(np.int64)
+    return pa.Table.from_arrays([
+        pa.array(ev.trajectory, pa.int64()),
+        pa.array(ev.time, pa.float64()),
+        ds.dictionary(type_of_state[either], [a[0] for a in agent_types]),
+        pa.array(ev.agent, pa.int64()),
+        ds.dictionary(rule_code[reaction] if len(reaction) else reaction, rule_labels),
+        ds.dictionary(reaction, list(reactions)),
+        ds.dictionary(ev.state_before, list(species)),
+        ds.dictionary(ev.state_after, list(species)),
+    ], schema=events_schema())
 
 
-def batch_done(directory: Path, batch: int) -> bool:
-    """True if every file of ``batch`` has been written completely."""
-    name = f"batch-{batch:05d}.parquet"
-    return (directory / "trajectories" / name).exists() and (directory / "counts" / name
-                                                              ).exists()
+def events_schema() -> pa.Schema:
+    label = pa.dictionary(pa.int32(), pa.string())
+    return pa.schema([
+        pa.field("trajectory", pa.int64()),
+        ds.unit_field("time", pa.float64(), "s"),
+        pa.field("agent_type", label), pa.field("agent", pa.int64()),
+        pa.field("rule", label), pa.field("reaction", label),
+        pa.field("state_before", label), pa.field("state_after", label)])
 
 
-def write_batch(directory: Path, batch: int, ens: Ensemble) -> None:
-    """Write one batch of trajectories (counts, per-trajectory table, events)."""
-    name = f"batch-{batch:05d}.parquet"
+def counts_table(ens: Ensemble) -> pa.Table:
+    """One row per (trajectory, time): species, observables, voltage, with units."""
     n_traj, n_times, n_species = ens.counts.shape
-    columns = {"trajectory": np.repeat(ens.trajectories, n_times),
-               "time": np.tile(ens.times, n_traj)}
+    fields, arrays = [], []
+
+    def add(name, values, dtype, unit):
+        fields.append(ds.unit_field(name, dtype, unit))
+        arrays.append(pa.array(values, dtype))
+
+    add("trajectory", np.repeat(ens.trajectories, n_times), pa.int64(), None)
+    add("time", np.tile(ens.times, n_traj), pa.float64(), "s")
     flat = ens.counts.reshape(n_traj * n_times, n_species)
     for s, label in enumerate(ens.species):
-        columns[label] = flat[:, s]
-    for q, label in enumerate(ens.continuous):      # their amounts, as float64
-        columns[label] = ens.continuous_values[:, :, q].reshape(-1)
+        if label in ens.continuous:        # the amounts, real-valued
+            q = ens.continuous.index(label)
+            add(label, ens.continuous_values[:, :, q].reshape(-1), pa.float64(), _UNIT_COUNT)
+        else:
+            add(label, flat[:, s], pa.int64(), _UNIT_COUNT)
+    for name in ens.observables:
+        add(name, ens.values(name).reshape(-1), pa.float64(), _UNIT_COUNT)
     if ens.voltage_mv is not None:
-        columns[VOLTAGE_NAME] = ens.voltage_mv.reshape(-1)
-    if ens.event_records is not None and len(ens.event_records):
-        ev = ens.event_records
-        _atomic_write_table(pa.table({
-            "trajectory": ev.trajectory, "time": ev.time, "agent": ev.agent,
-            "reaction": ev.reaction, "state_before": ev.state_before,
-            "state_after": ev.state_after}), directory / "events" / name, ens.provenance)
-    _atomic_write_table(pa.table(columns), directory / "counts" / name, ens.provenance)
-    trajectories = {"trajectory": ens.trajectories, "status": ens.status,
-                    "n_events": ens.n_events, "t_reached": ens.t_reached,
-                    "n_releases": ens.n_releases}
+        add(VOLTAGE_NAME, ens.voltage_mv.reshape(-1), pa.float64(), "mV")
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def trajectory_table(ens: Ensemble, records_per_trajectory: np.ndarray | None = None
+                     ) -> pa.Table:
+    """One row per trajectory: sweep columns, status (a string), events, event records
+    made (``n_records``; default: those in ``ens.event_records``), firings."""
+    fields, arrays = [], []
+
+    def add(name, values, dtype=None, unit=None):
+        array = values if isinstance(values, pa.Array) else pa.array(values, dtype)
+        fields.append(ds.unit_field(name, array.type, unit))
+        arrays.append(array)
+
+    add("trajectory", ens.trajectories, pa.int64())
+    for name, values in ens.sweep_columns.items():
+        values = np.asarray(values)
+        if values.dtype.kind in "OUS":
+            labels = list(dict.fromkeys(values.tolist()))
+            add(name, ds.dictionary(np.array([labels.index(v) for v in values.tolist()],
+                                             dtype=np.int64), labels))
+        else:
+            add(name, values)
+    codes = sorted(set(STATUS_TEXT) | {int(s) for s in np.unique(ens.status)})
+    status_labels = [STATUS_TEXT.get(c, str(c)) for c in codes]
+    add("status", ds.dictionary(np.searchsorted(codes, ens.status), status_labels))
+    add("n_events", ens.n_events, pa.int64())
+    add("t_reached", ens.t_reached, pa.float64(), "s")
+    add("n_releases", ens.n_releases, pa.int64())
+    per_trajectory = records_per_trajectory
+    if per_trajectory is None:
+        records = ens.event_records
+        per_trajectory = np.zeros(len(ens.trajectories), dtype=np.int64)
+        if len(records):
+            order = np.searchsorted(ens.trajectories, records.trajectory)
+            per_trajectory = np.bincount(order, minlength=len(ens.trajectories))
+    add("n_records", per_trajectory, pa.int64())
     if ens.continuous:
-        trajectories["ode_steps"] = ens.ode_steps
-        trajectories["continuous_clamped"] = ens.continuous_clamped
-        trajectories["ode_restarts"] = ens.ode_restarts
-        for j in range(ens.flux_totals.shape[1]):
-            trajectories[f"flux_{j}"] = ens.flux_totals[:, j]
-    for j in range(ens.firings.shape[1]):
-        trajectories[f"firings_{j}"] = ens.firings[:, j]
-    # Written last: its presence marks the batch as complete (see batch_done).
-    _atomic_write_table(pa.table(trajectories), directory / "trajectories" / name,
-                        ens.provenance)
+        add("ode_steps", ens.ode_steps, pa.int64())
+        add("continuous_clamped", ens.continuous_clamped, pa.float64(), _UNIT_COUNT)
+        add("ode_restarts", ens.ode_restarts, pa.int64())
+        for j, reaction in enumerate(ens.reactions):      # the fluxes' totals (else 0)
+            add(f"{FLUX_PREFIX}{reaction}", ens.flux_totals[:, j], pa.float64(), _UNIT_COUNT)
+    for j, reaction in enumerate(ens.reactions):
+        add(f"{ds.FIRED_PREFIX}{reaction}", ens.firings[:, j], pa.int64())
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
+def write_batch(directory: Path, number: int, ens: Ensemble,
+                events_written: int | None = None,
+                records_per_trajectory: np.ndarray | None = None) -> None:
+    """Write one batch: events (unless ``events_written`` says a streaming writer already
+    wrote that many), counts, then the trajectory table, whose presence and metadata mark
+    the batch as complete (:func:`stochsyn.dataset.batch_state`)."""
+    name = ds.batch_name(number)
+    n_records = events_written
+    if events_written is None:
+        ev = ens.event_records
+        n_records = len(ev)
+        if n_records:
+            ds.write_table(events_table(ev, ens.reactions, ens.species, ens.agent_types),
+                           directory / "events" / name, ens.provenance)
+    ds.write_table(counts_table(ens), directory / "counts" / name, ens.provenance)
+    from .engine import INTERRUPTED
+    interrupted = int(np.count_nonzero((ens.status == INTERRUPTED) | (ens.status < 0)))
+    batch_meta = {"n_trajectories": len(ens.trajectories), "n_records": int(n_records),
+                  "n_interrupted": interrupted}
+    ds.write_table(trajectory_table(ens, records_per_trajectory),
+                   directory / "trajectories" / name, ens.provenance,
+                   {b"stochsyn-batch": json.dumps(batch_meta).encode()})
+
+
+# ---------------------------------------------------------------------- reading
 def _count_column(values: np.ndarray, continuous: bool) -> np.ndarray:
     """A species column as counts: a continuous species' amounts as their nearest whole
     numbers (>= 0), -1 where NaN (a stopped trajectory), as Ensemble.counts holds them."""
@@ -458,85 +675,273 @@ def _count_column(values: np.ndarray, continuous: bool) -> np.ndarray:
     return np.where(np.isnan(values), -1, np.maximum(np.rint(values), 0)).astype(np.int64)
 
 
-def read(directory: str | os.PathLike) -> Ensemble:
-    """Read an ensemble written by :meth:`Ensemble.to_parquet` or ``simulate(out=...)``.
+def _as_index_set(trajectories) -> np.ndarray | None:
+    if trajectories is None:
+        return None
+    if isinstance(trajectories, slice):
+        raise TypeError("give trajectories as indices (a range or array), not a slice")
+    return np.unique(np.asarray(list(trajectories) if isinstance(trajectories, range)
+                                else trajectories, dtype=np.int64))
+
+
+def read(directory: str | os.PathLike, names: Iterable[str] | None = None,
+         trajectories=None, *, strict: bool = False) -> Ensemble:
+    """Open a dataset written by :meth:`Ensemble.to_parquet` or ``simulate(out=...)``.
+
+    The per-trajectory table (status, events, sweep columns) is read at once; counts,
+    firings, event records, voltages and continuous amounts are read when first used.
 
     Parameters
     ----------
     directory : str or path
+    names : iterable of str, optional
+        Species and observables to load (default: all); only their columns are read and
+        the Ensemble holds only these species (and the species the observables need).
+    trajectories : array of int or range, optional
+        Global trajectory indices to load (default: all); pushed down to pyarrow.
+    strict : bool
+        Raise :class:`IncompleteDatasetError` instead of warning when batches are missing
+        or broken.
 
     Returns
     -------
     Ensemble
-        Trajectories in the order of their global index.
+        Trajectories in the order of their global index; ``complete`` is False (with an
+        :class:`IncompleteDatasetWarning`) when the run did not finish.
     """
     directory = Path(directory)
-    path = directory / "manifest.json"
-    if not path.exists():
-        raise FileNotFoundError(f"{directory} is not a stochsyn dataset (no manifest.json)")
-    manifest = json.loads(path.read_text())
-    species = tuple(manifest["species"])
-    continuous = tuple(manifest.get("continuous", ()))
+    manifest = ds.read_manifest(directory)
+    all_species = tuple(manifest["species"])
+    continuous_all = tuple(manifest.get("continuous", ()))
     times = np.asarray(manifest["times"], dtype=np.float64)
-    n_reactions = len(manifest["reactions"])
-    names = sorted(p.name for p in (directory / "trajectories").glob("batch-*.parquet"))
-    counts, traj, events, voltages, amounts = [], [], [], [], []
-    for name in names:
-        t_table = pq.read_table(directory / "trajectories" / name).to_pandas()
-        c_table = pq.read_table(directory / "counts" / name)
-        n = len(t_table)
-        if continuous:
-            amount = np.stack([c_table.column(label).to_numpy() for label in continuous],
-                              axis=1).astype(np.float64)
-            amounts.append(amount.reshape(n, len(times), len(continuous)))
-        block = np.stack([_count_column(c_table.column(label).to_numpy(), label in continuous)
-                          for label in species], axis=1) \
-            if species else np.zeros((n * len(times), 0), dtype=np.int64)
-        counts.append(block.reshape(n, len(times), len(species)).astype(np.int64))
-        if VOLTAGE_NAME in c_table.column_names:
-            voltages.append(c_table.column(VOLTAGE_NAME).to_numpy().reshape(n, len(times)))
-        traj.append(t_table)
-        event_path = directory / "events" / name
-        if event_path.exists():
-            e = pq.read_table(event_path).to_pandas()
-            events.append(Events(*(e[c].to_numpy() for c in (
-                "trajectory", "time", "agent", "reaction", "state_before", "state_after"))))
-    table = pd.concat(traj, ignore_index=True) if traj else pd.DataFrame(
-        {c: [] for c in ("trajectory", "status", "n_events", "t_reached")})
-    order = np.argsort(table["trajectory"].to_numpy(), kind="stable")
-    all_counts = (np.concatenate(counts) if counts
-                  else np.zeros((0, len(times), len(species)), dtype=np.int64))
-    firings = np.stack([table[f"firings_{j}"].to_numpy() for j in range(n_reactions)], axis=1) \
-        if n_reactions and len(table) else np.zeros((len(table), n_reactions), dtype=np.int64)
-    ev = Events.concatenate(events)
-    ev_order = np.lexsort((ev.time, ev.trajectory)) if len(ev) else np.zeros(0, np.int64)
-    return Ensemble(
-        times=times, species=species, counts=all_counts[order],
-        trajectories=table["trajectory"].to_numpy(np.int64)[order],
-        status=table["status"].to_numpy(np.int64)[order],
-        n_events=table["n_events"].to_numpy(np.int64)[order],
-        t_reached=table["t_reached"].to_numpy(np.float64)[order],
-        n_releases=(table["n_releases"].to_numpy(np.int64)[order] if "n_releases" in table
-                    else np.zeros(len(table), dtype=np.int64)),
-        firings=firings[order].astype(np.int64),
-        voltage_mv=np.concatenate(voltages)[order] if voltages else None,
+    reactions = tuple(manifest["reactions"])
+    observables_all = {k: {int(i): w for i, w in v.items()}
+                       for k, v in manifest["observables"].items()}
+    wanted = _as_index_set(trajectories)
+    n_times = len(times)
+
+    # Which batches are on disk and whole.
+    if "batches" in manifest:
+        states = ds.dataset_state(directory, manifest)
+        planned = sum(int(n) for _, _, n in manifest["batches"])
+    else:       # format 1: no plan, every batch whose trajectory table exists
+        states = {ds.batch_number(p.name): ds.BatchState("done")
+                  for p in (directory / "trajectories").glob("batch-*.parquet")}
+        planned = None
+    usable = sorted(n for n, s in states.items() if s.state in ("done", "unfinished"))
+    problems = {n: s for n, s in states.items() if s.state != "done"}
+    complete = not problems
+
+    # Species and observables to load.
+    if names is None:
+        species_idx = list(range(len(all_species)))
+        observables = observables_all
+        want_voltage = True
+    else:
+        names = list(names)
+        unknown = [n for n in names if n not in all_species and n not in observables_all
+                   and n != VOLTAGE_NAME]
+        if unknown:
+            import difflib
+            close = difflib.get_close_matches(unknown[0], all_species + tuple(observables_all),
+                                              n=1)
+            raise KeyError(f"no species or observable named '{unknown[0]}' in {directory}"
+                           + (f"; did you mean '{close[0]}'?" if close else ""))
+        chosen = {all_species.index(n) for n in names if n in all_species}
+        for n in names:
+            chosen |= set(observables_all.get(n, {}))
+        species_idx = sorted(chosen)
+        remap = {old: new for new, old in enumerate(species_idx)}
+        observables = {n: {remap[i]: w for i, w in observables_all[n].items()}
+                       for n in names if n in observables_all}
+        want_voltage = VOLTAGE_NAME in names
+    species = tuple(all_species[i] for i in species_idx)
+    continuous = tuple(s for s in species if s in continuous_all)
+
+    # The per-trajectory table, for the batches in use (pushed-down selection).
+    filters = [("trajectory", "in", wanted.tolist())] if wanted is not None else None
+    light_tables, files, partial = [], [], set()
+    for number in usable:
+        path = directory / "trajectories" / ds.batch_name(number)
+        footer = pq.ParquetFile(path)
+        light = [c for c in footer.schema_arrow.names
+                 if not c.startswith((ds.FIRED_PREFIX, "firings_"))]
+        table = pq.read_table(path, columns=light, filters=filters)
+        if table.num_rows:
+            light_tables.append(table)
+            files.append(number)
+            if table.num_rows < footer.metadata.num_rows:
+                partial.add(number)     # only these batches need the row filter
+    if light_tables:
+        light = pa.concat_tables(light_tables, promote_options="permissive")
+    else:
+        light = pa.table({"trajectory": pa.array([], pa.int64())})
+    index = light.column("trajectory").to_numpy().astype(np.int64)
+    order = np.argsort(index, kind="stable")
+    in_order = bool(np.all(np.diff(index) > 0))
+    n = len(index)
+
+    def column(name, dtype, default=0):
+        if name not in light.column_names:
+            return np.full(n, default, dtype=dtype)
+        return np.asarray(light.column(name).to_numpy(zero_copy_only=False))[order].astype(
+            dtype)
+
+    if "status" in light.column_names and pa.types.is_integer(light.column("status").type):
+        status = column("status", np.int64)
+    elif n:
+        text_to_code = {text: code for code, text in STATUS_TEXT.items()}
+        codes = sorted(text_to_code.values())
+        labels = [STATUS_TEXT[c] for c in codes]
+        raw = light.column("status").combine_chunks()
+        if pa.types.is_dictionary(raw.type):
+            raw = raw.cast(pa.string())
+        unknown = set(raw.unique().to_pylist()) - set(labels)
+        labels += sorted(unknown)
+        codes += [int(t) if t.lstrip("-").isdigit() else -2 for t in sorted(unknown)]
+        status = np.asarray(codes, dtype=np.int64)[ds.codes_of(raw, labels)][order]
+    else:
+        status = np.zeros(0, dtype=np.int64)
+    sweep_names = [c for c in manifest.get("sweep", {}).get("columns", [])]
+    sweep_columns = {}
+    for c in sweep_names:
+        values = light.column(c)
+        if pa.types.is_dictionary(values.type):
+            values = values.cast(pa.string())
+        sweep_columns[c] = np.asarray(values.to_numpy(zero_copy_only=False))[order]
+        if sweep_columns[c].dtype == object:
+            sweep_columns[c] = sweep_columns[c].astype(str)
+
+    def selection(number):
+        return filters if number in partial else None
+
+    def reorder(array):
+        """Rows in trajectory order (a copy only if the batches were not already)."""
+        return array if in_order else array[order]
+
+    def load_counts():
+        """Counts, continuous amounts and voltages, filled batch by batch into arrays
+        allocated once (no list of blocks and concatenated copy)."""
+        columns = [all_species[i] for i in species_idx]
+        counts = np.empty((n, n_times, len(columns)), dtype=np.int64)
+        amounts = np.full((n, n_times, len(continuous)), np.nan)
+        voltages = np.full((n, n_times), np.nan) if has_voltage else None
+        row = 0
+        for number in files:
+            path = directory / "counts" / ds.batch_name(number)
+            extra = [VOLTAGE_NAME] if has_voltage else []
+            table = pq.read_table(path, columns=columns + extra, filters=selection(number))
+            m = table.num_rows // n_times if n_times else 0
+            block = counts[row:row + m].reshape(m * n_times, len(columns))
+            for k, label in enumerate(columns):
+                block[:, k] = _count_column(table.column(label).to_numpy(),
+                                            label in continuous_all)
+            for q, label in enumerate(continuous):
+                amounts[row:row + m, :, q] = table.column(label).to_numpy().reshape(
+                    m, n_times)
+            if extra:
+                voltages[row:row + m] = table.column(VOLTAGE_NAME).to_numpy().reshape(
+                    m, n_times)
+            del table
+            row += m
+        return (reorder(counts), reorder(amounts),
+                reorder(voltages) if voltages is not None else None)
+
+    cache = {}
+
+    def counts_part(which):
+        if "counts" not in cache:
+            cache["counts"], cache["amounts"], cache["voltages"] = load_counts()
+        return cache.pop(which) if which != "counts" else cache["counts"]
+
+    def load_firings():
+        out = np.zeros((n, len(reactions)), dtype=np.int64)
+        row = 0
+        blocks = []
+        for number in files:
+            path = directory / "trajectories" / ds.batch_name(number)
+            names_on_disk = pq.read_schema(path).names
+            cols = [f"{ds.FIRED_PREFIX}{r}" for r in reactions]
+            if cols and cols[0] not in names_on_disk:         # format 1
+                cols = [f"firings_{j}" for j in range(len(reactions))]
+            table = pq.read_table(path, columns=cols, filters=selection(number))
+            blocks.append(np.stack([table.column(c).to_numpy() for c in cols], axis=1)
+                          if cols else np.zeros((table.num_rows, 0), dtype=np.int64))
+            row += table.num_rows
+        if blocks:
+            out = reorder(np.concatenate(blocks).astype(np.int64))
+        return out
+
+    def load_events():
+        parts = []
+        for number in files:
+            path = directory / "events" / ds.batch_name(number)
+            if not path.exists():
+                continue
+            table = pq.read_table(path, filters=selection(number))
+            parts.append(Events(
+                np.asarray(table.column("trajectory").to_numpy(), dtype=np.int64),
+                np.asarray(table.column("time").to_numpy(), dtype=np.float64),
+                np.asarray(table.column("agent").to_numpy(), dtype=np.int64),
+                ds.codes_of(table.column("reaction"), list(reactions)),
+                ds.codes_of(table.column("state_before"), list(all_species)),
+                ds.codes_of(table.column("state_after"), list(all_species))))
+        ev = Events.concatenate(parts)
+        if names is not None and len(ev):       # states as indices of the loaded species
+            remap = np.full(len(all_species) + 1, -1, dtype=np.int64)
+            remap[species_idx] = np.arange(len(species_idx))
+            ev = Events(ev.trajectory, ev.time, ev.agent, ev.reaction,
+                        remap[ev.state_before], remap[ev.state_after])
+        step = np.diff(ev.trajectory)
+        if np.all((step > 0) | ((step == 0) & (np.diff(ev.time) >= 0))):
+            return ev          # as written: by trajectory, then time (no sorted copies)
+        ev_order = np.lexsort((ev.time, ev.trajectory))
+        return Events(*(getattr(ev, f)[ev_order] for f in (
+            "trajectory", "time", "agent", "reaction", "state_before", "state_after")))
+
+    has_voltage = bool(manifest.get("has_voltage", False)) and want_voltage
+    if "has_voltage" not in manifest and want_voltage and files:   # format 1
+        has_voltage = VOLTAGE_NAME in pq.read_schema(
+            directory / "counts" / ds.batch_name(files[0])).names
+    agent_types = tuple(tuple(a) for a in manifest["agent_types"])
+    if names is not None:
+        agent_types = tuple((name, base, k) for name, base, k in agent_types
+                            if all(i in species_idx for i in range(base, base + k)))
+        agent_types = tuple((name, species_idx.index(base), k)
+                            for name, base, k in agent_types)
+    ens = object.__new__(Ensemble)
+    ens.__dict__.update(
+        times=times, species=species, trajectories=index[order], status=status,
+        n_events=column("n_events", np.int64), t_reached=column("t_reached", np.float64),
+        reactions=reactions, observables=observables, agent_types=agent_types,
+        provenance=manifest["provenance"], n_releases=column("n_releases", np.int64),
         continuous=continuous,
-        **({} if not continuous else dict(
-            continuous_values=(np.concatenate(amounts)[order] if amounts
-                               else np.zeros((0, len(times), len(continuous)))),
-            ode_steps=(table["ode_steps"].to_numpy(np.int64)[order] if "ode_steps" in table
-                       else np.zeros(0, np.int64)),
-            continuous_clamped=(table["continuous_clamped"].to_numpy(np.float64)[order]
-                                if "continuous_clamped" in table else np.zeros(0)),
-            ode_restarts=(table["ode_restarts"].to_numpy(np.int64)[order]
-                          if "ode_restarts" in table else None),
-            flux_totals=(np.stack([table[f"flux_{j}"].to_numpy(np.float64)
-                                   for j in range(n_reactions)], axis=1)[order]
-                         if n_reactions and len(table) and "flux_0" in table else None))),
-        reactions=tuple(manifest["reactions"]),
-        observables={k: {int(i): w for i, w in v.items()}
-                     for k, v in manifest["observables"].items()},
-        agent_types=tuple(tuple(a) for a in manifest["agent_types"]),
-        event_records=Events(*(getattr(ev, f)[ev_order] for f in (
-            "trajectory", "time", "agent", "reaction", "state_before", "state_after"))),
-        provenance=manifest["provenance"])
+        ode_steps=column("ode_steps", np.int64) if continuous else None,
+        continuous_clamped=column("continuous_clamped", np.float64) if continuous else None,
+        ode_restarts=column("ode_restarts", np.int64) if continuous else None,
+        flux_totals=((np.stack([column(f"{FLUX_PREFIX}{r}", np.float64) for r in reactions],
+                               axis=1) if reactions else np.zeros((n, 0)))
+                     if continuous else None),
+        sweep_columns=sweep_columns, complete=complete)
+    ens.__dict__["_loaders"] = {
+        "counts": lambda: counts_part("counts"),
+        "firings": load_firings,
+        "event_records": load_events,
+        "voltage_mv": (lambda: (counts_part("counts"), counts_part("voltages"))[1])
+        if has_voltage else (lambda: None),
+        "continuous_values": (lambda: (counts_part("counts"), counts_part("amounts"))[1])
+        if continuous else (lambda: None),
+    }
+    if problems:
+        found = sum(s.n_trajectories for s in states.values() if s.state == "done")
+        first = next(iter(problems.items()))
+        kinds = sorted({s.state for s in problems.values()})
+        message = (f"{directory} is incomplete: {len(problems)} of {len(states)} batches "
+                   f"are {'/'.join(kinds)} (batch {first[0]}: {first[1].state}"
+                   f"{', ' + first[1].reason if first[1].reason else ''}); "
+                   f"{found} of {planned} trajectories are complete. Finish the run with "
+                   "the same command and --resume (simulate(..., resume=True))")
+        if strict:
+            raise IncompleteDatasetError(message)
+        warnings.warn(message, IncompleteDatasetWarning, stacklevel=2)
+    return ens

@@ -44,9 +44,9 @@ def invalidate_stale_kernel_cache(package_dir: Path | None = None) -> bool:
 
 invalidate_stale_kernel_cache()
 
-from .batch import run_batch  # noqa: E402
-from .ssa import (AGENT_CAPACITY, HAZARD_BOUND, MAX_EVENTS, NEGATIVE_COUNT,  # noqa: E402
-                  NONFINITE_PROPENSITY, OK)
+from .batch import NOT_STARTED, run_batch  # noqa: E402
+from .ssa import (AGENT_CAPACITY, HAZARD_BOUND, INTERRUPTED, MAX_EVENTS,  # noqa: E402
+                  NEGATIVE_COUNT, NONFINITE_PROPENSITY, OK)
 from .continuous import FLUX_NEGATIVE, ODE_FAILURE  # noqa: E402
 
 #: What each kernel status code means, for messages and result tables.
@@ -58,8 +58,11 @@ STATUS_TEXT = {
     AGENT_CAPACITY: "agent_capacity",
     ODE_FAILURE: "ode_failure",
     HAZARD_BOUND: "hazard_bound",
+    INTERRUPTED: "interrupted",
+    NOT_STARTED: "not_started",
     FLUX_NEGATIVE: "flux_negative",
 }
 
 __all__ = ["STATUS_TEXT", "OK", "MAX_EVENTS", "NEGATIVE_COUNT", "NONFINITE_PROPENSITY",
-           "AGENT_CAPACITY", "ODE_FAILURE", "HAZARD_BOUND", "FLUX_NEGATIVE", "run_batch"]
+           "AGENT_CAPACITY", "ODE_FAILURE", "HAZARD_BOUND", "INTERRUPTED", "NOT_STARTED",
+           "FLUX_NEGATIVE", "run_batch"]

@@ -6,6 +6,12 @@ they finish one (dynamic scheduling, so unequal trajectories still balance). Eve
 trajectory seeds its own stream from its global index, so the result does not depend on
 the number of threads or on which thread ran what.
 
+The calling thread never runs the kernel itself (even with one thread): it waits, calls
+the caller's ``poll`` a few times a second (progress bars, a wall-clock budget), and stays
+able to take a Ctrl-C. On a KeyboardInterrupt (or any error from ``poll``) it sets the
+kernel's stop flag, which every running trajectory reads every few thousand events, waits
+for the workers to return (well under a second) and re-raises.
+
 Why not numba's ``prange``: a ``parallel=True`` kernel loaded from numba's on-disk cache
 ran 5–15 % slower on one thread than the same kernel freshly compiled (numba issue 8085;
 measured on the receptor network, benchmarks/RESULTS.md), while recompiling it in every
@@ -15,13 +21,19 @@ needs no OpenMP/TBB threading layer.
 
 from __future__ import annotations
 
+import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numba
 import numpy as np
 
 from .ssa import run_trajectories
+
+#: Seconds between two calls of ``poll`` while a batch runs.
+POLL_INTERVAL_S = 0.2
+#: ``status`` of a row the kernel never started (the batch was stopped first).
+NOT_STARTED = -1
 
 #: Chunks per thread a batch is cut into (load balance against per-call overhead, ~µs).
 CHUNKS_PER_THREAD = 16
@@ -29,6 +41,16 @@ CHUNKS_PER_THREAD = 16
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 _pool_lock = threading.Lock()
+
+
+def _forget_pool() -> None:
+    """In a child made by fork the pool's threads do not exist: start a new pool there
+    (a ProcessPoolExecutor's workers would otherwise wait forever)."""
+    global _pool, _pool_size, _pool_lock
+    _pool, _pool_size, _pool_lock = None, 0, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _worker_pool(n_threads: int) -> ThreadPoolExecutor:
@@ -53,7 +75,7 @@ def default_threads() -> int:
 def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, record_idx,
               counts, firings, ev_time, ev_agent, ev_reaction, ev_from, ev_to, status,
               results, n_threads=None, spike_times=None, post_spike_times=None,
-              voltages=None, cont_values=None, hybrid=None):
+              voltages=None, cont_values=None, hybrid=None, stop_flag=None, poll=None):
     """Simulate a batch of trajectories, in parallel when ``n_threads > 1``.
 
     Parameters are those of :func:`stochsyn.engine.ssa.run_trajectories` (without
@@ -74,8 +96,18 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
         ``Network.hybrid`` of a model with continuous species (then ``cont_values`` and
         ``results`` with 9 + F columns, F its fluxes, are needed); without it the kernel
         of the exact mode runs.
+    stop_flag : (1,) int64 ndarray, optional
+        Setting it non-zero (from ``poll`` or another thread) stops the batch: running
+        trajectories end with status INTERRUPTED, rows not started keep status
+        :data:`NOT_STARTED`. Default: a private flag, set only on a KeyboardInterrupt.
+    poll : callable, optional
+        Called without arguments about every :data:`POLL_INTERVAL_S` s while the batch
+        runs, in the calling thread; an exception from it stops the batch and propagates.
     """
     n = len(trajectories)
+    status[:] = NOT_STARTED     # rows finish by writing their status: progress is >= 0
+    if stop_flag is None:
+        stop_flag = np.zeros(1, dtype=np.int64)
 
     def times(values):
         return (np.zeros(0) if values is None
@@ -97,9 +129,9 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
     n_threads = max(1, min(n_threads, n))
     args = (sample_times, spike_times, post_spike_times, t_end, max_events, record_idx, counts,
             voltages, firings, ev_time, ev_agent, ev_reaction, ev_from, ev_to, status, results,
-            cont_values, hybrid)
-    if n_threads == 1:
-        run_trajectories(net, run_entropy, trajectories, 0, n, *args)
+            stop_flag, cont_values, hybrid)
+    if n == 0:      # nothing to run, but the kernel is loaded (compiled the first time)
+        run_trajectories(net, run_entropy, trajectories, 0, 0, *args)
         return
     chunk = max(1, n // (n_threads * CHUNKS_PER_THREAD))
     next_start = [0]
@@ -117,5 +149,16 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
 
     pool = _worker_pool(n_threads)
     futures = [pool.submit(worker) for _ in range(n_threads)]
+    try:
+        while True:
+            _, pending = wait(futures, timeout=POLL_INTERVAL_S)
+            if poll is not None:
+                poll()
+            if not pending:
+                break
+    except BaseException:
+        stop_flag[0] = 1         # every trajectory in flight returns within ~0.1 ms
+        wait(futures)
+        raise
     for future in futures:
-        future.result()          # waits, and re-raises an error from a worker
+        future.result()          # re-raises an error from a worker

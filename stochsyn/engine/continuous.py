@@ -2,7 +2,7 @@
 the hazard of the discrete reactions that read them.
 
 A species declared continuous (``[continuous] species``, :meth:`stochsyn.Model.with_continuous`)
-holds a real amount ``y`` (molecules) instead of a count. :func:`stochsyn.network.hybrid_roles`
+holds a real amount ``y`` (molecules) instead of a count. :func:`stochsyn.model.hybrid_roles`
 sorts the reactions:
 
 * an **ODE term** (every species it reads or writes is continuous, state-dependent law) is a
@@ -138,7 +138,7 @@ from .membrane import pulse_sum, steady_voltage
 OK = 0
 NEGATIVE_COUNT = 2
 ODE_FAILURE = 5         # status codes (stochsyn.engine.STATUS_TEXT)
-FLUX_NEGATIVE = 7
+FLUX_NEGATIVE = 8     # (7 is the kernel's INTERRUPTED)
 
 MASS_ACTION, VOLTAGE, INPUT, CURRENT, GHK = 0, 1, 2, 3, 4   # as in stochsyn.network
 MICHAELIS_MENTEN, HILL = 5, 6

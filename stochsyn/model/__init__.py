@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from .errors import ExpressionError, ModelError, UnitError
-from .model import Intervention, Model, Reaction
+from .model import Intervention, Model, Reaction, hybrid_roles
 from .rules import AgentType
 
 
@@ -14,7 +14,7 @@ def load_model(path: str | os.PathLike) -> Model:
     """Read a model file: TOML (``.toml``) or SBML Level 2/3 (``.xml``, ``.sbml``).
 
     SBML needs python-libsbml (``pip install 'stochsyn[sbml]'``); see
-    :func:`stochsyn.model.sbml.load_sbml` and ``docs/model-format.md`` for what is read
+    :func:`stochsyn.model.sbml.reader.load_sbml` and ``docs/model-format.md`` for what is read
     and what is refused.
 
     Raises
@@ -24,11 +24,11 @@ def load_model(path: str | os.PathLike) -> Model:
     """
     path = Path(path)
     if path.suffix.lower() in (".xml", ".sbml"):
-        from .sbml import load_sbml
+        from .sbml.reader import load_sbml
         return load_sbml(path)
     from .toml import load_toml
     return load_toml(path)
 
 
 __all__ = ["Model", "Reaction", "Intervention", "AgentType", "ModelError", "ExpressionError",
-           "UnitError", "load_model"]
+           "UnitError", "load_model", "hybrid_roles"]

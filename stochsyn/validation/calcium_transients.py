@@ -29,8 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import protocols
-from ..ensemble import simulate
+from .. import protocols, simulate
 from . import REPOSITORY, load_repository_model
 
 MODEL = REPOSITORY / "reactions" / "examples" / "spine_electrophysiology.toml"

@@ -3,9 +3,10 @@
 :mod:`stochsyn.validation.dsmts` runs the bundled, pre-digested JSON cases. This module runs
 the same test from the files the SBML Test Suite ships for each case ``NNNNN``:
 
-* ``NNNNN-sbml-l3v1.xml``, the model, read with :func:`stochsyn.model.sbml.load_sbml` (so the
-  whole SBML importer is exercised: compartments, ``hasOnlySubstanceUnits``, local
-  parameters, boundary species, rate laws spelt in different ways, events, rules);
+* ``NNNNN-sbml-l3v1.xml``, the model, read with
+  :func:`stochsyn.model.sbml.reader.load_sbml` (so the whole SBML importer is exercised:
+  compartments, ``hasOnlySubstanceUnits``, local parameters, boundary species, rate laws
+  spelt in different ways, events, rules);
 * ``NNNNN-settings.txt``, the time grid (``start``, ``duration``, ``steps``), the checked
   ``variables`` and the pass ranges ``meanRange`` / ``sdRange``;
 * ``NNNNN-results.csv``, the expected mean and SD per time point (columns ``time``,
@@ -134,7 +135,7 @@ def load_case(case_id: str | int, directory: str | os.PathLike):
     ModelError
         If the SBML model cannot be run exactly (00033–00036).
     """
-    from ..model.sbml import load_sbml
+    from ..model.sbml.reader import load_sbml
 
     files = case_files(case_id, directory)
     cid = files["sbml"].name[:5]

@@ -321,7 +321,7 @@ def run_condition(model, scheme: str, settings: RunSettings, seed: int, *,
     if ``record_events``) before it is dropped. Trajectory i of the condition draws from
     ``SeedSequence(seed, spawn_key=(i,))`` whatever the chunking.
     """
-    from ..ensemble import simulate
+    from .. import simulate
     times = settings.sample_times
     free = bound = None
     a_parts, b_parts = [], []

@@ -393,7 +393,7 @@ def simulate_step(model, step_s: float, n_trajectories: int, seed: int, *,
     offsets_s : array, optional
         Sample times after the step (s); default :func:`sample_offsets`.
     """
-    from ..ensemble import simulate
+    from .. import simulate
     offsets = sample_offsets() if offsets_s is None else np.asarray(offsets_s, dtype=float)
     t_step = PRE_S + step_s
     times = t_step + offsets

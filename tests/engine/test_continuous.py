@@ -19,7 +19,8 @@ from scipy.integrate import solve_ivp
 import stochsyn as ss
 from stochsyn.engine import STATUS_TEXT
 from stochsyn.ensemble import BudgetWarning, HybridWarning
-from stochsyn.network import COUPLED, FLUX, ODE_TERM, hybrid_roles
+from stochsyn.model import hybrid_roles
+from stochsyn.network import COUPLED, FLUX, ODE_TERM
 
 SEED = 20261122
 

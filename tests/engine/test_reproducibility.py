@@ -254,7 +254,7 @@ def assert_same_hybrid_run(a, b):
 
 
 def test_hybrid_reference_run_is_meaningful(hybrid_reference):
-    from stochsyn.network import hybrid_roles
+    from stochsyn.model import hybrid_roles
     assert hybrid_roles(ss.Model.from_dict(HYBRID_MODEL)) == (
         ("exact",) * 2 + ("jump", "ode", "ode", "ode", "coupled", "exact"))
     assert np.all(hybrid_reference.status == 0)

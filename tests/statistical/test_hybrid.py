@@ -46,7 +46,7 @@ import pytest
 from scipy.integrate import quad, solve_ivp
 
 import stochsyn as ss
-from stochsyn.network import hybrid_roles
+from stochsyn.model import hybrid_roles
 
 from .test_time_dependent import dsmts_verdict
 

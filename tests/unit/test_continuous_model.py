@@ -1,6 +1,6 @@
 """The hybrid mode in the model layer: the ``[continuous]`` table, its errors, its
 composition over includes, ``Model.with_continuous``, the classification of reactions
-(stochsyn.network.hybrid_roles), ``stochsyn info/run --continuous`` and SBML export."""
+(stochsyn.model.hybrid_roles), ``stochsyn info/run --continuous`` and SBML export."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 import stochsyn as ss
 from stochsyn import Model, ModelError
 from stochsyn.cli import main
-from stochsyn.network import hybrid_roles
+from stochsyn.model import hybrid_roles
 
 ROOT = Path(__file__).resolve().parents[2]
 SPINE = ROOT / "reactions" / "examples" / "spine_electrophysiology.toml"

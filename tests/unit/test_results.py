@@ -66,9 +66,10 @@ def test_resume_skips_finished_batches_and_gives_the_same_result(tmp_path, monke
     (tmp_path / "b" / "manifest.json").write_text(json.dumps(manifest))
     calls = []
     import stochsyn.ensemble as ensemble_module
-    original = ensemble_module._run
-    monkeypatch.setattr(ensemble_module, "_run",
-                        lambda *a, **k: calls.append(a[2][0]) or original(*a, **k))
+    original = ensemble_module.run_batch_task
+    monkeypatch.setattr(ensemble_module, "run_batch_task",
+                        lambda task, *a, **k: calls.append(task.trajectories[0])
+                        or original(task, *a, **k))
     resumed = ss.simulate(model, 50.0, 10, seed=3, record_events=True, batch_size=4,
                           out=tmp_path / "b", resume=True)
     assert calls == [4, 8]
@@ -78,9 +79,10 @@ def test_resume_skips_finished_batches_and_gives_the_same_result(tmp_path, monke
 def test_out_refuses_to_mix_runs(tmp_path):
     model = ss.load_model(AMPAR)
     ss.simulate(model, 10.0, 2, seed=1, out=tmp_path / "run")
-    with pytest.raises(FileExistsError, match="resume"):
+    with pytest.raises(FileExistsError, match="already holds this run, complete"):
         ss.simulate(model, 10.0, 2, seed=1, out=tmp_path / "run")
-    with pytest.raises(FileExistsError, match="different run"):
+    with pytest.raises(FileExistsError, match=r"different run \(provenance.seed: 2 in this "
+                                              r"run, 1 in the folder\)"):
         ss.simulate(model, 10.0, 2, seed=2, out=tmp_path / "run", resume=True)
 
 

@@ -1,4 +1,4 @@
-"""SBML import and export (stochsyn/model/sbml.py).
+"""SBML import and export (stochsyn/model/sbml/: reader.py and its parts, writer.py).
 
 * mass-action recognition on the DSMTS spellings of the same law (exact constants);
 * units (mole, minutes, concentrations and compartment sizes), boundary species as
@@ -22,7 +22,9 @@ import pytest
 
 import stochsyn as ss
 from stochsyn import Model, ModelError
-from stochsyn.model.sbml import STOCHSYN_NS, sbml_id, sbml_model_dict
+from stochsyn.model.sbml.common import STOCHSYN_NS
+from stochsyn.model.sbml.reader import sbml_model_dict
+from stochsyn.model.sbml.writer import sbml_id
 from stochsyn.model.units import AVOGADRO
 from stochsyn.network import compile as compile_model
 
@@ -629,6 +631,28 @@ def test_to_sbml_without_libsbml_says_how_to_install(monkeypatch, tmp_path):
         model.to_sbml(tmp_path / "x.xml")
     with pytest.raises(ModelError, match=r"pip install 'stochsyn\[sbml\]'"):
         ss.load_model(DSMTS / "00001-sbml-l3v1.xml")
+
+
+def test_a_fault_inside_the_reader_or_writer_is_reported_as_a_bug(monkeypatch, tmp_path):
+    from stochsyn.model.sbml import reader, writer
+
+    def fault(*args, **kwargs):
+        raise RuntimeError("internal fault")
+
+    monkeypatch.setattr(reader._Reader, "read", fault)
+    monkeypatch.setattr(writer, "_write_sbml", fault)
+    with pytest.raises(ModelError) as error:
+        ss.load_model(DSMTS / "00001-sbml-l3v1.xml")
+    assert str(error.value) == (
+        f"{DSMTS / '00001-sbml-l3v1.xml'}: stochsyn could not read this SBML file "
+        "(RuntimeError: internal fault). This is a bug in stochsyn's SBML reader; please "
+        "report it with the file.")
+    model = ss.load_model(ROOT / "reactions/examples/birth_death.toml")
+    with pytest.raises(ModelError) as error:
+        model.to_sbml(tmp_path / "x.xml")
+    assert str(error.value) == (
+        f"{tmp_path / 'x.xml'}: stochsyn could not write the SBML file (RuntimeError: "
+        "internal fault). This is a bug in stochsyn's SBML writer; please report it.")
 
 
 def test_sbml_suffix_and_missing_file(tmp_path):
