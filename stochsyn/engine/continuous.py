@@ -351,6 +351,18 @@ def flux_input(drive, mem, pulse, base, i, t, t_ref):
     return u
 
 
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _add_flux(fx_code, p, ws, out, a, total):
+    """Add flux rate ``a`` times each net change (``fx_code[p]``: k, k × (slot, change)) to
+    ``ws[out]``, and ``a`` to its total's column ``total``."""
+    n = fx_code[p]
+    p += 1
+    for _ in range(n):
+        ws[out, fx_code[p]] += fx_code[p + 1] * a
+        p += 2
+    ws[out, total] += a
+
+
 @borrowing_njit(error_model="numpy")
 def _state_fluxes(hy, ctx, ws, row, out, laws_only):
     """Add the fluxes of the state kinds (mass action, Michaelis–Menten, Hill: they may
@@ -376,12 +388,7 @@ def _state_fluxes(hy, ctx, ws, row, out, laws_only):
             p += 2
         if kind >= MICHAELIS_MENTEN:
             a *= _law(hy, j, kind, x, ws, row)
-        n = fx_code[p]
-        p += 1
-        for _ in range(n):
-            ws[out, fx_code[p]] += fx_code[p + 1] * a
-            p += 2
-        ws[out, n_y + q] += a
+        _add_flux(fx_code, p, ws, out, a, n_y + q)
 
 
 @borrowing_njit(error_model="numpy")
@@ -419,19 +426,15 @@ def _forcing(hy, drive, ctx, ws, t, t_ref, out):
                          drive[2][fx_code[p]])
         p += 3 + 2 * fx_code[p + 2]
         p += 1 + 2 * fx_code[p]          # (a time-dependent flux has no continuous reactant)
-        n = fx_code[p]
-        p += 1
-        for _ in range(n):
-            ws[out, fx_code[p]] += fx_code[p + 1] * a
-            p += 2
-        ws[out, n_y + q] += a
+        _add_flux(fx_code, p, ws, out, a, n_y + q)
 
 
 @borrowing_njit(error_model="numpy")
-def _forcing_state(hy, drive, ctx):
-    """(a time-dependent flux is live, the inputs of the live ones vary in time): with
-    neither a sine nor a pulse on them (the dendrite's, for the membrane voltage, which
-    then is constant between events) the forcing is constant between events."""
+def _forcing_state(hy, drive, ctx, t0):
+    """(a time-dependent flux is live, the inputs of the live ones vary in time from
+    ``t0`` on): with neither a sine nor a pulse on them (the dendrite's, for the membrane
+    voltage, which then is constant between events) the forcing is constant between
+    events."""
     fx_static, pulse = ctx[2], ctx[4]
     fx_ptr, fx_code, fx_input = hy.fx_ptr, hy.fx_code, hy.fx_input
     comp_ptr = drive[10]
@@ -450,8 +453,8 @@ def _forcing_state(hy, drive, ctx):
         if drive[4][i] != 0.0:
             varies = True
         for c in range(comp_ptr[i], comp_ptr[i + 1]):
-            if pulse[0, c] != 0.0 or pulse[1, c] != 0.0:
-                varies = True
+            if (pulse[0, c] != 0.0 or pulse[1, c] != 0.0) and pulse[3, c] > t0:
+                varies = True       # (a component dropped after t0 still acts before)
     return live, varies
 
 
@@ -741,7 +744,7 @@ def _step(hy, drive, ctx, ws, st):
     t0 = st[T0]
     if t0 >= st[T_BARRIER]:
         st[T_BARRIER] = _barrier(hy, drive, t0)
-    forced, timed = _forcing_state(hy, drive, ctx)
+    forced, timed = _forcing_state(hy, drive, ctx, t0)
     _state_rhs(hy, ctx, ws, Y0, F0)
     if forced:
         _forcing(hy, drive, ctx, ws, t0, t0, B0)

@@ -201,6 +201,12 @@ def _pulsed_input(drive, used_inputs, q):
 
 
 @numba.njit(cache=True, inline="always")
+def _live(pulse, c):
+    """Whether pulse component ``c`` holds a pulse that has not been dropped."""
+    return (pulse[0, c] != 0.0 or pulse[1, c] != 0.0) and pulse[3, c] == math.inf
+
+
+@numba.njit(cache=True, inline="always")
 def _pulse_tau_expiry(drive, pulse, c):
     """Time constant (s) of pulse component ``c`` and the time it is dropped at."""
     tau = 1.0 / drive[11][c]
@@ -233,11 +239,10 @@ def _step_bound(drive, used_inputs, pulse, mem, base, a, h, pulse_taus, transien
         if i < 0:
             continue
         for c in range(comp_ptr[i], comp_ptr[i + 1]):
-            if pulse[0, c] != 0.0 or pulse[1, c] != 0.0:
+            if _live(pulse, c):
                 tau, expiry = _pulse_tau_expiry(drive, pulse, c)
-                if expiry <= a:
-                    pulse[0, c] = 0.0
-                    pulse[1, c] = 0.0
+                if expiry <= a:     # dropped from a on (.membrane: earlier times keep it)
+                    pulse[3, c] = a
                 else:
                     t_end = min(t_end, expiry)
                     h = min(h, pulse_taus * tau)
@@ -275,7 +280,7 @@ def quiet_from(drive, used_inputs, pulse, mem, base, h_max):
         if i < 0:
             continue
         for c in range(comp_ptr[i], comp_ptr[i + 1]):
-            if pulse[0, c] != 0.0 or pulse[1, c] != 0.0:
+            if _live(pulse, c):
                 t_quiet = max(t_quiet, _pulse_tau_expiry(drive, pulse, c)[1])
     if _transient_in_use(drive, used_inputs, mem, base):
         t_quiet = max(t_quiet, mem[4] + math.log(abs(mem[3]) / TRANSIENT_DROP_MV) / mem[0])
@@ -390,7 +395,7 @@ def input_ranges(drive, used_inputs, base, pulse, mem, a, b, u_lo, u_hi):
                 for c in range(comp_ptr[mem_d], comp_ptr[mem_d + 1]):
                     a_part = pulse[0, c]
                     b_part = pulse[1, c]
-                    if a_part != 0.0 or b_part != 0.0:
+                    if (a_part != 0.0 or b_part != 0.0) and a < pulse[3, c]:
                         k = comp_rate[c]
                         alpha, diff = lowpass_gain(rate, k)
                         c_lo, c_hi = _wave_range(alpha * a_part - alpha / diff * b_part,
@@ -414,7 +419,7 @@ def input_ranges(drive, used_inputs, base, pulse, mem, a, b, u_lo, u_hi):
             for c in range(comp_ptr[i], comp_ptr[i + 1]):
                 a_part = pulse[0, c]
                 b_part = pulse[1, c]
-                if a_part != 0.0 or b_part != 0.0:
+                if (a_part != 0.0 or b_part != 0.0) and a < pulse[3, c]:
                     c_lo, c_hi = _wave_range(a_part, b_part, comp_rate[c], a - pulse[2, c],
                                              b - pulse[2, c])
                     lo += c_lo

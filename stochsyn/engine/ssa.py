@@ -616,7 +616,8 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
     tv_fmax = np.zeros(n_reactions, dtype=np.float64)
     bound = np.full(2, -math.inf, dtype=np.float64)
     u_choice = 0.0
-    pulse = np.zeros((3, len(net.comp_rate)), dtype=np.float64)
+    pulse = np.zeros((4, len(net.comp_rate)), dtype=np.float64)   # A, B, t0, t_drop
+    pulse[3, :] = math.inf          # (.membrane: a component's pulses, live till dropped)
     mem = np.zeros(5, dtype=np.float64)
     sites = _release_sites(n_inputs)
     # Spikes matter only to inputs with pulses that they trigger.
