@@ -34,8 +34,8 @@ Usage (from the repository root)::
     PYTHONPATH=. python benchmarks/bench_hybrid.py                 # ~1 min idle
     PYTHONPATH=. python benchmarks/bench_hybrid.py --no-lfs        # without the 900 s LFS
 
-Every stage reports the fraction of the machine's CPU time used by *other* processes
-while it ran (from /proc/stat); stages above 10 % are marked ``LOADED``.
+Each case and mode says how much of the machine other processes used while it ran
+(bench_engine.Meter, from /proc/stat), ``LOADED`` above 10 %.
 """
 
 from __future__ import annotations
@@ -51,12 +51,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
-try:
-    import stochsyn as ss
-except ImportError:  # run from a checkout without PYTHONPATH
-    sys.path.insert(0, str(REPO))
-    import stochsyn as ss
-from bench_electrophysiology import GROUPS, OTHER, group_of  # noqa: E402
+# (bench_electrophysiology imports stochsyn, from the checkout if it is not installed)
+from bench_electrophysiology import GROUPS, OTHER, group_of, ss  # noqa: E402
 from bench_engine import Meter, load_mark, machine_info  # noqa: E402
 
 MODEL = REPO / "reactions/examples/spine_electrophysiology.toml"

@@ -20,7 +20,7 @@ import stochsyn as ss
 from stochsyn.engine import STATUS_TEXT
 from stochsyn.ensemble import BudgetWarning, HybridWarning
 from stochsyn.model import hybrid_roles
-from stochsyn.network import COUPLED, FLUX, ODE_TERM
+from stochsyn.network import COUPLED, FLUX, ODE_TERM, conservation_laws
 
 SEED = 20261122
 
@@ -165,6 +165,24 @@ def test_roles_of_the_channel_model():
     with pytest.raises(ss.ModelError, match=r"'gate' has flux = true, but it changes the "
                                             r"discrete species C, O"):
         build(CHANNEL_INFLUX["species"], bad, {"species": ["Ca", "B", "CaB"]})
+
+
+def test_conservation_laws_are_found_and_solved_for_the_most_abundant_species():
+    """The integrator solves for the species the conservation laws of the ODE terms and
+    fluxes leave independent (stochsyn.network.conservation_laws, exact arithmetic)."""
+    binding = [[(0, -1), (1, -1), (2, 1)], [(0, 1), (1, 1), (2, -1)]]     # Ca + B <-> CaB
+    # two laws, B − Ca and CaB + Ca; in the preferred order B, CaB, Ca both buffer states
+    # are dependent (B = T1 + Ca, CaB = T2 − Ca) and only Ca is integrated
+    assert conservation_laws(binding, 3, [1, 2, 0]) == [(1, [(0, -1.0)]), (2, [(0, 1.0)])]
+    pump = binding + [[(2, -1), (1, 1)]]                                 # CaB -> B
+    assert conservation_laws(pump, 3, [1, 2, 0]) == [(1, [(2, 1.0)])]
+    assert conservation_laws([[(0, -2), (1, 1)]], 2, [0, 1]) == [(0, [(1, 2.0)])]   # M + 2 D
+    assert conservation_laws([[(0, -1)], [(0, 1), (1, 1)]], 2, [0, 1]) == []         # none
+    spine = ss.compile(ss.load_model("reactions/examples/spine_electrophysiology.toml"))
+    names = spine.continuous
+    assert [names[q] for q in spine.hybrid.dep_slot] == ["B", "Bslow", "PMCA", "NCX"]
+    assert [names[q] if q < len(names) else "total" for q in spine.hybrid.z_idx] == [
+        "Ca", "CaB", "CaBslow", "CaPMCA", "CaNCX", "total"]
 
 
 def test_total_calcium_is_conserved_under_jumps():

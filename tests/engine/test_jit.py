@@ -75,6 +75,6 @@ def test_no_borrowing_helper_returns_an_array(tmp_path):
                           capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stdout + done.stderr
     compiled = set(done.stdout.split())
-    assert {"tv_rate_at", "new_interval", "cover", "jump", "anchor", "select_tv",
+    assert {"tv_rate_at", "new_interval", "cover", "settle", "anchor", "select_tv",
             "propensity", "tree_select", "_class_refresh", "_list_remove"} <= compiled
     assert len(compiled) >= 25, compiled
