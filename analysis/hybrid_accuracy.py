@@ -214,7 +214,8 @@ def compare(name, exact, hybrid) -> list[dict]:
             protocol=name, measure=measure, unit=unit, exact_mean=e_mean, exact_se=e_se,
             exact_sd=e_sd, hybrid_mean=h_mean, hybrid_se=h_se, hybrid_sd=h_sd,
             diff_pct=100 * diff / e_mean, combined_se_pct=100 * se / abs(e_mean),
-            allowed_pct=100 * allowed / abs(e_mean), sd_ratio=h_sd / e_sd,
+            allowed_pct=100 * allowed / abs(e_mean),
+            sd_ratio=h_sd / e_sd if e_sd > 0 else math.nan,     # (releases at Pr 1: SD 0)
             verdict=("AGREE" if abs(diff) <= allowed else "DIFFER") if checked
             else "(not compared)"))
     return rows
