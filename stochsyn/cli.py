@@ -1,28 +1,125 @@
-"""The ``stochsyn`` command: run, sweep, merge, summarize, plot, info, export, validate."""
+"""The ``stochsyn`` command: run, sweep, merge, summarize, plot, info, export, validate.
+
+Every command answers a mistake with one line saying what is wrong and where, then a line
+with a hint, and exit status 2; the messages use the command's own terms (options such as
+``--t-end``, never the Python names behind them). An error that is not a mistake of the
+input is a bug: its traceback is shown with a request to report it (exit status 70,
+EX_SOFTWARE of sysexits.h).
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import re
 import sys
 import time
+import warnings
 from pathlib import Path
+
+from . import limits
 
 _EXIT_BAD_INPUT = 2
 #: Exit status of a run whose trajectories stopped before t_end (without --allow-stopped).
 _EXIT_STOPPED = 3
 _EXIT_WRITE_FAILED = 1
 _EXIT_INTERRUPTED = 130
+_EXIT_BUG = 70
+_INT64_MAX = limits.INT64_MAX
 
 
-def _parameter_overrides(items: list[str]) -> dict[str, str]:
-    overrides = {}
+class CommandError(ValueError):
+    """A mistake on the command line; ``hint`` says what to give instead."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+# -- argument types: each answers in the option's own terms (argparse adds the option) --------
+
+def _whole(minimum: int, maximum: int | None = _INT64_MAX):
+    """An argparse type: a whole number in [minimum, maximum] (None: no maximum); ``1e4``
+    and ``100.0`` count."""
+    def parse(text: str) -> int:
+        value = None
+        if len(text) <= 100:
+            try:
+                value = int(text)
+            except ValueError:
+                try:
+                    number = float(text)
+                    value = int(number) if number.is_integer() else None
+                except (ValueError, OverflowError):
+                    value = None
+        if value is None or value < minimum or (maximum is not None and value > maximum):
+            bounds = (f">= {minimum}" if maximum is None else
+                      f"from {minimum} to {maximum:,}" + (" (2^63 - 1)"
+                                                          if maximum == _INT64_MAX else ""))
+            raise argparse.ArgumentTypeError(f"must be a whole number {bounds}, not "
+                                             f"{text[:40]!r}")
+        return value
+    parse.__name__ = "whole number"
+    return parse
+
+
+def _seconds(*, positive: bool):
+    """An argparse type: a finite time in seconds, > 0 (``positive``) or >= 0."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < 0 or (positive and value == 0):
+            raise argparse.ArgumentTypeError(
+                f"must be a time in seconds {'> 0' if positive else '>= 0'} (a plain number, "
+                f"e.g. 10 or 0.5), not {text[:40]!r}")
+        return value
+    parse.__name__ = "time"
+    return parse
+
+
+def _parameter_overrides(items: list[str]) -> dict[str, float | str]:
+    """``--set NAME=VALUE`` items as keyword arguments of ``Model.with_parameters``: a
+    plain number stays a number (taken in the unit the model writes the parameter in, which
+    a warning names when it is not 1/s, s or mV), anything else is text read like a value
+    in the model file (``0.1 /s``, ``k_on * 2``)."""
+    overrides: dict[str, float | str] = {}
     for item in items:
-        if "=" not in item:
-            raise ValueError(f"--set takes NAME=VALUE (e.g. --set k_exo='0.1 /s'), not {item!r}")
-        name, value = item.split("=", 1)
-        overrides[name.strip()] = value.strip()
+        name, equals, value = item.partition("=")
+        if not equals or not name.strip() or not value.strip():
+            raise CommandError(f"--set takes NAME=VALUE, not {item!r}",
+                               "e.g. --set k_exo='0.1 /s' (the unit is optional: a plain "
+                               "number is taken in the unit the model file uses)")
+        try:
+            number = float(value)
+            overrides[name.strip()] = number if math.isfinite(number) else value.strip()
+        except ValueError:
+            overrides[name.strip()] = value.strip()
     return overrides
+
+
+def _output_folder(args, default: Path) -> Path:
+    """The results folder of ``run`` and ``sweep`` (``--out``, else ``default``), checked
+    before the run: not a file, and creatable (the folders this check creates are removed
+    again: a run that is refused leaves nothing behind). What a folder that holds a run
+    means (--resume, --overwrite) the runner decides."""
+    out = Path(args.out) if args.out else default
+    option = f"--out {out}" if args.out else f"the results folder {out} (default)"
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"{option} is a file, not a folder",
+                           "give --out a folder name; it is created")
+    missing = [folder for folder in (out, *out.parents) if not folder.exists()]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(f"{option}: cannot create the folder ({exc.strerror or exc})",
+                           "give --out a folder you can write to") from None
+    for folder in missing:                    # innermost first
+        folder.rmdir()
+    return out
 
 
 def _continuous(model, text, exact=False):
@@ -30,7 +127,9 @@ def _continuous(model, text, exact=False):
     "none" or "" makes it exact), or exact with ``--exact``."""
     if exact:
         if text is not None:
-            raise ValueError("give either --exact or --continuous, not both")
+            raise CommandError("--exact and --continuous both given",
+                               "give --exact (the fully exact run) or --continuous NAMES, "
+                               "not both")
         return model.with_continuous([])
     if text is None:
         return model
@@ -46,25 +145,24 @@ def _executor(args):
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
-        raise ValueError("--scheduler and --workers need Dask: pip install "
-                         "'stochsyn[dask]'") from None
+        raise CommandError("--scheduler and --workers need Dask, which is not installed",
+                           "pip install 'stochsyn[dask]'") from None
     if args.scheduler and args.workers:
-        raise ValueError("give either --scheduler ADDRESS (an existing Dask cluster) or "
-                         "--workers N (a local one), not both")
+        raise CommandError("--scheduler and --workers both given",
+                           "give either --scheduler ADDRESS (an existing Dask cluster) or "
+                           "--workers N (a local one), not both")
     if args.scheduler:
         try:
             client = Client(args.scheduler, timeout="5s")
         except (OSError, TimeoutError, ValueError) as exc:
-            raise ValueError(f"cannot reach the Dask scheduler at {args.scheduler!r} "
-                             f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-                             "); check the address (e.g. tcp://node12:8786) and that the "
-                             "scheduler runs") from None
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise CommandError(f"cannot reach the Dask scheduler at {args.scheduler!r} "
+                               f"({reason})", "check the --scheduler address (e.g. "
+                               "tcp://node12:8786) and that the scheduler runs") from None
 
         def close():
             client.close()
     else:
-        if args.workers < 1:
-            raise ValueError(f"--workers must be at least 1, not {args.workers}")
         # One numba thread per worker process: batches are the parallel unit (STYLE §4).
         cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                                dashboard_address=":0", env={"NUMBA_NUM_THREADS": "1"})
@@ -82,13 +180,17 @@ def _executor(args):
 def _run_options(args) -> dict:
     shard = None
     if getattr(args, "shard", None):
-        try:     # the syntax here; simulate() checks the range
+        try:
             shard = tuple(int(part) for part in args.shard.split("/"))
             if len(shard) != 2:
                 raise ValueError
         except ValueError:
-            raise ValueError(f"--shard takes i/N (e.g. 3/64: the fourth of 64 slices), not "
-                             f"{args.shard!r}") from None
+            raise CommandError(f"--shard takes i/N, not {args.shard!r}",
+                               "e.g. --shard 3/64: the fourth of 64 slices") from None
+        if not (shard[1] >= 1 and 0 <= shard[0] < shard[1]):
+            raise CommandError(f"shard {shard[0]}/{shard[1]} is out of range: the index runs "
+                               f"from 0 to {shard[1] - 1} for {shard[1]} slices"
+                               if shard[1] >= 1 else f"--shard {args.shard}: N must be >= 1")
     return dict(t_end=args.t_end, seed=args.seed, sample_every=args.sample_every,
                 record_events=args.record_events, max_events=args.max_events,
                 n_threads=args.threads, batch_size=args.batch_size,
@@ -137,9 +239,10 @@ def _simulate_and_report(args, out: Path, run) -> int:
     _print_final(ens)
     for warning in caught:
         if issubclass(warning.category, BudgetWarning):
-            print(f"warning: {warning.message}", file=sys.stderr)
+            _show_warning(warning.message, warning.category, warning.filename,
+                          warning.lineno)
     if stopped and not args.allow_stopped:
-        print(f"error: {stopped} of {ens.n_trajectories} trajectories stopped before t_end "
+        print(f"error: {stopped} of {ens.n_trajectories} trajectories stopped before --t-end "
               "(see above); pass --allow-stopped to accept them", file=sys.stderr)
         return _EXIT_STOPPED
     return 0
@@ -148,13 +251,18 @@ def _simulate_and_report(args, out: Path, run) -> int:
 def _cmd_run(args) -> int:
     import stochsyn as ss
 
+    if args.first_trajectory + args.trajectories - 1 > _INT64_MAX:
+        raise CommandError(f"--first-trajectory {args.first_trajectory} with --trajectories "
+                           f"{args.trajectories} numbers trajectories past 2^63 - 1, the "
+                           "largest index", "give a smaller --first-trajectory")
+    overrides = _parameter_overrides(args.set)
+    options = _run_options(args)
     model = ss.load_model(args.model)
-    if args.set:
-        model = model.with_parameters(**_parameter_overrides(args.set))
+    if overrides:
+        model = model.with_parameters(**overrides)
     model = _continuous(model, args.continuous, args.exact)
     protocol = ss.protocols.parse(args.protocol) if args.protocol else None
-    out = Path(args.out) if args.out else Path("results") / Path(args.model).stem
-    options = _run_options(args)
+    out = _output_folder(args, Path("results") / Path(args.model).stem)
     return _simulate_and_report(args, out, lambda executor: ss.simulate(
         model, n_trajectories=args.trajectories, first_trajectory=args.first_trajectory,
         out=out, protocol=protocol, executor=executor, **options))
@@ -164,8 +272,8 @@ def _grid(items: list[str]) -> dict[str, list]:
     grid = {}
     for item in items:
         if "=" not in item:
-            raise ValueError(f"--grid takes NAME=V1,V2,... (e.g. --grid k_exo=0.05,0.1,0.2), "
-                             f"not {item!r}")
+            raise CommandError(f"--grid takes NAME=V1,V2,..., not {item!r}",
+                               "e.g. --grid k_exo=0.05,0.1,0.2")
         name, values = item.split("=", 1)
         parsed = []
         for text in values.split(","):
@@ -175,7 +283,8 @@ def _grid(items: list[str]) -> dict[str, list]:
             except ValueError:
                 parsed.append(text)
         if not any(str(v) for v in parsed):
-            raise ValueError(f"--grid {name.strip()}= has no values")
+            raise CommandError(f"--grid {name.strip()}= has no values",
+                               f"e.g. --grid {name.strip()}=0.05,0.1")
         grid[name.strip()] = parsed
     return grid
 
@@ -183,16 +292,17 @@ def _grid(items: list[str]) -> dict[str, list]:
 def _cmd_sweep(args) -> int:
     import stochsyn as ss
 
-    model = ss.load_model(args.model)
-    if args.set:
-        model = model.with_parameters(**_parameter_overrides(args.set))
-    model = _continuous(model, args.continuous, args.exact)
+    overrides = _parameter_overrides(args.set)
     grid = _grid(args.grid)
     if not grid and not args.protocol:
-        raise ValueError("a sweep needs --grid NAME=V1,V2,... and/or --protocol TEXT "
-                         "(repeatable)")
-    out = Path(args.out) if args.out else Path("results") / f"{Path(args.model).stem}-sweep"
+        raise CommandError("a sweep needs something to sweep",
+                           "give --grid NAME=V1,V2,... and/or --protocol TEXT (repeatable)")
     options = _run_options(args)
+    model = ss.load_model(args.model)
+    if overrides:
+        model = model.with_parameters(**overrides)
+    model = _continuous(model, args.continuous, args.exact)
+    out = _output_folder(args, Path("results") / f"{Path(args.model).stem}-sweep")
     return _simulate_and_report(args, out, lambda executor: ss.sweep(
         model, grid, args.protocol or None, n_trajectories=args.trajectories, out=out,
         executor=executor, **options))
@@ -259,34 +369,47 @@ def _cmd_info(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    import warnings
-
     import stochsyn as ss
 
-    model = ss.load_model(args.model)
     out = Path(args.out)
     if out.suffix.lower() not in (".xml", ".sbml"):
-        raise ValueError(f"the output file must end in .xml or .sbml, not {out.name!r}")
+        raise CommandError(f"the output file {out.name!r} does not end in .xml or .sbml",
+                           f"e.g. stochsyn export {args.model} {out.stem or 'model'}.xml")
+    if out.is_dir():
+        raise CommandError(f"the output file {out} is a folder", "give a file name ending "
+                           "in .xml")
+    model = ss.load_model(args.model)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model.to_sbml(out)
     for warning in caught:
-        print(f"warning: {warning.message}", file=sys.stderr)
+        _show_warning(warning.message, warning.category, warning.filename, warning.lineno)
     print(f"wrote {out} (SBML Level 3 Version 2, {len(model.reactions)} reactions)")
     return 0
 
 
-def _cmd_summarize(args) -> int:
-    import warnings
-
+def _read(args, strict: bool = False):
+    """The dataset of ``summarize`` and ``plot`` with the names asked for; an unknown name
+    is a mistake of the command line, said with the closest name."""
     import stochsyn as ss
     from stochsyn import IncompleteDatasetWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", IncompleteDatasetWarning)
-        ens = ss.read(args.dataset, names=args.names or None, strict=args.strict)
+        try:
+            ens = ss.read(args.dataset, names=args.names or None, strict=strict)
+        except KeyError as exc:        # an unknown name; the message has the closest one
+            message, _, hint = str(exc.args[0]).partition("; ")
+            raise CommandError(message, hint or None) from None
     for warning in caught:
-        print(f"warning: {warning.message}", file=sys.stderr)
+        _show_warning(warning.message, warning.category, warning.filename, warning.lineno)
+    return ens
+
+
+def _cmd_summarize(args) -> int:
+    import stochsyn as ss
+
+    ens = _read(args, strict=args.strict)
     print(repr(ens))
     provenance = ens.provenance
     print(f"model {provenance.get('model_name')} (hash {str(provenance.get('model_hash'))[:12]}),"
@@ -308,20 +431,16 @@ def _cmd_summarize(args) -> int:
 
 
 def _cmd_plot(args) -> int:
-    import warnings
-
-    import stochsyn as ss
-    from stochsyn import IncompleteDatasetWarning
-
     out = Path(args.out)
     if out.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise ValueError(f"--out must end in .png, .svg or .pdf, not {out.name!r}")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", IncompleteDatasetWarning)
-        ens = ss.read(args.dataset, names=args.names or None)
-    for warning in caught:
-        print(f"warning: {warning.message}", file=sys.stderr)
-    figure = ens.plot(args.names or None, n_examples=args.examples, band=args.band)
+        raise CommandError(f"--out {out.name!r} does not end in .png, .svg or .pdf",
+                           f"e.g. --out {out.stem or 'figure'}.png")
+    ens = _read(args)
+    try:
+        figure = ens.plot(args.names or None, n_examples=args.examples, band=args.band)
+    except ImportError:
+        raise CommandError("plot needs matplotlib, which is not installed",
+                           "pip install 'stochsyn[analysis]'") from None
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, dpi=150, bbox_inches="tight")
     print(f"wrote {out}")
@@ -332,6 +451,13 @@ def _cmd_validate(args) -> int:
     from .validation import dsmts
 
     cases = args.cases or None
+    if cases and not args.sbml_dir:
+        for case in cases:
+            try:
+                dsmts.load_case(case)
+            except KeyError:
+                raise CommandError(f"--cases: there is no bundled DSMTS case {case!r}",
+                                   "bundled cases: " + ", ".join(dsmts.case_ids())) from None
     if args.sbml_dir:
         # the same test from the suite's original SBML files (needs python-libsbml)
         from .validation import dsmts_sbml
@@ -347,26 +473,28 @@ def _cmd_validate(args) -> int:
 
 def _add_run_options(command) -> None:
     """Options shared by run and sweep."""
-    command.add_argument("--t-end", type=float, required=True, help="end time (s)")
-    command.add_argument("--seed", type=int, default=None,
+    command.add_argument("--t-end", type=_seconds(positive=False), required=True,
+                         help="end time (s)")
+    command.add_argument("--seed", type=_whole(0, None), default=None,
                          help="root seed (default: fresh, printed and stored with the "
                               "results)")
-    command.add_argument("--sample-every", type=float, default=None,
+    command.add_argument("--sample-every", type=_seconds(positive=True), default=None,
                          help="sampling interval (s); default: 101 samples over [0, t-end]")
     command.add_argument("--record-events", action="store_true",
                          help="keep event records of rules marked log = true")
-    command.add_argument("--max-events", type=int, default=10**9,
+    command.add_argument("--max-events", type=_whole(1), default=10**9,
                          help="event budget per trajectory")
-    command.add_argument("--max-wall", type=float, default=None, metavar="SECONDS",
+    command.add_argument("--max-wall", type=_seconds(positive=True), default=None,
+                         metavar="SECONDS",
                          help="wall-clock budget of the whole run: trajectories in flight "
                               "then stop (status 'interrupted'), finished batches are kept, "
                               "--resume finishes the run later")
     command.add_argument("--allow-stopped", action="store_true",
                          help="exit 0 even if trajectories stopped before t-end (budget, "
                               "model problem); without it such a run exits with status 3")
-    command.add_argument("--threads", type=int, default=None,
+    command.add_argument("--threads", type=_whole(1), default=None,
                          help="threads (default: all cores; 1 per Dask worker)")
-    command.add_argument("--batch-size", type=int, default=None,
+    command.add_argument("--batch-size", type=_whole(1), default=None,
                          help="trajectories per batch: the unit of work, of a file and of "
                               "a resume (default 1000)")
     command.add_argument("--resume", action="store_true",
@@ -380,10 +508,12 @@ def _add_run_options(command) -> None:
                               "with 'stochsyn merge'")
     command.add_argument("--scheduler", default=None, metavar="ADDRESS",
                          help="send the batches to this Dask scheduler (tcp://host:8786)")
-    command.add_argument("--workers", type=int, default=None, metavar="N",
+    command.add_argument("--workers", type=_whole(1), default=None, metavar="N",
                          help="start a local Dask cluster of N worker processes")
     command.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                         help="override a parameter, e.g. --set k_exo='0.1 /s' (repeatable)")
+                         help="override a parameter, e.g. --set k_exo='0.1 /s' (repeatable); "
+                              "a plain number is taken in the unit the model file writes "
+                              "the parameter in (stochsyn info MODEL shows it)")
     command.add_argument("--continuous", default=None, metavar="NAMES",
                          help="hybrid mode: these species are continuous (deterministic "
                               "between events), e.g. --continuous Ca,B,CaB; 'none' makes a "
@@ -400,15 +530,23 @@ def _add_run_options(command) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stochsyn",
-        description="Exact, agent-based stochastic simulation of synaptic plasticity.")
+        description="Exact, agent-based stochastic simulation of synaptic plasticity.",
+        epilog="Inputs are checked against size limits before any work (a model file of at "
+               "most 10 MB, 100,000 agent states, 10 million sample times, ...; "
+               "docs/model-format.md, 'Limits'). Each can be raised with an environment "
+               "variable, e.g. STOCHSYN_MAX_FILE_MB=100 stochsyn info big.toml. Exit status: "
+               "0 done, 2 a mistake in the input (one line says what and where, one how to "
+               "fix it), 3 trajectories stopped early (run, sweep), 1 results could not be "
+               "written (finished batches are kept), 130 interrupted, 70 a bug in stochsyn.")
     from ._version import __version__
     parser.add_argument("--version", action="version", version=f"stochsyn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="simulate an ensemble and write a Parquet dataset")
     run.add_argument("model", help="model file (.toml, or SBML .xml/.sbml)")
-    run.add_argument("--trajectories", type=int, default=100, help="number of trajectories")
-    run.add_argument("--first-trajectory", type=int, default=0,
+    run.add_argument("--trajectories", type=_whole(1), default=100,
+                     help="number of trajectories")
+    run.add_argument("--first-trajectory", type=_whole(0), default=0,
                      help="global index of the first trajectory")
     run.add_argument("--out", default=None,
                      help="output folder (Parquet dataset); default results/MODELNAME")
@@ -427,7 +565,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--protocol", action="append", default=[], metavar="TEXT",
                        help="a protocol of the sweep (repeatable), e.g. --protocol hfs "
                             "--protocol lfs")
-    sweep.add_argument("--trajectories", type=int, default=100,
+    sweep.add_argument("--trajectories", type=_whole(1), default=100,
                        help="trajectories per sweep point")
     sweep.add_argument("--out", default=None,
                        help="output folder; default results/MODELNAME-sweep")
@@ -477,7 +615,7 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--names", nargs="+", default=None,
                       help="species or observables (default: the observables)")
     plot.add_argument("--out", required=True, help="figure file (.png, .svg or .pdf)")
-    plot.add_argument("--examples", type=int, default=3,
+    plot.add_argument("--examples", type=_whole(0, 1000), default=3,
                       help="single trajectories drawn per panel (default 3)")
     plot.add_argument("--band", choices=["sd", "sem"], default="sd",
                       help="band around the mean (default sd)")
@@ -486,10 +624,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="run a built-in correctness suite")
     validate.add_argument("suite", choices=["dsmts"],
                           help="dsmts: the SBML Discrete Stochastic Models Test Suite")
-    validate.add_argument("--trajectories", type=int, default=10_000)
-    validate.add_argument("--seed", type=int, default=20260601)
+    validate.add_argument("--trajectories", type=_whole(2), default=10_000)
+    validate.add_argument("--seed", type=_whole(0, None), default=20260601)
     validate.add_argument("--cases", nargs="*", default=None, help="case ids (default: all)")
-    validate.add_argument("--threads", type=int, default=None)
+    validate.add_argument("--threads", type=_whole(1), default=None)
     validate.add_argument("--sbml-dir", default=None, metavar="DIR",
                           help="read the cases from the original DSMTS SBML files in DIR "
                                "(NNNNN-sbml-l3v1.xml, -settings.txt, -results.csv)")
@@ -498,36 +636,101 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Messages of the library that name both the Python argument and the option
+#: ("pass resume=True (--resume)") are shown with the option only.
+_PYTHON_TERMS = ((re.compile(r"\b\w+=True \((--[\w-]+)\)"), r"\1"),
+                 (re.compile(r" \((?:simulate|sweep)\(\.\.\., \w+=True\)\)"), ""))
+
+
+def _in_command_terms(text: str) -> str:
+    from .model.errors import shorten
+    for pattern, replacement in _PYTHON_TERMS:
+        text = pattern.sub(replacement, text)
+    return shorten(text.strip())
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as ``warning: …`` lines, without the source line Python would print."""
+    print(f"warning: {_in_command_terms(str(message))}",
+          file=sys.stderr if file is None else file)
+
+
+def _expected_errors() -> tuple[type, ...]:
+    """The exceptions that are answers to bad input (printed without a traceback): model
+    and protocol errors, limits, command-line slips, I/O errors (a missing dataset, a
+    folder that cannot be created), a dataset of another run, a run that could not
+    produce valid trajectories."""
+    from .limits import LimitError
+    from .model.errors import ModelError
+    expected = [ModelError, LimitError, CommandError, OSError]
+    # the modules not imported yet cannot have raised (and need not be imported now)
+    for module, name in (("stochsyn.protocols", "ProtocolError"),
+                         ("stochsyn.ensemble", "SimulationError"),
+                         ("stochsyn.dataset", "DatasetError"),
+                         ("stochsyn.results", "IncompleteDatasetError")):
+        if module in sys.modules:
+            expected.append(getattr(sys.modules[module], name))
+    return tuple(expected)
+
+
+def _print_error(exc: BaseException) -> None:
+    """``error: what is wrong, where`` and, when there is one, ``  hint: what to do``."""
+    from .model.errors import ModelError
+    hint = getattr(exc, "hint", None)
+    if isinstance(exc, ModelError):
+        text = f"{exc.location}: {exc.message}" if exc.location else str(exc.message)
+    elif isinstance(exc, CommandError) or (hint and hasattr(exc, "message")):
+        text = exc.message
+    elif isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror + (f": {exc.filename}" if exc.filename else "")
+    else:
+        text = str(exc)
+    print(f"error: {_in_command_terms(text)}", file=sys.stderr)
+    if hint:
+        hint = _in_command_terms(str(hint))
+        print(f"  hint: {hint[:1].upper() + hint[1:]}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``stochsyn`` command; returns the exit status."""
-    args = build_parser().parse_args(argv)
-    from . import DatasetWriteError, ModelError, RunInterrupted, SimulationError
-    try:
-        return args.func(args)
-    except ModelError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return _EXIT_BAD_INPUT
-    except DatasetWriteError as exc:
-        print(f"error: {exc.strerror}; finished batches are kept: free space or fix the "
-              "folder, then run the same command with --resume", file=sys.stderr)
-        return _EXIT_WRITE_FAILED
-    except (ValueError, FileExistsError, FileNotFoundError, SimulationError, KeyError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return _EXIT_BAD_INPUT
-    except RunInterrupted as exc:
-        print(f"\n{exc}", file=sys.stderr)
-        return _EXIT_INTERRUPTED
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return _EXIT_INTERRUPTED
-    except (PermissionError, IsADirectoryError, NotADirectoryError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return _EXIT_WRITE_FAILED
-    except BrokenPipeError:
-        # The reader went away (`stochsyn info MODEL | head`): stop quietly, and keep Python
-        # from complaining again when it flushes stdout at exit.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    """Entry point of the ``stochsyn`` command; returns the exit status (0 done, 2 a
+    mistake in the input, 3 trajectories stopped early, 1 results could not be written,
+    130 interrupted, 70 a bug in stochsyn)."""
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        args = build_parser().parse_args(argv)
+        try:
+            return args.func(args)
+        except KeyboardInterrupt as exc:          # also RunInterrupted, which says more
+            message = str(exc) if str(exc) else "interrupted"
+            print(f"\n{_in_command_terms(message)}", file=sys.stderr)
+            return _EXIT_INTERRUPTED
+        except BrokenPipeError:
+            # The reader went away (`stochsyn info MODEL | head`): stop quietly, and keep
+            # Python from complaining again when it flushes stdout at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        except MemoryError:
+            print("error: out of memory", file=sys.stderr)
+            print("  hint: run fewer trajectories per batch (--batch-size), sample less often "
+                  "(--sample-every) or use a smaller model", file=sys.stderr)
+            return _EXIT_BAD_INPUT
+        except Exception as exc:  # noqa: BLE001 - sorted into bad input and bugs below
+            writing = sys.modules.get("stochsyn.dataset")
+            if writing is not None and isinstance(exc, writing.DatasetWriteError):
+                print(f"error: {_in_command_terms(exc.strerror or str(exc))}; finished batches "
+                      "are kept: free space or fix the folder, then run the same command "
+                      "with --resume", file=sys.stderr)
+                return _EXIT_WRITE_FAILED
+            if isinstance(exc, _expected_errors()):
+                _print_error(exc)
+                return _EXIT_BAD_INPUT
+            import traceback
+            traceback.print_exc()
+            from ._version import __version__
+            print(f"stochsyn {__version__}: this is a bug in stochsyn, not a mistake in your "
+                  "input; please report it with the traceback above, the command and the "
+                  "model file", file=sys.stderr)
+            return _EXIT_BUG
 
 
 if __name__ == "__main__":

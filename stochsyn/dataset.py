@@ -51,6 +51,11 @@ class DatasetMismatchError(FileExistsError):
     """The folder holds a dataset of a different run (the message names the setting)."""
 
 
+class DatasetError(ValueError):
+    """A dataset that cannot be used as asked: a damaged manifest, shards that do not fit
+    together (the message says which and what to do)."""
+
+
 def batch_name(number: int) -> str:
     return f"batch-{number:05d}.parquet"
 
@@ -166,7 +171,7 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is damaged ({exc}); the batch files are intact, but the "
+        raise DatasetError(f"{path} is damaged ({exc}); the batch files are intact, but the "
                          "run's description is lost: run again into a new folder") from None
 
 
@@ -397,17 +402,17 @@ def merge(out: Path, shards: list[Path], *, overwrite: bool = False) -> dict[str
 
     Raises
     ------
-    ValueError
+    DatasetError
         A shard is incomplete, belongs to another run, is missing, or appears twice.
     """
     import shutil
     if not shards:
-        raise ValueError("give the shard folders to merge")
+        raise DatasetError("give the shard folders to merge")
     manifests = [read_manifest(Path(s)) for s in shards]
     base = dict(manifests[0])
     total = base["provenance"].get("shard", {}).get("count")
     if total is None:
-        raise ValueError(f"{shards[0]} is not a shard (it was not run with --shard i/N)")
+        raise DatasetError(f"{shards[0]} is not a shard (it was not run with --shard i/N)")
     seen: dict[int, Path] = {}
     plan: list[list[int]] = []
 
@@ -420,24 +425,24 @@ def merge(out: Path, shards: list[Path], *, overwrite: bool = False) -> dict[str
     for folder, manifest in zip(shards, manifests):
         difference = manifest_difference(run_part(manifest), run_part(base))
         if difference:
-            raise ValueError(f"{folder} is a shard of a different run than {shards[0]} "
+            raise DatasetError(f"{folder} is a shard of a different run than {shards[0]} "
                              f"({difference})")
         index = manifest["provenance"]["shard"]["index"]
         if index in seen:
-            raise ValueError(f"shard {index}/{total} given twice: {seen[index]} and {folder}")
+            raise DatasetError(f"shard {index}/{total} given twice: {seen[index]} and {folder}")
         seen[index] = Path(folder)
         states = dataset_state(Path(folder), manifest)
         bad = {n: s for n, s in states.items() if s.state != "done"}
         if bad:
             number, state = next(iter(bad.items()))
-            raise ValueError(f"{folder} (shard {index}/{total}) is not complete: "
+            raise DatasetError(f"{folder} (shard {index}/{total}) is not complete: "
                              f"{len(bad)} of {len(states)} batches are missing or broken "
                              f"(batch {number}: {state.state} {state.reason}); finish it "
                              "with --resume first")
         plan += [list(b) for b in manifest["batches"]]
     missing = sorted(set(range(total)) - set(seen))
     if missing:
-        raise ValueError(f"shards {', '.join(f'{i}/{total}' for i in missing)} are missing")
+        raise DatasetError(f"shards {', '.join(f'{i}/{total}' for i in missing)} are missing")
     merged = dict(base)
     merged["provenance"] = dict(base["provenance"])
     merged["provenance"].pop("shard")

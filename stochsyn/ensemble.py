@@ -19,10 +19,12 @@ import numba
 import numpy as np
 
 from . import dataset as ds
+from . import limits
 from ._version import __version__
 from .engine import INTERRUPTED, NOT_STARTED, STATUS_TEXT, run_batch
 from .engine.rng import entropy_words, new_root_seed
-from .model.errors import ModelError
+from .limits import LimitError
+from .model.errors import ModelError, shorten
 from .model.model import Model
 from .network import Network, compile
 from .results import Ensemble, Events, IncompleteDatasetWarning, read, write_batch
@@ -41,6 +43,12 @@ class BudgetWarning(RuntimeWarning):
     """Some trajectories stopped before t_end (event budget or a model problem)."""
 
 
+class RunWarning(UserWarning):
+    """An argument of a run that is allowed but probably not what was meant: a sampling
+    interval longer than the run (only t = 0 is sampled), a protocol that goes on after the
+    run ends (its later events are not simulated)."""
+
+
 class HybridWarning(RuntimeWarning):
     """In the hybrid mode, a discrete reaction consumed more of a continuous species than
     there was; the amount was set to 0 (``Ensemble.continuous_clamped`` says how much was
@@ -52,10 +60,23 @@ def sample_grid(t_end: float, sample_every: float | None = None,
     """The sample times (s) of a run: an explicit array or ``0, every, 2·every, … <= t_end``.
 
     Without either argument, 101 evenly spaced times from 0 to ``t_end``.
+
+    Raises
+    ------
+    LimitError
+        More than ``STOCHSYN_MAX_SAMPLES`` sample times (counted before any is made).
+
+    Warns
+    -----
+    RunWarning
+        A sampling interval longer than the run: only t = 0 is sampled.
     """
     if sample_times is not None and sample_every is not None:
         raise ValueError("give either sample_times or sample_every, not both")
     if sample_times is not None:
+        if hasattr(sample_times, "__len__") and len(sample_times) > limits.value("samples"):
+            raise LimitError(limits.exceeded("samples", "the number of sample times",
+                                             len(sample_times)), limits.how_to_raise("samples"))
         times = np.asarray(sample_times, dtype=np.float64).reshape(-1)
         if not np.all(np.isfinite(times)) or np.any(times < 0) or np.any(times > t_end):
             raise ValueError(f"sample_times must be finite and within [0, t_end = {t_end}]")
@@ -67,8 +88,15 @@ def sample_grid(t_end: float, sample_every: float | None = None,
     if not (sample_every > 0 and math.isfinite(sample_every)):
         raise ValueError(f"sample_every must be a positive number of seconds, not "
                          f"{sample_every!r}")
-    n = int(math.floor(t_end / sample_every * (1 + 1e-12)))
-    return sample_every * np.arange(n + 1, dtype=np.float64)
+    n_float = math.floor(t_end / sample_every * (1 + 1e-12)) + 1.0
+    if n_float > limits.value("samples"):
+        raise LimitError(limits.exceeded(
+            "samples", f"sampling every {sample_every:g} s for {t_end:g} s: the number of "
+            "sample times", n_float), "sample less often; " + limits.how_to_raise("samples"))
+    if sample_every > t_end > 0:
+        warnings.warn(f"the sampling interval ({sample_every:g} s) is longer than the run "
+                      f"({t_end:g} s): only t = 0 is sampled", RunWarning, stacklevel=4)
+    return sample_every * np.arange(int(n_float), dtype=np.float64)
 
 
 def apply_protocol(model: Model, protocol) -> Model:
@@ -89,10 +117,9 @@ def apply_protocol(model: Model, protocol) -> Model:
     ------
     ModelError
         The model cannot take the protocol (no input ``V`` to clamp, no input with a
-        release or bap rule for the spikes, no dendrite for the depolarisation, unknown
-        parameters in a drug intervention, ...).
-    ValueError
-        The protocol needs the membrane equation and the model has none.
+        release or bap rule for the spikes, no dendrite for the depolarisation, no
+        membrane for bAPs or a released clamp, unknown parameters in a drug intervention,
+        ...).
     """
     from .protocols import Protocol
     if not isinstance(protocol, Protocol):
@@ -103,10 +130,11 @@ def apply_protocol(model: Model, protocol) -> Model:
     inputs = dict(spec.get("inputs", {}))
     if len(protocol.post_spikes_s):
         if membrane is None:
-            raise ValueError(
+            raise ModelError(
                 f"protocol '{protocol.name}' has {len(protocol.post_spikes_s)} postsynaptic "
                 "spikes, but the model has no [membrane] for the backpropagating APs to "
-                "depolarise; include reactions/modules/membrane.toml")
+                "depolarise", source=model.source,
+                hint="include reactions/modules/membrane.toml")
         if not any(p.trigger == "post" for i in model.inputs for p in i.pulses):
             raise ModelError(f"protocol '{protocol.name}' has postsynaptic spikes, but no "
                              "input of the model has a bap rule", source=model.source,
@@ -122,11 +150,12 @@ def apply_protocol(model: Model, protocol) -> Model:
                                   "cv = 0.5 }")
         if protocol.depolarisation_mv > 0:
             if membrane is None or membrane.dendrite_input < 0:
-                raise ValueError(
+                raise ModelError(
                     f"protocol '{protocol.name}' adds a cooperative dendritic depolarisation "
                     f"of {protocol.depolarisation_mv:g} mV per spike, which needs a [membrane] "
-                    "with a dendrite; include reactions/modules/membrane.toml, or use "
-                    "depolarisation_mv=0")
+                    "with a dendrite", source=model.source,
+                    hint="include reactions/modules/membrane.toml, or give the protocol "
+                         "depolarisation_mv=0")
             name = model.inputs[membrane.dendrite_input].name
             body = dict(inputs[name])
             body["depolarisation"] = {"amplitude": f"{protocol.depolarisation_mv!r} mV",
@@ -145,9 +174,11 @@ def apply_protocol(model: Model, protocol) -> Model:
                                  hint="declare [inputs.V] unit = \"mV\" (the voltage that "
                                       "voltage-dependent rates read)")
             if np.any(np.isnan(protocol.clamp_mv)):
-                raise ValueError("releasing a voltage clamp (NaN) needs the membrane "
-                                 "equation: include reactions/modules/membrane.toml, or "
-                                 "clamp for the whole run")
+                raise ModelError("releasing a voltage clamp (NaN) needs the membrane "
+                                 "equation, and the model has no [membrane]",
+                                 source=model.source,
+                                 hint="include reactions/modules/membrane.toml, or clamp for "
+                                      "the whole run")
             rest = model.inputs[[i.name for i in model.inputs].index("V")].value
             first = float(protocol.clamp_times_s[0])
             hold = float(protocol.clamp_mv[0]) if first == 0.0 else rest
@@ -687,6 +718,7 @@ def simulate(model: Model | str | os.PathLike, t_end: float, n_trajectories: int
     options = _RunOptions.make(t_end, n_trajectories, seed, sample_every, sample_times,
                                record_events, max_events, n_threads, batch_size, progress,
                                on_stop, max_wall, max_event_records, first_trajectory)
+    _check_run(model, options, out, [protocol])
     network = compile(model)
     provenance = _provenance(network, options.seed, options.t_end, options.max_events)
     provenance["protocol"] = protocol.to_dict() if protocol is not None else None
@@ -719,13 +751,19 @@ class _RunOptions:
         if not (math.isfinite(t_end) and t_end >= 0):
             raise ValueError(f"t_end must be a finite time >= 0 (s), not {t_end!r}")
         _whole("n_trajectories", n_trajectories, 0)
-        _whole("max_events", max_events, 0)
+        _whole("max_events", max_events, 0, limits.INT64_MAX)
         if on_stop not in ("warn", "raise", "ignore"):
             raise ValueError("on_stop must be 'warn', 'raise' or 'ignore'")
         if n_threads is not None and (isinstance(n_threads, bool)
                                       or not isinstance(n_threads, (int, np.integer))
                                       or n_threads < 1):
             raise ValueError(f"n_threads must be a positive integer, not {n_threads!r}")
+        if n_threads is not None and n_threads > numba.config.NUMBA_NUM_THREADS:
+            available = numba.config.NUMBA_NUM_THREADS
+            raise LimitError(f"the number of threads must be a whole number from 1 to "
+                             f"{available}, not {n_threads!r}",
+                             f"{available} is NUMBA_NUM_THREADS: by default the number of "
+                             "cores of this machine")
         if max_wall is not None and not (max_wall > 0 and math.isfinite(max_wall)):
             raise ValueError(f"max_wall must be a positive number of seconds, not "
                              f"{max_wall!r}")
@@ -744,15 +782,72 @@ class _RunOptions:
                    int(first_trajectory))
 
 
-def _whole(name: str, value, minimum: int) -> None:
-    """Refuse a count that is not a whole number >= ``minimum``."""
+def _whole(name: str, value, minimum: int, maximum: int | None = None) -> None:
+    """Refuse a count that is not a whole number in [``minimum``, ``maximum``]."""
     try:
         whole = int(value) == value
     except (TypeError, ValueError, OverflowError):
         whole = False
-    if not whole or value < minimum:
+    if not whole or value < minimum or (maximum is not None and value > maximum):
         kind = "non-negative" if minimum == 0 else f">= {minimum}"
+        if maximum is not None:
+            kind = f"{kind} (and <= {maximum:,})"
         raise ValueError(f"{name} must be a {kind} integer, not {value!r}")
+
+
+def _check_run(model: Model, options: "_RunOptions", out, protocols,
+               n_points: int = 1) -> None:
+    """Checks of a run's arguments against each other and the limits, before anything is
+    compiled, allocated or written; the messages name no Python argument, so that the
+    command line can pass them on. ``protocols``: those of the run (None for none);
+    ``n_points``: the points of a sweep, each with ``options.n_trajectories``.
+
+    Raises
+    ------
+    ValueError
+        An output path that is a file.
+    LimitError
+        Trajectory indices beyond int64, sample buffers of one batch larger than
+        ``STOCHSYN_MAX_BATCH_MB``.
+
+    Warns
+    -----
+    RunWarning
+        A protocol that goes on after the run ends.
+    """
+    last = options.first_trajectory + n_points * options.n_trajectories - 1
+    if last > limits.INT64_MAX:
+        raise LimitError(f"trajectory indices would run from {options.first_trajectory:,} to "
+                         f"{last:,}, past the largest index, 2^63 - 1 "
+                         f"({limits.INT64_MAX:,})", "start the numbering lower")
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise ValueError(f"the output path {out} is a file; results go into a folder (it is "
+                         "created): give a folder name")
+    batch = min(options.batch_size, max(options.n_trajectories, 1))
+    n_times = len(options.times)
+    n_recorded = model.n_species + len(model.continuous) + (model.membrane is not None)
+    batch_mb = batch * n_times * max(n_recorded, 1) * 8 / 1e6
+    if batch_mb > limits.value("batch_mb"):
+        raise LimitError(limits.exceeded(
+            "batch_mb", f"the sample buffer of one batch ({batch:,} trajectories × "
+            f"{n_times:,} sample times × {n_recorded:,} species, 8 bytes each)", batch_mb),
+            "sample less often, or run fewer trajectories per batch; "
+            + limits.how_to_raise("batch_mb"))
+    for protocol in protocols:
+        if protocol is None or protocol.duration_s <= options.t_end:
+            continue
+        later = {what: int(np.count_nonzero(np.asarray(times) > options.t_end))
+                 for what, times in (("presynaptic spikes", protocol.pre_spikes_s),
+                                     ("postsynaptic spikes", protocol.post_spikes_s),
+                                     ("clamp steps", protocol.clamp_times_s),
+                                     ("interventions", [i["time"] for i in
+                                                        protocol.interventions]))}
+        lost = ", ".join(f"{n:,} {what}" for what, n in later.items() if n)
+        if lost:
+            warnings.warn(f"the protocol '{shorten(protocol.name)}' goes on until "
+                          f"{protocol.duration_s:g} s, after the end of the run "
+                          f"({options.t_end:g} s): {lost} come later and are not simulated; "
+                          "run longer or shorten the protocol", RunWarning, stacklevel=3)
 
 
 def _as_model(model) -> Model:
@@ -1048,6 +1143,8 @@ def sweep(model: Model | str | os.PathLike, grid: Mapping[str, Sequence] | None 
     options = _RunOptions.make(t_end, n_trajectories, seed, sample_every, sample_times,
                                record_events, max_events, n_threads, batch_size, progress,
                                on_stop, max_wall, max_event_records, 0)
+    n_points = math.prod(len(v) for v in grid.values()) * len(protocol_list)
+    _check_run(model, options, out, protocol_list, n_points=n_points)
     names = list(grid)
     blocks, points = [], []
     for p, (k_values, k_protocol) in enumerate(
@@ -1164,5 +1261,5 @@ def _check_status(ens: Ensemble, on_stop: str, max_events: int, skipped: int = 0
 
 
 __all__ = ["simulate", "sweep", "apply_protocol", "sample_grid", "run_batch_task", "BatchTask",
-           "SimulationError", "BudgetWarning", "HybridWarning", "ModelError",
-           "RunInterrupted", "AlreadyComplete", "DEFAULT_MAX_EVENTS"]
+           "SimulationError", "BudgetWarning", "HybridWarning", "RunWarning", "ModelError",
+           "LimitError", "RunInterrupted", "AlreadyComplete", "DEFAULT_MAX_EVENTS"]

@@ -7,7 +7,8 @@ model, so one compiled kernel serves every model and a parameter change never re
 The state vector of the engine has ``n_species + n_pair_classes`` entries: the species
 counts (agent states included, each the number of agents in that state), followed by the
 ring pair classes that neighbour rules read (the number of agents in state s whose left
-ring neighbour is in state n).
+ring neighbour is in one of the states of a set A; the sets of one target state are
+disjoint, :func:`stochsyn.model.rules.split_neighbour_classes`).
 """
 
 from __future__ import annotations
@@ -131,6 +132,16 @@ class NetworkArrays(NamedTuple):
     sat_idx: np.ndarray        #   (MICHAELIS_MENTEN)
     law_k: np.ndarray          # (M,) float64 K_M or the Hill constant K (molecules), else 0
     law_n: np.ndarray          # (M,) float64 Hill coefficient n, else 0
+    type_complex_size: np.ndarray  # (T,) int64 agents per complex, 0 = none
+    cx_type: np.ndarray        # (M,) int64 agent type whose complex a complex rule changes, -1
+    cx_pick: np.ndarray        # (M,) int64 1 = draw the complex uniformly, 0 = the complex of
+                               #   the first agent the reaction moved
+    cx_off: np.ndarray         # (M,) int64 start of the reaction's block in cx_to, -1 = none
+    cx_to: np.ndarray          # int64 per block, per state of the type (in order): the state a
+                               #   member in that state ends in (itself if unchanged)
+    cx_dptr: np.ndarray        # (len(cx_to)+1,) int64 CSR per block entry of the species the
+    cx_didx: np.ndarray        #   member releases, and how many
+    cx_dval: np.ndarray
 
 
 class HybridArrays(NamedTuple):
@@ -222,7 +233,7 @@ class Network:
     species : tuple of str
         Labels of the first ``S`` entries of the state vector.
     reactions : tuple of str
-    pair_classes : tuple of (target state species, neighbour state species)
+    pair_classes : tuple of (target state species, tuple of neighbour state species)
     arrays : NetworkArrays
     continuous : tuple of str
         The continuous species in the order of y (species order); empty for the exact mode.
@@ -233,7 +244,7 @@ class Network:
     model: Model
     species: tuple[str, ...]
     reactions: tuple[str, ...]
-    pair_classes: tuple[tuple[int, int], ...]
+    pair_classes: tuple[tuple[int, tuple[int, ...]], ...]
     arrays: NetworkArrays
     continuous: tuple[str, ...] = ()
     hybrid: HybridArrays | None = None
@@ -281,7 +292,7 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
     agent_types = model.agent_types
 
     # Pair classes that neighbour rules read, numbered in order of first use.
-    pair_classes: list[tuple[int, int]] = []
+    pair_classes: list[tuple[int, tuple[int, ...]]] = []
     for reaction in reactions:
         if reaction.neighbour is not None and reaction.neighbour not in pair_classes:
             pair_classes.append(reaction.neighbour)
@@ -313,6 +324,11 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
         pick_class.append(-1 if reaction.neighbour is None
                           else class_index[reaction.neighbour] - n_species)
 
+    # A complex rule with complex = "Type" fires at c · Π C per complex: c × n complexes.
+    complex_count = [sum(a.initial) // a.complex_size if a.complex_size else 0
+                     for a in agent_types]
+    rate_scale = [complex_count[r.complex_type] if r.complex_pick else 1 for r in reactions]
+
     reac_ptr, reac_idx, reac_order = _csr(reactant_rows, 2, (np.int64, np.int64))
     delta_ptr, delta_idx, delta_val = _csr(delta_rows, 2, (np.int64, np.int64))
     move_ptr, move_type, move_from, move_to = _csr(move_rows, 3, (np.int64,) * 3)
@@ -332,7 +348,8 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
             state_list_offset[base + k] = n_members
             n_members += agent.capacity
 
-    # Pair classes: a lookup table (target state, neighbour state) -> class per ring type.
+    # Pair classes: a lookup table (target state, neighbour state) -> class per ring type
+    # (the neighbour sets of one target are disjoint, so each entry names one class).
     type_class_base, class_of = [], []
     class_list_offset, n_class_members = [], 0
     for t, agent in enumerate(agent_types):
@@ -342,9 +359,10 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
         type_class_base.append(len(class_of))
         base, n = type_state_base[t], type_n_states[t]
         table = [-1] * (n * n)
-        for c, (target, neighbour) in enumerate(pair_classes):
+        for c, (target, neighbours) in enumerate(pair_classes):
             if base <= target < base + n:
-                table[(target - base) * n + (neighbour - base)] = c
+                for neighbour in neighbours:
+                    table[(target - base) * n + (neighbour - base)] = c
         class_of.extend(table)
     for target, _ in pair_classes:
         t = model.agent_type_of(target)
@@ -377,7 +395,8 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
                         else (SET_COUNT, s, c, 0.0) for s, c in intervention.set_counts]
                        + [(ADD_VALUE, slot[s], c, 0.0) if s in continuous
                           else (ADD_COUNT, s, c, 0.0) for s, c in intervention.add_counts]
-                       + [(SET_RATE, j, 0, c) for j, c in intervention.set_rates])
+                       + [(SET_RATE, j, 0, c * rate_scale[j])
+                          for j, c in intervention.set_rates])
     iv_ptr, iv_kind, iv_target, iv_count, iv_rate = _csr(
         iv_rows, 4, (np.int64, np.int64, np.int64, np.float64))
 
@@ -397,14 +416,15 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
         n_state=_i64([n_species + len(pair_classes)]),
         rate_kind=_i64([{"ode": ODE_TERM, "coupled": COUPLED, "flux": FLUX}.get(
             role, _kind_code(r)) for r, role in zip(reactions, roles)]),
-        rate=np.array([r.rate for r in reactions], dtype=np.float64).reshape(-1),
+        rate=np.array([r.rate * k for r, k in zip(reactions, rate_scale)],
+                      dtype=np.float64).reshape(-1),
         rate_input=_i64([r.input for r in reactions]),
         rate_vscale=np.array([r.v_scale_mv for r in reactions], dtype=np.float64).reshape(-1),
         reac_ptr=reac_ptr, reac_idx=reac_idx, reac_order=reac_order,
         delta_ptr=delta_ptr, delta_idx=delta_idx, delta_val=delta_val,
         move_ptr=move_ptr, move_type=move_type, move_from=move_from, move_to=move_to,
         pick_class=_i64(pick_class),
-        log=_i64([1 if r.log and r.agent_moves else 0 for r in reactions]),
+        log=_i64([1 if r.log and (r.agent_moves or r.members) else 0 for r in reactions]),
         dep_ptr=dep_ptr, dep_idx=dep_idx, tvdep_ptr=tvdep_ptr, tvdep_idx=tvdep_idx,
         lawdep_ptr=lawdep_ptr, lawdep_idx=lawdep_idx,
         law_rx=_i64([j for j in range(len(reactions)) if lawful[j]]),
@@ -446,6 +466,7 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
         comp_alpha=_i64([p.shape == "alpha" for i in model.inputs for p in i.pulses]),
         **membrane,
         **_law_arrays(reactions),
+        **_complex_arrays(model),
     )
     hybrid = None
     if continuous:
@@ -571,9 +592,12 @@ def _hybrid_arrays(model, roles, slot, reactant_rows, change_rows, dependents,
                   for j in range(len(reactions))], 2, (np.int64, np.int64))
     law_reads_discrete = {s for j in fluxes for s in {i for i, _ in reactions[j].modifier}
                           | set(reactions[j].saturation) if s not in slot}
+    # (a complex rule's members change agent states beyond its own net change)
     settle_before = [int(jumps[0][j + 1] > jumps[0][j]
                          or any(s in law_reads_discrete for s, d in _net_change(reactions[j])
-                                if d))
+                                if d)
+                         or any(s in law_reads_discrete for frm, to, _ in reactions[j].members
+                                for s in (frm, to)))
                      for j in range(len(reactions))]
     order = sorted(slot, key=lambda s: (-model.x0[s], s))     # most abundant first
     laws = conservation_laws([[(slot[s], d) for s, d in change_rows[j]]
@@ -697,6 +721,30 @@ def conservation_laws(changes: list[list[tuple[int, int]]], n: int,
             for k, d in enumerate(laws)]
 
 
+def _complex_arrays(model) -> dict:
+    """The arrays of complex rules (``members``; see NetworkArrays)."""
+    cx_type, cx_pick, cx_off, cx_to, released = [], [], [], [], []
+    for reaction in model.reactions:
+        t = reaction.complex_type
+        cx_type.append(t)
+        cx_pick.append(int(reaction.complex_pick))
+        if t < 0:
+            cx_off.append(-1)
+            continue
+        agent = model.agent_types[t]
+        base = model.agent_state_base[agent.name]
+        change = {frm: (to, products) for frm, to, products in reaction.members}
+        cx_off.append(len(cx_to))
+        for s in range(base, base + len(agent.states)):
+            to, products = change.get(s, (s, ()))
+            cx_to.append(to)
+            released.append(list(products))
+    dptr, didx, dval = _csr(released, 2, (np.int64, np.int64))
+    return dict(type_complex_size=_i64([a.complex_size for a in model.agent_types]),
+                cx_type=_i64(cx_type), cx_pick=_i64(cx_pick), cx_off=_i64(cx_off),
+                cx_to=_i64(cx_to), cx_dptr=dptr, cx_didx=didx, cx_dval=dval)
+
+
 def _law_arrays(reactions) -> dict:
     """The arrays of the Michaelis–Menten and Hill kinds (see NetworkArrays)."""
     law_ptr, law_idx, law_w = _csr([list(r.modifier) for r in reactions], 2,
@@ -726,12 +774,14 @@ def _dependencies(model, reactant_rows, delta_rows, move_rows, class_index, pair
             readers.setdefault(index, []).append(k)
     classes_touching: dict[int, set[int]] = {}
     for pc in pair_classes:
-        for state in pc:
+        for state in (pc[0],) + tuple(pc[1]):
             classes_touching.setdefault(state, set()).add(class_index[pc])
     rows = []
     for j in range(len(reactant_rows)):
         changed = {s for s, _ in delta_rows[j]}
-        for _, frm, to in move_rows[j]:
+        member_moves = [(None, frm, to) for frm, to, _ in model.reactions[j].members]
+        changed |= {s for _, _, products in model.reactions[j].members for s, _ in products}
+        for _, frm, to in list(move_rows[j]) + member_moves:
             for state in (frm, to):
                 if state >= 0:
                     changed.add(state)

@@ -34,6 +34,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from . import limits
+from .model.errors import shorten
+
 __all__ = [
     "Protocol", "ProtocolError", "GENERATORS", "parse", "combine",
     "spikes", "train", "hfs", "tbs", "lfs", "stdp", "poisson", "voltage_clamp",
@@ -80,6 +83,21 @@ _FIELDS = ("name", "params", "pre_spikes_s", "post_spikes_s", "clamp_times_s", "
 class ProtocolError(ValueError):
     """A protocol that cannot be built; the message says which field or argument and how
     to fix it."""
+
+    def __str__(self) -> str:
+        return shorten(super().__str__())      # a text of a megabyte is not echoed whole
+
+
+def _check_size(where: str, factors: Sequence[tuple[str, float]]) -> None:
+    """Refuse a protocol of more events than ``STOCHSYN_MAX_PROTOCOL_EVENTS``
+    (:mod:`stochsyn.limits`) before its arrays are made; ``factors`` are (name, count)
+    whose product is the number of events."""
+    total = math.prod(float(n) for _, n in factors)
+    if total > limits.value("protocol_events"):
+        product = " × ".join(f"{limits.number_text(n)} {name}" for name, n in factors)
+        raise ProtocolError(f"{where}: " + limits.exceeded(
+            "protocol_events", f"the number of events ({product})", total)
+            + "; " + limits.how_to_raise("protocol_events"))
 
 
 # -- small checks -----------------------------------------------------------------------------
@@ -595,6 +613,9 @@ def spikes(pre_s=(), post_s=()) -> Protocol:
         if isinstance(value, numbers.Real) and not isinstance(value, bool):
             value = [value]                   # a single time
         return _times(where, value)
+    for where, value in (("spikes(): pre_s", pre_s), ("spikes(): post_s", post_s)):
+        if hasattr(value, "__len__"):
+            _check_size(where, [("spikes", len(value))])
     pre, post = one_d("spikes(): pre_s", pre_s), one_d("spikes(): post_s", post_s)
     return Protocol(name="spikes", params={"pre_s": pre.tolist(), "post_s": post.tolist()},
                     pre_spikes_s=pre, post_spikes_s=post)
@@ -611,6 +632,7 @@ def _regular(name, rate_hz, pulses, start_s, depolarisation_mv, depolarisation_t
                                                                depolarisation_tau_ms)
     rate_hz = _real(f"{name}(): rate_hz", rate_hz, minimum=0.0, strict=True, example="100.0")
     pulses = _count(f"{name}(): pulses", pulses, example="100")
+    _check_size(f"{name}()", [("pulses", pulses)])
     start_s = _real(f"{name}(): start_s", start_s, minimum=0.0)
     times = start_s + np.arange(pulses) / rate_hz
     return Protocol(name=name, params={"rate_hz": rate_hz, "pulses": pulses, "start_s": start_s,
@@ -670,6 +692,7 @@ def hfs(*, trains: int = 1, rate_hz: float = 100.0, pulses: int = 100,
         Time of the first pulse.
     """
     trains = _count("hfs(): trains", trains, example="4")
+    _check_size("hfs()", [("trains", trains), ("pulses", _count("hfs(): pulses", pulses))])
     base = _regular("hfs", rate_hz, pulses, 0.0, depolarisation_mv, depolarisation_tau_ms)
     rate_hz, pulses = base.params["rate_hz"], base.params["pulses"]
     start_s = _real("hfs(): start_s", start_s, minimum=0.0)
@@ -706,6 +729,8 @@ def tbs(*, trains: int = 1, bursts: int = 10, pulses_per_burst: int = 4,
                                                                depolarisation_tau_ms)
     bursts = _count("tbs(): bursts", bursts, example="10")
     per_burst = _count("tbs(): pulses_per_burst", pulses_per_burst, example="4")
+    _check_size("tbs()", [("trains", trains), ("bursts", bursts),
+                          ("pulses per burst", per_burst)])
     intra = _real("tbs(): intra_burst_hz", intra_burst_hz, minimum=0.0, strict=True,
                   example="100.0")
     interval_ms = _real("tbs(): burst_interval_ms", burst_interval_ms, minimum=0.0, strict=True,
@@ -772,6 +797,7 @@ def stdp(delta_t_ms: float, *, pairs: int = 60, rate_hz: float = 1.0, baps_per_p
     pairs = _count("stdp(): pairs", pairs, example="60")
     rate_hz = _real("stdp(): rate_hz", rate_hz, minimum=0.0, strict=True, example="1.0")
     baps = _count("stdp(): baps_per_pair", baps_per_pair, example="1")
+    _check_size("stdp()", [("pairs", pairs), ("spikes per pair", 1 + baps)])
     bap_interval_ms = _real("stdp(): bap_interval_ms", bap_interval_ms, minimum=0.0, strict=True,
                             example="10.0")
     start_s = _real("stdp(): start_s", start_s, minimum=0.0)
@@ -809,6 +835,9 @@ def poisson(rate_hz: float, duration_s: float, seed: int, *, start_s: float = 0.
     depolarisation_mv, depolarisation_tau_ms = _depolarisation("poisson", depolarisation_mv,
                                                                depolarisation_tau_ms)
     start_s = _real("poisson(): start_s", start_s, minimum=0.0)
+    # the count drawn is within 10 standard deviations of its mean (far beyond any draw)
+    mean = rate_hz * duration
+    _check_size("poisson()", [("expected spikes", mean + 10 * math.sqrt(mean))])
     rng = np.random.default_rng(seed)
     n = rng.poisson(rate_hz * duration)
     times = start_s + np.sort(rng.uniform(0.0, duration, n))
@@ -831,6 +860,7 @@ def voltage_clamp(steps) -> Protocol:
     if isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence) or not steps:
         raise ProtocolError("voltage_clamp(): steps must be a non-empty list of (t_s, mV) "
                             "pairs, e.g. [(0.0, -70.0), (0.01, 40.0)]")
+    _check_size("voltage_clamp()", [("steps", len(steps))])
     times, volts = [], []
     for i, step in enumerate(steps):
         if isinstance(step, (str, bytes)) or not isinstance(step, Sequence) or len(step) != 2:
@@ -923,7 +953,7 @@ _SYNTAX = ("write NAME or NAME:key=value,key=value and join protocols with '+', 
 
 
 def _number(text: str, where: str):
-    if _INT.match(text):
+    if _INT.match(text) and len(text) <= 30:
         return int(text)
     if _NUMBER.match(text):
         return float(text)

@@ -205,6 +205,13 @@ class Ensemble:
         return (tuple(self.species) + tuple(self.observables)
                 + ((VOLTAGE_NAME,) if self.voltage_mv is not None else ()))
 
+    def _name_list(self, names) -> list[str]:
+        """``names`` as a list, all names for None; one name is a name, not a sequence of
+        one-letter names (``describe("surface")``)."""
+        if names is None:
+            return list(self.names)
+        return [names] if isinstance(names, str) else list(names)
+
     def unit_of(self, name: str) -> str:
         """The unit of a name's samples: ``mV`` for the voltage, else ``molecules``."""
         return "mV" if name == VOLTAGE_NAME else "molecules"
@@ -248,20 +255,20 @@ class Ensemble:
             out[:, :, self.species.index(name)] = self.continuous_values[:, :, q]
         return out
 
-    def timeseries(self, names: Iterable[str] | None = None) -> pd.DataFrame:
+    def timeseries(self, names: str | Iterable[str] | None = None) -> pd.DataFrame:
         """Tidy table: one row per trajectory, time and name.
 
         Parameters
         ----------
-        names : iterable of str, optional
-            Species and observables to include (default: all).
+        names : str or iterable of str, optional
+            A species or observable, or several (default: all).
 
         Returns
         -------
         DataFrame with columns ``trajectory`` (int64), ``time`` (float64, s), ``name``
         (categorical), ``value`` (float64; NaN after an early stop).
         """
-        names = list(self.names if names is None else names)
+        names = self._name_list(names)
         n_traj, n_times = self.counts.shape[:2]
         blocks = [self.values(name) for name in names]
         value = np.stack(blocks, axis=2) if blocks else np.zeros((n_traj, n_times, 0))
@@ -275,15 +282,15 @@ class Ensemble:
         frame.attrs["provenance"] = self.provenance
         return frame
 
-    def describe(self, names: Iterable[str] | None = None,
+    def describe(self, names: str | Iterable[str] | None = None,
                  quantiles: Sequence[float] = _QUANTILES,
                  by: Sequence[str] | None = None) -> pd.DataFrame:
         """Statistics over trajectories per time and name (and sweep point).
 
         Parameters
         ----------
-        names : iterable of str, optional
-            Species and observables (default: all).
+        names : str or iterable of str, optional
+            A species or observable (``"surface"``), or several (default: all).
         quantiles : sequence of float
         by : sequence of str, optional
             Columns of :attr:`sweep_columns` to group by (default: all of them for a
@@ -295,7 +302,7 @@ class Ensemble:
         ``sd``, ``sem`` and one column per quantile (``q05`` …). Stopped samples are left
         out. Computed name by name from the sample arrays (no tidy table in between).
         """
-        names = list(self.names if names is None else names)
+        names = self._name_list(names)
         by, groups = self.groups(by)
         n_times = len(self.times)
         blocks = []
@@ -358,7 +365,7 @@ class Ensemble:
         groups = keys.groupby(by, sort=True, dropna=False).indices
         return by, [(k if isinstance(k, tuple) else (k,), rows) for k, rows in groups.items()]
 
-    def summary(self, names: Iterable[str] | None = None) -> pd.DataFrame:
+    def summary(self, names: str | Iterable[str] | None = None) -> pd.DataFrame:
         """One row per trajectory: sweep columns, status, events, time reached (in the
         hybrid mode also ODE steps and clamped molecules), and for each of ``names``
         (default: every observable, or without observables every species, and the
@@ -379,6 +386,8 @@ class Ensemble:
         if names is None:
             names = (tuple(self.observables or self.species)
                      + ((VOLTAGE_NAME,) if self.voltage_mv is not None else ()))
+        elif isinstance(names, str):
+            names = (names,)
         for name in names:
             values = self.values(name)
             with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -684,7 +693,7 @@ def _as_index_set(trajectories) -> np.ndarray | None:
                                 else trajectories, dtype=np.int64))
 
 
-def read(directory: str | os.PathLike, names: Iterable[str] | None = None,
+def read(directory: str | os.PathLike, names: str | Iterable[str] | None = None,
          trajectories=None, *, strict: bool = False) -> Ensemble:
     """Open a dataset written by :meth:`Ensemble.to_parquet` or ``simulate(out=...)``.
 
@@ -738,7 +747,7 @@ def read(directory: str | os.PathLike, names: Iterable[str] | None = None,
         observables = observables_all
         want_voltage = True
     else:
-        names = list(names)
+        names = [names] if isinstance(names, str) else list(names)
         unknown = [n for n in names if n not in all_species and n not in observables_all
                    and n != VOLTAGE_NAME]
         if unknown:

@@ -19,7 +19,8 @@ tree; on the 97-reaction receptor network that is 10 % more events/s (benchmarks
 Draws per event, in this order: one standard exponential for tau; if the reaction fires
 before the next intervention, one uniform for the choice, then one uniform per agent the
 reaction moves (the agent is drawn uniformly among those in its source state, or in its
-source pair class for a neighbour rule). A pending waiting time is discarded at an
+source pair class for a neighbour rule), then, for a complex rule that draws its complex
+(``complex = "Type"``), one uniform for the complex. A pending waiting time is discarded at an
 intervention, which memorylessness allows. ``tests/engine/reference_ssa.py`` repeats these
 steps in pure Python and must agree bit for bit.
 
@@ -318,6 +319,54 @@ def _class_refresh(g, t, net, agent_state, class_members, class_slot, class_pos,
     class_slot[g] = c
     if c >= 0:
         _list_append(class_members, net.class_list_offset[c], class_pos, g, x, n_species + c)
+
+
+@borrowing_njit()
+def _complex_members(j, net, first_moved, rng_state, x, agent_state, agent_id, members,
+                     state_pos, class_members, class_slot, class_pos, n_species, t, ev_time,
+                     ev_agent, ev_reaction, ev_from, ev_to, n_records):
+    """Apply complex rule ``j`` to every member of one complex; returns the event-record
+    count.
+
+    The complex is drawn uniformly (one uniform, ``cx_pick``) or is the one of agent slot
+    ``first_moved`` (the agent the rule's equation moved, already in its new state). Each
+    member, in slot order, goes to ``cx_to`` of its state and releases that entry's species;
+    a member that changes state is logged (when the rule is) after the rule's own move.
+    Then every member's pair class is recomputed: a complex is made of whole rings, so the
+    members' left neighbours are members too."""
+    t_type = net.cx_type[j]
+    size = net.type_complex_size[t_type]
+    offset = net.type_agent_offset[t_type]
+    if net.cx_pick[j]:
+        first = offset + size * uniform_index(rng_state, net.type_n_initial[t_type] // size)
+    else:
+        local = first_moved - offset
+        first = offset + local - local % size
+    base = net.type_state_base[t_type]
+    block = net.cx_off[j]
+    for g in range(first, first + size):
+        s = agent_state[g]
+        e = block + s - base
+        for p in range(net.cx_dptr[e], net.cx_dptr[e + 1]):
+            x[net.cx_didx[p]] += net.cx_dval[p]
+        to = net.cx_to[e]
+        if to != s:
+            _list_remove(members, net.state_list_offset[s], state_pos, g, x, s)
+            _list_append(members, net.state_list_offset[to], state_pos, g, x, to)
+            agent_state[g] = to
+            if net.log[j]:
+                if n_records < len(ev_time):
+                    ev_time[n_records] = t
+                    ev_agent[n_records] = agent_id[g]
+                    ev_reaction[n_records] = j
+                    ev_from[n_records] = s
+                    ev_to[n_records] = to
+                n_records += 1
+    if net.type_class_base[t_type] >= 0:
+        for g in range(first, first + size):
+            _class_refresh(g, t_type, net, agent_state, class_members, class_slot, class_pos,
+                           x, n_species)
+    return n_records
 
 
 @borrowing_njit()
@@ -918,6 +967,11 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
                         ev_from[n_records] = net.move_from[m]
                         ev_to[n_records] = to
                     n_records += 1
+        if net.cx_type[j] >= 0:     # a complex rule: every member of one complex changes
+            n_records = _complex_members(j, net, picked[0], rng_state, x, agent_state,
+                                         agent_id, members, state_pos, class_members,
+                                         class_slot, class_pos, n_species, t, ev_time,
+                                         ev_agent, ev_reaction, ev_from, ev_to, n_records)
         n_events += 1
         firings[j] += 1
         if hybrid is not None:    # jumps of y; the factors of fluxes and coupled reactions

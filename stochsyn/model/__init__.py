@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import ExpressionError, ModelError, UnitError
+from .errors import ExpressionError, ModelError, UnitError, UnitWarning
 from .model import Intervention, Model, Reaction, hybrid_roles
 from .rules import AgentType
 
@@ -31,4 +31,4 @@ def load_model(path: str | os.PathLike) -> Model:
 
 
 __all__ = ["Model", "Reaction", "Intervention", "AgentType", "ModelError", "ExpressionError",
-           "UnitError", "load_model", "hybrid_roles"]
+           "UnitError", "UnitWarning", "load_model", "hybrid_roles"]

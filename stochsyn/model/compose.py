@@ -38,7 +38,9 @@ import re
 import tomllib
 from typing import Any, Mapping
 
+from .. import limits
 from .errors import ModelError
+from .files import read_model_text
 
 __all__ = ["locate", "read_toml", "compose"]
 
@@ -96,37 +98,75 @@ def locate(text: str) -> dict[tuple, int]:
     return locations
 
 
+#: What the nesting scan of a TOML text steps over: strings (the four TOML kinds) and
+#: comments whole, so that brackets inside them do not count; and the brackets themselves.
+_TOML_TOKEN_RE = re.compile("|".join((
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""',      # multi-line basic string
+    r"'''(?:[^']|'(?!''))*'''",        # multi-line literal string
+    r'"(?:[^"\\\n]|\\.)*"',               # basic string
+    r"'[^'\n]*'",                        # literal string
+    r"#[^\n]*",                            # comment
+    r"[\[\]{}]")))                         # the brackets counted
+
+
+def toml_nesting(text: str) -> tuple[int, int]:
+    """(deepest nesting of arrays and inline tables, 1-based line where it is reached) in a
+    TOML text, strings and comments skipped. A table header ``[a]`` counts 1, ``[[a]]`` 2.
+    Unbalanced brackets are left to the TOML parser to report."""
+    depth = deepest = 0
+    at = 0
+    if text.count("[") + text.count("{") <= limits.DATA_DEPTH:
+        return 0, 0          # too few brackets to nest that deep: no need to scan
+    for match in _TOML_TOKEN_RE.finditer(text):
+        token = match.group(0)
+        if token in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, at = depth, match.start()
+                if deepest > limits.DATA_DEPTH:
+                    break
+        elif token in "]}":
+            depth = max(depth - 1, 0)
+    return deepest, text.count("\n", 0, at) + 1
+
+
 def read_toml(path: str, *, included_by: tuple[str, int | None] | None = None
               ) -> tuple[dict, dict[tuple, int]]:
     """The dict and the line locations (:func:`locate`) of one TOML file.
 
-    ``included_by`` = (file, line) of the include entry, for the message when the file
-    is missing.
+    ``included_by`` = (file, line) of the include entry: a file that cannot be read is
+    reported there, and an error inside the file names the file, its line and the
+    including file and line.
     """
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except FileNotFoundError:
-        if included_by is not None:
-            raise ModelError(f"the included file {path} does not exist",
-                             source=included_by[0], where=_where_include(included_by[1]),
-                             hint="include paths are relative to the including file"
-                             ) from None
-        raise ModelError(f"no such model file: {path}", source=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ModelError(f"cannot read the model file: {exc}", source=path) from None
+    text = read_model_text(path, included_by=included_by)
+    included = (f" (included by {included_by[0]}"
+                + (f", line {included_by[1]})" if included_by[1] else ")")
+                if included_by is not None else "")
+    deepest, line = toml_nesting(text)
+    if deepest > limits.DATA_DEPTH:
+        raise _too_deep(path, f"line {line}{included}")
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise _too_deep(path, f"near the start{included}") from None
     except tomllib.TOMLDecodeError as exc:
         line = re.search(r"at line (\d+)", str(exc))
         twice = re.search(r"Cannot (overwrite|declare)", str(exc))
         raise ModelError(f"not valid TOML: {exc}", source=path,
-                         where=f"line {line.group(1)}" if line else None,
+                         where=(f"line {line.group(1)}" if line else "") + included or None,
                          hint="a key or [table] is defined twice; each name may appear only "
                               "once in its table" if twice else
                               "check the quoting and the [table] headers near that line"
                          ) from None
     return data, locate(text)
+
+
+def _too_deep(path: str, where: str) -> ModelError:
+    return ModelError(f"arrays or inline tables are nested more than {limits.DATA_DEPTH} "
+                      "levels deep", source=path, where=where,
+                      hint="a model file needs at most 4 levels (e.g. a bap kernel: "
+                           "kernel = [[0.7, \"3 ms\"], [0.3, \"40 ms\"]]); check the brackets "
+                           "near that line")
 
 
 def _where_include(line) -> str:
@@ -194,8 +234,9 @@ def _table(data, table, file, locations):
 
 
 def _merge(data: Mapping, locations: Mapping[tuple, int], file: str,
-           chain: tuple[str, ...]) -> _Merged:
-    """Merge one file (its dict ``data``, line ``locations``) with its includes."""
+           chain: tuple[str, ...], reads: list[int]) -> _Merged:
+    """Merge one file (its dict ``data``, line ``locations``) with its includes;
+    ``reads`` = [files read through includes so far], for the limit."""
     header = data.get("model", {})
     if not isinstance(header, Mapping):
         raise ModelError("[model] must be a table", source=file, where="[model]")
@@ -237,8 +278,9 @@ def _merge(data: Mapping, locations: Mapping[tuple, int], file: str,
                              where=_where_include(include_line),
                              hint="a file may not include itself, directly or through "
                                   "other files")
+        _check_include_budget(chain + (file,), reads, file, include_line)
         sub_data, sub_locations = read_toml(path, included_by=(file, include_line))
-        sub = _merge(sub_data, sub_locations, path, chain + (file,))
+        sub = _merge(sub_data, sub_locations, path, chain + (file,), reads)
         if sub.clashes:
             _raise_clash(sub, path)
         for table in NAMED_TABLES:
@@ -310,6 +352,26 @@ def _merge(data: Mapping, locations: Mapping[tuple, int], file: str,
     return merged
 
 
+def _check_include_budget(chain: tuple[str, ...], reads: list[int], file: str, line):
+    """Refuse an include chain deeper than :data:`stochsyn.limits.INCLUDE_DEPTH` and more
+    include reads than ``STOCHSYN_MAX_INCLUDE_FILES`` (fragments that include each other
+    two by two along 30 levels would be read 2^30 times)."""
+    if len(chain) > limits.INCLUDE_DEPTH:
+        raise ModelError(f"includes are nested more than {limits.INCLUDE_DEPTH} files deep "
+                         f"({' -> '.join(chain[:3])} -> ... -> {chain[-1]})", source=file,
+                         where=_where_include(line),
+                         hint="include the modules from one model file instead of through "
+                              "a chain of files")
+    reads[0] += 1
+    if reads[0] > limits.value("include_files"):
+        raise ModelError(limits.exceeded("include_files", "the number of files read through "
+                                         "includes", reads[0]) + " (a file reached along "
+                         "several include paths is read once for each)", source=file,
+                         where=_where_include(line),
+                         hint="include each module once, from the top model file; "
+                              + limits.how_to_raise("include_files"))
+
+
 def _raise_clash(merged: _Merged, file: str):
     (table, name), (first, second) = next(iter(merged.clashes.items()))
     raise ModelError(f"[{table}] '{name}' is defined in two included files: {_show(first)} "
@@ -345,7 +407,7 @@ def compose(data: Mapping, *, source: str, locations: Mapping[tuple, int] | None
         A missing or invalid fragment, an include cycle, a name defined twice.
     """
     locations = dict(locations or {})
-    merged = _merge(data, locations, source, ())
+    merged = _merge(data, locations, source, (), [0])
     if merged.clashes:
         _raise_clash(merged, source)
     result: dict[tuple, Any] = {k: v for k, v in locations.items()

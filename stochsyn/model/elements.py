@@ -40,8 +40,10 @@ class Reaction:
         Stochastic rate constant c (1/s, binomial convention: a = c · Π C(x_s, ν_s)).
     agent_moves : tuple of (agent type index, from species, to species)
         -1 as "from" creates an agent, -1 as "to" destroys one.
-    neighbour : (target state species, neighbour state species) or None
-        Set for neighbour rules: the propensity counts ring pairs instead of the target state.
+    neighbour : (target state species, tuple of neighbour state species) or None
+        Set for neighbour rules: the propensity counts the agents in the target state whose
+        left ring neighbour is in one of these states (a pair class) instead of the target
+        state (see :func:`stochsyn.model.rules.split_neighbour_classes`).
     log : bool
         Write an event record for each agent this reaction moves.
     kind : str
@@ -70,6 +72,14 @@ class Reaction:
         species and agent state unchanged be a flux (a term of dy/dt, no events); False
         keeps its firings as events (jumps of y); True requires the role (an error if the
         reaction cannot have it, :func:`flux_obstacle`).
+    complex_type : int
+        A complex rule (``members``): the agent type whose complex it changes, else -1.
+    complex_pick : bool
+        The rule fires at rate ``c · Π C`` per complex and picks its complex uniformly
+        (``complex = "Type"``); otherwise the complex is that of the agent it moves.
+    members : tuple of (from state species, to state species, ((species, count), ...))
+        What a complex rule does to each member of the complex, by the member's state
+        (states not listed are left alone): :func:`stochsyn.model.rules.expand_members`.
 
     The ``"michaelis_menten"`` kind has ``a = c · E · x_s / (K_M + S)`` (``x_s`` the
     reactant state, order 1) and ``"hill"`` ``a = c · Π C(x_s, ν_s) · X^n / (K^n + X^n)``.
@@ -81,7 +91,7 @@ class Reaction:
     products: tuple[tuple[int, int], ...]
     rate: float
     agent_moves: tuple[tuple[int, int, int], ...] = ()
-    neighbour: tuple[int, int] | None = None
+    neighbour: tuple[int, tuple[int, ...]] | None = None
     log: bool = False
     kind: str = "mass_action"
     input: int = -1
@@ -92,6 +102,9 @@ class Reaction:
     hill_n: float = 0.0
     repress: bool = False
     flux: bool | None = None
+    complex_type: int = -1
+    complex_pick: bool = False
+    members: tuple[tuple[int, int, tuple[tuple[int, int], ...]], ...] = ()
 
 
 def flux_obstacle(reaction: Reaction, continuous, species) -> str | None:
@@ -105,6 +118,8 @@ def flux_obstacle(reaction: Reaction, continuous, species) -> str | None:
     choice of them can change is an obstacle (agents and logging)."""
     if any(frm != to for _, frm, to in reaction.agent_moves):
         return "it moves, creates or destroys agents (agents are never continuous)"
+    if reaction.complex_type >= 0:
+        return "it changes the members of a complex (members), which are agents"
     if reaction.log and reaction.agent_moves:
         return "it is logged (log = true), and a flux has no firings to record"
     if not continuous:

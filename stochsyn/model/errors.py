@@ -10,7 +10,54 @@ to fix it::
 
 from __future__ import annotations
 
-__all__ = ["ModelError", "ExpressionError", "UnitError"]
+import difflib
+import re
+
+__all__ = ["ModelError", "ExpressionError", "UnitError", "UnitWarning", "shorten", "closest"]
+
+#: Longest run of characters without a space that a message shows whole (a name, a path,
+#: an expression without spaces); longer ones are cut in the middle.
+_LONGEST_WORD = 200
+#: Longest part (location, message or hint) of a message.
+_LONGEST_PART = 1000
+_LONG_WORD_RE = re.compile(r"\S{%d,}" % (_LONGEST_WORD + 1))
+
+
+def _cut(text: str, keep: int) -> str:
+    """The start and the end of ``text``, together shorter than ``keep`` (so that cutting
+    again changes nothing), and its length."""
+    return f"{text[:keep * 3 // 4 - 5]}…{text[-(keep // 4 - 5):]} [{len(text):,} characters]"
+
+
+def shorten(text: str) -> str:
+    """``text`` for a message: every run of more than 200 non-space characters (a name, a
+    path, an expression) and then the whole, if longer than 1000 characters, are cut in the
+    middle with ``…`` and their length in brackets. An unknown name of a megabyte is shown
+    once, and briefly, never two or three times in full."""
+    text = str(text)
+    if len(text) <= _LONGEST_WORD:
+        return text
+    text = _LONG_WORD_RE.sub(lambda m: _cut(m.group(0), _LONGEST_WORD), text)
+    return text if len(text) <= _LONGEST_PART else _cut(text, _LONGEST_PART)
+
+
+def closest(name: str, candidates) -> str | None:
+    """The candidate closest to a misspelt ``name`` (``difflib``, cutoff 0.6), or None.
+
+    Bounded work whatever the input: a name longer than 100 characters gets no match, and
+    of more than 2,000 candidates only those of about the same length (then also with the
+    same first two characters) are compared, at most 2,000.
+    """
+    name = str(name)
+    if len(name) > 100:
+        return None
+    pool = [str(c) for c in candidates]
+    if len(pool) > 2000:
+        pool = [c for c in pool if abs(len(c) - len(name)) <= 2]
+    if len(pool) > 2000:
+        pool = [c for c in pool if c[:2] == name[:2]][:2000]
+    close = difflib.get_close_matches(name, pool, n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 class ModelError(ValueError):
@@ -55,9 +102,9 @@ class ModelError(ValueError):
         return self
 
     def __str__(self) -> str:
-        location = ", ".join(str(part) for part in (self.source, self.where) if part)
-        text = str(self.message).rstrip()
-        hint = (self.hint or "").strip()
+        location = self.location
+        text = shorten(str(self.message).rstrip())
+        hint = shorten((self.hint or "").strip())
         if hint:
             if text and text[-1] not in ".?!":
                 text += "."
@@ -66,6 +113,12 @@ class ModelError(ValueError):
                 hint += "."
             text = f"{text} {hint}"
         return f"{location}: {text}" if location else text
+
+    @property
+    def location(self) -> str:
+        """``source, where`` (the file and the item in it), shortened; "" if neither is
+        known."""
+        return ", ".join(shorten(str(part)) for part in (self.source, self.where) if part)
 
     def __reduce__(self):
         # keyword-only constructor arguments: keep them when pickled (multiprocessing)
@@ -101,3 +154,8 @@ class ExpressionError(ModelError):
 
 class UnitError(ModelError):
     """A quantity whose unit or dimension does not fit where it is used."""
+
+
+class UnitWarning(UserWarning):
+    """A value whose unit stochsyn had to assume: a bare number given for a parameter that
+    the model writes with a unit is taken in that unit, and the warning says which."""

@@ -14,6 +14,13 @@ Juxtaposition applies when a factor is followed by a number, a name or ``(``, so
 ``0.1 fL``, ``6.8 uM^-1 s^-1`` and ``2 (a + b)`` multiply. A name followed by ``(`` is
 rejected as a function call. Juxtaposition binds like ``*``, so ``1/20 min`` is
 ``(1/20)·min``: write ``1/(20 min)``. Numbers are read as floats (no huge integer powers).
+
+Limits (:mod:`stochsyn.limits`): an expression is at most ``STOCHSYN_MAX_EXPRESSION_CHARS``
+characters long (10,000 unless raised), and parentheses, unary signs and powers nest at
+most :data:`~stochsyn.limits.EXPRESSION_DEPTH` levels (the parser recurses only there).
+Sums, products and juxtapositions of any length are read with loops, and the parsed tree
+is kept as a flat postfix program that is evaluated with a stack: no input reaches
+Python's recursion limit.
 """
 
 from __future__ import annotations
@@ -23,12 +30,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .. import limits
 from .errors import ExpressionError
 
 __all__ = ["Expr", "parse"]
 
 _NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
-_MAX_DEPTH = 100
 _HINTS = {"−": "use '-' for minus", "·": "use '*' for multiplication",
           "×": "use '*' for multiplication", "÷": "use '/' for division"}
 _HINTS.update(dict.fromkeys("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "write powers with '^', e.g. 'um^3' or 's^-1'"))
@@ -45,24 +52,53 @@ class _Node:
     op: str             # 'num', 'name', 'neg', 'pos', '+', '-', '*', '/' or '**'
     args: tuple         # (value,) for 'num' and 'name', else the operand nodes
 
-    def value(self, resolve, text):
-        if self.op == "num":
-            return self.args[0]
-        if self.op == "name":
-            value = resolve(self.args[0])
+
+def _postfix(root: _Node) -> tuple:
+    """The tree as a flat program in postfix order: ``(op, value)`` per node (``value`` for
+    'num' and 'name', else None). Built and run with explicit stacks, so that a long flat
+    sum (a left-deep tree 20,000 nodes deep) never recurses."""
+    program = []
+    stack = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if node.op in ("num", "name"):
+            program.append((node.op, node.args[0]))
+        elif expanded:
+            program.append((node.op, None))
+        else:
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in reversed(node.args))
+    return tuple(program)
+
+
+def _run(program: tuple, resolve, text: str):
+    values: list = []
+    for op, value in program:
+        if op == "num":
+            values.append(value)
+        elif op == "name":
+            value = resolve(value)
             # plain ints become floats so that '**' can never build a huge integer
-            return float(value) if type(value) is int else value
-        values = [arg.value(resolve, text) for arg in self.args]
-        if self.op in ("neg", "pos"):
-            return -values[0] if self.op == "neg" else +values[0]
-        try:
-            if self.op == "**":
-                return _power(*values, text)
-            return _BINARY[self.op](*values)
-        except ZeroDivisionError:
-            raise ExpressionError(f"division by zero in {text!r}", text=text) from None
-        except OverflowError:
-            raise ExpressionError(f"a number is too large in {text!r}", text=text) from None
+            values.append(float(value) if type(value) is int else value)
+        elif op == "neg":
+            values[-1] = -values[-1]
+        elif op == "pos":
+            values[-1] = +values[-1]
+        else:
+            right = values.pop()
+            left = values[-1]
+            try:
+                values[-1] = (_power(left, right, text) if op == "**"
+                              else _BINARY[op](left, right))
+            except ZeroDivisionError:
+                raise ExpressionError(f"division by zero in {text!r}", text=text,
+                                      hint="check the denominator (a parameter that is 0?)"
+                                      ) from None
+            except OverflowError:
+                raise ExpressionError(f"a number is too large in {text!r}", text=text,
+                                      hint="numbers stay below about 1e308; check the "
+                                           "exponents") from None
+    return values[0]
 
 
 def _power(base, exponent, text):
@@ -92,7 +128,7 @@ class Expr:
 
     text: str
     names: frozenset
-    _root: Any
+    _program: tuple
 
     def evaluate(self, resolve: Callable[[str], Any]):
         """Compute the value of the expression.
@@ -113,7 +149,7 @@ class Expr:
         ExpressionError
             Division by zero, overflow, a dimensioned exponent, or a complex result.
         """
-        return self._root.value(resolve, self.text)
+        return _run(self._program, resolve, self.text)
 
     def __str__(self) -> str:
         return self.text
@@ -242,8 +278,10 @@ class _Parser:
     def power(self):
         node = self.primary()
         if self.kind == "op" and self.value in ("**", "^"):
+            self.enter()             # a**b**c nests to the right: count it like '('
             self.advance()
             node = _Node("**", (node, self.unary()))
+            self.depth -= 1
         return node
 
     def primary(self):
@@ -282,8 +320,11 @@ class _Parser:
 
     def enter(self):
         self.depth += 1
-        if self.depth > _MAX_DEPTH:
-            raise _error("the expression is nested too deeply", self.text, self.pos)
+        if self.depth > limits.EXPRESSION_DEPTH:
+            raise _error(f"the expression is nested too deeply (parentheses, signs and "
+                         f"powers more than {limits.EXPRESSION_DEPTH} levels)", self.text,
+                         self.pos,
+                         "write it in parts, as parameters that refer to each other")
 
 
 def parse(text: str) -> Expr:
@@ -306,10 +347,15 @@ def parse(text: str) -> Expr:
     """
     if not isinstance(text, str):
         raise ExpressionError(f"an expression must be a string, not {type(text).__name__}")
+    if len(text) > limits.value("expression_chars"):
+        raise ExpressionError(limits.exceeded("expression_chars", "the length of the "
+                                              "expression", len(text)), text=text,
+                              hint="write a long formula in parts, as parameters that refer "
+                                   "to each other; " + limits.how_to_raise("expression_chars"))
     parser = _Parser(text)
     root = parser.expr()
     if parser.kind == ")":
         raise _error("unbalanced parentheses: ')' has no matching '('", text, parser.pos)
     if parser.kind != "end":
         raise _error(f"unexpected {parser.value!r}", text, parser.pos)
-    return Expr(text, frozenset(parser.names), root)
+    return Expr(text, frozenset(parser.names), _postfix(root))

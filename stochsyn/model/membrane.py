@@ -329,8 +329,8 @@ def read_membrane(builder, parameters, inputs, channels):
                                 hint=suggestion(str(name), names)
                                 or f"declare [inputs.{name}] unit = \"mV\", value = \"-70 mV\"")
         index = names.index(name)
-        if units.registry()(inputs[index].unit).dimensionality != \
-                units.registry()("mV").dimensionality:
+        if units.unit_of(inputs[index].unit).dimensionality != \
+                units.unit_of("mV").dimensionality:
             raise builder.error(f"[membrane] {key}: input '{name}' must be a voltage (mV)",
                                 where=where)
         return index

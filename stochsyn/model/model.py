@@ -12,13 +12,16 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import numbers
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from . import units
 from .elements import (CONTINUOUS_ATOL, CONTINUOUS_RTOL, RATE_KINDS, STATE_KINDS, Input,
                        Intervention, Reaction, flux_obstacle)
-from .errors import ModelError
+from .errors import ModelError, UnitWarning
 from .membrane import Channel, Membrane
 from .rules import AgentType, suggestion
 from .sbml.writer import write_sbml
@@ -56,6 +59,8 @@ class Model:
     membrane: Membrane | None = None
     continuous: tuple[int, ...] = ()
     continuous_tolerance: tuple[float, float] = (CONTINUOUS_RTOL, CONTINUOUS_ATOL)
+    #: Clamped species: (species index, input index); see docs/model-format.md, "Clamps".
+    clamps: tuple[tuple[int, int], ...] = ()
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -86,18 +91,38 @@ class Model:
     def with_parameters(self, **values) -> "Model":
         """A new model with some parameters replaced; kernels are not recompiled.
 
-        A bare number keeps the unit the parameter was written with
-        (``k_exo="0.05 /s"`` then ``with_parameters(k_exo=0.1)`` means 0.1 /s); a string is
-        read like a value in the model file.
+        Each value is a quantity with its unit (``"1 /s"``, ``"6 /min"``, ``"2 uM"``, a
+        pint Quantity), an expression as in the model file (``"k_on * Kd"``), or a bare
+        number. A bare number is taken in the unit :meth:`info` (``stochsyn info``) shows
+        for the parameter: the unit the model file writes it with (``k_make = "60 /min"``
+        then ``with_parameters(k_make=1.0)`` means 1/min), reduced for a parameter computed
+        from others (``k_on * Kd`` in 1/s). When that unit is not 1/s, s or mV, a
+        :class:`~stochsyn.model.errors.UnitWarning` says which unit it is.
+
+        Raises
+        ------
+        ModelError
+            An unknown parameter, or a value the model cannot take (the message names the
+            item it breaks).
+
+        Warns
+        -----
+        UnitWarning
+            A bare number for a parameter with a unit other than 1/s, s or mV.
         """
         spec = copy.deepcopy(dict(self.spec))
         declared = spec.setdefault("parameters", {})
         for name, value in values.items():
             if name not in declared:
                 raise ModelError(f"the model has no parameter '{name}'", source=self.source,
-                                 hint=suggestion(name, declared))
-            spec["parameters"][name] = _override(self.parameters[name], value, name,
-                                                 self.source)
+                                 hint=suggestion(name, declared) or (
+                                     "its parameters: " + ", ".join(list(declared)[:20])
+                                     + (", ..." if len(declared) > 20 else "")
+                                     if declared else "it declares no [parameters]"))
+            current = self.parameters[name]
+            if isinstance(value, numbers.Real) and not isinstance(value, bool):
+                _say_the_unit(name, current)
+            spec["parameters"][name] = _override(current, value, name, self.source)
         return Model.from_dict(spec, source=self.source)
 
     def with_continuous(self, species, *, rtol: float | None = None,
@@ -213,11 +238,14 @@ class Model:
             lines.append(f"volume: {self.volume_litre * 1e15:g} fL")
         lines.append(f"parameters ({len(self.parameters)}):")
         for name, value in self.parameters.items():
-            lines.append(f"  {name} = {value}")
+            lines.append(f"  {name} = {units.display(value)}")
         lines.append(f"species ({self.n_plain_species}):")
+        clamped = dict(self.clamps)
         for i in range(self.n_plain_species):
             lines.append(f"  {self.species[i]}: {self.x0[i]}"
-                         + ("   (continuous)" if i in self.continuous else ""))
+                         + ("   (continuous)" if i in self.continuous else "")
+                         + (f"   (clamped to the input {self.inputs[clamped[i]].name}; "
+                            "the count is its value at t = 0)" if i in clamped else ""))
         if self.continuous:
             lines.append(f"hybrid mode: {len(self.continuous)} continuous species, ODE error "
                          f"control rtol = {self.continuous_tolerance[0]:g}, atol = "
@@ -285,6 +313,13 @@ class Model:
                        f"/{reaction.v_scale_mv * 1:g} mV)")
             elif reaction.kind in ("michaelis_menten", "hill"):
                 law = self._state_law_text(reaction)
+            if reaction.complex_type >= 0:
+                agent = self.agent_types[reaction.complex_type]
+                law += (f" per complex ({sum(agent.initial) // agent.complex_size} "
+                        f"{agent.name} complexes of {agent.complex_size}, one drawn at random)"
+                        if reaction.complex_pick else "")
+                law += (f"; then every member of the {agent.name} complex: "
+                        f"{len(reaction.members)} of {len(agent.states)} states changed")
             lines.append(f"  [{j}] {self._equation(reaction)}   {law}"
                          + ("   (logged)" if reaction.log else "")
                          + (f"   ({_ROLE_TEXT[roles[j]]})" if roles
@@ -328,12 +363,32 @@ class Model:
                               for i, n in pairs) or "∅"
         text = f"{reaction.name}: {side(reaction.reactants)} -> {side(reaction.products)}"
         if reaction.neighbour is not None:
-            text += f"   (left neighbour {self.species[reaction.neighbour[1]]})"
+            states = reaction.neighbour[1]
+            text += ("   (left neighbour " + (self.species[states[0]] if len(states) == 1 else
+                                             f"in one of {len(states)} states") + ")")
         return text
 
     def __repr__(self) -> str:
         return (f"Model({self.name!r}, {self.n_plain_species} species, "
                 f"{len(self.agent_types)} agent types, {len(self.reactions)} reactions)")
+
+
+#: Units in which a bare number for a parameter surprises no one: those of plain numbers in
+#: model files (a rate constant in 1/s, a time in s, a voltage in mV).
+_UNSURPRISING_UNITS = ("1 / second", "second", "millivolt")
+
+
+def _say_the_unit(name: str, current) -> None:
+    """Warn which unit a bare number for parameter ``name`` (now ``current``) is taken in,
+    unless it is plain or in 1/s, s or mV."""
+    unit = units.bare_number_unit(current)
+    if unit is None or unit in _UNSURPRISING_UNITS:
+        return
+    shown = units.display(current).split(" ", 1)[1]
+    example = "2 " + (shown[1:] if shown.startswith("1/") else shown)
+    warnings.warn(f"a bare number for parameter '{name}' is taken in {shown}, the unit of its "
+                  f"value in the model ({units.display(current)}); write the number with a "
+                  f"unit to be explicit, e.g. '{example}'", UnitWarning, stacklevel=3)
 
 
 def hybrid_roles(model: Model) -> tuple[str, ...]:

@@ -15,9 +15,11 @@ from __future__ import annotations
 import math
 from typing import Mapping
 
+from .. import limits
 from . import units
 from .elements import Reaction, flux_obstacle
-from .rules import AgentType, expand_rule, is_name, parse_equation, parse_observable, suggestion
+from .rules import (AgentType, expand_members, expand_rule, is_name, parse_equation,
+                    parse_observable, split_neighbour_classes, suggestion)
 
 _LAW_KEYS = {"michaelis_menten": ("kind", "kcat", "enzyme", "vmax", "km"),
              "hill": ("kind", "k", "of", "K", "n", "repress")}
@@ -25,7 +27,8 @@ _LAW_KEYS = {"michaelis_menten": ("kind", "kcat", "enzyme", "vmax", "km"),
 _ELEMENTARY_CHARGE_C = 1.602176634e-19
 _GAS_CONSTANT = 8.314462618
 _FARADAY = 96485.33212
-_REACTION_KEYS = ("name", "equation", "rate", "log", "neighbour", "flux", "note")
+_REACTION_KEYS = ("name", "equation", "rate", "log", "neighbour", "flux", "members", "complex",
+                  "detailed_balance", "note")
 
 
 def _reactant_orders(terms) -> tuple[int, ...]:
@@ -48,6 +51,8 @@ class ReactionReader:
         agents = {a.name: a for a in agent_types}
         reactions: list[Reaction] = []
         names: set[str] = set()
+        neighbour_text: dict[str, str] = {}
+        self.balanced_rules: set[str] = set()
         for i, body in enumerate(raw):
             if not isinstance(body, Mapping):
                 raise self.error("each [[reactions]] entry must be a table",
@@ -65,6 +70,12 @@ class ReactionReader:
                 raise self.error("missing 'rate'", where=where,
                                  hint="add e.g. rate = \"0.1 /s\": a number (1/s), a "
                                       "quantity such as '6.8 /uM/s' or a parameter expression")
+            balanced = body.get("detailed_balance", False)
+            if not isinstance(balanced, bool):
+                raise self.error("'detailed_balance' must be true or false",
+                                 where=self.where("reactions", key, "detailed_balance"))
+            if balanced:
+                self.balanced_rules.add(label)
             log = body.get("log", False)
             if not isinstance(log, bool):
                 raise self.error("'log' must be true or false", where=self.where(
@@ -80,6 +91,7 @@ class ReactionReader:
                                                      source=self.source, where=eq_where)
             rate = body["rate"]
             if reversible:
+                self.check_reversible_patterns(left, right, label, eq_where)
                 if not (isinstance(rate, list) and len(rate) == 2):
                     raise self.error("a reversible equation ('<->') needs two rates, "
                                      "rate = [forward, reverse]",
@@ -95,13 +107,26 @@ class ReactionReader:
             if "neighbour" in body:
                 n_where = self.where("reactions", key, "neighbour")
                 text = body["neighbour"]
-                terms = parse_equation(f"{text} ->", species_index, agents, source=self.source,
-                                       where=n_where)[0] if isinstance(text, str) else []
-                if reversible or len(terms) != 1 or not terms[0].is_agent or terms[0].count != 1:
+                patterns = text if isinstance(text, list) else [text]
+                terms = []
+                for pattern in patterns:
+                    found = (parse_equation(f"{pattern} ->", species_index, agents,
+                                            source=self.source, where=n_where)[0]
+                             if isinstance(pattern, str) else [])
+                    if len(found) != 1 or not found[0].is_agent or found[0].count != 1:
+                        terms = []
+                        break
+                    terms.extend(found)
+                if reversible or not terms:
                     raise self.error("'neighbour' must be one agent pattern such as "
-                                     "'CaMKII(cam=bound)', on an irreversible rule",
+                                     "'CaMKII(cam=bound)' (or a list of them: the neighbour "
+                                     "matches one), on an irreversible rule",
                                      where=n_where)
-                neighbour = terms[0]
+                neighbour = terms
+                neighbour_text[label] = " or ".join(patterns)
+            complex_fields = self.complex_rule(body, key, label, reversible, left,
+                                               species_index, agents, agent_types,
+                                               agent_state_base)
             for rule_name, lhs, rhs, rate_spec in directions:
                 if rule_name in names:
                     raise self.error(f"two reactions are named '{rule_name}'", where=where,
@@ -109,7 +134,7 @@ class ReactionReader:
                 names.add(rule_name)
                 transitions = expand_rule(rule_name, lhs, rhs, neighbour, species_index,
                                           agent_types, agent_state_base, source=self.source,
-                                          where=eq_where)
+                                          where=eq_where, reactions_before=len(reactions))
                 # The ring neighbour is in the same holoenzyme, not a diffusing reactant:
                 # it does not add to the order used for unit conversion (docs).
                 orders = _reactant_orders(lhs)
@@ -127,11 +152,106 @@ class ReactionReader:
                         name=tr.label, rule=rule_name, reactants=tr.reactants,
                         products=tr.products, rate=c, agent_moves=tr.agent_moves,
                         neighbour=tr.neighbour, log=log, kind=kind, input=input_index,
-                        v_scale_mv=v_scale, flux=flux, **law)
+                        v_scale_mv=v_scale, flux=flux, **law, **complex_fields)
                     if flux:
                         self.check_flux(reaction, set(), ())
                     reactions.append(reaction)
-        return reactions
+        return split_neighbour_classes(reactions, tuple(self.species_labels), neighbour_text,
+                                       source=self.source)
+
+    def check_reversible_patterns(self, left, right, label, where) -> None:
+        """Refuse a reversible agent rule whose two sides name different sites.
+
+        ``<->`` makes the reverse direction of ``right -> left``: it selects by the right
+        side's pattern and sets the left side's sites. Unless both sides name the same
+        sites, the reverse acts on states the forward never produced (``K(cam=free, t=u) +
+        CaM <-> K(cam=bound)`` would unbind CaM from phosphorylated subunits and reset
+        them to t=u) -- silently another model."""
+        waiting: dict[str, list] = {}
+        for term in left:
+            if term.is_agent:
+                waiting.setdefault(term.name, []).append(term)
+        for term in right:
+            if not term.is_agent or not waiting.get(term.name):
+                continue
+            partner = waiting[term.name].pop(0)
+            if set(partner.pattern) != set(term.pattern):
+                missing = sorted(set(partner.pattern) ^ set(term.pattern))
+                raise self.error(
+                    f"the reversible rule '{label}' names site(s) {', '.join(missing)} of "
+                    f"'{term.name}' on one side only; its reverse direction would select by "
+                    "the right side and so act on states the forward direction never makes",
+                    where=where,
+                    hint="name the same sites on both sides, e.g. 'K(cam=free, t=u) + CaM "
+                         "<-> K(cam=bound, t=u)', or write the two directions as two rules")
+
+    def complex_rule(self, body, key, label, reversible, left, species_index, agents,
+                     agent_types, agent_state_base) -> dict:
+        """The :class:`Reaction` fields of a complex rule (``members``, ``complex``), or {}.
+
+        ``members = ["K(a=x) -> K(a=y) + S", ...]`` changes every agent of one complex
+        (``complex_size`` consecutive agents of a ring type) when the rule fires: the complex
+        of the agent the rule's equation moves, or, with ``complex = "K"``, one complex
+        drawn uniformly, the rule then firing at ``c · Π C(x_s, ν_s)`` per complex (its
+        equation names species only). See :func:`stochsyn.model.rules.expand_members`.
+        """
+        if "members" not in body and "complex" not in body:
+            return {}
+        where = self.where("reactions", key, "members")
+        members = body.get("members")
+        if not isinstance(members, list) or not members or not all(
+                isinstance(m, str) for m in members):
+            raise self.error("'members' must be a list of equations such as "
+                             "\"CaMKII(t286=p) -> CaMKII(t286=u)\", applied to every agent of "
+                             "the complex", where=where,
+                             hint="a complex rule needs 'members'; 'complex' only says which "
+                                  "complexes it picks")
+        if reversible:
+            raise self.error("a complex rule ('members') must be irreversible", where=where,
+                             hint="write the two directions as two rules")
+        if "neighbour" in body:
+            raise self.error("a complex rule ('members') cannot be a neighbour rule",
+                             where=where)
+        left_agents = [t for t in left if t.is_agent]
+        if "complex" in body:
+            type_name = body["complex"]
+            if left_agents:
+                raise self.error(f"with complex = \"{type_name}\" the rule picks a complex "
+                                 "itself; its equation must name species only (e.g. \"->\" "
+                                 "or \"GluN2B ->\")", where=self.where("reactions", key,
+                                                                     "complex"),
+                                 hint="drop 'complex' to act on the complex of the agent the "
+                                      "equation moves")
+        elif len(left_agents) == 1:
+            type_name = left_agents[0].name
+        else:
+            raise self.error("a complex rule acts on the complex of the one agent its "
+                             f"equation moves, but the equation has {len(left_agents)} agents "
+                             "on the left", where=where,
+                             hint="name one agent on the left, or write complex = \"TYPE\" "
+                                  "to pick a complex at random")
+        if type_name not in agents:
+            raise self.error(f"'complex' names '{type_name}', which is not an agent type",
+                             where=self.where("reactions", key, "complex"),
+                             hint=suggestion(str(type_name), agents))
+        t = [a.name for a in agent_types].index(type_name)
+        agent = agent_types[t]
+        if not agent.complex_size:
+            raise self.error(f"rule '{label}' changes a whole complex, but agent type "
+                             f"'{type_name}' declares no complex_size", where=where,
+                             hint="set e.g. ring_size = 6, complex_size = 12 under "
+                                  f"[agents.{type_name}]")
+        equations = []
+        for text in members:
+            lhs, rhs, two_way = parse_equation(text, species_index, agents, source=self.source,
+                                               where=where)
+            if two_way:
+                raise self.error(f"member equation '{text}' must be irreversible ('->')",
+                                 where=where)
+            equations.append((lhs, rhs))
+        table = expand_members(label, equations, agent, t, agent_state_base[type_name],
+                               species_index, source=self.source, where=where)
+        return dict(complex_type=t, complex_pick="complex" in body, members=table)
 
     def check_flux(self, reaction, continuous, species):
         """Refuse ``flux = true`` on a reaction that cannot be a flux with the
@@ -320,8 +440,8 @@ class ReactionReader:
                               "declare it, e.g. [inputs.glu] unit = \"mM\", value = 0"))
         index = names.index(input_name)
         unit = self.inputs[index].unit
-        if voltage_kind and (units.registry()(unit).dimensionality
-                             != units.registry()("mV").dimensionality):
+        if voltage_kind and (units.unit_of(unit).dimensionality
+                             != units.unit_of("mV").dimensionality):
             raise self.error(f"a {kind} rate needs an input in mV; '{input_name}' is in "
                              f"'{unit}'", where=where)
         if kind in ("current", "ghk"):
@@ -331,7 +451,7 @@ class ReactionReader:
                 raise self.error("a voltage rate needs k0 (the rate at 0 mV) and v_scale",
                                  where=where, hint="e.g. { kind = \"voltage\", "
                                  "k0 = \"5.4 /ms\", v_scale = \"47 mV\" }")
-            if units.registry()(unit).dimensionality != units.registry()("mV").dimensionality:
+            if units.unit_of(unit).dimensionality != units.unit_of("mV").dimensionality:
                 raise self.error(f"a voltage rate needs an input in mV; '{input_name}' is in "
                                  f"'{unit}'", where=where)
             c = self.rate_constant(rate_spec["k0"], parameters, orders, key)
@@ -360,7 +480,7 @@ class ReactionReader:
                                   f"'{input_name}'")
         k = units.evaluate_quantity(rate_spec["k"], parameters=parameters, source=self.source,
                                     where=where)
-        per_unit = k * units.registry()(unit)
+        per_unit = k * units.unit_of(unit)
         c = units.stochastic_rate_constant(per_unit, reactant_orders=orders,
                                            volume_litre=self.volume, source=self.source,
                                            where=where)
@@ -390,8 +510,7 @@ class ReactionReader:
                                       "fraction = 0.1, reversal = \"0 mV\" }")
             g = units.evaluate_quantity(rate_spec["conductance"], parameters=parameters,
                                         source=self.source, where=where)
-            if not hasattr(g, "to") or g.dimensionality != units.registry()(
-                    "pS").dimensionality:
+            if not hasattr(g, "to") or g.dimensionality != units.unit_of("pS").dimensionality:
                 raise self.error(f"conductance must be a conductance such as '50 pS', got "
                                  f"'{rate_spec['conductance']}'", where=where)
             fraction = float(units.evaluate_quantity(rate_spec["fraction"],
@@ -431,12 +550,56 @@ class ReactionReader:
                                               where=where)
 
     def check_capacity(self, agent_types, reactions):
-        """Fill in the default capacity: creation rules get headroom, others none."""
+        """Fill in the default capacity (creation rules get headroom, others none), then
+        refuse a model whose agents would need more engine storage per trajectory than
+        ``STOCHSYN_MAX_AGENT_MB`` (:func:`agent_storage_bytes`)."""
         creates = {t for r in reactions for t, frm, _ in r.agent_moves if frm < 0}
         for k, agent in enumerate(agent_types):
             total = sum(agent.initial)
             if agent.capacity < 0:
                 capacity = max(2 * total, total + 1000) if k in creates else total
                 agent_types[k] = AgentType(agent.name, agent.sites, agent.ring_size,
-                                           agent.initial, capacity)
+                                           agent.initial, capacity, agent.complex_size)
+        storage = agent_storage_bytes(agent_types, reactions, self.agent_state_base)
+        limit_mb = limits.value("agent_mb")
+        if sum(storage.values()) > limit_mb * 1e6:
+            name, largest = max(storage.items(), key=lambda item: item[1])
+            agent = next(a for a in agent_types if a.name == name)
+            raise self.error(
+                limits.exceeded("agent_mb", "the agent storage the engine needs for one "
+                                "trajectory", round(sum(storage.values()) / 1e6, 1))
+                + f"; agent type '{name}' alone needs {largest / 1e6:,.1f} MB (room for "
+                  f"{agent.capacity:,} agents in {len(agent.states):,} states)",
+                where=self.where("agents", name),
+                hint="lower the counts in 'initial' (or 'capacity'), or use fewer sites: the "
+                     "engine keeps, for every agent it has room for, one list entry per "
+                     "state; " + limits.how_to_raise("agent_mb"))
 
+
+
+def agent_storage_bytes(agent_types, reactions, agent_state_base) -> dict[str, int]:
+    """Bytes of agent storage the engine allocates for one trajectory, per agent type.
+
+    For every agent slot of a type (its capacity) the engine keeps six int64 entries (state,
+    positions, id, free list), one entry in the member list of each of the type's states,
+    and one in that of each ring pair class (a target and a neighbour state that a
+    neighbour rule reads); the compiled network of a ring type adds a table of
+    states x states classes. This is the estimate that :meth:`ReactionReader.check_capacity`
+    holds against ``STOCHSYN_MAX_AGENT_MB`` before anything of that size is made.
+    """
+    classes: dict[str, set] = {}
+    for reaction in reactions:
+        if reaction.neighbour is not None:
+            target = reaction.neighbour[0]
+            for agent in agent_types:
+                base = agent_state_base[agent.name]
+                if base <= target < base + len(agent.states):
+                    classes.setdefault(agent.name, set()).add(reaction.neighbour)
+    result = {}
+    for agent in agent_types:
+        n_states = len(agent.states)
+        entries = agent.capacity * (6 + n_states + len(classes.get(agent.name, ())))
+        if agent.ring_size:
+            entries += n_states * n_states
+        result[agent.name] = 8 * entries
+    return result

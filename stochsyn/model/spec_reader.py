@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 from typing import Any, Mapping
 
+from .. import limits
 from . import expressions, units
+from .balance import check_detailed_balance
+from .clamp import ClampReader
 from .compose import compose
 from .elements import CONTINUOUS_ATOL, CONTINUOUS_RTOL, STATE_KINDS, Input, Intervention
-from .errors import ModelError
+from .errors import ModelError, shorten
 from .membrane import read_channels, read_membrane, read_pulse_rules, read_steps
 from .reaction_reader import ReactionReader
-from .rules import AgentType, is_name, parse_observable, parse_pattern_sites, suggestion
+from .rules import (AgentType, Term, is_name, parse_observable, parse_pattern_sites,
+                    single_valued, suggestion)
 
 _TOP_LEVEL = ("model", "parameters", "inputs", "species", "agents", "reactions",
               "observables", "interventions", "channels", "membrane", "continuous")
@@ -28,7 +33,7 @@ _INPUT_KEYS = ("unit", "value", "sine", "steps", "release", "bap", "depolarisati
 _SINE_KEYS = ("amplitude", "frequency", "phase")
 #: The name under which [parameters] expressions read the [model] volume.
 MODEL_VOLUME = "model_volume"
-_AGENT_KEYS = ("sites", "initial", "ring_size", "capacity", "note")
+_AGENT_KEYS = ("sites", "initial", "ring_size", "complex_size", "capacity", "note")
 _INTERVENTION_KEYS = ("time", "set", "add", "parameters", "rates", "note")
 _CONTINUOUS_KEYS = ("species", "rtol", "atol", "note")
 
@@ -45,11 +50,31 @@ def read_spec(data: Mapping[str, Any], *, source: str = "<dict>",
     """
     if not isinstance(data, Mapping):
         raise ModelError("a model must be a table (dict) at the top level", source=source)
+    _check_nesting(data, source)
     header = data.get("model")
     if isinstance(header, Mapping) and "include" in header:
         data, locations = compose(data, source=source, locations=locations)
     spec = _plain(copy.deepcopy(dict(data)), source)
     return _Builder(spec, source, locations or {}).build()
+
+
+def _check_nesting(data: Mapping, source: str) -> None:
+    """Refuse a model dict nested more than :data:`stochsyn.limits.DATA_DEPTH` levels deep
+    (or one that contains itself), before anything walks it recursively."""
+    stack = [(data, 0, "")]
+    while stack:
+        value, depth, path = stack.pop()
+        if depth > limits.DATA_DEPTH:
+            raise ModelError(f"the model is nested more than {limits.DATA_DEPTH} levels deep "
+                             "(or contains itself)", source=source,
+                             where=f"[{shorten(path)}]" if path else None,
+                             hint="a model needs at most 4 levels of tables and arrays "
+                                  "(docs/model-format.md)")
+        if isinstance(value, Mapping):
+            stack.extend((item, depth + 1, f"{path}.{key}" if path else str(key))
+                         for key, item in value.items())
+        elif isinstance(value, (list, tuple)):
+            stack.extend((item, depth + 1, path) for item in value)
 
 
 def _plain(value, source, path=""):
@@ -71,10 +96,9 @@ def _override(current, value, name, source):
     """Spec value for a parameter override (see Model.with_parameters)."""
     if isinstance(value, bool):
         raise ModelError(f"parameter '{name}' cannot be a boolean", source=source)
-    if isinstance(value, (int, float)):
-        if hasattr(current, "units"):
-            return f"{float(value)!r} * ({current.units})"
-        return float(value)
+    if isinstance(value, numbers.Real):
+        unit = units.bare_number_unit(current)      # the unit `info` shows it in
+        return float(value) if unit is None else f"{float(value)!r} * ({unit})"
     if isinstance(value, str):
         return value
     if hasattr(value, "units") and hasattr(value, "magnitude"):
@@ -83,7 +107,7 @@ def _override(current, value, name, source):
                      f"pint Quantity, not {type(value).__name__}", source=source)
 
 
-class _Builder(ReactionReader):
+class _Builder(ReactionReader, ClampReader):
     """Validates a model spec and assembles the fields of its Model (one pass, top to
     bottom)."""
 
@@ -173,14 +197,24 @@ class _Builder(ReactionReader):
             x0.extend(agent.initial)
         species_index = {n: i for i, n in enumerate(species_names)}
         self.species_index, self.agent_types_list = species_index, agent_types
+        self.species_labels = species
         self.agent_state_base = agent_state_base
         channels = read_channels(self, parameters, species_index, agent_types,
                                  agent_state_base)
         self.membrane = read_membrane(self, parameters, self.inputs, channels)
 
-        reactions = self.reactions(parameters, species_index, agent_types,
-                                          agent_state_base)
+        reactions = self.apply_clamps(self.reactions(parameters, species_index, agent_types,
+                                                     agent_state_base), species)
+        check_detailed_balance(reactions, self.balanced_rules, species, source=self.source,
+                               where_of=lambda rule: self.where("reactions", rule))
         self.check_capacity(agent_types, reactions)
+        if not (species_names or agent_types or reactions or self.membrane):
+            # nothing would happen in a run (a [membrane] alone is a passive head: its
+            # voltage is simulated, so that is a model)
+            raise self.error("the model has no species, agents or reactions",
+                             hint="a model declares its molecules under [species] (or "
+                                  "[agents.NAME]) and what happens to them as [[reactions]] "
+                                  "(docs/model-format.md); is this the model file you meant?")
         observables = self.observables(species_index, agent_types, agent_state_base,
                                        set(species_names) | {a.name for a in agent_types}
                                        | set(parameters))
@@ -195,7 +229,8 @@ class _Builder(ReactionReader):
             reactions=tuple(reactions), parameters=parameters, observables=observables,
             interventions=tuple(interventions), spec=self.spec, inputs=tuple(self.inputs),
             channels=channels, membrane=self.membrane, continuous=continuous,
-            continuous_tolerance=tolerance)
+            continuous_tolerance=tolerance,
+            clamps=tuple((species_index[n], i) for n, i in self.clamps.items()))
 
     def continuous(self, species, species_index, agent_types, channels, reactions,
                    parameters):
@@ -220,6 +255,10 @@ class _Builder(ReactionReader):
         agents = {a.name for a in agent_types}
         result = []
         for name in names:
+            if name in self.clamps:
+                raise self.error(f"'{name}' is clamped to an input, so it cannot be "
+                                 "continuous", where=self.where("continuous", "species"),
+                                 hint=f"remove '{name}' from [continuous] species")
             if name in species_index:
                 if species_index[name] in result:
                     raise self.error(f"[continuous] species lists '{name}' twice",
@@ -239,15 +278,24 @@ class _Builder(ReactionReader):
                              + (", ".join(list(species_index)[:12]) or "there are none")
                              + ")")
         chosen = set(result)
-        for channel in channels:
-            states = sorted({species[i] for i, _ in channel.weights if i in chosen})
-            if states:
-                raise self.error(f"channel '{channel.name}' conducts through the continuous "
-                                 f"species {', '.join(states)}; the membrane conductance "
-                                 "changes only at events, so open channels must be counted",
+
+        def refuse(indices, message):
+            """Raise ``message`` (with {} for the names) if any of ``indices`` is chosen."""
+            names = sorted({species[i] for i in indices if i in chosen})
+            if names:
+                raise self.error(message.format(", ".join(names)),
                                  where=self.where("continuous", "species"),
-                                 hint=f"leave {', '.join(states)} discrete")
+                                 hint=f"leave {', '.join(names)} discrete")
+
+        for channel in channels:
+            refuse([i for i, _ in channel.weights],
+                   f"channel '{channel.name}' conducts through the continuous species {{}}; "
+                   "the membrane conductance changes only at events, so open channels must "
+                   "be counted")
         for reaction in reactions:
+            refuse([s for _, _, products in reaction.members for s, _ in products],
+                   f"the complex rule '{reaction.rule}' releases the continuous species {{}} "
+                   "from its members; the engine adds them as counts")
             if reaction.kind in STATE_KINDS:
                 continue
             read = sorted({species[i] for i, _ in reaction.reactants if i in chosen})
@@ -336,6 +384,7 @@ class _Builder(ReactionReader):
     def plain_species(self):
         raw = self.table("species")
         names, counts = [], []
+        self.clamps: dict[str, int] = {}     # clamped species -> input index
         for name, value in raw.items():
             where = self.where("species", name)
             if not is_name(name):
@@ -343,10 +392,14 @@ class _Builder(ReactionReader):
                                  hint="names start with a letter or '_' and contain only "
                                       "letters, digits and '_'")
             if isinstance(value, Mapping):
-                unknown = [k for k in value if k not in ("initial", "note")]
+                unknown = [k for k in value if k not in ("initial", "clamp", "note")]
                 if unknown:
                     raise self.error(f"unknown key '{unknown[0]}' for species '{name}'",
-                                     where=where, hint="use 'initial' (and 'note')")
+                                     where=where, hint="use 'initial', 'clamp' (and 'note')")
+                if "clamp" in value:
+                    names.append(name)
+                    counts.append(self.clamp_species(name, value, where))
+                    continue
                 value = value.get("initial", 0)
             if isinstance(value, bool):
                 raise self.error("an initial amount cannot be a boolean", where=where)
@@ -359,6 +412,7 @@ class _Builder(ReactionReader):
     def agent_types(self) -> list[AgentType]:
         raw = self.table("agents")
         result = []
+        states_so_far = 0
         for name, body in raw.items():
             where = self.where("agents", name)
             if not is_name(name):
@@ -390,6 +444,29 @@ class _Builder(ReactionReader):
                     or ring_size == 1:
                 raise self.error(f"ring_size of '{name}' must be an integer >= 2 (or 0 for "
                                  "no ring)", where=where)
+            n_states = math.prod(len(values) for _, values in site_list)
+            states_so_far += n_states
+            if states_so_far > limits.value("agent_states"):
+                raise self.error(limits.exceeded(
+                    "agent_states", f"the number of states of agent type '{name}' ("
+                    + " × ".join(str(len(values)) for _, values in site_list[:12])
+                    + (" × …" if len(site_list) > 12 else "") + " site values"
+                    + (f", with {states_so_far - n_states:,} of the types before it"
+                       if states_so_far > n_states else "") + ")", states_so_far),
+                    where=where, hint="every combination of site values is a state, so "
+                    "each site multiplies their number: split the type into agent types "
+                    "with fewer sites, or model independent sites as species; "
+                    + limits.how_to_raise("agent_states"))
+            complex_size = body.get("complex_size", 0)
+            if complex_size and (isinstance(complex_size, bool)
+                                 or not isinstance(complex_size, int) or not ring_size
+                                 or complex_size < ring_size or complex_size % ring_size):
+                raise self.error(f"complex_size of '{name}' must be a whole number of rings "
+                                 f"(a multiple of ring_size = {ring_size})" if ring_size else
+                                 f"complex_size of '{name}' needs rings: complexes are made "
+                                 "of whole rings", where=where,
+                                 hint="e.g. ring_size = 6, complex_size = 12 for CaMKII "
+                                      "holoenzymes of two hexameric rings")
             prototype = AgentType(name, tuple(site_list), ring_size, (), 0)
             initial = [0] * len(prototype.states)
             entries = body.get("initial", [])
@@ -408,12 +485,18 @@ class _Builder(ReactionReader):
                                      where=where)
                 text = ", ".join(f"{k}={v}" for k, v in pattern.items())
                 pattern = parse_pattern_sites(text, prototype, source=self.source, where=where)
+                single_valued(Term(1, name, pattern), what="an 'initial' entry of",
+                              source=self.source, where=where)
                 full = {site: pattern.get(site, values[0]) for site, values in site_list}
                 count = units.molecule_count(entry["count"], volume_litre=self.volume,
                                              source=self.source, where=where,
                                              parameters=self.parameter_values)
                 initial[prototype.matching(full)[0]] += count
             total = sum(initial)
+            if complex_size and total % complex_size:
+                raise self.error(f"agent type '{name}' forms complexes of {complex_size} but "
+                                 f"has {total} agents, not a multiple of {complex_size}",
+                                 where=where, hint="change the counts in 'initial'")
             if ring_size and total % ring_size:
                 raise self.error(f"agent type '{name}' forms rings of {ring_size} but has "
                                  f"{total} agents, not a multiple of {ring_size}", where=where,
@@ -426,7 +509,8 @@ class _Builder(ReactionReader):
                 raise self.error(f"capacity of '{name}' must be an integer >= its initial "
                                  f"number ({total}) and <= {units.MAX_COUNT}", where=where)
             result.append(AgentType(name, tuple(site_list), ring_size, tuple(initial),
-                                    capacity if capacity is not None else -1))
+                                    capacity if capacity is not None else -1,
+                                    complex_size))
         return result
 
     def check_unique_names(self, species, agent_types, parameters):
@@ -449,7 +533,6 @@ class _Builder(ReactionReader):
         """The [inputs] table: prescribed waveforms, each in its own unit."""
         raw = self.table("inputs")
         result = []
-        reg = units.registry()
         for name, body in raw.items():
             where = self.where("inputs", name)
             if not is_name(name):
@@ -461,9 +544,10 @@ class _Builder(ReactionReader):
                                 context=f" in input '{name}'")
             unit = body.get("unit", "dimensionless")
             try:
-                reference = reg(unit if unit != "1" else "dimensionless")
-            except Exception:
-                raise self.error(f"unknown unit '{unit}' for input '{name}'", where=where,
+                reference = units.unit_of(unit)
+            except ModelError as exc:
+                raise self.error(f"unknown unit {shorten(repr(unit))} for input '{name}' "
+                                 f"({exc.message})", where=where,
                                  hint="e.g. unit = \"mM\", \"mV\" or \"1\"") from None
             unit = "dimensionless" if unit == "1" else unit
 
@@ -519,6 +603,13 @@ class _Builder(ReactionReader):
                                       "parameters and observables")
             result[name] = parse_observable(text, species_index, agent_types, agent_state_base,
                                             source=self.source, where=where)
+            clamped = [n for n in self.clamps if species_index[n] in result[name]]
+            if clamped:
+                raise self.error(f"the observable '{name}' reads '{clamped[0]}', which is "
+                                 "clamped to an input: its count in the tables is only its "
+                                 "value at t = 0", where=where,
+                                 hint="leave it out of the observable; its value is the "
+                                      f"input '{self.inputs[self.clamps[clamped[0]]].name}'")
         return result
 
     def interventions(self, species_index, parameters, reactions):
@@ -545,6 +636,11 @@ class _Builder(ReactionReader):
                     raise self.error(f"'{kind}' must be a table such as {{ X = 50 }}",
                                      where=where)
                 for name, value in table.items():
+                    if name in self.clamps:
+                        raise self.error(f"'{kind}' names '{name}', which is clamped to the "
+                                         f"input '{self.inputs[self.clamps[name]].name}'",
+                                         where=self.where("interventions", i, kind),
+                                         hint="give that input a step at this time instead")
                     if name not in species_index:
                         agent_hint = (" Agents cannot be set by interventions."
                                       if name in {a.name for a in self.agent_types_list} else "")

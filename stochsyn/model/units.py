@@ -17,17 +17,18 @@ written only with plain numbers never imports pint.
 
 from __future__ import annotations
 
-import difflib
 import math
 import numbers
+import re
 import sys
 import threading
 from typing import Any, Mapping, Sequence
 
-from .errors import ExpressionError, ModelError, UnitError
+from .errors import ExpressionError, ModelError, UnitError, closest, shorten
 from .expressions import parse
 
-__all__ = ["AVOGADRO", "MAX_COUNT", "registry", "registry_created", "resolve_unit",
+__all__ = ["AVOGADRO", "MAX_COUNT", "registry", "registry_created", "resolve_unit", "unit_of",
+           "readable", "display", "bare_number_unit",
            "evaluate_quantity", "evaluate_parameters", "stochastic_rate_constant",
            "molecule_count", "molecules", "volume_litre", "seconds", "millivolts", "electrical"]
 
@@ -40,6 +41,7 @@ engine counts in int64 and computes propensities in float64, exact up to 2^53.""
 
 _REGISTRY = None                      # the pint UnitRegistry, once created
 _UNIT_CACHE: dict[str, Any] = {}      # name -> Quantity of magnitude 1.0, or None
+_UNIT_TEXT_CACHE: dict[str, Any] = {}  # unit text -> Quantity of magnitude 1 (unit_of)
 _LOCK = threading.Lock()
 
 
@@ -51,6 +53,8 @@ def registry():
             if _REGISTRY is None:
                 import pint
                 _UNIT_CACHE.clear()
+                _UNIT_TEXT_CACHE.clear()
+                _PREFERRED.clear()
                 _REGISTRY = pint.UnitRegistry()
     return _REGISTRY
 
@@ -163,10 +167,10 @@ def evaluate_quantity(value, *, parameters: Mapping[str, Any] | None = None,
                 return _plain(params[name], source, where)
             unit = resolve_unit(name)
             if unit is None:
-                close = difflib.get_close_matches(name, [str(p) for p in params], n=1)
+                close = closest(name, params)
                 hint = "Define it under [parameters]"
                 if close:
-                    hint = f"Did you mean '{close[0]}'? {hint}."
+                    hint = f"Did you mean '{close}'? {hint}."
                 else:
                     hint += " (or, if it is a unit, check its spelling: e.g. uM, fL, ms, min)."
                 raise ExpressionError(f"unknown name {name!r}", hint=hint)
@@ -177,13 +181,138 @@ def evaluate_quantity(value, *, parameters: Mapping[str, Any] | None = None,
             raise error.locate(source=source, where=where)
     else:
         result = _plain(value, source, where)
-    if _is_quantity(result) and result.dimensionless:
-        result = float(result.to("dimensionless").magnitude)
+    if _is_quantity(result):
+        try:
+            # pint computes conversion factors with float powers: a unit raised to a huge
+            # power ('uM^1e300') overflows here, once, instead of in every later conversion
+            result.to_base_units()
+            if result.dimensionless:
+                result = float(result.to("dimensionless").magnitude)
+        except ArithmeticError:
+            raise ExpressionError(f"the unit of {_brief(value)} is out of range (a unit "
+                                  "raised to a huge power?)", source=source, where=where,
+                                  hint="units take small powers, e.g. 'uM^-1' or 'um^3'"
+                                  ) from None
     magnitude = result.magnitude if _is_quantity(result) else result
     if isinstance(magnitude, complex) or not math.isfinite(magnitude):
         raise ModelError(f"the value {_show(result, value)} is not a finite number",
-                         source=source, where=where)
+                         source=source, where=where,
+                         hint="numbers stay below about 1e308; check the exponents")
     return result
+
+
+def unit_of(text: str):
+    """The quantity 1 of a unit written as text (``"mM"``, ``"mV"``, ``"uM/s"``; ``"1"`` and
+    ``"dimensionless"`` for none), read by the expression parser, never by pint's.
+
+    Raises
+    ------
+    ModelError
+        ``text`` is not a string, names something that is not a unit, or has a number
+        other than 1 (``"2 mM"``); the caller adds where it is.
+    """
+    if not isinstance(text, str):
+        raise UnitError(f"a unit must be text such as \"mM\", not {type(text).__name__}")
+    if text.strip() in ("1", "dimensionless"):
+        return registry().Quantity(1, "dimensionless")
+    if text not in _UNIT_TEXT_CACHE:
+        value = evaluate_quantity(text)
+        if not _is_quantity(value) or value.magnitude != 1:
+            raise UnitError(f"{_brief(text)} is not a unit", hint="write a unit alone, e.g. "
+                            "\"mM\", \"mV\" or \"1\" (no number)")
+        _UNIT_TEXT_CACHE[text] = value
+    return _UNIT_TEXT_CACHE[text]
+
+
+#: The unit a value is shown in (and a bare number for it is read in) when the units it was
+#: computed in are not fit to show: fractional powers, π, one dimension in two units. By
+#: dimension; anything else is shown in SI base units.
+_PREFERRED_UNITS = ("1/s", "s", "um", "um^2", "fL", "molecule", "uM", "molecule/um^2", "mV",
+                    "pS", "pF", "megaohm", "pA", "um^2/s", "1/uM/s", "uM/s", "molecule/s",
+                    "uF/cm^2", "S/cm^2", "K")
+_PREFERRED: dict = {}
+_LITRE_SYMBOL_RE = re.compile(r"(?<![A-Za-zµ])(Y|Z|E|P|T|G|M|k|h|da|d|c|m|µ|n|p|f|a|z|y)?l"
+                              r"(?![A-Za-z])")
+
+
+def _preferred(dimensionality):
+    if not _PREFERRED:
+        for text in _PREFERRED_UNITS:
+            _PREFERRED.setdefault(unit_of(text).dimensionality, unit_of(text).units)
+    return _PREFERRED.get(dimensionality)
+
+
+def readable(quantity):
+    """``quantity`` in units fit to show and to read a bare number in.
+
+    Its own units reduced to one unit per dimension (pint's ``to_reduced_units``: ``60
+    /min`` stays ``60 1/min``, ``k_on * Kd`` in ``1/µM/s·µM`` becomes ``1/s``) when they are
+    whole powers of named units and the number is between 0.001 and 10^6; otherwise
+    (``1e-16 L``; ``L^0.333333/π^0.333333``, the cube root of a volume) the unit of its
+    dimension from a short list (1/s, s, µm, fL, µM, mV, pS, ...), or SI base units, with
+    powers within 1e-4 of a whole number rounded to it.
+
+    Parameters
+    ----------
+    quantity : pint.Quantity
+
+    Returns
+    -------
+    pint.Quantity
+        The same value (to rounding) in the chosen units.
+    """
+    ureg = registry()
+    quantity = _own(quantity)
+    try:
+        reduced = quantity.to_reduced_units()
+        items = dict(reduced.unit_items())
+        if "pi" not in items and all(float(e).is_integer() for e in items.values()):
+            unit = _preferred(reduced.dimensionality)
+            if unit is None or 1e-3 <= abs(reduced.magnitude) < 1e6 or reduced.magnitude == 0:
+                return reduced
+            # '1e-16 L' is better read as 0.1 fL (and a bare number for it in fL)
+            preferred = reduced.to(unit)
+            return preferred if 1e-3 <= abs(preferred.magnitude) < 1e6 else reduced
+        base = quantity.to_base_units()
+    except ArithmeticError:
+        return quantity
+    import pint
+    exponents = dict(base.unit_items())
+    rounded = {name: round(e) for name, e in exponents.items()}
+    if any(abs(e - rounded[name]) > 1e-4 for name, e in exponents.items()):
+        return base
+    whole = ureg.Quantity(base.magnitude, pint.util.UnitsContainer(
+        {name: e for name, e in rounded.items() if e}))
+    unit = _preferred(whole.dimensionality)
+    return whole.to(unit) if unit is not None else whole
+
+
+def display(value) -> str:
+    """A value for people: ``0.05 1/s``, ``641.9 1/ms``, ``0.287 µm``, ``2 µM``, ``1.5``.
+
+    Quantities are shown in :func:`readable` units with short symbols, powers written
+    ``^`` (``µm^2``, as in model files); plain numbers with 6 significant digits.
+    """
+    if not _is_quantity(value):
+        return f"{value:.6g}" if isinstance(value, float) else str(value)
+    shown = readable(value)
+    unit = format(shown.units, "~C").replace("**", "^")
+    unit = _LITRE_SYMBOL_RE.sub(r"\1L", unit)            # fL, as the field writes it (not fl)
+    return f"{shown.magnitude:.6g} {unit}".rstrip()
+
+
+def bare_number_unit(value) -> str | None:
+    """The unit a bare number given for a parameter whose value is ``value`` is read in: the
+    units :func:`display` shows it in, as text the expression parser reads
+    (``"1 / minute"``); None for a plain number (a bare number stays plain)."""
+    if not _is_quantity(value):
+        return None
+    return str(readable(value).units)
+
+
+def _brief(value) -> str:
+    """A value for a message: a string quoted, shortened if long."""
+    return repr(shorten(value)) if isinstance(value, str) else repr(value)
 
 
 def _evaluate_text(text, resolve):
@@ -466,7 +595,7 @@ def volume_litre(value, *, source: str | None = None, where: str | None = None,
                       False, source, where, parameters)
     if not litres > 0:
         raise ModelError(f"the volume must be > 0, got {litres:g} L", source=source,
-                         where=where)
+                         where=where, hint="check the number and its unit, e.g. '0.1 fL'")
     return litres
 
 

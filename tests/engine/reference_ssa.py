@@ -26,6 +26,9 @@ def simulate(model, rng, sample_times, t_end, max_events=10**12):
             next_id += count
         next_ids[t] = next_id
     pair_classes = list(dict.fromkeys(r.neighbour for r in model.reactions if r.neighbour))
+    # A pair class is (target state, set of left-neighbour states); those of one target are
+    # disjoint, so (own state, left neighbour's state) names at most one.
+    class_named = {(target, n): (target, atom) for target, atom in pair_classes for n in atom}
     class_of = {}
 
     def left(t, a):
@@ -39,9 +42,9 @@ def simulate(model, rng, sample_times, t_end, max_events=10**12):
             i = lst.index(a)
             lst[i] = lst[-1]
             lst.pop()
-        pc = (state_of[(t, a)], state_of[(t, left(t, a))])
-        class_of[(t, a)] = pc if pc in pair_classes else None
-        if pc in pair_classes:
+        pc = class_named.get((state_of[(t, a)], state_of[(t, left(t, a))]))
+        class_of[(t, a)] = pc
+        if pc is not None:
             classes[pc].append(a)
 
     for pc in pair_classes:
@@ -54,9 +57,15 @@ def simulate(model, rng, sample_times, t_end, max_events=10**12):
     def count(s):
         return len(members[s]) if s in members else x[s]
 
+    def n_complexes(t):
+        agent = model.agent_types[t]
+        return sum(agent.initial) // agent.complex_size
+
     def propensity(j):
         reaction = model.reactions[j]
         a = rate[j]
+        if reaction.complex_pick:      # c per complex: the engine stores c × n complexes
+            a = a * n_complexes(reaction.complex_type)
         for s, nu in reaction.reactants:
             n = count(s)
             if reaction.neighbour is not None and s == reaction.neighbour[0]:
@@ -179,6 +188,32 @@ def simulate(model, rng, sample_times, t_end, max_events=10**12):
                 refresh(ty, a - a % ring + (a % ring + 1) % ring)
             if reaction.log:
                 events.append((t, a, j, frm, to))
+        if reaction.complex_type >= 0:   # a complex rule: every member of one complex
+            ty = reaction.complex_type
+            size = model.agent_types[ty].complex_size
+            if reaction.complex_pick:
+                n = n_complexes(ty)
+                first = min(int(rng.random() * n), n - 1) * size
+            else:
+                first = picked[0] - picked[0] % size
+            change = {frm: (to, products) for frm, to, products in reaction.members}
+            for a in range(first, first + size):
+                frm = state_of[(ty, a)]
+                to, products = change.get(frm, (frm, ()))
+                for s, n in products:
+                    x[s] += n
+                if to != frm:
+                    lst = members[frm]
+                    i = lst.index(a)
+                    lst[i] = lst[-1]
+                    lst.pop()
+                    members[to].append(a)
+                    state_of[(ty, a)] = to
+                    if reaction.log:
+                        events.append((t, a, j, frm, to))
+            if model.agent_types[ty].ring_size and pair_classes:
+                for a in range(first, first + size):
+                    refresh(ty, a)
     while k < len(sample_times):
         out.append(snapshot())
         k += 1

@@ -35,11 +35,12 @@ def build(species, reactions, continuous=None, **extra):
 
 def rate_equations(model):
     """dy/dt of every species of ``model`` as in the module docstring (a_j = c Π y^ν/ν!
-    times the Michaelis–Menten or Hill factor), written out independently of the engine."""
-    def rhs(_t, y):
+    times the Michaelis–Menten or Hill factor, or the input u(t) of an input-driven
+    reaction), written out independently of the engine."""
+    def rhs(t, y):
         dy = np.zeros(model.n_species)
         for r in model.reactions:
-            a = r.rate
+            a = r.rate * (float(model.inputs[r.input](t)) if r.kind == "input" else 1.0)
             for s, nu in r.reactants:
                 a *= max(y[s], 0.0) ** nu / math.factorial(nu)
             if r.kind == "michaelis_menten":

@@ -88,11 +88,42 @@ CAMKII_RINGS = {
     ],
 }
 
+HOLOENZYMES = {   # complex rules of both kinds, neighbour sets, PP1 complexes, logging
+    "model": {"name": "holoenzymes"},
+    "species": {"CaM": 40, "PP1": 3, "N2B": 2},
+    "agents": {"K": {
+        "sites": {"cam": ["free", "bound"], "t": ["u", "p"], "pp1": ["free", "bound"],
+                  "psd": ["no", "yes"]},
+        "ring_size": 3, "complex_size": 6,
+        "initial": [{"count": 12}, {"count": 6, "cam": "bound", "t": "p"}],
+    }},
+    "reactions": [
+        {"name": "cam", "equation": "K(cam=free, t=u) + CaM <-> K(cam=bound, t=u)",
+         "rate": [0.02, 1.0]},
+        {"name": "auto_cam", "equation": "K(cam=bound, t=u) -> K(t=p)",
+         "neighbour": "K(cam=bound)", "rate": 3.0, "log": True},
+        {"name": "auto_p", "equation": "K(cam=bound, t=u) -> K(t=p)",
+         "neighbour": ["K(t=p, cam=free)", "K(t=p, pp1=bound)"], "rate": 2.0, "log": True},
+        {"name": "pp1_on", "equation": "K(t=p, pp1=free) + PP1 -> K(pp1=bound)", "rate": 0.3},
+        {"name": "pp1_off", "equation": "K(pp1=bound) -> K(pp1=free) + PP1", "rate": 1.0},
+        {"name": "pp1_cat", "equation": "K(pp1=bound) -> K(pp1=free, t=u) + PP1", "rate": 2.0,
+         "log": True},
+        {"name": "anchor", "equation": "K(cam=bound, psd=no) + N2B -> K(cam=bound)",
+         "rate": 0.5, "members": ["K(psd=no) -> K(psd=yes)"], "log": True},
+        {"name": "release", "equation": "K(psd=yes) -> K(psd=yes) + N2B", "rate": 0.05,
+         "members": ["K(psd=yes) -> K(psd=no)"]},
+        {"name": "turnover", "equation": "->", "complex": "K", "rate": 0.1, "log": True,
+         "members": ["K(cam=bound) -> K(cam=free) + CaM", "K(pp1=bound) -> K(pp1=free) + PP1",
+                     "K() -> K(t=u)"]},
+    ],
+}
+
 CASES = {
     "dimerisation_interventions": (DIMERISATION_WITH_INTERVENTIONS, 50.0),
     "enzyme_network": (ENZYME_NETWORK, 20.0),
     "ampar_agents": (AMPAR_AGENTS, 60.0),
     "camkii_rings": (CAMKII_RINGS, 30.0),
+    "holoenzymes": (HOLOENZYMES, 40.0),
 }
 
 
@@ -131,3 +162,21 @@ def test_reference_agrees_at_the_event_budget():
         assert status == "max_events" and ens.status[i] == 1 and ens.n_events[i] == 300
         np.testing.assert_array_equal(ens.counts[i, :len(counts)], counts)
         assert np.all(ens.counts[i, len(counts):] == -1)
+
+
+def test_complex_rules_conserve_what_their_members_release():
+    """Totals of CaM, PP1 and N2B (free + held by subunits / anchored complexes) are the
+    same in every sample: the members give back what they held."""
+    model = ss.Model.from_dict(HOLOENZYMES)
+    ens = ss.simulate(model, 40.0, 20, seed=SEED, sample_every=0.5)
+    cam = ens.values("CaM") + sum(ens.values(s) for s in ens.species if "cam=bound" in s)
+    pp1 = ens.values("PP1") + sum(ens.values(s) for s in ens.species if "pp1=bound" in s)
+    anchored = sum(ens.values(s) for s in ens.species if "psd=yes" in s)
+    assert np.all(cam == 46) and np.all(pp1 == 3)
+    assert np.all(ens.values("N2B") + anchored / 6 == 2)
+    assert np.all(anchored % 6 == 0)       # a complex is anchored as a whole
+    rule = {name: name.split("[")[0] for name in ens.reactions}
+    fired = {r: 0 for r in set(rule.values())}
+    for j, name in enumerate(ens.reactions):
+        fired[rule[name]] += int(ens.firings[:, j].sum())
+    assert fired["turnover"] > 20 and fired["anchor"] > 20 and fired["release"] > 5

@@ -129,6 +129,22 @@ EXPECTED = {
         "Did you mean 'k_decay'?"],
     "missing_rate.toml": [
         "reaction 'decay' (line 5)", "missing 'rate'", "add e.g. rate ="],
+    "hill_negative_exponent.toml": [
+        "reaction 'pka' (line 7)", "field 'rate.n'", "must be a finite number > 0, got -8",
+        "use repress = true"],
+    "mwc_detailed_balance.toml": [
+        "reaction 'flip_bound' (line 39)", "break detailed balance",
+        "k_fwd/k_rev is 0.0629285, not 1", "multiply the reverse rate of 'flip_bound'",
+        "k_RT(S) = k_RT · Π √c_i"],
+    "reversible_sites_one_side.toml": [
+        "reaction 'cam_binding' (line 10)", "names site(s) t286 of 'CaMKII' on one side only",
+        "name the same sites on both sides"],
+    "complex_rule_without_complex_size.toml": [
+        "reaction 'turnover' (line 7)", "field 'members'", "declares no complex_size",
+        "complex_size = 12"],
+    "clamp_order_two.toml": [
+        "reaction 'two_at_once' (line 14)", "reads the clamped species 'Ca' to order 2",
+        "write 'Ca' once on the left"],
     "reversible_single_rate.toml": [
         "reaction 'dimerisation' (line 6)", "field 'rate'", "needs two rates",
         "rate = [forward, reverse]"],

@@ -81,7 +81,8 @@ def test_wrong_scheduler_address_is_one_line(capsys):
     err = capsys.readouterr().err
     assert status == 2
     assert err.startswith("error: cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'")
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    lines = err.strip().splitlines()             # the error, then how to fix it
+    assert len(lines) == 2 and lines[1].startswith("  hint: ") and "Traceback" not in err
 
 
 # ---------------------------------------------------------------- crash safety, resume
@@ -262,13 +263,17 @@ def test_full_disk_is_one_line_and_keeps_finished_batches(model, tmp_path, monke
 
 
 def test_unwritable_folder_is_one_line(tmp_path, capsys):
+    """Refused before the run (exit status 2: nothing was simulated), in the command's
+    terms; a folder that fails while a run writes is DatasetWriteError (status 1, above)."""
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     status = main(["run", AMPAR, "--t-end", "5", "--trajectories", "2", "--quiet", "--out",
                    str(blocker / "run")])
     err = capsys.readouterr().err
-    assert status == 1 and err.startswith("error: cannot write ")
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert status == 2 and err.startswith(f"error: --out {blocker / 'run'}: cannot create "
+                                          "the folder (Not a directory)")
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("  hint: ") and "Traceback" not in err
 
 
 # ---------------------------------------------------------------- budgets

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import stochsyn as ss
 from stochsyn.cli import main
@@ -65,3 +66,89 @@ def test_module_entry_point_runs_in_a_subprocess():
     result = subprocess.run([sys.executable, "-m", "stochsyn.cli", "--version"],
                             capture_output=True, text=True, check=True)
     assert result.stdout.startswith("stochsyn ")
+
+
+# -- mistakes get one clear answer (issue 16) --------------------------------------------------
+
+MINUTES = """[model]
+name = "per_minute"
+
+[parameters]
+k = "60 /min"
+
+[species]
+X = 100
+
+[[reactions]]
+name = "decay"
+equation = "X ->"
+rate = "k"
+"""
+
+
+def test_warnings_are_printed_without_their_source_line(tmp_path, capsys):
+    model = tmp_path / "per_minute.toml"
+    model.write_text(MINUTES)
+    status = main(["run", str(model), "--t-end", "10", "--trajectories", "2", "--seed", "1",
+                   "--sample-every", "20", "--set", "k=1", "--out", str(tmp_path / "out"),
+                   "--no-progress"])
+    assert status == 0
+    err = capsys.readouterr().err
+    assert "warning: a bare number for parameter 'k' is taken in 1/min" in err
+    assert "warning: the sampling interval (20 s) is longer than the run (10 s)" in err
+    assert "cli.py" not in err and "Warning:" not in err and "main(" not in err
+
+
+def test_a_bare_number_in_set_means_what_it_means_in_with_parameters(tmp_path):
+    model = tmp_path / "per_minute.toml"
+    model.write_text(MINUTES)
+    main(["run", str(model), "--t-end", "30", "--trajectories", "4", "--seed", "3",
+          "--set", "k=2", "--out", str(tmp_path / "out"), "--no-progress"])
+    with pytest.warns(ss.model.UnitWarning):
+        direct = ss.simulate(ss.load_model(model).with_parameters(k=2.0), 30.0, 4, seed=3)
+    np.testing.assert_array_equal(ss.read(tmp_path / "out").counts, direct.counts)
+    assert ss.read(tmp_path / "out").provenance["parameters"]["k"] == "2.0 / minute"
+
+
+def test_an_unexpected_error_shows_its_traceback_and_asks_for_a_report(monkeypatch, capsys):
+    def broken(path):
+        raise ZeroDivisionError("a bug")
+    monkeypatch.setattr(ss, "load_model", broken)
+    assert main(["info", AMPAR]) == 70                   # EX_SOFTWARE
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "ZeroDivisionError: a bug" in err
+    assert "this is a bug in stochsyn" in err and "please report it" in err
+
+
+def test_an_internal_value_error_is_not_passed_off_as_bad_input(monkeypatch, capsys):
+    def broken(path):
+        raise ValueError("operands could not be broadcast together")
+    monkeypatch.setattr(ss, "load_model", broken)
+    assert main(["info", AMPAR]) == 70
+    assert "this is a bug in stochsyn" in capsys.readouterr().err
+
+
+def test_a_refused_run_leaves_no_results_folder(tmp_path, capsys):
+    out = tmp_path / "deep" / "er" / "out"
+    assert main(["run", AMPAR, "--t-end", "10", "--sample-every", "1e-12", "--out",
+                 str(out)]) == 2
+    assert "STOCHSYN_MAX_SAMPLES" in capsys.readouterr().err
+    assert not (tmp_path / "deep").exists()
+
+
+def test_summarize_names_a_missing_species_in_the_users_terms(tmp_path, capsys):
+    out = tmp_path / "run"
+    main(["run", AMPAR, "--t-end", "5", "--trajectories", "2", "--seed", "1", "--out",
+          str(out), "--no-progress"])
+    capsys.readouterr()
+    assert main(["summarize", str(out), "surfce"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: no species or observable named 'surfce' in {out}" in err
+    assert "hint: Did you mean 'surface'?" in err
+
+
+def test_describe_takes_one_name_as_a_name():
+    ens = ss.simulate(AMPAR, 5.0, 2, seed=1, sample_every=1.0)
+    table = ens.describe("surface")
+    assert set(table.index.get_level_values("name")) == {"surface"}
+    assert len(ens.timeseries("surface")) == 2 * 6

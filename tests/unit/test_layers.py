@@ -21,12 +21,13 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent.parent / "stochsyn"
 #: each other nor anything above. A component is a module or a package with everything in
 #: it; ``stochsyn`` is the package's own ``__init__`` (the public API) only.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("stochsyn._version", "stochsyn.data"),      # the version string; bundled data files
+    ("stochsyn._version", "stochsyn.data",       # the version string; bundled data files;
+     "stochsyn.limits"),                         # size limits on inputs (stdlib only)
     ("stochsyn.model",),                         # model files -> Model (plain values)
     ("stochsyn.network", "stochsyn.protocols"),  # Model -> arrays; Protocol -> schedule
     ("stochsyn.engine",),                        # numba kernels: arrays in, status out
     ("stochsyn.dataset", "stochsyn.plotting"),   # Parquet files on disk; figures
-    ("stochsyn.results",),                       # Ensemble: tables, Parquet
+    ("stochsyn.results", "stochsyn.decoding"),   # Ensemble: tables, Parquet; read-outs
     ("stochsyn.ensemble",),                      # simulate(): seeds, batches, executors
     ("stochsyn",),                               # the public API (__init__.py)
     ("stochsyn.validation",),                    # correctness suites, on the public API
@@ -37,8 +38,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 #: modules, and each other), never the runner, the compiler, the kernels or the result
 #: tables directly.
 PUBLIC_API_USERS = ("stochsyn.validation", "stochsyn.cli")
-PUBLIC_API = ("stochsyn", "stochsyn.model", "stochsyn.protocols", "stochsyn._version",
-              "stochsyn.data")
+PUBLIC_API = ("stochsyn", "stochsyn.model", "stochsyn.protocols", "stochsyn.decoding",
+              "stochsyn._version", "stochsyn.data", "stochsyn.limits")
 
 
 def module_names(package_dir: Path) -> dict[str, Path]:

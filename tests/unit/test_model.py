@@ -130,7 +130,9 @@ def test_creation_and_destruction():
     assert ampar_model([]).agent_types[0].capacity == 100
 
 
-def test_neighbour_rule_expands_over_neighbour_states():
+def test_neighbour_rule_counts_one_class_for_its_neighbour_set():
+    """A neighbour pattern matching several states (t286 = u or p) gives one reaction whose
+    pair class holds every target agent with its left neighbour in any of them."""
     model = Model.from_dict({
         "agents": {"CaMKII": {"sites": {"cam": ["free", "bound"], "t286": ["u", "p"]},
                               "ring_size": 6, "initial": [{"count": 12}]}},
@@ -138,17 +140,63 @@ def test_neighbour_rule_expands_over_neighbour_states():
                        "neighbour": "CaMKII(cam=bound)", "rate": "6 /s"}],
     })
     assert model.agent_types[0].ring_size == 6
-    assert len(model.reactions) == 2            # target fixed, neighbour t286 = u or p
     target = state(model, "CaMKII(cam=bound,t286=u)")
     product = state(model, "CaMKII(cam=bound,t286=p)")
-    pairs = set()
-    for reaction in model.reactions:
-        assert reaction.rate == 6.0
-        assert reaction.agent_moves == ((0, target, product),)
-        assert reaction.neighbour[0] == target
-        pairs.add(model.species[reaction.neighbour[1]])
-        assert "left=CaMKII(cam=bound," in reaction.name
-    assert pairs == {"CaMKII(cam=bound,t286=u)", "CaMKII(cam=bound,t286=p)"}
+    [reaction] = model.reactions
+    assert reaction.rate == 6.0
+    assert reaction.agent_moves == ((0, target, product),)
+    assert reaction.neighbour == (target, (target, product))
+    assert reaction.name.endswith("left=CaMKII(cam=bound)]")
+
+
+def test_overlapping_neighbour_sets_split_into_atoms():
+    """Two rules on one target whose neighbour sets overlap: the sets are cut into their
+    atoms ({bound,u}, {bound,p}, {free,p}); each rule is one reaction per atom it covers."""
+    model = Model.from_dict({
+        "agents": {"CaMKII": {"sites": {"cam": ["free", "bound"], "t286": ["u", "p"]},
+                              "ring_size": 6, "initial": [{"count": 12}]}},
+        "reactions": [
+            {"name": "by_cam", "equation": "CaMKII(cam=bound, t286=u) -> CaMKII(t286=p)",
+             "neighbour": "CaMKII(cam=bound)", "rate": "6 /s"},
+            {"name": "by_p", "equation": "CaMKII(cam=bound, t286=u) -> CaMKII(t286=p)",
+             "neighbour": "CaMKII(t286=p)", "rate": "4.8 /s"},
+        ],
+    })
+    bu, bp, fp = (state(model, f"CaMKII(cam={c},t286={t})")
+                  for c, t in (("bound", "u"), ("bound", "p"), ("free", "p")))
+    got = [(r.rule, r.neighbour[1]) for r in model.reactions]
+    assert got == [("by_cam", (bu,)), ("by_cam", (bp,)), ("by_p", (fp,)), ("by_p", (bp,))]
+    assert len({r.name for r in model.reactions}) == 4
+
+
+def test_value_alternatives_and_exclusions_in_patterns():
+    model = Model.from_dict({
+        "agents": {"K": {"sites": {"cam": ["none", "c0", "c2", "c4"], "t": ["u", "p"]},
+                         "initial": [{"count": 5}]}},
+        "reactions": [{"name": "on", "equation": "K(cam!=none, t=u) -> K(t=p)", "rate": 1}],
+        "observables": {"loaded": "K(cam=c2|c4)", "active": "K(cam!=none|c0) + K(t=p)"},
+    })
+    assert [model.species[r.agent_moves[0][1]] for r in model.reactions] == [
+        "K(cam=c0,t=u)", "K(cam=c2,t=u)", "K(cam=c4,t=u)"]
+    assert sorted(model.species[i] for i in model.observables["loaded"]) == [
+        "K(cam=c2,t=p)", "K(cam=c2,t=u)", "K(cam=c4,t=p)", "K(cam=c4,t=u)"]
+    weights = {model.species[i]: w for i, w in model.observables["active"].items()}
+    assert weights["K(cam=c4,t=p)"] == 2 and weights["K(cam=none,t=p)"] == 1
+    assert "K(cam=c0,t=u)" not in weights and "K(cam=none,t=u)" not in weights
+
+
+@pytest.mark.parametrize("spec_change, message", [
+    ({"equation": "K(t=u) -> K(t=p|u)"}, "several values"),
+    ({"equation": "K(cam!=none|c0|c2|c4) -> K(t=p)"}, "excludes every value"),
+    ({"equation": "K(cam=c9) -> K(t=p)"}, "has no value 'c9'"),
+])
+def test_value_alternatives_are_refused_where_a_value_is_set(spec_change, message):
+    reaction = {"name": "r", "equation": "K(t=u) -> K(t=p)", "rate": 1, **spec_change}
+    with pytest.raises(ModelError, match=message):
+        Model.from_dict({"agents": {"K": {"sites": {"cam": ["none", "c0", "c2", "c4"],
+                                                     "t": ["u", "p"]},
+                                           "initial": [{"count": 5}]}},
+                         "reactions": [reaction]})
 
 
 def test_reversible_equation_gives_fwd_and_rev():
@@ -592,3 +640,55 @@ def test_model_volume_is_the_model_volume_in_parameter_expressions():
         Model.from_dict({**spec, "model": {"name": "m"}})
     with pytest.raises(ModelError, match="'model_volume' is reserved"):
         Model.from_dict({**spec, "parameters": {"model_volume": "1 fL"}})
+
+
+# -- units at the API: which unit a bare number is taken in, and what info shows ----------------
+
+PER_MINUTE = {"parameters": {"k_make": "60 /min", "k_exo": "0.05 /s", "kd": "2 uM",
+                             "k_on": "6.8 /uM/s", "k_off": "k_on * kd",
+                             "radius": "(3 * 0.1 fL / (4 * pi)) ** (1/3)"},
+              "model": {"volume": "0.1 fL"},
+              "species": {"X": 10},
+              "reactions": [{"name": "make", "equation": "-> X", "rate": "k_make"},
+                            {"name": "decay", "equation": "X ->", "rate": "k_exo"},
+                            {"name": "off", "equation": "X ->", "rate": "k_off"}]}
+
+
+def test_a_bare_number_is_taken_in_the_files_unit_and_the_warning_says_which():
+    model = Model.from_dict(PER_MINUTE)
+    with pytest.warns(ss.model.UnitWarning, match=r"parameter 'k_make' is taken in 1/min, the "
+                                                   r"unit of its value in the model \(60 1/min\)"):
+        slower = model.with_parameters(k_make=1.0)
+    assert rates(slower)["make"] == pytest.approx(1 / 60)
+    with pytest.warns(ss.model.UnitWarning, match="'kd' is taken in µM"):
+        assert rates(model.with_parameters(kd=4))["off"] == pytest.approx(6.8 * 4)
+
+
+def test_no_warning_for_1_per_s_a_string_or_a_quantity(recwarn):
+    import pint
+    model = Model.from_dict(PER_MINUTE)
+    assert rates(model.with_parameters(k_exo=0.1))["decay"] == pytest.approx(0.1)
+    assert rates(model.with_parameters(k_make="1 /s"))["make"] == pytest.approx(1.0)
+    foreign = pint.UnitRegistry()                   # a user's own registry
+    assert rates(model.with_parameters(k_make=foreign.Quantity(120, "1/hour")))["make"] == \
+        pytest.approx(120 / 3600)
+    # a parameter computed from others: its reduced unit (1/s), not 1/µM/s·µM
+    assert rates(model.with_parameters(k_off=3))["off"] == pytest.approx(3.0)
+    assert not [w for w in recwarn if issubclass(w.category, ss.model.UnitWarning)]
+
+
+def test_a_bare_number_for_a_derived_length_is_read_in_the_unit_info_shows():
+    model = Model.from_dict(PER_MINUTE)
+    assert "radius = 0.287941 µm" in model.info()
+    with pytest.warns(ss.model.UnitWarning, match="taken in µm"):
+        wider = model.with_parameters(radius=0.5)
+    assert wider.parameters["radius"].to("um").magnitude == pytest.approx(0.5)
+
+
+def test_info_prints_reduced_short_units():
+    text = ss.load_model(EXAMPLES / "spine_electrophysiology.toml").info()
+    for shown in ("ca_head_radius = 0.287941 µm", "ca_neck_rate = 0.641923 1/ms",
+                  "ca_pmca_n = 1041.88 particle", "Mg_out = 1 mM", "nmda_Rb = 5 1/mM/ms",
+                  "ca_volume = 0.1 fL", "mem_neck_resistance = 100 MΩ"):
+        assert shown in text, shown
+    assert "liter ** 0.333333" not in text and "pi **" not in text and "micrometer" not in text

@@ -474,6 +474,19 @@ ROUND_TRIP_EXTRA = {
                       {"name": "flip", "equation": "R(p=u) <-> R(p=p)", "rate": [1, 2]}],
         "observables": {"outside": "R(loc=out)", "mixed": "2*R(p=p) + E"},
     },
+    "neighbour_sets": {   # overlapping neighbour sets: classes of several states (atoms)
+        "model": {"name": "neighbour sets"},
+        "species": {"CaM": 20},
+        "agents": {"K": {"sites": {"cam": ["free", "bound"], "t": ["u", "p"]}, "ring_size": 3,
+                         "initial": [{"count": 6}]}},
+        "reactions": [{"name": "on", "equation": "K(cam=free) + CaM <-> K(cam=bound)",
+                       "rate": [0.1, 1]},
+                      {"name": "by_cam", "equation": "K(cam=bound, t=u) -> K(t=p)",
+                       "neighbour": "K(cam=bound)", "rate": 3, "log": True},
+                      {"name": "by_any", "equation": "K(cam=bound, t=u) -> K(t=p)",
+                       "neighbour": "K(cam=bound|free, t=p)", "rate": 2},
+                      {"name": "off", "equation": "K(t=p) -> K(t=u)", "rate": 0.5}],
+    },
 }
 
 
@@ -483,18 +496,28 @@ def round_trip_cases():
     return cases
 
 
+#: What a fragment of the decoding pathway needs beside it (its header says so): a
+#: calmodulin module, and for calcineurin the inhibitor-1 core.
+COMPANIONS = ([], ["cam_two_lobe.toml"], ["cam_two_lobe.toml", "pp1_i1_pka.toml"])
+
+
 def original_model(case):
     if isinstance(case, Path):
         try:
             return ss.load_model(case)
-        except ss.ModelError as error:
-            if "model_volume" not in str(error):
-                raise
-        # A fragment that takes its compartment volume from the including model: include
-        # it as the spine examples do.
-        return Model.from_dict({"model": {"name": case.stem, "volume": "0.1 fL",
-                                          "include": [str(case)]}},
-                               source=f"<a model including {case.name}>")
+        except ss.ModelError:
+            pass
+        # A fragment that takes its compartment volume (and, for the decoding modules, its
+        # companions) from the including model: include it as a model would.
+        for companions in COMPANIONS:
+            include = [str(ROOT / "reactions" / "modules" / c) for c in companions]
+            try:
+                return Model.from_dict({"model": {"name": case.stem, "volume": "0.1 fL",
+                                                  "include": include + [str(case)]}},
+                                       source=f"<a model including {case.name}>")
+            except ss.ModelError as error:
+                last = error
+        raise last
     return Model.from_dict(ROUND_TRIP_EXTRA[case], source=case)
 
 
@@ -527,6 +550,11 @@ def test_every_model_file_is_covered():
 def test_round_trip_gives_the_same_network(case, tmp_path):
     model = original_model(case)
     out = tmp_path / "model.xml"
+    if any(r.kind in ("michaelis_menten", "hill") for r in model.reactions):
+        # rate laws SBML import could not read back (the decoding modules): refused
+        with pytest.raises(ss.ModelError, match="Michaelis–Menten or Hill"):
+            model.to_sbml(out)
+        return
     if any(r.kind != "mass_action" for r in model.reactions):
         # time-dependent rates (the NMDAR modules) are not written to SBML yet: refused
         with pytest.raises(ss.ModelError, match="time-dependent rates"):
@@ -534,6 +562,10 @@ def test_round_trip_gives_the_same_network(case, tmp_path):
         return
     if model.membrane is not None:
         with pytest.raises(ss.ModelError, match=r"\[membrane\]"):
+            model.to_sbml(out)
+        return
+    if any(r.complex_type >= 0 for r in model.reactions):
+        with pytest.raises(ss.ModelError, match="complex rules"):
             model.to_sbml(out)
         return
     with warnings.catch_warnings(record=True) as caught:

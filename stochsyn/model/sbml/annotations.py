@@ -68,13 +68,14 @@ class SbmlAnnotations:
             if node is None:
                 continue
             note: dict[str, Any] = {"log": node.getAttrValue("log") == "true"}
-            neighbour = node.getAttrValue("neighbour")
-            if neighbour:
-                if neighbour not in self.agent_state:
+            neighbours = node.getAttrValue("neighbour").split()
+            for neighbour in neighbours:   # one or more states (a set of them, written
+                if neighbour not in self.agent_state:     # separated by spaces)
                     raise self.error(f"the stochsyn annotation of reaction '{r.getId()}' "
                                      f"names the neighbour state '{neighbour}', which is not "
                                      "an agent-state species", where=self.where(r))
-                note["neighbour"] = neighbour
+            if neighbours:
+                note["neighbour"] = neighbours
             moves = [(m.getAttrValue("type"), m.getAttrValue("from"), m.getAttrValue("to"))
                      for m in self.child_elements(node, "move")]
             if moves:

@@ -9,7 +9,7 @@ import math
 import warnings
 from typing import Any
 
-from .mathml import _ast_names, _evaluate, _formula, _names, _uses_time
+from .mathml import _ast_names, _evaluate, _formula, _MathError, _names, _uses_time
 from .reactions import COUNT_RTOL, _Fit, _random_states
 
 
@@ -157,8 +157,12 @@ class SbmlEvents:
         node = trigger.getMath()
         text = _formula(node, L)
         trigger_where = self.where(event, "trigger")
-        state_names = sorted(n for n in _ast_names(node, L)
-                             if n in self.species or n in self.rules)
+        try:
+            names = _ast_names(node, L)
+        except _MathError as exc:
+            raise self.error(f"unsupported math: {exc.message}", where=trigger_where,
+                             hint=exc.hint) from None
+        state_names = sorted(n for n in names if n in self.species or n in self.rules)
         if state_names:
             raise self.error(f"event '{eid}' is triggered by the state ('{text}' depends on "
                              f"{', '.join(repr(n) for n in state_names)}), not by time; "

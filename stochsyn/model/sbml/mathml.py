@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from typing import Callable
 
+from ... import limits
 from ..units import AVOGADRO
 
 
@@ -24,8 +25,16 @@ _ARITHMETIC_HINT = ("SBML math in stochsyn may use only numbers, names, + - * /,
                     "unary minus")
 
 
-def _convert_math(node, libsbml) -> tuple:
-    """Turn a libsbml ASTNode into a tuple tree, refusing every unsupported element.
+def _too_deep() -> _MathError:
+    return _MathError(f"the formula is nested more than {limits.MATH_DEPTH} levels deep",
+                      hint="write it with fewer nested operations (an assignment rule or a "
+                           "parameter can hold a part of it)")
+
+
+def _convert_math(node, libsbml, depth: int = 0) -> tuple:
+    """Turn a libsbml ASTNode into a tuple tree, refusing every unsupported element and
+    any nesting deeper than :data:`stochsyn.limits.MATH_DEPTH` (so that the walkers below,
+    which recurse, stay far from Python's recursion limit).
 
     Nodes: ``("num", value)``, ``("name", id)``, ``("time",)``, ``("+", [..])``,
     ``("*", [..])``, ``("-", [a, b])``, ``("neg", [a])``, ``("/", [a, b])``,
@@ -34,11 +43,13 @@ def _convert_math(node, libsbml) -> tuple:
     L = libsbml
     if node is None:
         raise _MathError("the math is missing")
+    if depth > limits.MATH_DEPTH:
+        raise _too_deep()
     kind = node.getType()
     n = node.getNumChildren()
 
     def children():
-        return [_convert_math(node.getChild(i), L) for i in range(n)]
+        return [_convert_math(node.getChild(i), L, depth + 1) for i in range(n)]
 
     if kind == L.AST_INTEGER:
         return ("num", float(node.getInteger()))
@@ -181,13 +192,15 @@ def _evaluate(expr, lookup: Callable[[str], float]) -> float:
     raise AssertionError(kind)
 
 
-def _ast_names(node, libsbml) -> set[str]:
+def _ast_names(node, libsbml, depth: int = 0) -> set[str]:
     """Identifiers (``ci`` elements) anywhere in a libsbml ASTNode."""
     names = set()
     if node is None:
         return names
+    if depth > limits.MATH_DEPTH:
+        raise _too_deep()
     if node.getType() == libsbml.AST_NAME and node.getName():
         names.add(node.getName())
     for k in range(node.getNumChildren()):
-        names |= _ast_names(node.getChild(k), libsbml)
+        names |= _ast_names(node.getChild(k), libsbml, depth + 1)
     return names

@@ -32,11 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError
+from ..files import read_model_text
 from ..model import Model
 from ..rules import suggestion
 from ..units import AVOGADRO, MAX_COUNT
 from .annotations import SbmlAnnotations
-from .common import _import_libsbml, unexpected_errors_as_bugs
+from .common import _import_libsbml, check_xml_text, unexpected_errors_as_bugs
 from .events import SbmlEvents
 from .mathml import _MathError, _convert_math, _evaluate, _names, _uses_time
 from .reactions import COUNT_RTOL, SbmlReactions
@@ -108,10 +109,14 @@ class _Reader(SbmlReactions, SbmlEvents, SbmlAnnotations):
     # -- reading -------------------------------------------------------------------------
     def read(self) -> dict:
         L = self.L
-        if not self.path.is_file():
-            raise self.error(f"no such model file: {self.path}")
+        text = read_model_text(self.source)
+        check_xml_text(text, self.source)
+        if not text.startswith("<?xml"):
+            # libsbml would put a declaration on a line of its own, shifting every line
+            # number in its messages by one; on the first line it shifts none
+            text = '<?xml version="1.0" encoding="UTF-8"?>' + text
         try:
-            doc = L.readSBMLFromFile(str(self.path))
+            doc = L.readSBMLFromString(text)
         except Exception as exc:  # noqa: BLE001 - libsbml internals must not reach the user
             raise self.error(f"libsbml cannot read the file ({type(exc).__name__}: {exc})"
                              ) from None
@@ -632,7 +637,8 @@ class _Reader(SbmlReactions, SbmlEvents, SbmlAnnotations):
             if note.get("log"):
                 body["log"] = True
             if note.get("neighbour"):
-                body["neighbour"] = self.term(note["neighbour"])
+                terms = [self.term(n) for n in note["neighbour"]]
+                body["neighbour"] = terms[0] if len(terms) == 1 else terms
             reactions.append(body)
         data["reactions"] = reactions
         if observables:

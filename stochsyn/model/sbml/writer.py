@@ -151,6 +151,12 @@ def _write_sbml(model, path) -> Path:
                          f"kinetic laws only)", source=model.source,
                          hint="export a variant with those reactions written as mass-action "
                               "steps (e.g. E + S <-> ES -> E + P)")
+    whole = sorted({r.rule for r in model.reactions if r.complex_type >= 0})
+    if whole:
+        raise ModelError(f"the model has complex rules ({', '.join(whole)}: 'members' that "
+                         "change every agent of a complex), which stochsyn does not write to "
+                         "SBML: SBML core has no complexes of agents", source=model.source,
+                         hint="export a variant without those rules")
     timed = sorted({r.rule for r in model.reactions if r.kind != "mass_action"})
     if timed:
         raise ModelError(f"the model has time-dependent rates ({', '.join(timed)}), which "
@@ -300,14 +306,16 @@ def _write_sbml(model, path) -> Path:
         if reaction.log:
             annotation["log"] = "true"
         if reaction.neighbour is not None:
-            target, neighbour = reaction.neighbour
-            annotation["neighbour"] = species_ids[neighbour]
-            modifier = r.createModifier()
-            modifier.setSpecies(species_ids[neighbour])
+            target, neighbours = reaction.neighbour
+            annotation["neighbour"] = " ".join(species_ids[n] for n in neighbours)
+            for neighbour in neighbours:
+                modifier = r.createModifier()
+                modifier.setSpecies(species_ids[neighbour])
             r.setNotes(_xhtml(
                 f"Neighbour rule of stochsyn: the propensity is c times the number of "
                 f"'{model.species[target]}' agents whose left ring neighbour is "
-                f"'{model.species[neighbour]}'. SBML core cannot count ring pairs, so the "
+                + " or ".join(f"'{model.species[n]}'" for n in neighbours)
+                + ". SBML core cannot count ring pairs, so the "
                 "kinetic law here uses the number of target agents instead; stochsyn "
                 "restores the exact rule from the annotation."))
             if reaction.rule not in warned_rules:
