@@ -265,7 +265,11 @@ class ReactionReader:
                 "state as it was", where=self.where("reactions", self.flux_keys[reaction.rule],
                                                     "flux"),
                 hint="remove 'flux = true' (its firings are then events), or make the "
-                     "species it changes continuous ([continuous] species)")
+                     "species it changes continuous ([continuous] species)"
+                if obstacle.startswith("it changes the discrete") else
+                "remove 'flux = true' (its firings are then events); to keep an entry a "
+                "flux, write it as a reaction of its own that leaves the agent as it is, "
+                "e.g. 'R(s=o) -> R(s=o) + Ca'")
 
     def state_law(self, rate_spec, parameters, orders, key, neighbour, transitions):
         """(c, law fields of :class:`Reaction`) of a ``michaelis_menten`` or ``hill`` rate.

@@ -296,3 +296,54 @@ def test_sbml_export_warns_that_the_mode_is_not_written(tmp_path):
         back = ss.load_model(tmp_path / "s.xml")
     assert back.continuous == ()
 
+
+def test_the_command_flags_a_flux_that_drives_a_species_below_zero(tmp_path, capsys):
+    """A flux whose integration takes the amount it consumes below zero (a fast uptake at a
+    loose rtol, tests/engine/test_continuous.py) stops its trajectory: ``stochsyn run``
+    says so naming the reaction and the species and how to fix it, keeps the results, and
+    exits with status 3 (stopped trajectories), not 0."""
+    path = tmp_path / "uptake.toml"
+    path.write_text(textwrap.dedent("""\
+        [model]
+        name = "uptake"
+        volume = "1 fL"
+        [species]
+        A = 1000
+        X = 1000
+        [continuous]
+        species = ["A"]
+        rtol = 0.5
+        atol = 1e-9
+        [[reactions]]
+        name = "take"
+        equation = "A + X -> X"
+        rate = "100 /s"
+        [[reactions]]
+        name = "feed"
+        equation = "-> A"
+        rate = "1e5 /s"
+        """))
+    out = tmp_path / "run"
+    assert main(["run", str(path), "--t-end", "1", "--out", str(out), "--quiet"]) == 3
+    err = capsys.readouterr().err
+    assert "flux_negative" in err and "'take' (consumes A)" in err
+    assert "flux = false" in err and "rtol" in err and "Traceback" not in err
+    assert ss.read(out).status[0] != 0
+
+
+def test_a_complex_rule_cannot_be_a_flux():
+    """A complex rule (``members``) whose own equation leaves its agent as it is still
+    changes the states of the complex's members: ``flux = true`` on it is refused, naming
+    the rule (flux_obstacle; without the check it would pass as a flux that moves none)."""
+    data = {"model": {"name": "complex_flux"}, "species": {"Ca": 10},
+            "agents": {"K": {"sites": {"psd": ["no", "yes"]}, "ring_size": 3,
+                             "complex_size": 6, "initial": [{"count": 6, "psd": "yes"}]}},
+            "reactions": [{"name": "release", "equation": "K(psd=yes) -> K(psd=yes) + Ca",
+                           "rate": 0.5, "members": ["K(psd=yes) -> K(psd=no)"],
+                           "flux": True}]}
+    with pytest.raises(ModelError, match=r"'release\[.*\]' has flux = true, but it changes "
+                                         r"the members of a complex") as caught:
+        Model.from_dict(data)
+    assert "reaction 'release', field 'flux'" in str(caught.value)
+    data["reactions"][0]["flux"] = False
+    Model.from_dict(data)
