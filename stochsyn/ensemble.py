@@ -385,7 +385,7 @@ def run_batch_task(task: BatchTask, stop_flag: np.ndarray | None = None,
     counts = np.empty((n, len(task.times), network.n_species), dtype=np.int64)
     firings = np.empty((n, network.n_reactions), dtype=np.int64)
     status = np.full(n, NOT_STARTED, dtype=np.int64)
-    results = np.zeros((n, 7), dtype=np.float64)
+    results = np.zeros((n, _result_columns(network)), dtype=np.float64)
     voltages = np.empty((n, len(task.times) if record_voltage else 0), dtype=np.float64)
     cont_values = np.empty((n, len(task.times), len(network.continuous)), dtype=np.float64)
     outputs = (counts, firings, status, results, voltages, cont_values)
@@ -409,7 +409,7 @@ def run_batch_task(task: BatchTask, stop_flag: np.ndarray | None = None,
             firings=firings, event_records=Events.concatenate(kept) if kept else Events.empty(),
             n_releases=results[:, 3].astype(np.int64),
             voltage_mv=voltages if record_voltage else None,
-            **_hybrid_fields(cont_values, results), provenance=task.provenance,
+            **_hybrid_fields(cont_values, results, network), provenance=task.provenance,
             sweep_columns={k: np.full(n, v) for k, v in task.sweep_values.items()},
             **labels)
         if directory is not None:
@@ -539,12 +539,22 @@ def _kernel(network, task, trajectories, outputs, first, last, capacity, stop_fl
               stop_flag=stop_flag, poll=poll)
 
 
-def _hybrid_fields(cont_values, results) -> dict:
+def _result_columns(network: Network) -> int:
+    """Columns of the kernel's per-trajectory results: 9, and in the hybrid mode one more
+    per flux (its total; stochsyn.engine.ssa.simulate_trajectory)."""
+    return 9 + (len(network.hybrid.fx_rx) if network.hybrid is not None else 0)
+
+
+def _hybrid_fields(cont_values, results, network) -> dict:
     """The Ensemble's fields of the hybrid mode (None without continuous species)."""
     if cont_values.shape[2] == 0:
         return {}
+    flux_totals = np.zeros((len(results), network.n_reactions))
+    fluxes = network.hybrid.fx_rx
+    flux_totals[:, fluxes] = results[:, 9:9 + len(fluxes)]
     return dict(continuous_values=cont_values, ode_steps=results[:, 4].astype(np.int64),
-                continuous_clamped=results[:, 6].copy())
+                continuous_clamped=results[:, 6].copy(),
+                ode_restarts=results[:, 7].astype(np.int64), flux_totals=flux_totals)
 
 
 def _event_buffers(n: int, capacity: int):
@@ -571,7 +581,7 @@ def _warm_up(network: Network, times, notify) -> float:
                      (np.zeros(0), np.zeros(0)), {}, {}, None, 1, None)
     outputs = (np.empty((0, len(times), network.n_species), dtype=np.int64),
                np.empty((0, network.n_reactions), dtype=np.int64),
-               np.empty(0, dtype=np.int64), np.zeros((0, 7)),
+               np.empty(0, dtype=np.int64), np.zeros((0, _result_columns(network))),
                np.empty((0, len(times) if network.model.membrane is not None else 0)),
                np.empty((0, len(times), len(network.continuous))))
     done = threading.Event()
@@ -631,7 +641,9 @@ def _concatenate(parts, labels, provenance) -> Ensemble:
         **({} if parts[0].continuous_values is None else dict(
             continuous_values=np.concatenate([p.continuous_values for p in parts]),
             ode_steps=np.concatenate([p.ode_steps for p in parts]),
-            continuous_clamped=np.concatenate([p.continuous_clamped for p in parts]))),
+            continuous_clamped=np.concatenate([p.continuous_clamped for p in parts]),
+            ode_restarts=np.concatenate([p.ode_restarts for p in parts]),
+            flux_totals=np.concatenate([p.flux_totals for p in parts]))),
         firings=np.concatenate([p.firings for p in parts]),
         event_records=Events.concatenate([p.event_records for p in parts]),
         sweep_columns={k: np.concatenate([p.sweep_columns[k] for p in parts])
@@ -1012,7 +1024,7 @@ def _run_blocks(blocks, options, model, out, resume, overwrite, executor, shard,
     if deadline is not None and not ens.complete:
         ens.complete = False
     _check_status(ens, options.on_stop, options.max_events,
-                  skipped=total - sum(o.n_trajectories for o in outcomes))
+                  skipped=total - sum(o.n_trajectories for o in outcomes), network=network)
     return ens
 
 
@@ -1213,8 +1225,20 @@ def _plain_column(values) -> list:
     return [repr(float(v)) if is_number else str(v) for v, is_number in zip(values, numbers)]
 
 
-def _check_status(ens: Ensemble, on_stop: str, max_events: int, skipped: int = 0) -> None:
-    if ens.continuous_clamped is not None and ens.continuous_clamped.any():
+def _consuming_fluxes(network: Network | None) -> str:
+    """The fluxes that consume continuous species, as "reaction (species)" (for the
+    flux_negative advice)."""
+    hybrid = network.hybrid if network is not None else None
+    if hybrid is None or not len(hybrid.fx_consumed):
+        return "?"
+    pairs = hybrid.fx_consumed.reshape(-1, 2)
+    return ", ".join(f"'{network.reactions[hybrid.fx_rx[q]]}' (consumes "
+                     f"{network.continuous[s]})" for s, q in pairs)
+
+
+def _check_status(ens: Ensemble, on_stop: str, max_events: int, skipped: int = 0,
+                  network: Network | None = None) -> None:
+    if ens.continuous_clamped is not None and np.any(ens.continuous_clamped > 0):
         which = np.flatnonzero(ens.continuous_clamped > 0)
         warnings.warn(
             f"{len(which)} trajectories had a discrete reaction consume more of a continuous "
@@ -1245,6 +1269,12 @@ def _check_status(ens: Ensemble, on_stop: str, max_events: int, skipped: int = 0
         "hazard_bound": "a time-dependent propensity exceeded the bound the engine "
                         "computed for it (an engine error, not a model one); please report "
                         "it with the model and the seed",
+        "flux_negative": "a flux (a reaction integrated as a term of dy/dt, "
+                         "docs/model-format.md) drove a continuous species it consumes "
+                         "below zero, beyond the ODE's error control: "
+                         f"{_consuming_fluxes(network)}; tighten [continuous] rtol and "
+                         "atol, or set flux = false on that reaction so that each firing is "
+                         "an event",
         "interrupted": "the run's wall-clock budget (max_wall) ran out while they ran; "
                        "resume the run (--resume) to finish them",
         "not_started": "the run's wall-clock budget (max_wall) ran out before they began; "

@@ -57,6 +57,14 @@ species ("coupled") keep a zero leaf, like the time-dependent ones; while any is
 exponential draw is matched by the integrated hazard along y(t)
 (:func:`.continuous.next_event_time`) and the choice's uniform is scaled by the total
 propensity there (:func:`.continuous.select`). The draws per event are those above.
+Fluxes (terms of dy/dt with a discrete factor) never fire and keep a zero leaf. The ODE is
+integrated lazily (:func:`.continuous.cover`) and settled at an event or scheduled change
+only when that changes its right-hand side or y: a firing that jumps y or changes a
+count a flux's law reads settles it before the counts change
+(:func:`.continuous.settle_first`); one that changes a flux's discrete factor, or the
+conductance while a voltage-driven flux is live, after them but before the membrane
+follows (:func:`.continuous.fired`); a scheduled change while a time-dependent flux is
+live, before it is applied. Any other event costs the ODE nothing.
 
 Samples are right-continuous: the value at a sample time ``s`` is the state after every
 reaction and intervention at times <= s.
@@ -96,10 +104,12 @@ INTERRUPTED = 7    # the caller asked the run to stop (Ctrl-C, a wall-clock budg
 #: events/s, so a request stops every trajectory within a fraction of a second.
 STOP_CHECK_EVENTS = 4096
 ODE_FAILURE = continuous.ODE_FAILURE    # 5
+FLUX_NEGATIVE = continuous.FLUX_NEGATIVE  # 8: a flux drove an amount below zero
 
 MASS_ACTION = 0   # VOLTAGE = 1 … GHK = 4 are handled in .hazard
 MICHAELIS_MENTEN, HILL, HILL_REPRESS = 5, 6, 7   # state-dependent: in the sum tree
-ODE_TERM = 8     # hybrid mode: ODE terms and coupled reactions (9), never in the sum tree
+ODE_TERM = 8     # hybrid mode: ODE terms, coupled reactions (9) and fluxes (10), never in
+                 # the sum tree
 SET_COUNT, ADD_COUNT, SET_RATE, SET_VALUE, ADD_VALUE = 0, 1, 2, 3, 4
 PULSE_RELEASE, PULSE_PRE, PULSE_POST = 0, 1, 2
 
@@ -496,7 +506,7 @@ def workspace(net):
         the state vector (S + P,) int64, the rate constants (M,), the sum tree, the agent
         tables, scratch for the moved agents and the dirty tree nodes, the firings (M,)
         int64, the time-dependent reactions' factors (M,), the inputs' values and bounds
-        (I,), the thinning bound (2,), the pulses (3, C), the membrane (5,) and the release
+        (I,), the thinning bound (2,), the pulses (4, C), the membrane (5,) and the release
         sites (3, I).
     """
     n_reactions = len(net.rate)
@@ -523,7 +533,7 @@ def workspace(net):
             np.zeros(n_reactions, np.float64),
             np.zeros(n_inputs, np.float64), np.zeros(n_inputs, np.float64),
             np.zeros(n_inputs, np.float64), np.zeros(n_inputs, np.float64),
-            np.zeros(2, np.float64), np.zeros((3, len(net.comp_rate)), np.float64),
+            np.zeros(2, np.float64), np.zeros((4, len(net.comp_rate)), np.float64),
             np.zeros(5, np.float64), np.zeros((3, n_inputs), np.float64))
 
 
@@ -631,27 +641,29 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
     ev_time, ev_agent, ev_reaction, ev_from, ev_to : (capacity,) ndarrays
         Output event records of logged reactions (time s; agent id within its type;
         reaction; state species before and after, -1 for none).
-    result : (4,) or (7,) float64 ndarray
+    result : (4,) or (9 + F,) float64 ndarray
         Output: [number of reaction events, time reached (s), event records wanted
-        (may exceed the capacity), number of releases]; in the hybrid mode with 7
-        entries also [accepted ODE steps, rejected ODE steps, molecules created by
-        clamping an amount at 0 (.continuous)].
+        (may exceed the capacity), number of releases]; in the hybrid mode also
+        [accepted ODE steps, rejected ODE steps, molecules created by clamping an amount
+        at 0, ODE restarts (.continuous.settle), the slot a flux drove below zero (-1:
+        none), then the amount each of the F fluxes moved (molecules)].
     stop_flag : (1,) int64 ndarray
         Read every :data:`STOP_CHECK_EVENTS` events: non-zero (set by another thread) stops
         the trajectory with status INTERRUPTED. Reading it draws nothing, so the bits of a
         trajectory that is not stopped are unchanged.
     hybrid : tuple or None
         The hybrid mode (continuous species, :mod:`.continuous`): (hy, cont_values, ws,
-        st, cp_static): the network's HybridArrays; output (n_times, Y) float64, the Y
-        amounts at the sample times (NaN for samples not reached; ``counts`` holds their
-        nearest whole numbers); and the work arrays of :mod:`.continuous`. None (a
-        separate compilation, without any of it) for a model without continuous species.
+        st, cp_static, fx_static): the network's HybridArrays; output (n_times, Y)
+        float64, the Y amounts at the sample times (NaN for samples not reached;
+        ``counts`` holds their nearest whole numbers); and the work arrays of
+        :mod:`.continuous`. None (a separate compilation, without any of it) for a model
+        without continuous species.
 
     Returns
     -------
     status : int
         OK, MAX_EVENTS, NEGATIVE_COUNT, NONFINITE_PROPENSITY, AGENT_CAPACITY,
-        ODE_FAILURE or INTERRUPTED.
+        ODE_FAILURE, INTERRUPTED or FLUX_NEGATIVE.
     """
     n_species = len(net.x0)
     n_reactions = len(net.rate)
@@ -709,7 +721,8 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
     tv_fmax[:] = 0.0
     bound[:] = -math.inf
     u_choice = 0.0
-    pulse[:, :] = 0.0
+    pulse[:3, :] = 0.0              # A, B, t0, t_drop
+    pulse[3, :] = math.inf          # (.membrane: a component's pulses, live till dropped)
     mem[:] = 0.0
     _reset_release_sites(sites)
     # Spikes matter only to inputs with pulses that they trigger.
@@ -730,9 +743,12 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
     _init_agents(net, x, agent_state, agent_id, state_pos, members, class_slot, class_pos,
                  class_members, next_id, free_slots, n_free, n_species)
     n_cp_live = 0     # coupled reactions (hybrid mode) whose discrete factor is > 0
+    n_fx_timed = 0    # time-dependent fluxes (hybrid mode) whose discrete factor is > 0
     if hybrid is not None:
-        hy, cont_values, ws, st, cp_static = hybrid
-        n_cp_live = continuous.start(hy, rate, x, ws, st, cp_static)
+        hy, cont_values, ws, st, cp_static, fx_static = hybrid
+        # what the ODE's right-hand side reads besides y (.continuous.cover)
+        ctx = (rate, x, fx_static, mem, pulse, base)
+        n_cp_live, n_fx_timed = continuous.start(hy, ctx, ws, st, cp_static)
         if len(hy.cp_rx) > 0:   # coupled rates vary along y(t): never frozen (rest fallback)
             can_freeze = False
     n_tv_live = _fill_tree(tree, n_leaves, x, rate, net, tv_static)
@@ -782,9 +798,9 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
             bound[0] = -math.inf
             e, s_hi, s_lo = exponential_words(s_hi, s_lo, inc_hi, inc_lo)
             t_next, status = continuous.next_event_time(
-                hy, rate, x, ws, st, cp_static, drive, tv_list, tv_static, used_inputs,
-                base, pulse, mem, u_now, h_max, n_tv_live > 0, a0, t,
-                e, min(t_stop, t_end), cont_values, sample_times)
+                hy, drive, ctx, ws, st, cp_static, tv_list, tv_static, used_inputs, u_now,
+                h_max, n_tv_live > 0, a0, t, e, min(t_stop, t_end), cont_values,
+                sample_times)
             if status != OK:
                 break
         elif n_tv_live == 0 or frozen:
@@ -841,11 +857,20 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
             if has_membrane:
                 _record_voltages(voltages, k_first, k, sample_times, drive, mem, pulse, base)
             if hybrid is not None:
-                status = continuous.record(hy, rate, x, ws, st, cont_values, counts,
+                status = continuous.record(hy, drive, ctx, ws, st, cont_values, counts,
                                            record_idx, sample_times, k_first, k)
                 if status != OK:
                     k = int(st[continuous.SAMPLED])     # the samples the ODE reached
                     break
+                # a live time-dependent flux reads what the change alters (a spike's pulses,
+                # a membrane step, the clamp): y to t_stop with the old right-hand side
+                # (an intervention settles below in any case)
+                if n_fx_timed > 0 and t_iv != t_stop:
+                    status = continuous.settle(hy, drive, ctx, ws, st, t_stop, cont_values,
+                                               sample_times)
+                    if status != OK:
+                        k = int(st[continuous.SAMPLED])
+                        break
             t = t_stop
             bound[0] = -math.inf
             if frozen:   # (at an input's step: refrozen below if still quiet)
@@ -854,7 +879,7 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
             if t_iv == t_stop:
                 v_now = membrane.voltage(drive, mem, pulse, base, t) if has_membrane else 0.0
                 if hybrid is not None:      # y(t) into ws[Y0], where SET/ADD_VALUE act
-                    status = continuous.settle(hy, rate, x, ws, st, t, cont_values,
+                    status = continuous.settle(hy, drive, ctx, ws, st, t, cont_values,
                                                sample_times)
                     if status != OK:
                         break
@@ -880,7 +905,7 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
                     break
                 t_iv = net.iv_time[iv] if iv < n_interventions else math.inf
                 if hybrid is not None:
-                    n_cp_live = continuous.resume(hy, rate, x, ws, st, cp_static, t)
+                    n_cp_live, n_fx_timed = continuous.resume(hy, ctx, cp_static)
                 n_tv_live = _fill_tree(tree, n_leaves, x, rate, net, tv_static)
                 if has_laws:
                     _law_leaves(tree, n_leaves, x, law)
@@ -918,7 +943,7 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
             if has_membrane:
                 _record_voltages(voltages, k_first, k, sample_times, drive, mem, pulse, base)
             if hybrid is not None:
-                status = continuous.record(hy, rate, x, ws, st, cont_values, counts,
+                status = continuous.record(hy, drive, ctx, ws, st, cont_values, counts,
                                            record_idx, sample_times, k_first, k)
                 if status != OK:
                     k = int(st[continuous.SAMPLED])
@@ -932,7 +957,7 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
             if has_membrane:
                 _record_voltages(voltages, k_first, k, sample_times, drive, mem, pulse, base)
             if hybrid is not None:
-                status = continuous.record(hy, rate, x, ws, st, cont_values, counts,
+                status = continuous.record(hy, drive, ctx, ws, st, cont_values, counts,
                                            record_idx, sample_times, k_first, k)
                 if status != OK:
                     k = int(st[continuous.SAMPLED])
@@ -948,9 +973,8 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
         t = t_next
         if hybrid is not None and n_cp_live > 0:
             u, s_hi, s_lo = double_words(s_hi, s_lo, inc_hi, inc_lo)
-            j, u = continuous.select(hy, x, ws, st, cp_static, drive, tv_list, tv_static,
-                                     used_inputs, base, pulse, mem, u_now, n_tv_live > 0, a0,
-                                     t, u)
+            j, u = continuous.select(hy, ctx, ws, st, cp_static, drive, tv_list, tv_static,
+                                     used_inputs, u_now, n_tv_live > 0, a0, t, u)
             if j < 0:
                 j = tree_select(tree, n_leaves, u)
         elif n_tv_live == 0 or frozen:
@@ -961,6 +985,14 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
         else:
             j = select_tv(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t,
                           u_choice - a0)
+        settled = False
+        if hybrid is not None and continuous.settle_first(hy, j):
+            # y to t with the right-hand side as it was (.continuous): the firing jumps y
+            # or changes a count that a flux's law reads
+            status = continuous.settle(hy, drive, ctx, ws, st, t, cont_values, sample_times)
+            if status != OK:
+                break
+            settled = True
         for p in range(net.delta_ptr[j], net.delta_ptr[j + 1]):
             x[net.delta_idx[p]] += net.delta_val[p]
         m0 = net.move_ptr[j]
@@ -1027,12 +1059,15 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
                                          ev_agent, ev_reaction, ev_from, ev_to, n_records)
         n_events += 1
         fire[j] += 1
-        if hybrid is not None:    # jumps of continuous species; coupled reactions' factors
-            status, change = continuous.fired(hy, rate, x, ws, st, cp_static, j, t,
-                                              cont_values, sample_times)
+        if hybrid is not None:    # jumps of y; the factors of fluxes and coupled reactions
+            # (before the membrane follows a conductance change: the ODE may settle here)
+            status, change_cp, change_fx = continuous.fired(
+                hy, drive, ctx, ws, st, cp_static, j, t, settled, net.rx_conductance[j],
+                n_fx_timed, cont_values, sample_times)
             if status != OK:
                 break
-            n_cp_live += change
+            n_cp_live += change_cp
+            n_fx_timed += change_fx
         if has_membrane and net.rx_conductance[j]:
             membrane.anchor(drive, mem, pulse, base, x, t,
                             membrane.voltage(drive, mem, pulse, base, t))
@@ -1116,10 +1151,15 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
     result[1] = t
     result[2] = n_records
     result[3] = n_releases
-    if hybrid is not None and len(result) >= 7:
+    if hybrid is not None and len(result) >= 9:
+        if status == OK:    # the fluxes' totals at the end (the ODE may have stopped short)
+            status = continuous.totals(hy, drive, ctx, ws, st, t, cont_values, sample_times,
+                                       result, 9)
         result[4] = st[continuous.N_STEPS]
         result[5] = st[continuous.N_REJECTED]
         result[6] = st[continuous.CLAMPED]
+        result[7] = st[continuous.N_RESTARTS]
+        result[8] = st[continuous.NEG_SLOT] if status == FLUX_NEGATIVE else -1.0
     return status
 
 
@@ -1165,9 +1205,10 @@ def run_trajectories(ints, reals, bounds, run_entropy, trajectories, claim, samp
     firings : (B, M) int64 ndarray
     ev_time, ev_agent, ev_reaction, ev_from, ev_to : (B, capacity) ndarrays
     status : (B,) int64 ndarray
-    results : (B, 4) or (B, 7) float64 ndarray
+    results : (B, 4) or (B, 9 + F) float64 ndarray
         Per trajectory: events, time reached, event records wanted, releases (and in the
-        hybrid mode with 7 columns ODE steps, rejected steps, clamped molecules).
+        hybrid mode ODE steps, rejected steps, clamped molecules, ODE restarts, the slot
+        a flux drove below zero, the F fluxes' totals: :func:`simulate_trajectory`).
     stop_flag : (1,) int64 ndarray
         Set non-zero by another thread to stop: the trajectory running stops with status
         INTERRUPTED and rows not yet started are left untouched (their ``status`` keeps
@@ -1182,9 +1223,11 @@ def run_trajectories(ints, reals, bounds, run_entropy, trajectories, claim, samp
     work = workspace(net)
     rng_state = np.empty(4, dtype=np.uint64)
     if cont_values is not None:     # the hybrid mode's work arrays (.continuous)
-        ws = np.empty((continuous.N_ROWS, len(hy.cont_idx)), dtype=np.float64)
+        n_ode = len(hy.cont_idx) + len(hy.fx_rx)    # species, then the fluxes' totals
+        ws = np.empty((continuous.N_ROWS + 2 * n_ode, n_ode), dtype=np.float64)
         st = np.zeros(continuous.N_SCALARS, dtype=np.float64)
         cp_static = np.zeros(len(hy.cp_rx), dtype=np.float64)
+        fx_static = np.zeros(len(hy.fx_rx), dtype=np.float64)
     stop = claim[1]
     size = max(claim[2], 1)
     budget = claim[3]
@@ -1216,7 +1259,7 @@ def run_trajectories(ints, reals, bounds, run_entropy, trajectories, claim, samp
                     net, work, rng_state, trajectories[b], sample_times, spike_times,
                     post_spike_times, t_end, row_events, record_idx, counts[b], voltages[b],
                     firings[b], ev_time[b], ev_agent[b], ev_reaction[b], ev_from[b], ev_to[b],
-                    results[b], stop_flag, (hy, cont_values[b], ws, st, cp_static))
+                    results[b], stop_flag, (hy, cont_values[b], ws, st, cp_static, fx_static))
             if budget > 0:
                 if status[b] == MAX_EVENTS and row_events < max_events:
                     status[b] = fill    # cut short by the budget: redone in full later
