@@ -175,15 +175,18 @@ def main(argv=None):
 
     print("\n== where the hybrid's time goes ==")
     labels = [label for label, _ in GROUPS] + [OTHER]
-    print(f"{'case':10s} {'discrete':>10s} {'ODE':>10s} {'ODE share':>9s} {'µs/step':>8s}  "
+    print(f"{'case':10s} {'discrete':>10s} {'ODE':>10s} {'ODE share':>9s} {'µs/step':>8s} "
+          f"{'CPU: disc.':>10s} {'ODE':>10s}  "
           "firings per trajectory by group (hybrid; Ca²⁺ influx: the flux's total)")
     for name in rows:
         h = figures[name]["hybrid"]
         ode = h["wall"] - h["discrete_wall"]
+        ode_cpu = h["cpu"] - h["discrete_cpu"]
         groups = "; ".join(f"{label} {h['groups'][label]:.4g}" for label in labels
                            if h["groups"][label])
         print(f"{name:10s} {1e3 * h['discrete_wall']:8.3f}ms {1e3 * ode:8.3f}ms "
-              f"{100 * ode / h['wall']:8.0f}% {1e6 * ode / max(h['steps'], 1):8.2f}  {groups}"
+              f"{100 * ode / h['wall']:8.0f}% {1e6 * ode / max(h['steps'], 1):8.2f} "
+              f"{1e3 * h['discrete_cpu']:8.3f}ms {1e3 * ode_cpu:8.3f}ms  {groups}"
               + ("" if h["same_events"] else "  (NOT the same events!)"))
     print("(discrete: the same trajectories with the flux's rate 0, same events, ODE at rest "
           f"with {', '.join(str(figures[n]['hybrid']['quiet_restarts']) for n in rows)} "

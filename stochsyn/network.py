@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .model.balance import rref
 from .model.elements import STATE_KINDS
 from .model.model import Model, hybrid_roles
 
@@ -747,26 +748,6 @@ def _net_change(reaction) -> list[tuple[int, int]]:
     return sorted(net.items())
 
 
-def _rref(matrix: list, columns) -> list[int]:
-    """Bring ``matrix`` (rows of Fractions) to reduced row echelon form in place, taking
-    pivots in the order of ``columns``; returns the pivot columns, row by row."""
-    pivots, r = [], 0
-    for col in columns:
-        pivot = next((i for i in range(r, len(matrix)) if matrix[i][col] != 0), None)
-        if pivot is None:
-            continue
-        matrix[r], matrix[pivot] = matrix[pivot], matrix[r]
-        head = matrix[r][col]
-        matrix[r] = [v / head for v in matrix[r]]
-        for i in range(len(matrix)):
-            if i != r and matrix[i][col] != 0:
-                factor = matrix[i][col]
-                matrix[i] = [a - factor * b for a, b in zip(matrix[i], matrix[r])]
-        pivots.append(col)
-        r += 1
-    return pivots
-
-
 def conservation_laws(changes: list[list[tuple[int, int]]], n: int,
                       preference: list[int]) -> list[tuple[int, list[tuple[int, float]]]]:
     """The linear conservation laws of the continuous dynamics, each solved for one species.
@@ -791,7 +772,7 @@ def conservation_laws(changes: list[list[tuple[int, int]]], n: int,
             row[s] += d
     # null space of the transposed stoichiometry (terms × species): the laws l
     matrix = [row[:] for row in rows]
-    pivots = _rref(matrix, range(n))
+    pivots = rref(matrix, range(n))
     basis = []
     for free in (c for c in range(n) if c not in pivots):
         vector = [Fraction(0)] * n
@@ -800,7 +781,7 @@ def conservation_laws(changes: list[list[tuple[int, int]]], n: int,
             vector[col] = -matrix[row_index][free]
         basis.append(vector)
     # reduced row echelon form of the laws, columns taken in the preferred order
-    laws = _rref(basis, preference)
+    laws = rref(basis, preference)
     return [(d, [(c, float(basis[k][c])) for c in range(n) if c != d and basis[k][c] != 0])
             for k, d in enumerate(laws)]
 
