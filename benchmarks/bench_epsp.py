@@ -1,10 +1,11 @@
 """Per-trajectory cost of the spine electrophysiology model at rest and for one EPSP,
-exact and hybrid (the Ca2+ module continuous), on 1 thread.
+exact and hybrid (the example's declaration: the Ca2+ module continuous, Ca2+ entry a
+flux), on 1 thread.
 
-A quick check of the two levers of issue 3 that bench_electrophysiology.py measures at
-length: the rest fallback (at rest every time-dependent rate is frozen into the sum tree,
-so the cost per event is the plain SSA's) and the hybrid Ca2+ module. Compilation is
-excluded by a warm-up call.
+A quick check of the levers of issues 3 and 12 that bench_electrophysiology.py and
+bench_hybrid.py measure at length: the rest fallback (at rest every time-dependent rate is
+frozen into the sum tree, so the cost per event is the plain SSA's) and the hybrid mode.
+Compilation is excluded by a warm-up call.
 
 Usage (from the repository root)::
 
@@ -38,8 +39,8 @@ def main(argv=None):
     parser.add_argument("--epsp-trajectories", type=int, default=8)
     parser.add_argument("--seed", type=int, default=20261122)
     args = parser.parse_args(argv)
-    exact = ss.load_model(MODEL)
-    models = {"exact": exact, "hybrid": exact.with_continuous(list(ct.CALCIUM_SPECIES))}
+    example = ss.load_model(MODEL)
+    models = {"exact": example.with_continuous([]), "hybrid": ct.hybrid(example)}
     epsp = ss.protocols.train(1.0, 1, start_s=0.01)   # Pr 0.3: some trajectories release
     print(f"{'mode':8s} {'rest 1 s: wall/traj':>20s} {'events':>9s} "
           f"{'EPSP 0.3 s: wall/traj':>22s} {'events':>9s}")

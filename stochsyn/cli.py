@@ -122,9 +122,15 @@ def _output_folder(args, default: Path) -> Path:
     return out
 
 
-def _continuous(model, text):
-    """The model with ``--continuous`` applied: names separated by commas or spaces;
-    "none" (or "") makes it exact."""
+def _continuous(model, text, exact=False):
+    """The model with ``--continuous`` applied (names separated by commas or spaces;
+    "none" or "" makes it exact), or exact with ``--exact``."""
+    if exact:
+        if text is not None:
+            raise CommandError("--exact and --continuous both given",
+                               "give --exact (the fully exact run) or --continuous NAMES, "
+                               "not both")
+        return model.with_continuous([])
     if text is None:
         return model
     names = [n for n in text.replace(",", " ").split() if n]
@@ -264,7 +270,7 @@ def _cmd_run(args) -> int:
     model = _variants(ss.load_model(args.model), args.variant)
     if overrides:
         model = model.with_parameters(**overrides)
-    model = _continuous(model, args.continuous)
+    model = _continuous(model, args.continuous, args.exact)
     protocol = ss.protocols.parse(args.protocol) if args.protocol else None
     out = _output_folder(args, Path("results") / Path(args.model).stem)
     return _simulate_and_report(args, out, lambda executor: ss.simulate(
@@ -305,7 +311,7 @@ def _cmd_sweep(args) -> int:
     model = _variants(ss.load_model(args.model), args.variant)
     if overrides:
         model = model.with_parameters(**overrides)
-    model = _continuous(model, args.continuous)
+    model = _continuous(model, args.continuous, args.exact)
     out = _output_folder(args, Path("results") / f"{Path(args.model).stem}-sweep")
     return _simulate_and_report(args, out, lambda executor: ss.sweep(
         model, grid, args.protocol or None, n_trajectories=args.trajectories, out=out,
@@ -369,7 +375,7 @@ def _cmd_info(args) -> int:
     import stochsyn as ss
 
     model = _variants(ss.load_model(args.model), args.variant)
-    print(_continuous(model, args.continuous).info())
+    print(_continuous(model, args.continuous, args.exact).info())
     return 0
 
 
@@ -526,6 +532,10 @@ def _add_run_options(command) -> None:
                               "between events), e.g. --continuous Ca,B,CaB; 'none' makes a "
                               "model that declares [continuous] exact "
                               "(docs/model-format.md)")
+    command.add_argument("--exact", action="store_true",
+                         help="the fully exact run: every species counted, every reaction "
+                              "an event, whatever [continuous] the model declares "
+                              "(= --continuous none)")
     command.add_argument("--quiet", "--no-progress", action="store_true", dest="quiet",
                          help="no progress bar and no notices")
 
@@ -586,7 +596,10 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("model", help="model file (.toml, or SBML .xml/.sbml)")
     info.add_argument("--continuous", default=None, metavar="NAMES",
                       help="show the model in the hybrid mode with these continuous species "
-                           "(each reaction's role: ODE term, coupled, jump)")
+                           "(each reaction's role: ODE term, flux, coupled, jump); 'none': "
+                           "exact")
+    info.add_argument("--exact", action="store_true",
+                      help="show the model as the exact mode runs it (= --continuous none)")
     info.add_argument("--variant", action="append", default=[], metavar="NAME",
                       help=_VARIANT_HELP)
     info.set_defaults(func=_cmd_info)

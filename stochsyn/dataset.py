@@ -32,8 +32,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
+
+from ._lazy import lazy_module
+
+# Imported when a dataset is first written or read: ``import stochsyn`` and a simulate
+# call that returns arrays need neither (pyarrow alone takes ~0.15 s to import).
+pa = lazy_module("pyarrow")
+pq = lazy_module("pyarrow.parquet")
 
 FORMAT = "stochsyn-ensemble-2"
 #: Folders of a dataset holding one file per batch.

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import warnings
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -21,7 +22,7 @@ import numpy as np
 from . import dataset as ds
 from . import limits
 from ._version import __version__
-from .engine import INTERRUPTED, NOT_STARTED, STATUS_TEXT, run_batch
+from .engine import INTERRUPTED, NOT_STARTED, OK, STATUS_TEXT, run_batch
 from .engine.rng import entropy_words, new_root_seed
 from .limits import LimitError
 from .model.errors import ModelError, shorten
@@ -78,6 +79,10 @@ def sample_grid(t_end: float, sample_every: float | None = None,
             raise LimitError(limits.exceeded("samples", "the number of sample times",
                                              len(sample_times)), limits.how_to_raise("samples"))
         times = np.asarray(sample_times, dtype=np.float64).reshape(-1)
+        # One pass when all is well (NaN fails every comparison); the reason after.
+        if len(times) and (times[0] >= 0 and times[-1] <= t_end
+                           and (times[1:] >= times[:-1]).all()):
+            return times
         if not np.all(np.isfinite(times)) or np.any(times < 0) or np.any(times > t_end):
             raise ValueError(f"sample_times must be finite and within [0, t_end = {t_end}]")
         if np.any(np.diff(times) < 0):
@@ -141,6 +146,7 @@ def apply_protocol(model: Model, protocol) -> Model:
                              hint="e.g. [inputs.V_dend] unit = \"mV\", value = \"-70 mV\", "
                                   "bap = { amplitude = \"67 mV\", kernel = [[0.7, \"3 ms\"], "
                                   "[0.3, \"40 ms\"]] }")
+    spikes_depolarise = bool(len(protocol.pre_spikes_s)) and protocol.depolarisation_mv > 0
     if len(protocol.pre_spikes_s):
         if not any(i.release_probability >= 0 for i in model.inputs):
             raise ModelError(f"protocol '{protocol.name}' has presynaptic spikes, but no "
@@ -185,6 +191,8 @@ def apply_protocol(model: Model, protocol) -> Model:
             steps = [{"time": float(t), "value": f"{float(v) - hold!r} mV"}
                      for t, v in zip(protocol.clamp_times_s, protocol.clamp_mv) if t > 0.0]
             inputs["V"] = {"unit": "mV", "value": f"{hold!r} mV", "steps": steps}
+    if not (spikes_depolarise or len(protocol.clamp_times_s) or protocol.interventions):
+        return model    # spikes only: the engine reads them at run time, the model stays
     spec["inputs"] = inputs
     if protocol.interventions:
         spec["interventions"] = list(spec.get("interventions", [])) + [
@@ -192,15 +200,27 @@ def apply_protocol(model: Model, protocol) -> Model:
     return Model.from_dict(spec, source=model.source)
 
 
+#: Model -> the part of a run's provenance that depends on the model only (its hash alone
+#: costs 6–80 µs), computed once per Model.
+_MODEL_PROVENANCE: "weakref.WeakKeyDictionary[Model, dict]" = weakref.WeakKeyDictionary()
+
+
 def _provenance(network: Network, seed: int, t_end: float, max_events: int) -> dict:
     model = network.model
+    static = _MODEL_PROVENANCE.get(model)
+    if static is None:
+        static = {
+            "stochsyn_version": __version__,
+            "model_name": model.name,
+            "model_source": model.source,
+            "model_hash": model.hash,
+            "model_spec": model.spec,
+            "parameters": {k: str(v) for k, v in model.parameters.items()},
+        }
+        _MODEL_PROVENANCE[model] = static
     return {
-        "stochsyn_version": __version__,
-        "model_name": model.name,
-        "model_source": model.source,
-        "model_hash": model.hash,
-        "model_spec": model.spec,
-        "parameters": {k: str(v) for k, v in model.parameters.items()},
+        **static,
+        "parameters": dict(static["parameters"]),
         "seed": int(seed),
         "t_end": float(t_end),
         "max_events": int(max_events),
@@ -292,8 +312,10 @@ _NETWORKS: dict = {}
 
 
 def _network_of(model: Model) -> Network:
-    """The compiled arrays of ``model`` in a worker process, built once per model and kept
-    for the worker's next batches (the calling process compiles afresh for every run)."""
+    """The compiled arrays of ``model`` in an executor's worker process, built once per
+    model and kept for the worker's next batches: every task brings a new copy of the
+    Model, pickled without its Network (``Model.__getstate__``), so they are kept by the
+    model's hash. (The calling process keeps them on the Model: :func:`compile`.)"""
     key = model.hash
     network = _NETWORKS.get(key)
     if network is None:
@@ -323,7 +345,6 @@ def run_batch_task(task: BatchTask, stop_flag: np.ndarray | None = None,
     on_progress : callable(done, events), optional
         Called a few times a second with the trajectories finished and their events.
     """
-    from .engine.batch import NOT_STARTED
     if stop_flag is None:
         stop_flag = np.zeros(1, dtype=np.int64)
     if task.deadline is not None and time.time() >= task.deadline:
@@ -332,7 +353,7 @@ def run_batch_task(task: BatchTask, stop_flag: np.ndarray | None = None,
     labels = _labels(network, task.model, task.times)
     first, n = task.trajectories
     trajectories = np.arange(first, first + n, dtype=np.int64)
-    logs = bool(np.any(network.arrays.log)) and task.record_events
+    logs = task.record_events and bool(network.arrays.log.any())
     directory = Path(task.directory) if task.directory is not None else None
     writer = None
     kept: list[Events] = []
@@ -364,7 +385,7 @@ def run_batch_task(task: BatchTask, stop_flag: np.ndarray | None = None,
     counts = np.empty((n, len(task.times), network.n_species), dtype=np.int64)
     firings = np.empty((n, network.n_reactions), dtype=np.int64)
     status = np.full(n, NOT_STARTED, dtype=np.int64)
-    results = np.zeros((n, 7), dtype=np.float64)
+    results = np.zeros((n, _result_columns(network)), dtype=np.float64)
     voltages = np.empty((n, len(task.times) if record_voltage else 0), dtype=np.float64)
     cont_values = np.empty((n, len(task.times), len(network.continuous)), dtype=np.float64)
     outputs = (counts, firings, status, results, voltages, cont_values)
@@ -374,8 +395,9 @@ def run_batch_task(task: BatchTask, stop_flag: np.ndarray | None = None,
         dropped = _simulate_rows(network, task, trajectories, outputs, logs, stop_flag, poll,
                                  sink)
         seconds = time.perf_counter() - started
-        not_started = status == NOT_STARTED
-        if not_started.any():           # stopped before these began: nothing simulated
+        statuses = _status_counts(status)
+        if NOT_STARTED in statuses:     # stopped before these began: nothing simulated
+            not_started = status == NOT_STARTED
             counts[not_started] = -1
             firings[not_started] = 0
             results[not_started] = 0.0
@@ -387,7 +409,7 @@ def run_batch_task(task: BatchTask, stop_flag: np.ndarray | None = None,
             firings=firings, event_records=Events.concatenate(kept) if kept else Events.empty(),
             n_releases=results[:, 3].astype(np.int64),
             voltage_mv=voltages if record_voltage else None,
-            **_hybrid_fields(cont_values, results), provenance=task.provenance,
+            **_hybrid_fields(cont_values, results, network), provenance=task.provenance,
             sweep_columns={k: np.full(n, v) for k, v in task.sweep_values.items()},
             **labels)
         if directory is not None:
@@ -402,10 +424,16 @@ def run_batch_task(task: BatchTask, stop_flag: np.ndarray | None = None,
         if writer is not None:
             writer.abort()
         raise
-    codes, how_many = np.unique(status, return_counts=True)
     return BatchOutcome(task.number, n, int(results[:, 0].sum()), seconds,
-                        ensemble if directory is None else None,
-                        {int(c): int(k) for c, k in zip(codes, how_many)}, dropped)
+                        ensemble if directory is None else None, statuses, dropped)
+
+
+def _status_counts(status: np.ndarray) -> dict[int, int]:
+    """How many rows of a batch have each status code."""
+    if not status.any():        # all OK, the usual case (~1 µs; np.unique takes ~10)
+        return {OK: len(status)} if len(status) else {}
+    codes, how_many = np.unique(status, return_counts=True)
+    return {int(c): int(k) for c, k in zip(codes, how_many)}
 
 
 def _simulate_rows(network, task, trajectories, outputs, logs, stop_flag, poll, sink) -> int:
@@ -503,7 +531,7 @@ def _kernel(network, task, trajectories, outputs, first, last, capacity, stop_fl
     counts, firings, status, results, voltages, cont_values = (a[first:last] for a in outputs)
     if buffers is None:
         buffers = _event_buffers(last - first, capacity)
-    run_batch(network.arrays, task.run_entropy, trajectories[first:last], task.times,
+    run_batch(network.packed, task.run_entropy, trajectories[first:last], task.times,
               task.t_end, task.max_events, np.arange(network.n_species, dtype=np.int64),
               counts, firings, *buffers, status, results, n_threads=task.n_threads,
               spike_times=task.spike_times[0], post_spike_times=task.spike_times[1],
@@ -511,12 +539,22 @@ def _kernel(network, task, trajectories, outputs, first, last, capacity, stop_fl
               stop_flag=stop_flag, poll=poll)
 
 
-def _hybrid_fields(cont_values, results) -> dict:
+def _result_columns(network: Network) -> int:
+    """Columns of the kernel's per-trajectory results: 9, and in the hybrid mode one more
+    per flux (its total; stochsyn.engine.ssa.simulate_trajectory)."""
+    return 9 + (len(network.hybrid.fx_rx) if network.hybrid is not None else 0)
+
+
+def _hybrid_fields(cont_values, results, network) -> dict:
     """The Ensemble's fields of the hybrid mode (None without continuous species)."""
     if cont_values.shape[2] == 0:
         return {}
+    flux_totals = np.zeros((len(results), network.n_reactions))
+    fluxes = network.hybrid.fx_rx
+    flux_totals[:, fluxes] = results[:, 9:9 + len(fluxes)]
     return dict(continuous_values=cont_values, ode_steps=results[:, 4].astype(np.int64),
-                continuous_clamped=results[:, 6].copy())
+                continuous_clamped=results[:, 6].copy(),
+                ode_restarts=results[:, 7].astype(np.int64), flux_totals=flux_totals)
 
 
 def _event_buffers(n: int, capacity: int):
@@ -527,15 +565,23 @@ def _event_buffers(n: int, capacity: int):
             np.empty((n, capacity), dtype=np.int64))
 
 
+#: The kernels this process has loaded, by mode (True: hybrid): :func:`_warm_up` is needed
+#: once per mode and process (its watcher thread alone costs ~0.1 ms a call).
+_LOADED_MODES: set = set()
+
+
 def _warm_up(network: Network, times, notify) -> float:
     """Load (or compile, the first time on a machine) the kernel for ``network``'s types
     by running it on zero trajectories, outside any timing; says so via ``notify`` when it
-    takes long. Returns the seconds it took."""
+    takes long. Returns the seconds it took (0 when this process has loaded it before)."""
+    mode = network.hybrid is not None
+    if mode in _LOADED_MODES:
+        return 0.0
     task = BatchTask(0, None, (0, 0), entropy_words(0), times, 0.0, 0, False, 0,
                      (np.zeros(0), np.zeros(0)), {}, {}, None, 1, None)
     outputs = (np.empty((0, len(times), network.n_species), dtype=np.int64),
                np.empty((0, network.n_reactions), dtype=np.int64),
-               np.empty(0, dtype=np.int64), np.zeros((0, 7)),
+               np.empty(0, dtype=np.int64), np.zeros((0, _result_columns(network))),
                np.empty((0, len(times) if network.model.membrane is not None else 0)),
                np.empty((0, len(times), len(network.continuous))))
     done = threading.Event()
@@ -553,6 +599,7 @@ def _warm_up(network: Network, times, notify) -> float:
                 np.zeros(1, dtype=np.int64), None)
     finally:
         done.set()
+    _LOADED_MODES.add(mode)
     seconds = time.perf_counter() - started
     if seconds > 1.5:
         notify(f"kernels ready after {seconds:.1f} s (not counted in events/s)")
@@ -594,7 +641,9 @@ def _concatenate(parts, labels, provenance) -> Ensemble:
         **({} if parts[0].continuous_values is None else dict(
             continuous_values=np.concatenate([p.continuous_values for p in parts]),
             ode_steps=np.concatenate([p.ode_steps for p in parts]),
-            continuous_clamped=np.concatenate([p.continuous_clamped for p in parts]))),
+            continuous_clamped=np.concatenate([p.continuous_clamped for p in parts]),
+            ode_restarts=np.concatenate([p.ode_restarts for p in parts]),
+            flux_totals=np.concatenate([p.flux_totals for p in parts]))),
         firings=np.concatenate([p.firings for p in parts]),
         event_records=Events.concatenate([p.event_records for p in parts]),
         sweep_columns={k: np.concatenate([p.sweep_columns[k] for p in parts])
@@ -976,7 +1025,7 @@ def _run_blocks(blocks, options, model, out, resume, overwrite, executor, shard,
     if deadline is not None and not ens.complete:
         ens.complete = False
     _check_status(ens, options.on_stop, options.max_events,
-                  skipped=total - sum(o.n_trajectories for o in outcomes))
+                  skipped=total - sum(o.n_trajectories for o in outcomes), network=network)
     return ens
 
 
@@ -1178,7 +1227,19 @@ def _plain_column(values) -> list:
     return [repr(float(v)) if is_number else str(v) for v, is_number in zip(values, numbers)]
 
 
-def _check_status(ens: Ensemble, on_stop: str, max_events: int, skipped: int = 0) -> None:
+def _consuming_fluxes(network: Network | None) -> str:
+    """The fluxes that consume continuous species, as "reaction (species)" (for the
+    flux_negative advice)."""
+    hybrid = network.hybrid if network is not None else None
+    if hybrid is None or not len(hybrid.fx_consumed):
+        return "?"
+    pairs = hybrid.fx_consumed.reshape(-1, 2)
+    return ", ".join(f"'{network.reactions[hybrid.fx_rx[q]]}' (consumes "
+                     f"{network.continuous[s]})" for s, q in pairs)
+
+
+def _check_status(ens: Ensemble, on_stop: str, max_events: int, skipped: int = 0,
+                  network: Network | None = None) -> None:
     if ens.continuous_clamped is not None and np.any(ens.continuous_clamped > 0):
         which = np.flatnonzero(ens.continuous_clamped > 0)
         warnings.warn(
@@ -1188,9 +1249,9 @@ def _check_status(ens: Ensemble, on_stop: str, max_events: int, skipped: int = 0
             "Ensemble.continuous_clamped per trajectory): such a species is too scarce to "
             f"be continuous ({', '.join(ens.continuous)}); make it discrete",
             HybridWarning, stacklevel=3)
-    stopped = np.flatnonzero(ens.status != 0)
-    if (not len(stopped) and not skipped) or on_stop == "ignore":
+    if on_stop == "ignore" or (not skipped and not ens.status.any()):
         return
+    stopped = np.flatnonzero(ens.status != 0)
     reasons = {}
     for b in stopped:
         reasons.setdefault(STATUS_TEXT.get(int(ens.status[b]), str(ens.status[b])), []).append(
@@ -1210,6 +1271,12 @@ def _check_status(ens: Ensemble, on_stop: str, max_events: int, skipped: int = 0
         "hazard_bound": "a time-dependent propensity exceeded the bound the engine "
                         "computed for it (an engine error, not a model one); please report "
                         "it with the model and the seed",
+        "flux_negative": "a flux (a reaction integrated as a term of dy/dt, "
+                         "docs/model-format.md) drove a continuous species it consumes "
+                         "below zero, beyond the ODE's error control: "
+                         f"{_consuming_fluxes(network)}; tighten [continuous] rtol and "
+                         "atol, or set flux = false on that reaction so that each firing is "
+                         "an event",
         "interrupted": "the run's wall-clock budget (max_wall) ran out while they ran; "
                        "resume the run (--resume) to finish them",
         "not_started": "the run's wall-clock budget (max_wall) ran out before they began; "

@@ -1,8 +1,10 @@
 """Compile a Model into the flat arrays the numba kernels read.
 
-Nothing here imports numba: the Network is the contract between the Python layers and the
-kernels. Every integer array is ``int64`` and every real array ``float64`` whatever the
-model, so one compiled kernel serves every model and a parameter change never recompiles.
+The Network is the contract between the Python layers and the kernels. Every integer array
+is ``int64`` and every real array ``float64`` whatever the model, so one compiled kernel
+serves every model and a parameter change never recompiles. The kernels receive the
+arrays packed into two buffers (:func:`pack`; :mod:`stochsyn.engine.layout` unpacks them),
+made once per Network.
 
 The state vector of the engine has ``n_species + n_pair_classes`` entries: the species
 counts (agent states included, each the number of agents in that state), followed by the
@@ -13,12 +15,14 @@ disjoint, :func:`stochsyn.model.rules.split_neighbour_classes`).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
+from .model.balance import rref
 from .model.elements import STATE_KINDS
 from .model.model import Model, hybrid_roles
 
@@ -34,9 +38,10 @@ _KIND_CODES = {"mass_action": MASS_ACTION, "voltage": VOLTAGE, "input": INPUT,
                "hill": HILL}
 
 #: Hybrid mode (``[continuous]``): reactions that are terms of the ODE of the continuous
-#: species, and discrete reactions whose propensity reads continuous species (evaluated
-#: along y(t) by stochsyn.engine.continuous). Their leaves in the sum tree stay 0.
-ODE_TERM, COUPLED = 8, 9
+#: species, discrete reactions whose propensity reads continuous species (evaluated
+#: along y(t) by stochsyn.engine.continuous), and fluxes (terms of the ODE with a discrete
+#: factor). Their leaves in the sum tree stay 0.
+ODE_TERM, COUPLED, FLUX = 8, 9, 10
 
 #: Intervention kinds (the last two: set or add to a continuous species' value).
 SET_COUNT, ADD_COUNT, SET_RATE, SET_VALUE, ADD_VALUE = 0, 1, 2, 3, 4
@@ -150,16 +155,28 @@ class HybridArrays(NamedTuple):
     none, and its kernel neither compiles nor pays for any of it (every array a kernel
     receives costs reference counting at each call).
 
-    Sizes: ``Y`` continuous species, ``N`` coupled reactions; a "slot" is an index into y
-    (the continuous species in species order).
+    Sizes: ``Y`` continuous species, ``N`` coupled reactions, ``F`` fluxes; a "slot" is
+    an index into y (the continuous species in species order; slot ``Y + q`` is the total
+    moved by flux ``q``, integrated with them).
     """
 
     cont_idx: np.ndarray       # (Y,) int64 state index of each continuous species
     cont_slot: np.ndarray      # (S + P,) int64 slot of each state entry, -1 if discrete
     cont_tol: np.ndarray       # (2,) float64 ODE rtol, atol (molecules)
     ode_rx: np.ndarray         # (Q,) int64 the ODE terms (rate_kind ODE_TERM)
-    ode_code: np.ndarray       # int64 the mass-action ODE terms, one after another: j, n,
-                               #   n × (slot, order), m, m × (slot, net change)
+    mt_rx: np.ndarray          # int64 the mass-action ODE terms of at most two reactants of
+    mt_a: np.ndarray           #   order 1 (the usual ones), laid out for speed: reaction,
+    mt_b: np.ndarray           #   reactant slots a, b (-1: none), and the CSR of their net
+    mt_ptr: np.ndarray         #   changes of the integrated variables (slot, float64
+                               #   change; a dependent species' is implied)
+    mt_slot: np.ndarray
+    mt_val: np.ndarray
+    jt_ptr: np.ndarray         # (2 len(mt_rx) + 1,) int64 CSR, per fast term and reactant
+    jt_row: np.ndarray         #   (a, then b), of its Jacobian entries among the integrated
+    jt_col: np.ndarray         #   variables (z positions, the conservation laws folded in):
+    jt_val: np.ndarray         #   J_z[row, col] += val · ∂a/∂y_reactant
+    ode_code: np.ndarray       # int64 the other mass-action ODE terms, one after another:
+                               #   j, n, n × (slot, order), m, m × (slot, net change)
     ode_law_code: np.ndarray   # int64 the Michaelis–Menten and Hill ODE terms: j, kind, then
                                #   as in ode_code
     cp_rx: np.ndarray          # (N,) int64 the coupled reactions (rate_kind COUPLED)
@@ -172,6 +189,35 @@ class HybridArrays(NamedTuple):
     jump_ptr: np.ndarray       # (M+1,) int64 CSR of each discrete reaction's change of
     jump_slot: np.ndarray      #   continuous species: slot, int64 net change
     jump_val: np.ndarray
+    fx_rx: np.ndarray          # (F,) int64 the fluxes (rate_kind FLUX)
+    fx_ptr: np.ndarray         # (F+1,) int64 start of each in fx_code:
+    fx_code: np.ndarray        #   j, kind (its own: MASS_ACTION … HILL_REPRESS), n,
+                               #   n × (state index of a discrete reactant; order), m,
+                               #   m × (slot of a continuous reactant, order), k,
+                               #   k × (slot, net change)
+    fx_input: np.ndarray       # (F,) int64 input a time-dependent flux reads, else -1
+    fx_state: np.ndarray       # (1,) int64 1 = a flux is of a state kind (mass action,
+                               #   Michaelis–Menten, Hill)
+    fxdep_ptr: np.ndarray      # (M+1,) int64: fluxes whose discrete factor (or discrete
+    fxdep_idx: np.ndarray      #   law modifier) reaction j's firing changes
+    settle_before: np.ndarray  # (M,) int64 1 = reaction j's firing jumps y or changes a
+                               #   count a flux's law reads: the ODE is settled first
+    fx_voltage: np.ndarray     # (1,) int64 1 = a flux reads the membrane voltage
+    fx_steps_inputs: np.ndarray  # int64 inputs (not the membrane's) of time-dependent
+                                 #   fluxes that have steps: the ODE's steps end there
+    fx_consumed: np.ndarray    # int64 pairs (slot, flux) of a continuous species a flux
+                               #   consumes (FLUX_NEGATIVE check)
+    law_slots: np.ndarray      # int64 slots read by a Michaelis–Menten or Hill term (ODE
+                               #   term or flux): finite-difference columns of the Jacobian
+    z_idx: np.ndarray          # (Z,) int64 the slots the integrator solves for: the species
+                               #   the conservation laws leave independent, then the Y + q
+                               #   of the flux totals
+    zpos: np.ndarray           # (Y + F,) int64 position of each slot in z_idx, -1 if dependent
+    dep_slot: np.ndarray       # (D,) int64 the species each conservation law makes
+    dep_ptr: np.ndarray        #   dependent, y_d = T_d − Σ coef · y_c, and the CSR of its
+    dep_col: np.ndarray        #   terms: position of c in z_idx, float64 coef
+    dep_coef: np.ndarray
+    depof: np.ndarray          # (Y + F,) int64 the law of each dependent slot, else -1
     law_ptr: np.ndarray        # the Michaelis–Menten and Hill arrays of NetworkArrays
     law_idx: np.ndarray        #   (the same objects)
     law_w: np.ndarray
@@ -179,6 +225,56 @@ class HybridArrays(NamedTuple):
     sat_idx: np.ndarray
     law_k: np.ndarray
     law_n: np.ndarray
+
+
+class PackedNetwork(NamedTuple):
+    """A network's arrays in two buffers (:func:`pack`).
+
+    Handing 85 arrays to a compiled kernel costs ~0.1 µs each at every call (numba types
+    and unboxes every array, and makes and frees a reference-count record for each): 8–9 µs,
+    as much as the rest of a one-trajectory ``simulate`` call. Packed, a call passes 3, and
+    :func:`stochsyn.engine.layout.unpack` rebuilds the named tuple from views of them.
+
+    Attributes
+    ----------
+    ints : (N_i,) int64 ndarray
+        The int64 fields of :class:`NetworkArrays`, one after another in field order.
+    reals : (N_f,) float64 ndarray
+        The float64 fields, likewise.
+    bounds : (F, 2) int64 ndarray
+        Field k is ``ints[bounds[k, 0]:bounds[k, 1]]`` or ``reals[…]``, by its dtype.
+    """
+
+    ints: np.ndarray
+    reals: np.ndarray
+    bounds: np.ndarray
+
+
+def pack(arrays: NetworkArrays) -> PackedNetwork:
+    """Lay the arrays of a :class:`NetworkArrays` out in two buffers, in field order.
+
+    Raises
+    ------
+    TypeError
+        A field that is not a 1-D int64 or float64 array (the message names it).
+    """
+    parts = {"i": [], "f": []}
+    sizes = {"i": 0, "f": 0}
+    bounds = np.empty((len(arrays), 2), dtype=np.int64)
+    for k, name in enumerate(arrays._fields):
+        value = getattr(arrays, name)
+        kind = getattr(getattr(value, "dtype", None), "kind", None)
+        if not (isinstance(value, np.ndarray) and value.ndim == 1 and value.itemsize == 8
+                and kind in "if"):
+            raise TypeError(f"NetworkArrays.{name} must be a 1-D int64 or float64 array, "
+                            f"not {value!r:.80}")
+        parts[kind].append(value)
+        bounds[k] = sizes[kind], sizes[kind] + len(value)
+        sizes[kind] += len(value)
+    ints = np.concatenate(parts["i"]) if parts["i"] else np.zeros(0, np.int64)
+    reals = np.concatenate(parts["f"]) if parts["f"] else np.zeros(0, np.float64)
+    return PackedNetwork(ints.astype(np.int64, copy=False),
+                         reals.astype(np.float64, copy=False), bounds)
 
 
 @dataclass(frozen=True)
@@ -197,6 +293,8 @@ class Network:
         The continuous species in the order of y (species order); empty for the exact mode.
     hybrid : HybridArrays or None
         The hybrid mode's arrays; None for the exact mode.
+    packed : stochsyn.engine.layout.PackedNetwork
+        ``arrays`` packed for the kernels (a cached property).
     """
 
     model: Model
@@ -206,6 +304,12 @@ class Network:
     arrays: NetworkArrays
     continuous: tuple[str, ...] = ()
     hybrid: HybridArrays | None = None
+
+    @functools.cached_property
+    def packed(self) -> PackedNetwork:
+        """``arrays`` in the two buffers the kernels take (:func:`pack`: 3 arrays to hand
+        over per call instead of 85), made on first use."""
+        return pack(self.arrays)
 
     @property
     def n_species(self) -> int:
@@ -235,7 +339,14 @@ def _f64(values) -> np.ndarray:
 
 
 def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DESIGN.md
-    """Compile ``model`` into a :class:`Network`.
+    """Compile ``model`` into a :class:`Network`, once per Model.
+
+    A Model is an immutable value, so its Network is kept with it and later calls return
+    the same object (building it takes 0.2 ms for 2 reactions, 1.3 ms for the 97 of
+    ``reactions/examples/ampar_network.toml``; the lookup ~0.2 µs). The kernels copy what
+    they change (the rate constants), so the arrays are only read: do not write to them.
+    Parameters are runtime values in these arrays, so a Model from
+    :meth:`Model.with_parameters` gets its own Network without recompiling any kernel.
 
     Parameters
     ----------
@@ -245,6 +356,22 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
     -------
     Network
     """
+    network = vars(model).get(_KEPT)
+    if network is None:
+        network = _compile(model)
+        # Kept on the Model itself (it is immutable, so its arrays cannot go stale): the
+        # Network refers back to its Model, so a table keyed by Models would keep every
+        # Model of a parameter sweep alive; this cycle is freed with the Model.
+        object.__setattr__(model, _KEPT, network)
+    return network
+
+
+#: The attribute under which a Model keeps its Network (:func:`compile`).
+_KEPT = "_stochsyn_network"
+
+
+def _compile(model: Model) -> Network:
+    """Build the Network of ``model`` (:func:`compile` keeps it)."""
     n_species = model.n_species
     reactions = model.reactions
     agent_types = model.agent_types
@@ -331,7 +458,7 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
                                pair_classes)
     # Split by kind, so that the engine's hot loop over the tree's dependents needs no test.
     # ODE terms and coupled reactions (hybrid mode) are in none of these lists.
-    hybrid = [role in ("ode", "coupled") for role in roles]
+    hybrid = [role in ("ode", "coupled", "flux") for role in roles]
     timed = [r.kind not in STATE_KINDS and not h for r, h in zip(reactions, hybrid)]
     lawful = [r.kind in STATE_KINDS and r.kind != "mass_action" and not h
               for r, h in zip(reactions, hybrid)]
@@ -372,8 +499,8 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
     arrays = NetworkArrays(
         x0=_i64(model.x0),
         n_state=_i64([n_species + len(pair_classes)]),
-        rate_kind=_i64([{"ode": ODE_TERM, "coupled": COUPLED}.get(role, _kind_code(r))
-                        for r, role in zip(reactions, roles)]),
+        rate_kind=_i64([{"ode": ODE_TERM, "coupled": COUPLED, "flux": FLUX}.get(
+            role, _kind_code(r)) for r, role in zip(reactions, roles)]),
         rate=np.array([r.rate * k for r, k in zip(reactions, rate_scale)],
                       dtype=np.float64).reshape(-1),
         rate_input=_i64([r.input for r in reactions]),
@@ -430,7 +557,7 @@ def compile(model: Model) -> Network:  # noqa: A001 - the layer's verb, as in DE
     if continuous:
         hybrid = HybridArrays(
             **_hybrid_arrays(model, roles, slot, reactant_rows, change_rows, dependents,
-                             len(pair_classes)),
+                             len(pair_classes), membrane["mem_io"]),
             **{name: getattr(arrays, name) for name in ("law_ptr", "law_idx", "law_w",
                                                          "sat_ptr", "sat_idx", "law_k",
                                                          "law_n")})
@@ -476,16 +603,19 @@ def _kind_code(reaction) -> int:
 
 
 def _hybrid_arrays(model, roles, slot, reactant_rows, change_rows, dependents,
-                   n_pair_classes) -> dict:
+                   n_pair_classes, mem_io) -> dict:
     """The hybrid mode's own arrays (see HybridArrays).
 
     ``slot`` maps the state index of each continuous species to its place in y (species
     order); ``reactant_rows`` hold state indices (pair classes for neighbour rules),
-    ``change_rows`` each reaction's net change of continuous species."""
+    ``change_rows`` each reaction's net change of continuous species; ``mem_io`` the
+    membrane's voltage and dendrite inputs."""
     reactions = model.reactions
     ode = [j for j, role in enumerate(roles) if role == "ode"]
     coupled = [j for j, role in enumerate(roles) if role == "coupled"]
+    fluxes = [j for j, role in enumerate(roles) if role == "flux"]
     position = {j: q for q, j in enumerate(coupled)}
+    flux_position = {j: q for q, j in enumerate(fluxes)}
     n_state = model.n_species + n_pair_classes
     cont_slot = np.full(n_state, -1, dtype=np.int64)
     for s, q in slot.items():
@@ -497,31 +627,163 @@ def _hybrid_arrays(model, roles, slot, reactant_rows, change_rows, dependents,
         return ([len(reactants)] + [v for pair in reactants for v in pair]
                 + [len(changes)] + [v for pair in changes for v in pair])
 
-    ode_code, ode_law_code, cp_code, cp_ptr = [], [], [], [0]
+    def split(j):
+        """j, kind, the discrete reactants, the continuous ones (the coupled layout)."""
+        discrete = [(s, n) for s, n in reactant_rows[j] if s not in slot]
+        continuous = [(slot[s], n) for s, n in reactant_rows[j] if s in slot]
+        return ([j, _kind_code(reactions[j]), len(discrete)]
+                + [v for pair in discrete for v in pair]
+                + [len(continuous)] + [v for pair in continuous for v in pair])
+
+    def law_reads(j):
+        r = reactions[j]
+        return {slot[s] for s in {i for i, _ in r.modifier} | set(r.saturation) if s in slot}
+
+    ode_code, ode_law_code, cp_code, cp_ptr, law_slots = [], [], [], [0], set()
+    fast = []       # (j, a, order a, b, order b, changes) of the short mass-action terms
     for j in ode:
         kind = _kind_code(reactions[j])
-        if kind == MASS_ACTION:
+        if (kind == MASS_ACTION and len(reactant_rows[j]) <= 2
+                and all(n == 1 for _, n in reactant_rows[j])):
+            pairs = [(slot[s], n) for s, n in reactant_rows[j]] + [(-1, 0)] * 2
+            fast.append((j, *pairs[0], *pairs[1],
+                         [(slot[s], d) for s, d in change_rows[j]]))
+        elif kind == MASS_ACTION:
             ode_code += [j] + term(j)
         else:
             ode_law_code += [j, kind] + term(j)
+            law_slots |= {slot[s] for s, _ in reactant_rows[j]} | law_reads(j)
     for j in coupled:
-        discrete = [(s, n) for s, n in reactant_rows[j] if s not in slot]
-        continuous = [(slot[s], n) for s, n in reactant_rows[j] if s in slot]
-        cp_code += ([j, _kind_code(reactions[j]), len(discrete)]
-                    + [v for pair in discrete for v in pair]
-                    + [len(continuous)] + [v for pair in continuous for v in pair])
+        cp_code += split(j)
         cp_ptr.append(len(cp_code))
+    fx_code, fx_ptr, fx_input, consumed = [], [0], [], []
+    for q, j in enumerate(fluxes):
+        changes = [(slot[s], d) for s, d in change_rows[j]]
+        fx_code += split(j) + [len(changes)] + [v for pair in changes for v in pair]
+        fx_ptr.append(len(fx_code))
+        timed = reactions[j].kind not in STATE_KINDS
+        fx_input.append(reactions[j].input if timed else -1)
+        consumed += [v for s, d in changes if d < 0 for v in (s, q)]
+        if reactions[j].kind in ("michaelis_menten", "hill"):
+            law_slots |= {slot[s] for s, _ in reactant_rows[j] if s in slot} | law_reads(j)
+    steps_inputs = sorted({fx_input[q] for q in range(len(fluxes)) if fx_input[q] >= 0
+                           and fx_input[q] not in (int(mem_io[0]), int(mem_io[1]))
+                           and model.inputs[fx_input[q]].step_times})
     cpdep = _csr([[position[k] for k in row if k in position] for row in dependents], 1,
                  (np.int64,))
-    jumps = _csr([[] if roles[j] == "ode" else [(slot[s], d) for s, d in change_rows[j]]
+    fxdep = _csr([[flux_position[k] for k in row if k in flux_position]
+                  for row in dependents], 1, (np.int64,))
+    jumps = _csr([[] if roles[j] in ("ode", "flux") else [(slot[s], d) for s, d in change_rows[j]]
                   for j in range(len(reactions))], 2, (np.int64, np.int64))
+    law_reads_discrete = {s for j in fluxes for s in {i for i, _ in reactions[j].modifier}
+                          | set(reactions[j].saturation) if s not in slot}
+    # (a complex rule's members change agent states beyond its own net change)
+    settle_before = [int(jumps[0][j + 1] > jumps[0][j]
+                         or any(s in law_reads_discrete for s, d in _net_change(reactions[j])
+                                if d)
+                         or any(s in law_reads_discrete for frm, to, _ in reactions[j].members
+                                for s in (frm, to)))
+                     for j in range(len(reactions))]
+    order = sorted(slot, key=lambda s: (-model.x0[s], s))     # most abundant first
+    laws = conservation_laws([[(slot[s], d) for s, d in change_rows[j]]
+                              for j in ode + fluxes], len(slot),
+                             [slot[s] for s in order])
+    dependent = [d for d, _ in laws]
+    independent = [q for q in range(len(slot)) if q not in dependent]
+    z_idx = independent + [len(slot) + q for q in range(len(fluxes))]
+    position = {q: k for k, q in enumerate(z_idx)}
+    dep = _csr([[(position[c], coef) for c, coef in terms] for _, terms in laws], 2,
+               (np.int64, np.float64))
+    # the fast terms' changes at the integrated variables only (continuous._fast_mass)
+    mt = _csr([[(r, d) for r, d in f[5] if r in position] for f in fast], 2,
+              (np.int64, np.float64))
+    folded = {d: terms for d, terms in laws}
+
+    def partials(reactant, changes):
+        """J_z entries (row, col, val) of ∂(term)/∂y_reactant, the laws folded in."""
+        entries: dict[tuple[int, int], float] = {}
+        for r, change in changes:
+            if r not in position:
+                continue            # a dependent species is not integrated
+            if reactant in position:
+                cols = [(position[reactant], 1.0)]
+            else:                   # y_d = T − Σ coef·y_c
+                cols = [(position[c], -coef) for c, coef in folded[reactant]]
+            for col, factor in cols:
+                key = (position[r], col)
+                entries[key] = entries.get(key, 0.0) + change * factor
+        return [(i, c, v) for (i, c), v in sorted(entries.items()) if v != 0.0]
+    jt = _csr([partials(f[k], f[5]) if f[k] >= 0 else [] for f in fast for k in (1, 3)], 3,
+              (np.int64, np.int64, np.float64))
     return dict(
         cont_idx=_i64(sorted(slot)), cont_slot=cont_slot,
         cont_tol=_f64(model.continuous_tolerance),
         ode_rx=_i64(ode), ode_code=_i64(ode_code), ode_law_code=_i64(ode_law_code),
+        mt_rx=_i64([f[0] for f in fast]), mt_a=_i64([f[1] for f in fast]),
+        mt_b=_i64([f[3] for f in fast]), mt_ptr=mt[0], mt_slot=mt[1], mt_val=mt[2],
+        jt_ptr=jt[0], jt_row=jt[1], jt_col=jt[2], jt_val=jt[3],
         cp_rx=_i64(coupled), cp_ptr=_i64(cp_ptr), cp_code=_i64(cp_code),
         cpdep_ptr=cpdep[0], cpdep_idx=cpdep[1],
-        jump_ptr=jumps[0], jump_slot=jumps[1], jump_val=jumps[2])
+        jump_ptr=jumps[0], jump_slot=jumps[1], jump_val=jumps[2],
+        fx_rx=_i64(fluxes), fx_ptr=_i64(fx_ptr), fx_code=_i64(fx_code), fx_input=_i64(fx_input),
+        fx_state=_i64([int(any(i < 0 for i in fx_input))]),
+        fxdep_ptr=fxdep[0], fxdep_idx=fxdep[1], settle_before=_i64(settle_before),
+        fx_voltage=_i64([int(int(mem_io[0]) >= 0 and int(mem_io[0]) in fx_input)]),
+        fx_steps_inputs=_i64(steps_inputs), fx_consumed=_i64(consumed),
+        law_slots=_i64(sorted(law_slots)),
+        z_idx=_i64(z_idx),
+        zpos=_i64([position.get(q, -1) for q in range(len(slot) + len(fluxes))]),
+        dep_slot=_i64(dependent), dep_ptr=dep[0], dep_col=dep[1], dep_coef=dep[2],
+        depof=_i64([dependent.index(q) if q in dependent else -1
+                    for q in range(len(slot) + len(fluxes))]))
+
+
+def _net_change(reaction) -> list[tuple[int, int]]:
+    """(species, net change) of a reaction (agent states included)."""
+    net: dict[int, int] = {}
+    for s, n in reaction.reactants:
+        net[s] = net.get(s, 0) - n
+    for s, n in reaction.products:
+        net[s] = net.get(s, 0) + n
+    return sorted(net.items())
+
+
+def conservation_laws(changes: list[list[tuple[int, int]]], n: int,
+                      preference: list[int]) -> list[tuple[int, list[tuple[int, float]]]]:
+    """The linear conservation laws of the continuous dynamics, each solved for one species.
+
+    ``changes`` holds the net change ``[(slot, ν), …]`` of every ODE term and flux over the
+    ``n`` continuous species. A law is a vector ``l`` with ``l · ν_j = 0`` for every j, so
+    ``l · y`` stays constant between events (jumps and interventions move the constant, not
+    the law). The laws are brought to reduced row echelon form over the species in the
+    order ``preference`` (exact rational arithmetic), so each law's pivot, the species it
+    makes dependent, ``y_d = T − Σ_c coef_c · y_c``, is the first of its species in that
+    order (the most abundant: the difference of large totals loses the fewest digits),
+    and no dependent species appears in another law.
+
+    Returns
+    -------
+    list of (dependent slot, [(independent slot, coef), …])
+    """
+    from fractions import Fraction
+    rows = [[Fraction(0)] * n for _ in changes]
+    for row, change in zip(rows, changes):
+        for s, d in change:
+            row[s] += d
+    # null space of the transposed stoichiometry (terms × species): the laws l
+    matrix = [row[:] for row in rows]
+    pivots = rref(matrix, range(n))
+    basis = []
+    for free in (c for c in range(n) if c not in pivots):
+        vector = [Fraction(0)] * n
+        vector[free] = Fraction(1)
+        for row_index, col in enumerate(pivots):
+            vector[col] = -matrix[row_index][free]
+        basis.append(vector)
+    # reduced row echelon form of the laws, columns taken in the preferred order
+    laws = rref(basis, preference)
+    return [(d, [(c, float(basis[k][c])) for c in range(n) if c != d and basis[k][c] != 0])
+            for k, d in enumerate(laws)]
 
 
 def _complex_arrays(model) -> dict:

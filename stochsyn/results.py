@@ -17,12 +17,15 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from . import dataset as ds
+from ._lazy import lazy_module
 from .engine import STATUS_TEXT
+
+# Imported when a table or a Parquet file is first made (~0.25 s saved at start-up).
+pd = lazy_module("pandas")
+pa = lazy_module("pyarrow")
+pq = lazy_module("pyarrow.parquet")
 
 _QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 #: The name under which tables and :meth:`Ensemble.values` give the membrane voltage (mV).
@@ -129,6 +132,15 @@ class Ensemble:
         Molecules created by setting an amount that a discrete reaction made negative to 0
         (0 unless a continuous species is too scarce for the hybrid mode; see
         :mod:`stochsyn.engine.continuous`).
+    ode_restarts : (n_trajectories,) int64 ndarray or None
+        Times the ODE was stopped at an event or a scheduled change that altered its
+        right-hand side (a jump, a flux's discrete factor, V(t) under a live flux, ...) and
+        started afresh there.
+    flux_totals : (n_trajectories, n_reactions) float64 ndarray or None
+        The hybrid mode's fluxes (reactions that are terms of dy/dt, never events): how
+        many times each would have fired, i.e. the molecules it moved, integrated to the
+        time reached (0 for the other reactions, whose count is in ``firings``). So
+        ``firings + flux_totals`` compares with an exact run's ``firings``.
     sweep_columns : dict of str -> (n_trajectories,) ndarray
         For a sweep (:func:`stochsyn.sweep`): the point index (``point``), the parameter
         values and the protocol name of each trajectory; empty for a plain run.
@@ -158,6 +170,8 @@ class Ensemble:
     continuous_values: np.ndarray | None = None
     ode_steps: np.ndarray | None = None
     continuous_clamped: np.ndarray | None = None
+    ode_restarts: np.ndarray | None = None
+    flux_totals: np.ndarray | None = None
     sweep_columns: dict[str, np.ndarray] = field(default_factory=dict)
     complete: bool = True
 
@@ -173,6 +187,10 @@ class Ensemble:
                 self.ode_steps = np.zeros(n, dtype=np.int64)
             if self.continuous_clamped is None:
                 self.continuous_clamped = np.zeros(n)
+            if self.ode_restarts is None:
+                self.ode_restarts = np.zeros(n, dtype=np.int64)
+            if self.flux_totals is None:
+                self.flux_totals = np.zeros((n, len(self.reactions)))
 
     # ------------------------------------------------------------------ basic views
     @property
@@ -366,6 +384,7 @@ class Ensemble:
         })
         if self.continuous:
             table["ode_steps"] = self.ode_steps
+            table["ode_restarts"] = self.ode_restarts
             table["continuous_clamped"] = self.continuous_clamped
         if names is None:
             names = (tuple(self.observables or self.species)
@@ -512,6 +531,9 @@ class _Lazy:
         instance.__dict__.get("_loaders", {}).pop(self.name, None)
 
 
+#: Column prefix of the fluxes' totals in a dataset's per-trajectory table (the hybrid mode).
+FLUX_PREFIX = "flux:"
+
 _LAZY_DEFAULTS = {"voltage_mv": None, "continuous_values": None}
 for _name in ("counts", "firings", "event_records", "voltage_mv", "continuous_values"):
     setattr(Ensemble, _name, _Lazy(_name))
@@ -624,6 +646,9 @@ def trajectory_table(ens: Ensemble, records_per_trajectory: np.ndarray | None = 
     if ens.continuous:
         add("ode_steps", ens.ode_steps, pa.int64())
         add("continuous_clamped", ens.continuous_clamped, pa.float64(), _UNIT_COUNT)
+        add("ode_restarts", ens.ode_restarts, pa.int64())
+        for j, reaction in enumerate(ens.reactions):      # the fluxes' totals (else 0)
+            add(f"{FLUX_PREFIX}{reaction}", ens.flux_totals[:, j], pa.float64(), _UNIT_COUNT)
     for j, reaction in enumerate(ens.reactions):
         add(f"{ds.FIRED_PREFIX}{reaction}", ens.firings[:, j], pa.int64())
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
@@ -905,6 +930,10 @@ def read(directory: str | os.PathLike, names: str | Iterable[str] | None = None,
         continuous=continuous,
         ode_steps=column("ode_steps", np.int64) if continuous else None,
         continuous_clamped=column("continuous_clamped", np.float64) if continuous else None,
+        ode_restarts=column("ode_restarts", np.int64) if continuous else None,
+        flux_totals=((np.stack([column(f"{FLUX_PREFIX}{r}", np.float64) for r in reactions],
+                               axis=1) if reactions else np.zeros((n, 0)))
+                     if continuous else None),
         sweep_columns=sweep_columns, complete=complete)
     ens.__dict__["_loaders"] = {
         "counts": lambda: counts_part("counts"),

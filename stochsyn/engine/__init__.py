@@ -47,7 +47,7 @@ invalidate_stale_kernel_cache()
 from .batch import NOT_STARTED, run_batch  # noqa: E402
 from .ssa import (AGENT_CAPACITY, HAZARD_BOUND, INTERRUPTED, MAX_EVENTS,  # noqa: E402
                   NEGATIVE_COUNT, NONFINITE_PROPENSITY, OK)
-from .continuous import ODE_FAILURE  # noqa: E402
+from .continuous import FLUX_NEGATIVE, ODE_FAILURE  # noqa: E402
 
 #: What each kernel status code means, for messages and result tables.
 STATUS_TEXT = {
@@ -60,8 +60,9 @@ STATUS_TEXT = {
     HAZARD_BOUND: "hazard_bound",
     INTERRUPTED: "interrupted",
     NOT_STARTED: "not_started",
+    FLUX_NEGATIVE: "flux_negative",
 }
 
 __all__ = ["STATUS_TEXT", "OK", "MAX_EVENTS", "NEGATIVE_COUNT", "NONFINITE_PROPENSITY",
            "AGENT_CAPACITY", "ODE_FAILURE", "HAZARD_BOUND", "INTERRUPTED", "NOT_STARTED",
-           "run_batch"]
+           "FLUX_NEGATIVE", "run_batch"]

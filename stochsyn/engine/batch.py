@@ -1,16 +1,23 @@
 """Running a batch of trajectories on several threads.
 
 The kernel :func:`stochsyn.engine.ssa.run_trajectories` is compiled with ``nogil=True``;
-plain Python threads call it on disjoint chunks of the batch, taking the next chunk when
-they finish one (dynamic scheduling, so unequal trajectories still balance). Every
-trajectory seeds its own stream from its global index, so the result does not depend on
-the number of threads or on which thread ran what.
+each of ``n_threads`` worker threads calls it once, and inside the kernel, without the GIL,
+the calls claim the batch's rows a few at a time from one shared counter (an atomic
+fetch-and-add): dynamic scheduling, so unequal trajectories still balance, at the cost of
+one kernel call per thread and batch. Every trajectory seeds its own stream from its
+global index, so the result does not depend on the number of threads or on which thread
+ran what. Each call counts firings in its own work arrays and writes every output row
+once per trajectory, so two threads never write one cache line at every event.
 
-The calling thread never runs the kernel itself (even with one thread): it waits, calls
-the caller's ``poll`` a few times a second (progress bars, a wall-clock budget), and stays
-able to take a Ctrl-C. On a KeyboardInterrupt (or any error from ``poll``) it sets the
-kernel's stop flag, which every running trajectory reads every few thousand events, waits
-for the workers to return (well under a second) and re-raises.
+In the exact mode the calling thread runs the kernel itself for the first trajectories of
+a batch while they are short (:data:`INLINE_ROW_WORK` events each, :data:`INLINE_WORK` in
+all; a batch of small trajectories ends there, without waking any worker); then it hands
+the rest to the workers (in the hybrid mode all of it: the budget counts events, not the
+ODE steps between them) and waits, calls the caller's ``poll`` a few times a second (progress bars,
+a wall-clock budget), and stays able to take a Ctrl-C. On a KeyboardInterrupt (or any
+error from ``poll``) it sets the kernel's stop flag, which every running trajectory reads
+every few thousand events, waits for the workers to return (well under a second) and
+re-raises.
 
 Why not numba's ``prange``: a ``parallel=True`` kernel loaded from numba's on-disk cache
 ran 5–15 % slower on one thread than the same kernel freshly compiled (numba issue 8085;
@@ -28,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 import numba
 import numpy as np
 
+from ..network import PackedNetwork, pack
 from .ssa import run_trajectories
 
 #: Seconds between two calls of ``poll`` while a batch runs.
@@ -35,8 +43,23 @@ POLL_INTERVAL_S = 0.2
 #: ``status`` of a row the kernel never started (the batch was stopped first).
 NOT_STARTED = -1
 
-#: Chunks per thread a batch is cut into (load balance against per-call overhead, ~µs).
-CHUNKS_PER_THREAD = 16
+#: Events (and samples) of a trajectory beyond which the calling thread hands it to a
+#: worker: a hand-off costs 0.05–0.15 ms of CPU (measured with 1,000 dimerisation
+#: trajectories), as much as ~4,000 events of a small model, so a longer trajectory is cut
+#: there and redone by a worker (same bits), which loses at most this much work a batch.
+INLINE_ROW_WORK = 4096
+#: Work (events and samples, as counted by :func:`stochsyn.engine.ssa.run_trajectories`)
+#: the calling thread does itself, one thread, on trajectories within INLINE_ROW_WORK each,
+#: before it hands the rest of a batch to a worker: 1,000 dimerisation trajectories
+#: (~5 ms) need no worker, and a Ctrl-C waits for this much work at most (~10 ms on a
+#: small model, ~0.2 s at the hybrid mode's ~1.3 µs an event). With several threads the
+#: calling thread stops at INLINE_ROW_WORK instead, so a batch worth sharing is shared.
+INLINE_WORK = 2**17
+
+#: Claims per thread a batch is cut into: rows are claimed ``n // (threads · this)`` at a
+#: time (at least 1). A claim costs one atomic add (~50 ns), so this only bounds how
+#: unevenly the last claims can end.
+CLAIMS_PER_THREAD = 64
 
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
@@ -79,10 +102,12 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
     """Simulate a batch of trajectories, in parallel when ``n_threads > 1``.
 
     Parameters are those of :func:`stochsyn.engine.ssa.run_trajectories` (without
-    ``start, stop``); every output array has the batch as its first axis.
+    ``claim``); every output array has the batch as its first axis.
 
     Parameters
     ----------
+    net : NetworkArrays or PackedNetwork
+        The network (``Network.packed``, or its arrays, which are then packed: ~20 µs).
     n_threads : int, optional
         Worker threads; default :func:`default_threads`.
     spike_times, post_spike_times : float64 ndarrays, optional
@@ -94,8 +119,8 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
         Output: the amounts of the Y continuous species (hybrid mode) at the sample times.
     hybrid : stochsyn.network.HybridArrays, optional
         ``Network.hybrid`` of a model with continuous species (then ``cont_values`` and
-        ``results`` with 7 columns are needed); without it the kernel of the exact mode
-        runs.
+        ``results`` with 9 + F columns, F its fluxes, are needed); without it the kernel
+        of the exact mode runs.
     stop_flag : (1,) int64 ndarray, optional
         Setting it non-zero (from ``poll`` or another thread) stops the batch: running
         trajectories end with status INTERRUPTED, rows not started keep status
@@ -120,36 +145,38 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
         cont_values = None          # the kernel compiled without the hybrid mode
     elif cont_values is None or cont_values.shape != (n, len(sample_times),
                                                       len(hybrid.cont_idx)) \
-            or results.shape[1] < 7:
+            or results.shape[1] < 9 + len(hybrid.fx_rx):
         n_cont = len(hybrid.cont_idx)
         raise ValueError(f"the network has {n_cont} continuous species: pass cont_values, "
                          f"a float64 array of shape {(n, len(sample_times), n_cont)}, and "
-                         "results with 7 columns")
+                         f"results with 9 + {len(hybrid.fx_rx)} columns (one per flux)")
     n_threads = default_threads() if n_threads is None else int(n_threads)
     n_threads = max(1, min(n_threads, n))
-    args = (sample_times, spike_times, post_spike_times, t_end, max_events, record_idx, counts,
-            voltages, firings, ev_time, ev_agent, ev_reaction, ev_from, ev_to, status, results,
-            stop_flag, cont_values, hybrid)
-    if n == 0:      # nothing to run, but the kernel is loaded (compiled the first time)
-        run_trajectories(net, run_entropy, trajectories, 0, 0, *args)
+    rows_per_claim = n if n_threads == 1 else max(1, n // (n_threads * CLAIMS_PER_THREAD))
+    # The hybrid mode's trajectories all go to the workers: its work between events (ODE
+    # steps) is not counted by the budget, so a Ctrl-C or max_wall could wait for it.
+    run_inline = hybrid is None or n == 0
+    inline = INLINE_WORK if n_threads == 1 else INLINE_ROW_WORK
+    claim = np.array([0, n, rows_per_claim, inline if run_inline else 0, INLINE_ROW_WORK],
+                     dtype=np.int64)
+    if not isinstance(net, PackedNetwork):
+        net = pack(net)              # (a Network carries its packed form: Network.packed)
+    args = (*net, run_entropy, trajectories, claim, sample_times, spike_times,
+            post_spike_times, t_end, max_events, record_idx, counts, voltages, firings,
+            ev_time, ev_agent, ev_reaction, ev_from, ev_to, status, results, stop_flag,
+            cont_values, hybrid)
+    if run_inline:
+        run_trajectories(*args)     # in this thread, up to ``inline`` (no rows: loads it)
+        claim[3] = 0
+    if claim[0] >= n:           # all done here: no worker woken
+        if poll is not None:
+            poll()
         return
-    chunk = max(1, n // (n_threads * CHUNKS_PER_THREAD))
-    next_start = [0]
-    lock = threading.Lock()
-
-    def worker():
-        while True:
-            with lock:
-                start = next_start[0]
-                next_start[0] = start + chunk
-            if start >= n:
-                return
-            run_trajectories(net, run_entropy, trajectories, start, min(n, start + chunk),
-                             *args)
-
-    pool = _worker_pool(n_threads)
-    futures = [pool.submit(worker) for _ in range(n_threads)]
+    futures = []
     try:
+        pool = _worker_pool(n_threads)
+        for _ in range(n_threads):
+            futures.append(pool.submit(run_trajectories, *args))
         while True:
             _, pending = wait(futures, timeout=POLL_INTERVAL_S)
             if poll is not None:

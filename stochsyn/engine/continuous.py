@@ -1,8 +1,8 @@
-"""Continuous species (the hybrid mode): their rate equations between events, and the
-hazard of the discrete reactions that read them.
+"""Continuous species (the hybrid mode): their rate equations between events, fluxes, and
+the hazard of the discrete reactions that read them.
 
 A species declared continuous (``[continuous] species``, :meth:`stochsyn.Model.with_continuous`)
-holds a real amount ``y`` (molecules) instead of a count. :func:`stochsyn.network.hybrid_roles`
+holds a real amount ``y`` (molecules) instead of a count. :func:`stochsyn.model.hybrid_roles`
 sorts the reactions:
 
 * an **ODE term** (every species it reads or writes is continuous, state-dependent law) is a
@@ -14,76 +14,113 @@ sorts the reactions:
   ``C(x, ν)`` over a Poisson-distributed x of mean y; unlike ``C(y, ν)`` it is never
   negative for 0 < y < ν − 1. Negative amounts (round-off of the ODE, at most of the order
   of ``atol``) count as 0 in every law;
+* a **flux** (a reaction that changes continuous species and leaves every discrete species
+  and agent state as it was: Ca²⁺ entry through an open NMDAR, ``NMDAR(O) -> NMDAR(O) +
+  Ca``) never fires; it adds ``ν_j · s_j(x) · f_j(u(t)) · Π_{continuous s} y_s^ν_s/ν_s! ·
+  L_j`` to ``dy/dt``, with ``s_j = c · Π_{discrete s} C(x_s, ν_s)`` its discrete factor
+  (constant between events), ``f_j`` the time factor of its kind (:mod:`.hazard`: 1 for the
+  state kinds, ``exp(V/v_scale)``, ``u(t)``, ``max(0, E − V)``, ``GHK(V)``), evaluated at
+  every stage of the integrator along the input u(t) or the membrane voltage (without its
+  transient ``R exp(−(t − t_R)/τ_m)`` after a conductance change, τ_m ≈ 1 µs:
+  :func:`.membrane.steady_voltage`; resolving it would cost ~3 extra steps per channel
+  event for ≈ 5·10⁻³ ions each, of opposite signs at an opening and its closing), and
+  ``L_j`` its Michaelis–Menten or Hill factor. The amount it has moved is
+  integrated alongside (a hidden ODE variable per flux: ``Ensemble.flux_totals``, the
+  counterpart of the exact mode's firings). This replaces one jump per ion by the mean
+  entry: the ion-entry (shot) noise is gone, the rest is unchanged;
 * a **coupled** reaction (discrete, reads a continuous species) has the propensity
-  ``a_j(t) = s_j · Π_{continuous s} y_s(t)^ν_s / ν_s! · L_j(x, y(t))``, ``s_j`` its discrete
-  mass-action factor ``c · Π C(x, ν)``; it varies along y(t) between events, and its next
-  firing is found by the integrated hazard (``∫_t^τ a0 = E``; Gauss–Legendre 3-point
-  quadrature and a safeguarded Newton iteration, with the time-dependent kinds of
-  :mod:`.hazard` joining the integral while a coupled reaction is live), with quadrature
-  steps that never cross an ODE step;
-* a discrete reaction that changes a continuous species makes y **jump** by its net change
-  at the firing; the ODE restarts from there. If a jump would make an amount negative (a
-  discrete reaction consuming a continuous species whose amount is below its
-  stoichiometry: the species should not be continuous), the amount is set to 0 and the
-  molecules so created are added up per trajectory (``Ensemble.continuous_clamped``;
-  ``stochsyn.simulate`` warns), so that conservation stays checkable;
-* interventions set or add to a continuous amount (``set``/``add``), and restart the ODE;
-  a rate change of an ODE term restarts it too.
+  ``a_j(t) = s_j · Π_{continuous s} y_s(t)^ν_s / ν_s! · L_j(x, y(t))``; it varies along
+  y(t) between events, and its next firing is found by the integrated hazard
+  (``∫_t^τ a0 = E``; Gauss–Legendre 3-point quadrature and a safeguarded Newton iteration,
+  with the time-dependent kinds of :mod:`.hazard` joining the integral while a coupled
+  reaction is live), with quadrature steps that never cross an ODE step;
+* a discrete reaction that changes a continuous species and also a discrete one (or that
+  is opted out of the flux role, ``flux = false``) makes y **jump** by its net change at
+  the firing. If a jump would make an amount negative (a discrete reaction consuming a
+  continuous species whose amount is below its stoichiometry: the species should not be
+  continuous), the amount is set to 0 and the molecules so created are added up per
+  trajectory (``Ensemble.continuous_clamped``; ``stochsyn.simulate`` warns), so that
+  conservation stays checkable;
+* interventions set or add to a continuous amount (``set``/``add``).
+
+When the right-hand side changes
+--------------------------------
+The ODE is integrated lazily, up to the times at which y is needed (a sample, an event
+that changes the right-hand side, a quadrature node of a coupled reaction's hazard), by
+whole steps whose dense output serves every time inside them. Its right-hand side
+changes only at: a jump; a firing that changes what a flux reads (a channel opens,
+closes, blocks, unblocks: its discrete factor, or the discrete modifier of its law); a
+conductance change while a voltage-driven flux is live (V(t) takes another course); a
+scheduled change (a spike's pulses, a membrane step, an intervention) while a
+time-dependent flux is live; and a step of an input a flux reads (the integrator's steps
+end there). There :func:`settle` brings y to the event time with the old right-hand side,
+and the next step starts there with the new one (a discontinuity is stepped onto, never
+over; the count is ``Ensemble.ode_restarts``): before the counts change for a jump or a
+count that a flux's law reads (:func:`settle_first`), after them for a flux's discrete
+factor, which the right-hand side reads from ``fx_static`` until :func:`fired` compares
+and updates it, before the membrane follows a conductance change. Any other event leaves
+the current step and its dense output as they are: it costs the ODE nothing.
 
 Integration
 -----------
-Dormand–Prince 5(4) (the explicit Runge–Kutta pair of DOPRI5, 7 stages with the last one
-reused as the first of the next step) with its continuous extension of order 4 (Hairer,
-Nørsett & Wanner, *Solving ODEs I*, §II.5–6; Hairer's ``dopri5.f``, ``CONTD5``), so y is
-known at any time inside the current step. Error control on the embedded 4th-order
-estimate ``err_i`` of each step::
+Rodas4 (Hairer & Wanner, *Solving ODEs II*, §VI.4; their ``rodas.f``): a stiffly accurate,
+L-stable Rosenbrock method of order 4 with an embedded order-3 estimate, 6 stages, one
+Jacobian and one inversion of ``(hγ)⁻¹ I − J`` per step, and a continuous extension of
+order 3, so y is known at any time inside the current step::
+
+    y(t0 + θh) = (1 − θ) y0 + θ (y1 + (1 − θ)(d1 + θ d2))
+
+Error control on the embedded estimate (the last stage) of each step::
 
     ‖err‖ = sqrt(mean_i (err_i / (atol + rtol · max(|y0_i|, |y1_i|)))²) <= 1
 
-with ``rtol`` and ``atol`` (molecules) from ``[continuous]`` (default 1e-6 and 1e-6), and
-Hairer's PI step-size controller (β = 0.04, safety 0.9, factors in [0.2, 10]; no increase
-right after a rejection), which keeps an explicit method stable when stiffness limits the
-step. The local error of a step is about ``rtol`` relative (or ``atol`` absolute); the
-global error stays within a small multiple of it for the contractive (relaxing) systems
-this is meant for: ``tests/engine/test_continuous.py`` measures ``< 20·(atol + rtol·|y|)``
-against scipy's Radau at 1e-12, for linear decay, buffering and a pump. The dense output
-preserves linear invariants (conserved totals) up to round-off, like the steps.
+over the species (not the flux totals), with ``rtol`` and ``atol`` (molecules) from
+``[continuous]`` (default 1e-6 and 1e-6), and Gustafsson's predictive step-size controller
+(safety 0.9, new step in [h/5, 6h]; no increase right after a rejection), as in
+``rodas.f``. The Jacobian is analytic for the mass-action terms and a forward difference
+for the Michaelis–Menten and Hill terms; the time derivative of the time-dependent fluxes
+(which Rosenbrock methods need for a non-autonomous right-hand side) is a forward
+difference too. The local error of a step is about ``rtol`` relative (or ``atol``
+absolute); the global error stays within a small multiple of it for the contractive
+(relaxing) systems this is meant for: ``tests/engine/test_continuous.py`` measures
+``< 20·(atol + rtol·|y|)`` against scipy's Radau at 1e-12, for linear decay, buffering
+and a pump. Steps and dense output preserve linear invariants (conserved totals) up to
+round-off. Those invariants are eliminated: :func:`stochsyn.network.conservation_laws`
+makes one species per law dependent (the most abundant: buffer and pump totals in a Ca²⁺
+module), the integrator solves for the others and the flux totals (``hy.z_idx``: 6
+instead of 10 for the spine's module), and the dependent species follow from the laws.
+The right-hand side is split into ``g(y)``, the ODE terms and the fluxes of the state kinds,
+and the forcing ``b(t)`` of the time-dependent fluxes, which read no continuous species:
+the forcing is evaluated once per distinct stage time (stages 5 and 6 share t0 + h), and
+not at all when its inputs do not vary (no pulse, no sine: V is constant between events
+at rest).
 
-Stiffness: the spine's Ca²⁺ buffers relax at ``k_on·B + k_off ≈ 2·10⁴ /s``, so the
-explicit steps are bounded by stability to ≈ 3.3/2·10⁴ s ≈ 0.15 ms (DOPRI5's stability
-interval on the negative real axis). Measured on reactions/modules/calcium.toml (9
-species, 15 terms): ~7,300 steps per simulated second at rest, ~0.2 µs per step; 1,100
-steps for the 150 ms decay of tests/statistical/test_calcium.py's V4 influx (matching
-LSODA at rtol 1e-10 within 3e-5 molecules); an EPSP of the spine model takes ~1.5·10⁴
-steps, most of them restarts after its ~10⁴ Ca²⁺ entries (jumps), i.e. a few ms, against
-~3·10⁵ buffer and pump events in the exact mode (analysis/hybrid_accuracy.py). An implicit
-method is not needed at these rates: what is left of the hybrid's time is the
-time-dependent path of the receptors (.hazard).
+Why an implicit method: the spine's Ca²⁺ buffers relax at ``k_on·B + k_off ≈ 2.4·10⁴ /s``
+while the slowest mode of its Ca²⁺ module decays at 16 /s. An explicit method (the
+Dormand–Prince pair used before) is held by stability to steps of ≈ 0.15 ms however
+smooth the solution: 7,300 steps per simulated second at rest. Rodas4's steps follow the
+accuracy alone: the relaxation after an EPSP takes ~90 steps at rtol 1e-6 (7,300 with
+Dormand–Prince), and once the state has relaxed the steps grow sixfold per step, so a
+quiet minute costs a handful of steps ("quiet phases").
 
-Performance notes: :func:`cover` holds the whole step loop, and the mass-action terms
-(:func:`_rhs`) are a flat int64 code read with few arguments and no call inside: an
-inlined function with many array arguments, or any call in the loop, made numba keep the
-reference counts of every array at each use (a step then cost 3 µs instead of 0.2 µs).
-The Michaelis–Menten and Hill terms are a separate call made only for models that have
-them. Every function here uses ``error_model="numpy"`` (a division by zero gives inf, then
-ODE_FAILURE, instead of raising), which also keeps their calls free of exception paths,
-and is compiled by :func:`.jit.borrowing_njit`, without reference counting: each call took
-``hy`` (22 arrays) and the kernel's arrays, and counting them cost more than the ODE step
-(spine model, HFS: 3.6 → 1.1 µs per event of the hybrid mode).
+A step that fails (non-finite amounts that shorter steps do not cure, a singular matrix
+five times, or a step below 1e-14 s relative) ends the trajectory with status
+``ODE_FAILURE``; a flux that drives an amount it consumes below ``-FLUX_NEGATIVE_ATOLS ·
+atol`` ends it with ``FLUX_NEGATIVE`` (its consumption term vanishes at 0, so only an
+integration error can do that: the tolerance is too loose for the flux).
 
-y is integrated lazily: only up to the times at which it is needed (a sample, a jump, an
-intervention, a quadrature node of a coupled reaction's hazard), by whole steps whose
-dense output then serves every time inside them. A step that fails (a non-finite amount,
-or a step below 1e-14 s relative) ends the trajectory with status ``ODE_FAILURE``.
-
-No random numbers are drawn here: the draws per event are those of :mod:`.ssa`.
+No random numbers are drawn here: the draws per event are those of :mod:`.ssa`. Every
+function here uses ``error_model="numpy"`` (a division by zero gives inf, then a rejected
+step or ODE_FAILURE, instead of raising) and is compiled by :func:`.jit.borrowing_njit`,
+without reference counting.
 
 References
 ----------
-J. R. Dormand, P. J. Prince (1980) J Comput Appl Math 6:19-26. doi:10.1016/0771-050X(80)90013-3
+E. Hairer, G. Wanner (1996) Solving Ordinary Differential Equations II, 2nd ed., Springer,
+§IV.7 (Rosenbrock methods, RODAS, dense output), §IV.8 (Gustafsson's step-size control).
 E. Hairer, S. P. Nørsett, G. Wanner (1993) Solving Ordinary Differential Equations I, 2nd
-ed., Springer, §II.4 (step-size control, ``hinit``), §II.5 (DOPRI5), §II.6 (dense output).
-K. Gustafsson (1991) ACM TOMS 17:533-554 (PI control); Hairer & Wanner (1996) §IV.2.
+ed., Springer, §II.4 (``hinit``).
+K. Gustafsson (1994) ACM TOMS 20:496-517 (predictive step-size control of implicit methods).
 E. L. Haseltine, J. B. Rawlings (2002) J Chem Phys 117:6959 (hybrid SSA/ODE partitioning).
 """
 
@@ -92,58 +129,92 @@ from __future__ import annotations
 import math
 
 import numba
-import numpy as np
 
-from .hazard import quadrature_step_end, select_tv, set_bases, tv_rate_at
+from .hazard import (quadrature_step_end, select_tv, set_bases, step_part, time_factor,
+                     tv_rate_at)
 from .jit import borrowing_njit
+from .membrane import pulse_sum, steady_voltage
 
 OK = 0
 NEGATIVE_COUNT = 2
-ODE_FAILURE = 5         # status code (stochsyn.engine.STATUS_TEXT)
+ODE_FAILURE = 5         # status codes (stochsyn.engine.STATUS_TEXT)
+FLUX_NEGATIVE = 8     # (7 is the kernel's INTERRUPTED)
 
-MASS_ACTION, MICHAELIS_MENTEN, HILL = 0, 5, 6   # as in stochsyn.network
+MASS_ACTION, VOLTAGE, INPUT, CURRENT, GHK = 0, 1, 2, 3, 4   # as in stochsyn.network
+MICHAELIS_MENTEN, HILL = 5, 6
 
-# Rows of the work array ``ws`` (each of length Y): the amounts y0 at the start t0 of the
-# current step, y1 at its end, the seven stages, a stage argument, the dense-output
-# coefficients r2 … r5 (r1 = y0), and the amounts at the last time asked (:func:`values_at`).
-Y0, Y1, K1, K2, K3, K4, K5, K6, K7, TMP, R2, R3, R4, R5, YT = range(15)
-N_ROWS = 15
+#: A flux that takes an amount it consumes below this many ``atol`` stops the trajectory
+#: (FLUX_NEGATIVE): ten times what one step's error control lets through.
+FLUX_NEGATIVE_ATOLS = 10.0
+
+# Rows of the work array ``ws`` (each of length n = Y species + F flux totals): the amounts
+# y0 at the start t0 of the current step, y1 at its end, the six stage increments, a stage
+# argument, a right-hand side, f(t0, y0), ∂f/∂t at t0, the dense-output coefficients d1 and
+# d2, the amounts at the last time asked (:func:`values_at`), two scratch rows (the second
+# holds a solve's unknowns, compacted), the pivots of the matrix inversion, the forcing of
+# the time-dependent fluxes at the step's distinct stage times (t0, t0 + c2 h, c3 h, c4 h,
+# t0 + h) and at t0 + δ (for ∂f/∂t); then n rows for the Jacobian of the integrated
+# variables and n rows for the inverted stage matrix (Z <= n of each used): N_ROWS + 2n
+# rows in all (allocated by .ssa.run_trajectories).
+(Y0, Y1, U1, U2, U3, U4, U5, U6, TMP, FV, F0, FT, D1, D2, YT, AUX, GATH, PIV,
+ B0, B1, B2, B3, B4, BD) = range(24)
+N_ROWS = 24
 # Entries of the scalar state ``st``: start and end of the current step (equal: no step),
-# the next step size (0: not chosen yet), the controller's previous error, accepted and
-# rejected steps, molecules created by clamping, a rejection just happened, and how many
-# samples have their amounts recorded (:func:`cover` records those a step it leaves holds).
-T0, T1, HNEXT, ERROLD, N_STEPS, N_REJECTED, CLAMPED, REJECTED, SAMPLED = range(9)
-N_SCALARS = 9
+# the next step size (0: not chosen yet), the last accepted step and its error (predictive
+# control), accepted and rejected steps, molecules created by clamping, how many samples
+# have their amounts recorded (:func:`cover` records those a step it leaves holds), ODE
+# restarts (:func:`settle`), the next step time of an input a flux reads (steps end there),
+# the slot a flux drove below zero (FLUX_NEGATIVE), 1 while no step has been taken since
+# the last restart, and the first step accepted after the last restart (the next restart's
+# first guess).
+(T0, T1, HNEXT, HACC, ERRACC, N_STEPS, N_REJECTED, CLAMPED, SAMPLED, N_RESTARTS,
+ T_BARRIER, NEG_SLOT, FRESH, HRESTART) = range(14)
+N_SCALARS = 14
+
+# Rodas4 (Hairer & Wanner; rodas.f, METH = 1): γ, stage abscissae, the a_ij of the stage
+# arguments, the C_ij (divided by h) of the stage equations, the d_i of ∂f/∂t, and the
+# dense-output weights.
+_GAMMA = 0.25
+_C2, _C3, _C4 = 0.386, 0.21, 0.63
+_A21 = 1.544
+_A31, _A32 = 0.9466785280815826, 0.2557011698983284
+_A41, _A42, _A43 = 3.314825187068521, 2.896124015972201, 0.9986419139977817
+_A51, _A52, _A53, _A54 = (1.221224509226641, 6.019134481288629, 12.53708332932087,
+                          -0.6878860361058950)
+_C21 = -5.6688
+_C31, _C32 = -2.430093356833875, -0.2063599157091915
+_C41, _C42, _C43 = -0.1073529058151375, -9.594562251023355, -20.47028614809616
+_C51, _C52, _C53, _C54 = (7.496443313967647, -10.24680431464352, -33.99990352819905,
+                          11.70890893206160)
+_C61, _C62, _C63, _C64, _C65 = (8.083246795921522, -7.981132988064893, -31.52159432874371,
+                                16.31930543123136, -6.058818238834054)
+_D1, _D2, _D3, _D4 = 0.25, -0.1043, 0.1035, -0.0362
+_H21, _H22, _H23, _H24, _H25 = (10.12623508344586, -7.487995877610167, -34.80091861555747,
+                                -7.992771707568823, 1.025137723295662)
+_H31, _H32, _H33, _H34, _H35 = (-0.6762803392801253, 6.087714651680015, 16.43084320892478,
+                                24.76722511418386, -6.594389125716872)
 
 _SAFETY = 0.9
-_BETA = 0.04
-_EXPO1 = 0.2 - _BETA * 0.75
-_FAC_MIN = 0.2          # the step shrinks at most 5x …
-_FAC_MAX = 10.0         # … and grows at most 10x per step
-
-# Dormand–Prince 5(4) (Hairer's dopri5.f): stage s (1 … 6) evaluates f at
-# y0 + h Σ_{i<s} _A[s, i] k_i; the 7th stage (row 6, the 5th-order weights) gives y1.
-_A = np.array([
-    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-    [0.2, 0.0, 0.0, 0.0, 0.0, 0.0],
-    [3.0 / 40.0, 9.0 / 40.0, 0.0, 0.0, 0.0, 0.0],
-    [44.0 / 45.0, -56.0 / 15.0, 32.0 / 9.0, 0.0, 0.0, 0.0],
-    [19372.0 / 6561.0, -25360.0 / 2187.0, 64448.0 / 6561.0, -212.0 / 729.0, 0.0, 0.0],
-    [9017.0 / 3168.0, -355.0 / 33.0, 46732.0 / 5247.0, 49.0 / 176.0, -5103.0 / 18656.0,
-     0.0],
-    [35.0 / 384.0, 0.0, 500.0 / 1113.0, 125.0 / 192.0, -2187.0 / 6784.0, 11.0 / 84.0],
-])
-# error estimate (5th minus 4th order) and dense output weights of k1 … k7
-_E = np.array([71.0 / 57600.0, 0.0, -71.0 / 16695.0, 71.0 / 1920.0, -17253.0 / 339200.0,
-               22.0 / 525.0, -1.0 / 40.0])
-_D = np.array([-12715105075.0 / 11282082432.0, 0.0, 87487479700.0 / 32700410799.0,
-               -10690763975.0 / 1880347072.0, 701980252875.0 / 199316789632.0,
-               -1453857185.0 / 822651844.0, 69997945.0 / 29380423.0])
+_FAC_SHRINK = 5.0       # a step shrinks at most 5x …
+_FAC_GROW = 6.0         # … and grows at most 6x (rodas.f WORK(3), WORK(4))
+#: After a restart, the first step is at most this many times the first step accepted
+#: after the previous restart (restarts come in runs of like ones: a channel's flicker),
+#: and a rejected first step may shrink up to _FAC_SHRINK_FRESH times.
+_RESTART_GROWTH = 2.0
+_FAC_SHRINK_FRESH = 20.0
+_EPS = 2.220446049250313e-16
 
 _GL_X = math.sqrt(3.0 / 5.0)
 _GL_W_OUTER = 5.0 / 9.0
 _GL_W_MID = 8.0 / 9.0
 
+
+#: The longest step (s): a state at rest lets the step grow sixfold per step, and each
+#: restart would grow it further without a bound.
+H_MAX = 1e4
+
+
+# ----------------------------------------------------------------- right-hand side
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def _power(y, nu):
@@ -154,6 +225,19 @@ def _power(y, nu):
     b = 1.0
     for k in range(nu):
         b = b * v / (k + 1)
+    return b
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _dpower(y, nu):
+    """``d/dy`` of :func:`_power` (its right derivative at 0)."""
+    if y < 0.0:
+        return 0.0
+    if nu == 1:
+        return 1.0
+    b = 1.0
+    for k in range(nu - 1):
+        b = b * y / (k + 1)
     return b
 
 
@@ -187,14 +271,10 @@ def _law(hy, j, kind, x, ws, row):
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def _rhs(code, rate, ws, row, out):
-    """``ws[out] = Σ_j ν_j a_j(ws[row])`` over the mass-action ODE terms (molecules/s).
-
-    (Few arguments and no call inside: every array an inlined function binds is reference
-    counted at each use unless numba can prune the counts, which a call prevents; with
-    the law terms in here, a step cost 3 µs instead of 0.2 µs.)"""
-    for q in range(ws.shape[1]):
-        ws[out, q] = 0.0
+def _rhs_mass(code, rate, ws, row, out):
+    """Add ``Σ_j ν_j a_j(ws[row])`` over the mass-action ODE terms of the generic ``code``
+    (those with more than two reactant species: j, n, n × (slot, order), m, m × (slot,
+    net change)) to ``ws[out]`` (molecules/s)."""
     p = 0
     while p < len(code):
         a = rate[code[p]]
@@ -208,6 +288,28 @@ def _rhs(code, rate, ws, row, out):
         for _ in range(n):
             ws[out, code[p]] += code[p + 1] * a
             p += 2
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _fast_mass(hy, rate, ws, row, out):
+    """Add the mass-action ODE terms of at most two reactants of order 1 (``hy.mt_*``: the
+    usual ones, laid out for speed) to ``ws[out]``, at the integrated variables only: the
+    dependent species' entries are never read (:func:`_solve` derives their increments
+    from the conservation laws), so the terms do not write them."""
+    mt_rx, mt_a, mt_b = hy.mt_rx, hy.mt_a, hy.mt_b
+    mt_ptr, mt_slot, mt_val = hy.mt_ptr, hy.mt_slot, hy.mt_val
+    for k in range(len(mt_rx)):
+        a = rate[mt_rx[k]]
+        s = mt_a[k]
+        if s >= 0:
+            y = ws[row, s]
+            a = a * y if y > 0.0 else 0.0
+            s = mt_b[k]
+            if s >= 0:
+                y = ws[row, s]
+                a = a * y if y > 0.0 else 0.0
+        for p in range(mt_ptr[k], mt_ptr[k + 1]):
+            ws[out, mt_slot[p]] += mt_val[p] * a
 
 
 @borrowing_njit(error_model="numpy")
@@ -232,199 +334,593 @@ def _rhs_laws(hy, rate, x, ws, row, out):
             p += 2
 
 
+@borrowing_njit(error_model="numpy")
+def flux_input(drive, mem, pulse, base, i, t, t_ref):
+    """Input ``i`` at ``t`` as a flux reads it: for the membrane's voltage input the
+    voltage without its µs transient (:func:`.membrane.steady_voltage`, module docstring),
+    else the input's value, its step part as at ``t_ref`` (the start of the integrator's
+    step, which never crosses a step time, see :func:`_barrier`), its sine and its
+    pulses."""
+    if i == drive[13][0]:
+        return steady_voltage(drive, mem, pulse, base, t)
+    u = drive[3][i] + step_part(drive, i, t_ref)
+    if drive[4][i] != 0.0:
+        u += drive[4][i] * math.sin(drive[5][i] * t + drive[6][i])
+    if drive[10][i + 1] > drive[10][i]:
+        u += pulse_sum(drive, pulse, i, t)
+    return u
+
+
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def _norm(ws, row, rtol, atol):
-    """The error norm of ``ws[row]`` (a difference of amounts), scaled by y0 and y1."""
-    n = ws.shape[1]
-    total = 0.0
-    for q in range(n):
-        scale = atol + rtol * max(abs(ws[Y0, q]), abs(ws[Y1, q]))
-        total += (ws[row, q] / scale) ** 2
-    return math.sqrt(total / max(n, 1))
+def _add_flux(fx_code, p, ws, out, a, total):
+    """Add flux rate ``a`` times each net change (``fx_code[p]``: k, k × (slot, change)) to
+    ``ws[out]``, and ``a`` to its total's column ``total``."""
+    n = fx_code[p]
+    p += 1
+    for _ in range(n):
+        ws[out, fx_code[p]] += fx_code[p + 1] * a
+        p += 2
+    ws[out, total] += a
 
 
 @borrowing_njit(error_model="numpy")
-def _initial_step(hy, rate, x, ws):
-    """A first step size from y0 and f(y0) = ws[K1] (Hairer's ``hinit``, order 5)."""
+def _state_fluxes(hy, ctx, ws, row, out, laws_only):
+    """Add the fluxes of the state kinds (mass action, Michaelis–Menten, Hill: they may
+    read continuous species, never the time) at the amounts ``ws[row]`` to ``ws[out]``:
+    to the species they change and to their own totals (column Y + q). ``laws_only``:
+    only those with a Michaelis–Menten or Hill factor."""
+    rate, x, fx_static = ctx[0], ctx[1], ctx[2]
+    fx_ptr, fx_code = hy.fx_ptr, hy.fx_code
+    n_y = len(hy.cont_idx)
+    for q in range(len(fx_static)):
+        a = fx_static[q]
+        p = fx_ptr[q]
+        kind = fx_code[p + 1]
+        if a <= 0.0 or (kind >= VOLTAGE and kind <= GHK) \
+                or (laws_only and kind < MICHAELIS_MENTEN):
+            continue
+        j = fx_code[p]
+        p += 3 + 2 * fx_code[p + 2]      # past the discrete reactants (in fx_static)
+        n = fx_code[p]
+        p += 1
+        for _ in range(n):
+            a *= _power(ws[row, fx_code[p]], fx_code[p + 1])
+            p += 2
+        if kind >= MICHAELIS_MENTEN:
+            a *= _law(hy, j, kind, x, ws, row)
+        _add_flux(fx_code, p, ws, out, a, n_y + q)
+
+
+@borrowing_njit(error_model="numpy")
+def _state_rhs(hy, ctx, ws, row, out):
+    """``ws[out] = g(ws[row])``: the ODE terms and the state-kind fluxes (molecules/s),
+    the part of f that reads y."""
+    for q in range(ws.shape[1]):
+        ws[out, q] = 0.0
+    rate = ctx[0]
+    _fast_mass(hy, rate, ws, row, out)
+    if len(hy.ode_code):
+        _rhs_mass(hy.ode_code, rate, ws, row, out)
+    if len(hy.ode_law_code):
+        _rhs_laws(hy, rate, ctx[1], ws, row, out)
+    if hy.fx_state[0]:
+        _state_fluxes(hy, ctx, ws, row, out, False)
+
+
+@borrowing_njit(error_model="numpy")
+def _forcing(hy, drive, ctx, ws, t, t_ref, out):
+    """``ws[out] = b(t)``: the time-dependent fluxes (they read no continuous species) at
+    ``t``, to the species they change and to their totals (molecules/s)."""
+    fx_static, mem, pulse, base = ctx[2], ctx[3], ctx[4], ctx[5]
+    fx_ptr, fx_code, fx_input = hy.fx_ptr, hy.fx_code, hy.fx_input
+    n_y = len(hy.cont_idx)
+    for q in range(ws.shape[1]):
+        ws[out, q] = 0.0
+    for q in range(len(fx_static)):
+        a = fx_static[q]
+        p = fx_ptr[q]
+        kind = fx_code[p + 1]
+        if a <= 0.0 or kind < VOLTAGE or kind > GHK:
+            continue
+        a *= time_factor(kind, flux_input(drive, mem, pulse, base, fx_input[q], t, t_ref),
+                         drive[2][fx_code[p]])
+        p += 3 + 2 * fx_code[p + 2]
+        p += 1 + 2 * fx_code[p]          # (a time-dependent flux has no continuous reactant)
+        _add_flux(fx_code, p, ws, out, a, n_y + q)
+
+
+@borrowing_njit(error_model="numpy")
+def _forcing_state(hy, drive, ctx, t0):
+    """(a time-dependent flux is live, the inputs of the live ones vary in time from
+    ``t0`` on): with neither a sine nor a pulse on them (the dendrite's, for the membrane
+    voltage, which then is constant between events) the forcing is constant between
+    events."""
+    fx_static, pulse = ctx[2], ctx[4]
+    fx_ptr, fx_code, fx_input = hy.fx_ptr, hy.fx_code, hy.fx_input
+    comp_ptr = drive[10]
+    live = False
+    varies = False
+    for q in range(len(fx_static)):
+        kind = fx_code[fx_ptr[q] + 1]
+        if fx_static[q] <= 0.0 or kind < VOLTAGE or kind > GHK:
+            continue
+        live = True
+        i = fx_input[q]
+        if i == drive[13][0]:
+            i = drive[13][1]       # the steady voltage varies with the dendrite only
+            if i < 0:
+                continue
+        if drive[4][i] != 0.0:
+            varies = True
+        for c in range(comp_ptr[i], comp_ptr[i + 1]):
+            if (pulse[0, c] != 0.0 or pulse[1, c] != 0.0) and pulse[3, c] > t0:
+                varies = True       # (a component dropped after t0 still acts before)
+    return live, varies
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _add_partial(hy, ws, r, s, v):
+    """Add ``v = ∂f_r/∂y_s`` to the Jacobian of the integrated variables (rows from N_ROWS):
+    nothing for a dependent r (it is not integrated); through ``∂y_s/∂y_c = −coef`` for a
+    dependent s."""
+    i = hy.zpos[r]
+    if i < 0 or v == 0.0:
+        return
+    k = hy.zpos[s]
+    if k >= 0:
+        ws[N_ROWS + i, k] += v
+        return
+    d = hy.depof[s]
+    for p in range(hy.dep_ptr[d], hy.dep_ptr[d + 1]):
+        ws[N_ROWS + i, hy.dep_col[p]] -= v * hy.dep_coef[p]
+
+
+@borrowing_njit(error_model="numpy")
+def _mass_partials(hy, code, c, ws, p, extra):
+    """Add the partial derivatives at ws[Y0] of one mass-action term (``c`` times the
+    reactant factors at ``code[p] …``: n, n × (slot, order), m, m × (slot, change)),
+    to the Jacobian; ``extra`` >= 0 also adds them to that row (a flux's total). Returns
+    the position after the term."""
+    n = code[p]
+    first = p + 1
+    after = first + 2 * n
+    m = code[after]
+    for k in range(n):
+        s = code[first + 2 * k]
+        d = c * _dpower(ws[Y0, s], code[first + 2 * k + 1])
+        if d == 0.0:
+            continue
+        for i in range(n):
+            if i != k:
+                d *= _power(ws[Y0, code[first + 2 * i]], code[first + 2 * i + 1])
+        for r in range(m):
+            _add_partial(hy, ws, code[after + 1 + 2 * r], s, code[after + 2 + 2 * r] * d)
+        if extra >= 0:
+            _add_partial(hy, ws, extra, s, d)
+    return after + 1 + 2 * m
+
+
+@borrowing_njit(error_model="numpy")
+def _law_part(hy, ctx, ws, row, out):
+    """``ws[out]`` = the Michaelis–Menten and Hill terms (ODE terms and fluxes) at
+    ``ws[row]``."""
+    for q in range(ws.shape[1]):
+        ws[out, q] = 0.0
+    if len(hy.ode_law_code):
+        _rhs_laws(hy, ctx[0], ctx[1], ws, row, out)
+    if hy.fx_state[0]:
+        _state_fluxes(hy, ctx, ws, row, out, True)
+
+
+@borrowing_njit(error_model="numpy")
+def _jacobian(hy, ctx, ws):
+    """``∂g/∂y`` at ws[Y0] for the integrated variables (:func:`_add_partial`) into the
+    Jacobian rows: analytic for the mass-action terms, forward differences for the
+    Michaelis–Menten and Hill terms (the forcing reads no continuous species)."""
+    rate, fx_static = ctx[0], ctx[2]
+    n_z = len(hy.z_idx)
+    for i in range(n_z):
+        for k in range(n_z):
+            ws[N_ROWS + i, k] = 0.0
+    mt_rx, mt_a, mt_b = hy.mt_rx, hy.mt_a, hy.mt_b
+    jt_ptr, jt_row, jt_col, jt_val = hy.jt_ptr, hy.jt_row, hy.jt_col, hy.jt_val
+    for k in range(len(mt_rx)):
+        sa = mt_a[k]
+        if sa < 0:
+            continue
+        c = rate[mt_rx[k]]
+        sb = mt_b[k]
+        if sb >= 0:
+            da = c * _power(ws[Y0, sb], 1) * _dpower(ws[Y0, sa], 1)
+            db = c * _power(ws[Y0, sa], 1) * _dpower(ws[Y0, sb], 1)
+        else:
+            da = c * _dpower(ws[Y0, sa], 1)
+            db = 0.0
+        for p in range(jt_ptr[2 * k], jt_ptr[2 * k + 1]):
+            ws[N_ROWS + jt_row[p], jt_col[p]] += jt_val[p] * da
+        for p in range(jt_ptr[2 * k + 1], jt_ptr[2 * k + 2]):
+            ws[N_ROWS + jt_row[p], jt_col[p]] += jt_val[p] * db
+    code = hy.ode_code
+    p = 0
+    while p < len(code):
+        p = _mass_partials(hy, code, rate[code[p]], ws, p + 1, -1)
+    n_y = len(hy.cont_idx)
+    fx_ptr, fx_code = hy.fx_ptr, hy.fx_code
+    for q in range(len(fx_static)):
+        p = fx_ptr[q]
+        after = p + 3 + 2 * fx_code[p + 2]     # the continuous reactants
+        if fx_static[q] > 0.0 and fx_code[p + 1] == MASS_ACTION and fx_code[after] > 0:
+            _mass_partials(hy, fx_code, fx_static[q], ws, after, n_y + q)
+    slots = hy.law_slots
+    if len(slots) == 0:
+        return
+    n = ws.shape[1]
+    _law_part(hy, ctx, ws, Y0, AUX)
+    for k in range(len(slots)):
+        s = slots[k]
+        y = ws[Y0, s]
+        ws[Y0, s] = y + math.sqrt(_EPS * max(1e-5, abs(y)))
+        delta = ws[Y0, s] - y
+        _law_part(hy, ctx, ws, Y0, FV)
+        ws[Y0, s] = y
+        for r in range(n):
+            _add_partial(hy, ws, r, s, (ws[FV, r] - ws[AUX, r]) / delta)
+
+
+# ----------------------------------------------------------------- linear algebra
+
+@borrowing_njit(error_model="numpy")
+def _invert(hy, ws, fac):
+    """The inverse of ``fac·I − J_z`` (J_z the Jacobian of the integrated variables,
+    ``hy.z_idx``: the species the conservation laws leave independent, and the flux
+    totals) into the matrix rows, by Gauss–Jordan elimination with partial pivoting.
+    Returns False if the matrix is singular.
+
+    (For the few integrated variables of a Ca²⁺ module, Z ≈ 6, an inversion and six
+    matrix–vector products per step cost half of an LU decomposition and six triangular
+    solves, whose divisions and dependent sums dominate at that size.)"""
+    n = len(hy.z_idx)
+    jac = N_ROWS
+    mat = N_ROWS + ws.shape[1]
+    for i in range(n):
+        for k in range(n):
+            ws[mat + i, k] = -ws[jac + i, k]
+        ws[mat + i, i] += fac
+    for k in range(n):
+        pivot = k
+        biggest = abs(ws[mat + k, k])
+        for i in range(k + 1, n):
+            if abs(ws[mat + i, k]) > biggest:
+                biggest = abs(ws[mat + i, k])
+                pivot = i
+        ws[PIV, k] = pivot
+        if not biggest > 0.0 or biggest == math.inf:
+            return False
+        if pivot != k:
+            for c in range(n):
+                v = ws[mat + k, c]
+                ws[mat + k, c] = ws[mat + pivot, c]
+                ws[mat + pivot, c] = v
+        inverse = 1.0 / ws[mat + k, k]
+        ws[mat + k, k] = 1.0
+        for c in range(n):
+            ws[mat + k, c] *= inverse
+        for i in range(n):
+            if i != k:
+                factor = ws[mat + i, k]
+                if factor != 0.0:
+                    ws[mat + i, k] = 0.0
+                    for c in range(n):
+                        ws[mat + i, c] -= factor * ws[mat + k, c]
+    for k in range(n - 1, -1, -1):      # the row interchanges, undone on the columns
+        pivot = int(ws[PIV, k])
+        if pivot != k:
+            for i in range(n):
+                v = ws[mat + i, k]
+                ws[mat + i, k] = ws[mat + i, pivot]
+                ws[mat + i, pivot] = v
+    return True
+
+
+@borrowing_njit(error_model="numpy")
+def _solve(hy, ws, row):
+    """Solve (fac·I − J_z) u = ws[row] for the integrated variables in place, with the
+    inverse of :func:`_invert`, and set the dependent species' increments
+    (``u_d = −Σ_c coef · u_c``: the step keeps the conserved totals)."""
+    z_idx = hy.z_idx
+    n = len(z_idx)
+    mat = N_ROWS + ws.shape[1]
+    for k in range(n):
+        ws[GATH, k] = ws[row, z_idx[k]]
+    for i in range(n):
+        acc = 0.0
+        for k in range(n):
+            acc += ws[mat + i, k] * ws[GATH, k]
+        ws[row, z_idx[i]] = acc
+    dep_slot, dep_ptr, dep_col, dep_coef = hy.dep_slot, hy.dep_ptr, hy.dep_col, hy.dep_coef
+    for d in range(len(dep_slot)):
+        acc = 0.0
+        for p in range(dep_ptr[d], dep_ptr[d + 1]):
+            acc -= dep_coef[p] * ws[row, z_idx[dep_col[p]]]
+        ws[row, dep_slot[d]] = acc
+
+
+# ----------------------------------------------------------------- integration
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _norm(ws, row, n_y, rtol, atol):
+    """The error norm of ``ws[row]`` over the species, scaled by y0 and y1."""
+    total = 0.0
+    for q in range(n_y):
+        scale = atol + rtol * max(abs(ws[Y0, q]), abs(ws[Y1, q]))
+        total += (ws[row, q] / scale) ** 2
+    return math.sqrt(total / max(n_y, 1))
+
+
+@borrowing_njit(error_model="numpy")
+def _initial_step(hy, ctx, ws):
+    """A first step size from y0 and f(y0) = ws[F0] (Hairer's ``hinit``, order 4; the
+    forcing taken as constant)."""
     rtol, atol = hy.cont_tol[0], hy.cont_tol[1]
+    n_y = len(hy.cont_idx)
     n = ws.shape[1]
     d0 = 0.0
     d1 = 0.0
-    for q in range(n):
+    for q in range(n_y):
         scale = atol + rtol * abs(ws[Y0, q])
         d0 += (ws[Y0, q] / scale) ** 2
-        d1 += (ws[K1, q] / scale) ** 2
-    d0 = math.sqrt(d0 / max(n, 1))
-    d1 = math.sqrt(d1 / max(n, 1))
+        d1 += (ws[F0, q] / scale) ** 2
+    d0 = math.sqrt(d0 / max(n_y, 1))
+    d1 = math.sqrt(d1 / max(n_y, 1))
     h = 1e-6 if (d0 < 1e-5 or d1 < 1e-5) else 0.01 * d0 / d1
     for q in range(n):
-        ws[TMP, q] = ws[Y0, q] + h * ws[K1, q]
-    _rhs(hy.ode_code, rate, ws, TMP, K2)
-    if len(hy.ode_law_code):
-        _rhs_laws(hy, rate, x, ws, TMP, K2)
+        ws[TMP, q] = ws[Y0, q] + h * ws[F0, q]
+    _state_rhs(hy, ctx, ws, TMP, FV)
+    _state_rhs(hy, ctx, ws, Y0, AUX)
     d2 = 0.0
-    for q in range(n):
+    for q in range(n_y):
         scale = atol + rtol * abs(ws[Y0, q])
-        d2 += ((ws[K2, q] - ws[K1, q]) / scale) ** 2
-    d2 = math.sqrt(d2 / max(n, 1)) / h
+        d2 += ((ws[FV, q] - ws[AUX, q]) / scale) ** 2
+    d2 = math.sqrt(d2 / max(n_y, 1)) / h
     biggest = max(d1, d2)
     h1 = max(1e-6, h * 1e-3) if biggest <= 1e-15 else (0.01 / biggest) ** 0.2
     return min(100.0 * h, h1)
 
 
 @borrowing_njit(error_model="numpy")
-def cover(hy, rate, x, ws, st, t, strict, values, sample_times):
+def _barrier(hy, drive, t):
+    """The next step time after ``t`` of an input that a flux reads, other than the
+    membrane's (their steps are stops of the kernel's loop); inf if none."""
+    inputs = hy.fx_steps_inputs
+    in_step_ptr, in_step_time = drive[7], drive[8]
+    t_next = math.inf
+    for q in range(len(inputs)):
+        i = inputs[q]
+        for k in range(in_step_ptr[i], in_step_ptr[i + 1]):
+            if in_step_time[k] > t:
+                t_next = min(t_next, in_step_time[k])
+                break
+    return t_next
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _stage(hy, ctx, ws, arg, out, forcing, forced, timed, inv_h, h, d, c1, c2, c3, c4,
+           c5, n_prev):
+    """A stage's right-hand side into ``ws[out]``: g(ws[arg]) (+ the forcing row), plus
+    ``(c1 u1 + … + c5 u5)/h`` (the first ``n_prev`` increments) and ``h d ∂f/∂t``; then
+    solved for the stage increment. Only the integrated variables' entries matter (the
+    solve reads those)."""
+    _state_rhs(hy, ctx, ws, arg, out)
+    z_idx = hy.z_idx
+    hd = h * d
+    for k in range(len(z_idx)):
+        q = z_idx[k]
+        acc = c1 * ws[U1, q]
+        if n_prev >= 2:
+            acc += c2 * ws[U2, q]
+        if n_prev >= 3:
+            acc += c3 * ws[U3, q]
+        if n_prev >= 4:
+            acc += c4 * ws[U4, q]
+        if n_prev >= 5:
+            acc += c5 * ws[U5, q]
+        v = ws[out, q] + inv_h * acc
+        if forced:
+            v += ws[forcing, q]
+        if timed:
+            v += hd * ws[FT, q]
+        ws[out, q] = v
+    _solve(hy, ws, out)
+
+
+@borrowing_njit(error_model="numpy")
+def _step(hy, drive, ctx, ws, st):
+    """One accepted Rodas4 step from (st[T0], ws[Y0]): fills ws[Y1], the dense-output rows
+    and st[T1], and chooses the next step size (module docstring). Returns OK,
+    ODE_FAILURE or FLUX_NEGATIVE."""
+    rtol, atol = hy.cont_tol[0], hy.cont_tol[1]
+    n_y = len(hy.cont_idx)
+    n = ws.shape[1]
+    t0 = st[T0]
+    if t0 >= st[T_BARRIER]:
+        st[T_BARRIER] = _barrier(hy, drive, t0)
+    forced, timed = _forcing_state(hy, drive, ctx, t0)
+    _state_rhs(hy, ctx, ws, Y0, F0)
+    if forced:
+        _forcing(hy, drive, ctx, ws, t0, t0, B0)
+        for q in range(n):
+            ws[F0, q] += ws[B0, q]
+    if timed:       # ∂f/∂t: only the forcing depends on t
+        delta = (t0 + math.sqrt(_EPS * max(1e-5, abs(t0)))) - t0
+        _forcing(hy, drive, ctx, ws, t0 + delta, t0, BD)
+        for q in range(n):
+            ws[FT, q] = (ws[BD, q] - ws[B0, q]) / delta
+    for q in range(n):
+        if not abs(ws[F0, q]) < math.inf:
+            return ODE_FAILURE
+    _jacobian(hy, ctx, ws)
+    h = st[HNEXT]
+    if not h > 0.0:
+        h = _initial_step(hy, ctx, ws)
+    fresh = st[FRESH] != 0.0
+    if fresh and st[HRESTART] > 0.0:
+        h = min(h, _RESTART_GROWTH * st[HRESTART])
+    h = min(h, H_MAX)
+    rejected = False
+    n_singular = 0
+    while True:
+        truncated = t0 + h >= st[T_BARRIER]
+        if truncated:
+            h = st[T_BARRIER] - t0
+        if not (h > 1e-14 * max(1.0, abs(t0)) and h < math.inf):
+            return ODE_FAILURE
+        if not _invert(hy, ws, 1.0 / (h * _GAMMA)):
+            n_singular += 1
+            if n_singular > 5:
+                return ODE_FAILURE
+            h *= 0.5
+            continue
+        b2, b3, b4, b5 = B0, B0, B0, B0
+        if timed:       # the forcing at the other stage times
+            _forcing(hy, drive, ctx, ws, t0 + _C2 * h, t0, B1)
+            _forcing(hy, drive, ctx, ws, t0 + _C3 * h, t0, B2)
+            _forcing(hy, drive, ctx, ws, t0 + _C4 * h, t0, B3)
+            _forcing(hy, drive, ctx, ws, t0 + h, t0, B4)
+            b2, b3, b4, b5 = B1, B2, B3, B4
+        inv_h = 1.0 / h
+        for q in range(n):
+            ws[U1, q] = ws[F0, q] + (h * _D1 * ws[FT, q] if timed else 0.0)
+        _solve(hy, ws, U1)
+        for q in range(n):
+            ws[TMP, q] = ws[Y0, q] + _A21 * ws[U1, q]
+        _stage(hy, ctx, ws, TMP, U2, b2, forced, timed, inv_h, h, _D2, _C21, 0.0, 0.0, 0.0,
+               0.0, 1)
+        for q in range(n):
+            ws[TMP, q] = ws[Y0, q] + _A31 * ws[U1, q] + _A32 * ws[U2, q]
+        _stage(hy, ctx, ws, TMP, U3, b3, forced, timed, inv_h, h, _D3, _C31, _C32, 0.0,
+               0.0, 0.0, 2)
+        for q in range(n):
+            ws[TMP, q] = (ws[Y0, q] + _A41 * ws[U1, q] + _A42 * ws[U2, q]
+                          + _A43 * ws[U3, q])
+        _stage(hy, ctx, ws, TMP, U4, b4, forced, timed, inv_h, h, _D4, _C41, _C42, _C43,
+               0.0, 0.0, 3)
+        for q in range(n):      # y5 stays in TMP
+            ws[TMP, q] = (ws[Y0, q] + _A51 * ws[U1, q] + _A52 * ws[U2, q]
+                          + _A53 * ws[U3, q] + _A54 * ws[U4, q])
+        _stage(hy, ctx, ws, TMP, U5, b5, forced, False, inv_h, h, 0.0, _C51, _C52, _C53,
+               _C54, 0.0, 4)
+        for q in range(n):      # stage 6 from the embedded solution y5 + u5
+            ws[Y1, q] = ws[TMP, q] + ws[U5, q]
+        _stage(hy, ctx, ws, Y1, U6, b5, forced, False, inv_h, h, 0.0, _C61, _C62, _C63,
+               _C64, _C65, 5)
+        finite = True
+        for q in range(n):
+            ws[Y1, q] += ws[U6, q]
+            if not abs(ws[Y1, q]) < math.inf:
+                finite = False
+        err = _norm(ws, U6, n_y, rtol, atol) if finite else math.inf
+        if not err < math.inf:
+            h *= 1.0 / _FAC_SHRINK
+            st[N_REJECTED] += 1
+            rejected = True
+            continue
+        fac = max(1.0 / _FAC_GROW, min(_FAC_SHRINK_FRESH if fresh else _FAC_SHRINK,
+                                        err ** 0.25 / _SAFETY))
+        if err > 1.0:
+            h = h * 0.1 if st[N_STEPS] == 0 and not rejected else h / fac
+            st[N_REJECTED] += 1
+            rejected = True
+            continue
+        if st[N_STEPS] > 0:     # Gustafsson's predictive controller
+            predicted = (st[HACC] / h) * (err * err / st[ERRACC]) ** 0.25 / _SAFETY
+            fac = max(fac, max(1.0 / _FAC_GROW, min(_FAC_SHRINK, predicted)))
+        st[HACC] = h
+        st[ERRACC] = max(1e-2, err)
+        h_next = h / fac
+        if rejected:
+            h_next = min(h_next, h)
+        for q in range(n):
+            ws[D1, q] = (_H21 * ws[U1, q] + _H22 * ws[U2, q] + _H23 * ws[U3, q]
+                         + _H24 * ws[U4, q] + _H25 * ws[U5, q])
+            ws[D2, q] = (_H31 * ws[U1, q] + _H32 * ws[U2, q] + _H33 * ws[U3, q]
+                         + _H34 * ws[U4, q] + _H35 * ws[U5, q])
+        st[T1] = st[T_BARRIER] if truncated else t0 + h
+        st[HNEXT] = h_next
+        st[N_STEPS] += 1
+        if fresh:
+            st[HRESTART] = h
+            st[FRESH] = 0.0
+        consumed = hy.fx_consumed
+        for k in range(0, len(consumed), 2):
+            s = consumed[k]
+            if ctx[2][consumed[k + 1]] > 0.0 and ws[Y1, s] < -FLUX_NEGATIVE_ATOLS * atol:
+                st[NEG_SLOT] = s
+                return FLUX_NEGATIVE
+        return OK
+
+
+@borrowing_njit(error_model="numpy")
+def cover(hy, drive, ctx, ws, st, t, strict, values, sample_times):
     """Integrate until a step covers ``t``: ``st[T0] <= t <= st[T1]``, and ``t < st[T1]``
     if ``strict`` (a quadrature step starting at t needs room after it). ``t`` must not
-    be before ``st[T0]``, and nothing may change y before ``t`` (no event: the caller
-    asks for times up to the next one). Before leaving a step, the amounts at the samples
-    it holds go to ``values`` (the caller records the others): once left, a step's dense
-    output is gone. Returns OK or ODE_FAILURE.
+    be before ``st[T0]``, and nothing may change the right-hand side before ``t`` (the
+    caller asks for times up to the next such change). Before leaving a step, the amounts
+    at the samples it holds go to ``values`` (the caller records the others): once left,
+    a step's dense output is gone. Returns OK, ODE_FAILURE or FLUX_NEGATIVE.
 
-    Each step: Dormand–Prince stages from (st[T0], ws[Y0]) with f(y0) in ws[K1]; accepted,
-    it fills ws[Y1], ws[K7] (= f(y1)), the dense-output rows and st[T1] and chooses the
-    next step size (module docstring)."""
-    code = hy.ode_code
-    has_laws = len(hy.ode_law_code) > 0
-    rtol, atol = hy.cont_tol[0], hy.cont_tol[1]
+    ``ctx`` is (rate, x, fx_static, mem, pulse, base) of the kernel: what the right-hand
+    side reads besides y."""
+    n_y = len(hy.cont_idx)
     n = ws.shape[1]
     while True:
         if t == st[T0] and not strict:
             return OK
         if st[T1] > st[T0] and (t < st[T1] or (t == st[T1] and not strict)):
             return OK
-        if st[T1] > st[T0]:            # move to the end of the current step (FSAL)
+        if st[T1] > st[T0]:            # move to the end of the current step
             k = int(st[SAMPLED])
             while k < len(sample_times) and sample_times[k] <= st[T1]:
-                for q in range(n):
+                for q in range(n_y):
                     values[k, q] = value_at(ws, st, q, sample_times[k])
                 k += 1
             st[SAMPLED] = k
             st[T0] = st[T1]
             for q in range(n):
                 ws[Y0, q] = ws[Y1, q]
-                ws[K1, q] = ws[K7, q]
             if t == st[T0] and not strict:
                 return OK
-        # one accepted step from T0
-        t0 = st[T0]
-        h = st[HNEXT]
-        if not h > 0.0:
-            h = _initial_step(hy, rate, x, ws)
-        while True:
-            if not (h > 1e-14 * max(1.0, abs(t0)) and h < math.inf):
-                return ODE_FAILURE
-            for stage in range(1, 7):       # k2 … k6, then y1 and k7 = f(y1)
-                row = Y1 if stage == 6 else TMP
-                for q in range(n):
-                    acc = 0.0
-                    for i in range(stage):
-                        acc += _A[stage, i] * ws[K1 + i, q]
-                    ws[row, q] = ws[Y0, q] + h * acc
-                _rhs(code, rate, ws, row, K1 + stage)
-                if has_laws:
-                    _rhs_laws(hy, rate, x, ws, row, K1 + stage)
-            for q in range(n):
-                acc = 0.0
-                for i in range(7):
-                    acc += _E[i] * ws[K1 + i, q]
-                ws[TMP, q] = h * acc
-            err = _norm(ws, TMP, rtol, atol)
-            if not err == err or err == math.inf:
-                # A stage left the finite numbers: retry much shorter (and give up on y0).
-                for q in range(n):
-                    if not abs(ws[Y0, q]) < math.inf:
-                        return ODE_FAILURE
-                h *= _FAC_MIN
-                st[N_REJECTED] += 1
-                st[REJECTED] = 1.0
-                continue
-            fac11 = err ** _EXPO1
-            if err <= 1.0:
-                break
-            h = h / min(1.0 / _FAC_MIN, fac11 / _SAFETY)
-            st[N_REJECTED] += 1
-            st[REJECTED] = 1.0
-        fac = fac11 / max(st[ERROLD], 1e-4) ** _BETA
-        fac = max(1.0 / _FAC_MAX, min(1.0 / _FAC_MIN, fac / _SAFETY))
-        h_next = h / fac
-        if st[REJECTED] != 0.0:
-            h_next = min(h_next, h)
-        st[REJECTED] = 0.0
-        st[ERROLD] = max(err, 1e-4)
-        for q in range(n):
-            y_diff = ws[Y1, q] - ws[Y0, q]
-            bspl = h * ws[K1, q] - y_diff
-            ws[R2, q] = y_diff
-            ws[R3, q] = bspl
-            ws[R4, q] = y_diff - h * ws[K7, q] - bspl
-            acc = 0.0
-            for i in range(7):
-                acc += _D[i] * ws[K1 + i, q]
-            ws[R5, q] = h * acc
-        st[T1] = t0 + h
-        st[HNEXT] = h_next
-        st[N_STEPS] += 1
+        status = _step(hy, drive, ctx, ws, st)
+        if status != OK:
+            return status
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def value_at(ws, st, q, t):
     """The amount of slot ``q`` at ``t`` (inside the current step; y0 at T0 or without
-    one): Hairer's ``CONTD5``."""
+    one): the dense output of Rodas4 (Hairer's ``CONTRO``)."""
     t0 = st[T0]
     h = st[T1] - t0
     if not h > 0.0 or t == t0:
         return ws[Y0, q]
     theta = (t - t0) / h
     theta1 = 1.0 - theta
-    return ws[Y0, q] + theta * (ws[R2, q] + theta1 * (ws[R3, q] + theta * (
-        ws[R4, q] + theta1 * ws[R5, q])))
+    return theta1 * ws[Y0, q] + theta * (ws[Y1, q] + theta1 * (ws[D1, q]
+                                                               + theta * ws[D2, q]))
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def values_at(ws, st, t):
-    """All amounts at ``t`` into ``ws[YT]``."""
+    """All amounts (and flux totals) at ``t`` into ``ws[YT]``."""
     for q in range(ws.shape[1]):
         ws[YT, q] = value_at(ws, st, q, t)
 
 
 @borrowing_njit(error_model="numpy")
-def restart(hy, rate, x, ws, st, t):
-    """Start the ODE afresh at ``t`` from the amounts in ``ws[Y0]`` (after a jump, an
-    intervention, at t = 0). The next step size is kept as the first guess."""
-    st[T0] = t
-    st[T1] = t
-    _rhs(hy.ode_code, rate, ws, Y0, K1)
-    if len(hy.ode_law_code):
-        _rhs_laws(hy, rate, x, ws, Y0, K1)
-
-
-@borrowing_njit(error_model="numpy")
-def start(hy, rate, x, ws, st, cp_static):
-    """At t = 0: y from the initial counts, the ODE started, the discrete factors of the
-    coupled reactions. Returns how many of those are > 0."""
-    cont_idx = hy.cont_idx
-    st[:] = 0.0
-    for q in range(len(cont_idx)):
-        ws[Y0, q] = x[cont_idx[q]]
-    restart(hy, rate, x, ws, st, 0.0)
-    return refresh_all(hy, rate, x, cp_static)
-
-
-@borrowing_njit(error_model="numpy")
-def resume(hy, rate, x, ws, st, cp_static, t):
-    """After interventions at ``t`` (amounts in ws[Y0], see :func:`settle`; counts and
-    rates changed): restart the ODE and refresh the coupled reactions' discrete factors.
-    Returns how many of those are > 0."""
-    restart(hy, rate, x, ws, st, t)
-    return refresh_all(hy, rate, x, cp_static)
-
-
-@borrowing_njit(error_model="numpy")
-def settle(hy, rate, x, ws, st, t, values, sample_times):
-    """y(t) into ws[Y0], for interventions at ``t`` to change (then :func:`resume`).
-    Returns OK or ODE_FAILURE."""
-    status = cover(hy, rate, x, ws, st, t, False, values, sample_times)
+def settle(hy, drive, ctx, ws, st, t, values, sample_times):
+    """y(t) into ws[Y0], the step ended at ``t`` (the next one starts there): before an
+    event or a scheduled change that changes the right-hand side or y (module docstring).
+    Returns OK, ODE_FAILURE or FLUX_NEGATIVE."""
+    status = cover(hy, drive, ctx, ws, st, t, False, values, sample_times)
     if status != OK:
         return status
     values_at(ws, st, t)
@@ -432,57 +928,102 @@ def settle(hy, rate, x, ws, st, t, values, sample_times):
         ws[Y0, q] = ws[YT, q]
     st[T0] = t
     st[T1] = t
+    st[N_RESTARTS] += 1
+    st[FRESH] = 1.0
     return OK
 
 
 @borrowing_njit(error_model="numpy")
-def fired(hy, rate, x, ws, st, cp_static, j, t, values, sample_times):
-    """Reaction ``j`` fired at ``t`` (its counts and agents changed): the jump of y if it
-    changes continuous species (:func:`jump`), and the discrete factors of the coupled
-    reactions it affects. Returns (status, change in how many of those are > 0)."""
-    jump_ptr = hy.jump_ptr
-    if jump_ptr[j + 1] > jump_ptr[j]:
-        status = jump(hy, rate, x, ws, st, j, t, values, sample_times)
-        if status != OK:
-            return status, 0
-    return OK, refresh(hy, rate, x, cp_static, j)
+def start(hy, ctx, ws, st, cp_static):
+    """At t = 0: y from the initial counts (flux totals 0), the discrete factors of the
+    coupled reactions and the fluxes. Returns (coupled reactions with a factor > 0,
+    time-dependent fluxes with a factor > 0)."""
+    x = ctx[1]
+    cont_idx = hy.cont_idx
+    st[:] = 0.0
+    st[T_BARRIER] = -math.inf
+    for q in range(ws.shape[1]):
+        ws[Y0, q] = x[cont_idx[q]] if q < len(cont_idx) else 0.0
+    return refresh_all(hy, ctx, cp_static)
 
 
 @borrowing_njit(error_model="numpy")
-def jump(hy, rate, x, ws, st, j, t, values, sample_times):
-    """Reaction ``j`` fired at ``t``: add its net change to y and restart the ODE there.
-    An amount that would become negative is set to 0 and the molecules so created are
-    added to st[CLAMPED]. Returns OK or ODE_FAILURE."""
-    jump_ptr, jump_slot, jump_val = hy.jump_ptr, hy.jump_slot, hy.jump_val
-    status = settle(hy, rate, x, ws, st, t, values, sample_times)
-    if status != OK:
-        return status
-    for p in range(jump_ptr[j], jump_ptr[j + 1]):
-        q = jump_slot[p]
-        value = ws[Y0, q] + jump_val[p]
-        if value < 0.0 and jump_val[p] < 0:
-            st[CLAMPED] -= value
-            value = 0.0
-        ws[Y0, q] = value
-    restart(hy, rate, x, ws, st, t)
-    return OK
+def resume(hy, ctx, cp_static):
+    """After interventions (at the time of :func:`settle`; counts, amounts and rates
+    changed): refresh every discrete factor. Returns the live counts of
+    :func:`start`."""
+    return refresh_all(hy, ctx, cp_static)
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def settle_first(hy, j):
+    """Whether reaction ``j``'s firing must find the ODE settled before it changes the
+    counts: it jumps y, or changes a discrete species that a flux's Michaelis–Menten or
+    Hill factor reads (the right-hand side reads those counts; every other flux factor
+    is kept in ``fx_static``, compared after the firing by :func:`fired`)."""
+    return hy.settle_before[j] != 0
 
 
 @borrowing_njit(error_model="numpy")
-def record(hy, rate, x, ws, st, values, counts, record_idx, sample_times, k_first, k_stop):
+def fired(hy, drive, ctx, ws, st, cp_static, j, t, settled, conductance, n_fx_timed,
+          values, sample_times):
+    """Reaction ``j`` fired at ``t`` (its counts and agents changed; the membrane not yet
+    re-anchored; ``settled``: the ODE was settled at ``t`` first, :func:`settle_first`):
+    its jump of y; if it changed a flux's discrete factor, or the conductance while a
+    voltage-driven flux is live, the ODE settled at ``t`` (its right-hand side still reads
+    the old factors and membrane) and the factors updated; the coupled reactions'
+    factors. Returns (status, change in how many coupled reactions have a factor > 0,
+    the same for time-dependent fluxes)."""
+    change_fx = 0
+    fx_static = ctx[2]
+    fxdep_ptr, fxdep_idx = hy.fxdep_ptr, hy.fxdep_idx
+    changed = settled
+    if not changed:
+        for p in range(fxdep_ptr[j], fxdep_ptr[j + 1]):
+            q = fxdep_idx[p]
+            if _discrete_factor(hy.fx_ptr, hy.fx_code, ctx[0], ctx[1], q) != fx_static[q]:
+                changed = True
+                break
+        if conductance != 0 and n_fx_timed > 0 and hy.fx_voltage[0] != 0:
+            changed = True
+        if changed:
+            status = settle(hy, drive, ctx, ws, st, t, values, sample_times)
+            if status != OK:
+                return status, 0, 0
+    if changed:
+        jump_ptr, jump_slot, jump_val = hy.jump_ptr, hy.jump_slot, hy.jump_val
+        for p in range(jump_ptr[j], jump_ptr[j + 1]):
+            q = jump_slot[p]
+            value = ws[Y0, q] + jump_val[p]
+            if value < 0.0 and jump_val[p] < 0:
+                st[CLAMPED] -= value
+                value = 0.0
+            ws[Y0, q] = value
+        for p in range(fxdep_ptr[j], fxdep_ptr[j + 1]):
+            q = fxdep_idx[p]
+            value = _discrete_factor(hy.fx_ptr, hy.fx_code, ctx[0], ctx[1], q)
+            if _flux_timed(hy, q):
+                change_fx += (value > 0.0) - (fx_static[q] > 0.0)
+            fx_static[q] = value
+    return OK, refresh(hy, ctx, cp_static, j), change_fx
+
+
+@borrowing_njit(error_model="numpy")
+def record(hy, drive, ctx, ws, st, values, counts, record_idx, sample_times, k_first, k_stop):
     """The amounts at samples ``k_first … k_stop-1`` (all before the next event):
     ``values[k]`` (float; some may be there already, see :func:`cover`), and in ``counts``
-    the nearest whole number (>= 0) for the recorded continuous species. Returns OK or
-    ODE_FAILURE."""
+    the nearest whole number (>= 0) for the recorded continuous species. Returns OK,
+    ODE_FAILURE or FLUX_NEGATIVE."""
     cont_slot = hy.cont_slot
+    n_y = len(hy.cont_idx)
     for k in range(k_first, k_stop):
         if k >= st[SAMPLED]:
             t = sample_times[k]
-            status = cover(hy, rate, x, ws, st, t, False, values, sample_times)
+            status = cover(hy, drive, ctx, ws, st, t, False, values, sample_times)
             if status != OK:
                 return status
             if k >= st[SAMPLED]:
-                for q in range(ws.shape[1]):
+                for q in range(n_y):
                     values[k, q] = value_at(ws, st, q, t)
                 st[SAMPLED] = k + 1
         for r in range(len(record_idx)):
@@ -492,21 +1033,40 @@ def record(hy, rate, x, ws, st, values, counts, record_idx, sample_times, k_firs
     return OK
 
 
-# ----------------------------------------------------------------- coupled reactions
+@borrowing_njit(error_model="numpy")
+def totals(hy, drive, ctx, ws, st, t, values, sample_times, result, first):
+    """The flux totals at ``t`` (the end) into ``result[first + q]``. Returns OK,
+    ODE_FAILURE or FLUX_NEGATIVE."""
+    n_y = len(hy.cont_idx)
+    n_flux = ws.shape[1] - n_y
+    if n_flux == 0:
+        return OK
+    status = cover(hy, drive, ctx, ws, st, max(t, st[T0]), False, values, sample_times)
+    if status == OK:
+        t = max(t, st[T0])
+    else:
+        t = st[T0]      # a failed step: what was reached
+    for q in range(n_flux):
+        if first + q < len(result):
+            result[first + q] = value_at(ws, st, n_y + q, t)
+    return status
+
+
+# ----------------------------------------------------------------- discrete factors
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def _discrete_factor(hy, rate, x, q):
-    """``s = c · Π C(x_s, ν_s)`` over the discrete reactants of coupled reaction ``q`` (the
-    arithmetic of :func:`.ssa.propensity`, on this module's packed code; not shared: an
-    inlined helper for it made the plain SSA loop 4.5x slower)."""
-    cp_ptr, cp_code = hy.cp_ptr, hy.cp_code
-    p = cp_ptr[q]
-    a = rate[cp_code[p]]
-    n_discrete = cp_code[p + 2]
+def _discrete_factor(ptr, code, rate, x, q):
+    """``s = c · Π C(x_s, ν_s)`` over the discrete reactants of entry ``q`` of a packed code
+    (``ptr[q]``: j, kind, n, n × (state index, order), …): the arithmetic of
+    :func:`.ssa.propensity`, on this module's packed code; not shared: an inlined helper for
+    it made the plain SSA loop 4.5x slower."""
+    p = ptr[q]
+    a = rate[code[p]]
+    n_discrete = code[p + 2]
     p += 3
     for _ in range(n_discrete):
-        n = x[cp_code[p]]
-        nu = cp_code[p + 1]
+        n = x[code[p]]
+        nu = code[p + 1]
         p += 2
         if n < nu:
             return 0.0
@@ -520,30 +1080,45 @@ def _discrete_factor(hy, rate, x, q):
     return a
 
 
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _flux_timed(hy, q):
+    kind = hy.fx_code[hy.fx_ptr[q] + 1]
+    return kind >= VOLTAGE and kind <= GHK
+
+
 @borrowing_njit(error_model="numpy")
-def refresh_all(hy, rate, x, cp_static):
-    """Every coupled reaction's discrete factor; returns how many are > 0."""
+def refresh_all(hy, ctx, cp_static):
+    """Every discrete factor (coupled reactions, fluxes); returns how many coupled
+    reactions and how many time-dependent fluxes have one > 0."""
+    rate, x, fx_static = ctx[0], ctx[1], ctx[2]
     live = 0
     for q in range(len(cp_static)):
-        cp_static[q] = _discrete_factor(hy, rate, x, q)
+        cp_static[q] = _discrete_factor(hy.cp_ptr, hy.cp_code, rate, x, q)
         if cp_static[q] > 0.0:
             live += 1
-    return live
+    timed = 0
+    for q in range(len(fx_static)):
+        fx_static[q] = _discrete_factor(hy.fx_ptr, hy.fx_code, rate, x, q)
+        if fx_static[q] > 0.0 and _flux_timed(hy, q):
+            timed += 1
+    return live, timed
 
 
 @borrowing_njit(error_model="numpy")
-def refresh(hy, rate, x, cp_static, j):
-    """After reaction ``j`` fired: the discrete factors it changes; returns the change in
-    the number that are > 0."""
+def refresh(hy, ctx, cp_static, j):
+    """After reaction ``j`` fired: the coupled reactions' discrete factors it changes;
+    returns the change in the number that are > 0."""
     cpdep_ptr, cpdep_idx = hy.cpdep_ptr, hy.cpdep_idx
     change = 0
     for p in range(cpdep_ptr[j], cpdep_ptr[j + 1]):
         q = cpdep_idx[p]
-        value = _discrete_factor(hy, rate, x, q)
+        value = _discrete_factor(hy.cp_ptr, hy.cp_code, ctx[0], ctx[1], q)
         change += (value > 0.0) - (cp_static[q] > 0.0)
         cp_static[q] = value
     return change
 
+
+# ----------------------------------------------------------------- coupled reactions
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def _coupled(hy, x, ws, st, cp_static, q, t):
@@ -616,9 +1191,8 @@ def _integral(hy, x, ws, st, cp_static, has_tv, drive, tv_list, tv_static, used_
 
 
 @borrowing_njit(error_model="numpy")
-def next_event_time(hy, rate, x, ws, st, cp_static, drive, tv_list, tv_static, used_inputs,
-                    base, pulse, mem, u_now, h_max, has_tv, a_const, t, e, t_limit, values,
-                    sample_times):
+def next_event_time(hy, drive, ctx, ws, st, cp_static, tv_list, tv_static, used_inputs,
+                    u_now, h_max, has_tv, a_const, t, e, t_limit, values, sample_times):
     """(τ, status): the time τ > t at which ``∫_t^τ a0 = e`` (inf if after ``t_limit``),
     with a0 the tree's constant ``a_const`` plus the coupled reactions along y(t) plus,
     if ``has_tv``, the time-dependent ones.
@@ -630,11 +1204,12 @@ def next_event_time(hy, rate, x, ws, st, cp_static, drive, tv_list, tv_static, u
     exact kernel draws the time-dependent kinds' events by thinning instead,
     :mod:`.hazard`; here the rates follow an ODE, whose values between its
     dense-output points are not bounded cheaply.)"""
+    x, mem, pulse, base = ctx[1], ctx[3], ctx[4], ctx[5]
     hazard = 0.0
     a = t
     t_break = set_bases(drive, used_inputs, a, base) if has_tv else math.inf
     while a < t_limit:
-        status = cover(hy, rate, x, ws, st, a, True, values, sample_times)
+        status = cover(hy, drive, ctx, ws, st, a, True, values, sample_times)
         if status != OK:
             return math.inf, status
         b = min(st[T1], t_limit)
@@ -679,12 +1254,13 @@ def next_event_time(hy, rate, x, ws, st, cp_static, drive, tv_list, tv_static, u
 
 
 @borrowing_njit(error_model="numpy")
-def select(hy, x, ws, st, cp_static, drive, tv_list, tv_static, used_inputs, base, pulse,
-           mem, u_now, has_tv, a_tree, t, v):
+def select(hy, ctx, ws, st, cp_static, drive, tv_list, tv_static, used_inputs, u_now, has_tv,
+           a_tree, t, v):
     """(j, u) for the reaction chosen by the uniform ``v`` in [0, 1) at ``t``, scaled by
     the total propensity ``a_tree + Σ time-dependent + Σ coupled``: ``j = -1`` means the
     sum tree, by ``u < a_tree`` (:func:`.ssa.tree_select`). Never a reaction of zero
     propensity (round-off past the end picks the last positive one)."""
+    x, mem, pulse, base = ctx[1], ctx[3], ctx[4], ctx[5]
     a_tv = (tv_rate_at(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t)
             if has_tv else 0.0)
     a_cp = coupled_rate(hy, x, ws, st, cp_static, t)
@@ -709,6 +1285,8 @@ def select(hy, x, ws, st, cp_static, drive, tv_list, tv_static, used_inputs, bas
     return last, 0.0
 
 
-__all__ = ["N_ROWS", "N_SCALARS", "ODE_FAILURE", "cover", "coupled_rate", "fired", "jump",
-           "next_event_time", "record", "refresh", "refresh_all", "restart", "resume",
-           "select", "settle", "start", "value_at", "values_at"]
+__all__ = ["FLUX_NEGATIVE", "FLUX_NEGATIVE_ATOLS", "N_ROWS", "N_SCALARS", "ODE_FAILURE",
+           "cover", "coupled_rate", "fired", "flux_input", "next_event_time",
+           "record", "refresh", "refresh_all", "resume", "select", "settle", "settle_first",
+           "start",
+           "totals", "value_at", "values_at"]

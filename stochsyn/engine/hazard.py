@@ -106,7 +106,7 @@ def drive_arrays(net):
 
 
 @borrowing_njit()
-def _step_part(drive, i, t):
+def step_part(drive, i, t):
     """The step function of input ``i`` at ``t``: the value of the last step <= t."""
     in_step_ptr, in_step_time, in_step_value = drive[7], drive[8], drive[9]
     value = 0.0
@@ -130,7 +130,7 @@ def set_bases(drive, used_inputs, t, base):
         i = used_inputs[q]
         if i == mem_io[0] or i == mem_io[1]:
             continue
-        base[i] = drive[3][i] + _step_part(drive, i, t)
+        base[i] = drive[3][i] + step_part(drive, i, t)
         for k in range(in_step_ptr[i], in_step_ptr[i + 1]):
             if in_step_time[k] > t:
                 t_break = min(t_break, in_step_time[k])
@@ -158,7 +158,7 @@ def input_values(drive, used_inputs, base, pulse, mem, t, u_now):
 
 
 @numba.njit(cache=True, inline="always")
-def _factor(kind, u, v_param):
+def time_factor(kind, u, v_param):
     """The time factor f_j of a reaction of ``kind`` at input value ``u``."""
     if kind == VOLTAGE:
         return math.exp(u / v_param)
@@ -181,7 +181,7 @@ def tv_rate(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t):
         j = tv_list[q]
         s = tv_static[j]
         if s > 0.0:
-            total += s * _factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j])
+            total += s * time_factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j])
     return total
 
 
@@ -198,6 +198,12 @@ def _pulsed_input(drive, used_inputs, q):
     if mem_d < 0 or not _uses(used_inputs, mem_v) or _uses(used_inputs, mem_d):
         return -1
     return mem_d
+
+
+@numba.njit(cache=True, inline="always")
+def _live(pulse, c):
+    """Whether pulse component ``c`` holds a pulse that has not been dropped."""
+    return (pulse[0, c] != 0.0 or pulse[1, c] != 0.0) and pulse[3, c] == math.inf
 
 
 @numba.njit(cache=True, inline="always")
@@ -233,11 +239,10 @@ def _step_bound(drive, used_inputs, pulse, mem, base, a, h, pulse_taus, transien
         if i < 0:
             continue
         for c in range(comp_ptr[i], comp_ptr[i + 1]):
-            if pulse[0, c] != 0.0 or pulse[1, c] != 0.0:
+            if _live(pulse, c):
                 tau, expiry = _pulse_tau_expiry(drive, pulse, c)
-                if expiry <= a:
-                    pulse[0, c] = 0.0
-                    pulse[1, c] = 0.0
+                if expiry <= a:     # dropped from a on (.membrane: earlier times keep it)
+                    pulse[3, c] = a
                 else:
                     t_end = min(t_end, expiry)
                     h = min(h, pulse_taus * tau)
@@ -275,7 +280,7 @@ def quiet_from(drive, used_inputs, pulse, mem, base, h_max):
         if i < 0:
             continue
         for c in range(comp_ptr[i], comp_ptr[i + 1]):
-            if pulse[0, c] != 0.0 or pulse[1, c] != 0.0:
+            if _live(pulse, c):
                 t_quiet = max(t_quiet, _pulse_tau_expiry(drive, pulse, c)[1])
     if _transient_in_use(drive, used_inputs, mem, base):
         t_quiet = max(t_quiet, mem[4] + math.log(abs(mem[3]) / TRANSIENT_DROP_MV) / mem[0])
@@ -296,7 +301,7 @@ def freeze_factors(drive, tv_list, used_inputs, base, pulse, mem, u_now, t, tv_f
     rate_kind, rate_input, rate_vscale = drive[0], drive[1], drive[2]
     for q in range(len(tv_list)):
         j = tv_list[q]
-        tv_factor[j] = _factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j])
+        tv_factor[j] = time_factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j])
     return t_break
 
 
@@ -390,7 +395,7 @@ def input_ranges(drive, used_inputs, base, pulse, mem, a, b, u_lo, u_hi):
                 for c in range(comp_ptr[mem_d], comp_ptr[mem_d + 1]):
                     a_part = pulse[0, c]
                     b_part = pulse[1, c]
-                    if a_part != 0.0 or b_part != 0.0:
+                    if (a_part != 0.0 or b_part != 0.0) and a < pulse[3, c]:
                         k = comp_rate[c]
                         alpha, diff = lowpass_gain(rate, k)
                         c_lo, c_hi = _wave_range(alpha * a_part - alpha / diff * b_part,
@@ -414,7 +419,7 @@ def input_ranges(drive, used_inputs, base, pulse, mem, a, b, u_lo, u_hi):
             for c in range(comp_ptr[i], comp_ptr[i + 1]):
                 a_part = pulse[0, c]
                 b_part = pulse[1, c]
-                if a_part != 0.0 or b_part != 0.0:
+                if (a_part != 0.0 or b_part != 0.0) and a < pulse[3, c]:
                     c_lo, c_hi = _wave_range(a_part, b_part, comp_rate[c], a - pulse[2, c],
                                              b - pulse[2, c])
                     lo += c_lo
@@ -453,8 +458,8 @@ def tv_bound(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_lo, u_h
     for q in range(len(tv_list)):
         j = tv_list[q]
         i = rate_input[j]
-        f = max(_factor(rate_kind[j], u_lo[i], rate_vscale[j]),
-                _factor(rate_kind[j], u_hi[i], rate_vscale[j]))
+        f = max(time_factor(rate_kind[j], u_lo[i], rate_vscale[j]),
+                time_factor(rate_kind[j], u_hi[i], rate_vscale[j]))
         tv_fmax[j] = max(f, 0.0) * (1.0 + 1e-9)
         total += tv_static[j] * tv_fmax[j]
     return total
@@ -506,7 +511,7 @@ def select_tv(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t
         j = tv_list[q]
         s = tv_static[j]
         if s > 0.0:
-            a = s * _factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j])
+            a = s * time_factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j])
             if a > 0.0:
                 last = j
                 if u < a:
@@ -517,4 +522,5 @@ def select_tv(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t
 
 __all__ = ["STEPS_PER_PERIOD", "STEPS_PER_PULSE_TAU", "THIN_STEPS_PER_PERIOD", "bound_holds",
            "drive_arrays", "freeze_factors", "input_ranges", "input_values", "new_interval",
-           "quiet_from", "select_tv", "set_bases", "tv_bound", "tv_rate", "tv_rate_at"]
+           "quiet_from", "select_tv", "set_bases", "step_part", "time_factor", "tv_bound",
+           "tv_rate", "tv_rate_at"]

@@ -19,6 +19,8 @@ option), so its arguments are borrowed. A helper that allocated an array would n
 from __future__ import annotations
 
 import numba
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 
 def borrowing_njit(**options):
@@ -27,4 +29,28 @@ def borrowing_njit(**options):
     return numba.njit(cache=True, _nrt=False, **options)
 
 
-__all__ = ["borrowing_njit"]
+@intrinsic
+def fetch_add(typingctx, array, index, value):
+    """Atomically add ``value`` to ``array[index]`` (an int64 array) and return the value it
+    had before (LLVM ``atomicrmw add``, sequentially consistent).
+
+    The threads running one batch claim their next rows with it
+    (:func:`stochsyn.engine.ssa.run_trajectories`), inside the kernel and without the GIL.
+    """
+    if not (isinstance(array, types.Array) and array.dtype == types.int64
+            and isinstance(index, types.Integer) and isinstance(value, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        ary = context.make_array(array_type)(context, builder, args[0])
+        where = context.cast(builder, args[1], signature.args[1], types.intp)
+        pointer = cgutils.get_item_pointer(context, builder, array_type, ary, [where],
+                                           wraparound=False)
+        amount = context.cast(builder, args[2], signature.args[2], types.int64)
+        return builder.atomic_rmw("add", pointer, amount, "seq_cst")
+
+    return types.int64(array, index, value), codegen
+
+
+__all__ = ["borrowing_njit", "fetch_add"]

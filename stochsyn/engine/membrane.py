@@ -2,12 +2,16 @@
 
 Pulses
 ------
-An input's pulse component ``c`` (decay rate ``k = 1/τ``) holds ``(A, B, t0)`` and adds
-``exp(-k (t - t0)) · (A + (t - t0) B)`` to the input: ``B = 0`` for exponential pulses
+An input's pulse component ``c`` (decay rate ``k = 1/τ``) holds ``(A, B, t0, t_drop)`` and
+adds ``exp(-k (t - t0)) · (A + (t - t0) B)`` to the input at times ``t < t_drop``: ``B = 0`` for exponential pulses
 (a pulse of amplitude ``a`` adds ``a`` to ``A``), and ``B`` for alpha functions (a pulse of
 peak ``a`` at ``τ`` adds ``a·e·k`` to ``B``). Re-anchoring the sum at a later ``t1``
 (``s1 = t1 - t0``) gives ``A' = (A + s1 B) e^{-k s1}``, ``B' = B e^{-k s1}``, so any number of
-overlapping pulses costs three numbers per component.
+overlapping pulses costs three numbers per component. ``t_drop`` is ``inf`` while the
+component lives; once it has expired (:data:`EXP_LIFETIME_TAUS`) the engine looks past it
+from the time ``t_drop`` it noticed that on (:func:`.hazard._step_bound`), which may be
+ahead of samples and of the hybrid mode's ODE not yet done (both are computed lazily):
+they still see the component before ``t_drop``. Every rate is evaluated at or after it.
 
 Membrane
 --------
@@ -58,7 +62,7 @@ def pulse_sum(drive, pulse, i, t):
     for c in range(comp_ptr[i], comp_ptr[i + 1]):
         a_part = pulse[0, c]
         b_part = pulse[1, c]
-        if a_part != 0.0 or b_part != 0.0:
+        if (a_part != 0.0 or b_part != 0.0) and t < pulse[3, c]:
             s = t - pulse[2, c]
             total += math.exp(-comp_rate[c] * s) * (a_part + s * b_part)
     return total
@@ -66,7 +70,12 @@ def pulse_sum(drive, pulse, i, t):
 
 @borrowing_njit()
 def pulse_add(drive, pulse, c, t, amplitude):
-    """Re-anchor component ``c`` at ``t`` and add one pulse of ``amplitude`` (the peak)."""
+    """Re-anchor component ``c`` at ``t`` and add one pulse of ``amplitude`` (the peak); a
+    dropped component starts from nothing."""
+    if pulse[3, c] < math.inf:
+        pulse[0, c] = 0.0
+        pulse[1, c] = 0.0
+        pulse[3, c] = math.inf
     k = drive[11][c]
     s = t - pulse[2, c]
     decay = math.exp(-k * s)
@@ -105,7 +114,7 @@ def dendrite_particular(drive, mem, pulse, base, t):
     for c in range(comp_ptr[d], comp_ptr[d + 1]):
         a_part = pulse[0, c]
         b_part = pulse[1, c]
-        if a_part != 0.0 or b_part != 0.0:
+        if (a_part != 0.0 or b_part != 0.0) and t < pulse[3, c]:
             k = comp_rate[c]
             alpha, diff = lowpass_gain(a, k)
             s = t - pulse[2, c]
@@ -123,6 +132,21 @@ def voltage(drive, mem, pulse, base, t):
     v = mem[2]
     if mem[3] != 0.0:
         v += mem[3] * math.exp(-mem[0] * (t - mem[4]))
+    if mem[1] != 0.0:
+        v += mem[1] * dendrite_particular(drive, mem, pulse, base, t)
+    return v
+
+
+@numba.njit(cache=True, inline="always")
+def steady_voltage(drive, mem, pulse, base, t):
+    """The spine-head voltage at ``t`` without the membrane's transient (mV): the clamp if
+    one holds, else ``E0 + w P_d(t)``, the voltage the head follows once the transient
+    ``R exp(-a (t - t_R))`` (τ_m = 1/a ≈ 1 µs for a head behind a 100 MΩ neck) has died
+    out. The hybrid mode's fluxes read it (:mod:`.continuous`)."""
+    clamp = base[drive[13][0]]
+    if clamp == clamp:
+        return clamp
+    v = mem[2]
     if mem[1] != 0.0:
         v += mem[1] * dendrite_particular(drive, mem, pulse, base, t)
     return v
@@ -173,4 +197,4 @@ def set_bases(drive, base, t):
 
 
 __all__ = ["ALPHA_LIFETIME_TAUS", "EXP_LIFETIME_TAUS", "anchor", "dendrite_particular",
-           "lowpass_gain", "pulse_add", "pulse_sum", "set_bases", "voltage"]
+           "lowpass_gain", "pulse_add", "pulse_sum", "set_bases", "steady_voltage", "voltage"]

@@ -75,6 +75,9 @@ __all__ = [
     "seed_pcg64",
     "next_uint64",
     "next_double",
+    "pcg64_words",
+    "double_words",
+    "exponential_words",
     "standard_exponential",
     "uniform_index",
     "normal_quantile",
@@ -165,6 +168,66 @@ def _pcg_step(state):
         n_hi += _ONE
     state[0] = n_hi
     state[1] = n_lo
+
+
+@numba.njit(cache=True)
+def pcg64_words(s_hi, s_lo, inc_hi, inc_lo):
+    """One PCG64 draw on a state held in four uint64 values (registers, not an array).
+
+    The event loop keeps its generator in local variables with this and the ``*_words``
+    draws below: a draw through the ``(4,)`` state array loads and stores the state in
+    memory, and the compiler must assume any store to another array (the counts, the sum
+    tree) may change it, so every draw waited on memory. Same stream as
+    :func:`next_uint64`, which calls this.
+
+    Returns
+    -------
+    tuple of uint64
+        ``(new s_hi, new s_lo, the 64-bit output)``.
+    """
+    p_lo = s_lo * _PCG_MULT_LO
+    p_hi = (_mulhi64(s_lo, _PCG_MULT_LO) + s_hi * _PCG_MULT_LO + s_lo * _PCG_MULT_HI)
+    n_lo = p_lo + inc_lo
+    n_hi = p_hi + inc_hi
+    if n_lo < p_lo:
+        n_hi += _ONE
+    xored = n_hi ^ n_lo
+    rot = n_hi >> np.uint64(58)
+    # Masking the left shift avoids an undefined shift by 64 when rot == 0.
+    return n_hi, n_lo, (xored >> rot) | (xored << ((_SIX4 - rot) & _SIX3))
+
+
+@numba.njit(cache=True)
+def double_words(s_hi, s_lo, inc_hi, inc_lo):
+    """:func:`next_double` on a state in four uint64 values: ``(u, s_hi, s_lo)``."""
+    s_hi, s_lo, word = pcg64_words(s_hi, s_lo, inc_hi, inc_lo)
+    return np.float64(word >> np.uint64(11)) * _DOUBLE_SCALE, s_hi, s_lo
+
+
+@numba.njit(cache=True, inline="always")
+def exponential_words(s_hi, s_lo, inc_hi, inc_lo):
+    """:func:`standard_exponential` on a state in four uint64 values: ``(x, s_hi, s_lo)``;
+    the same draws and operations (NumPy's ziggurat, :func:`standard_exponential`).
+
+    Inlined where it is called (numba's ``inline="always"``): LLVM left it a call in the
+    event loop (its rare tail and wedge branches make it large), and a call returns the
+    state through memory."""
+    while True:
+        s_hi, s_lo, ri = pcg64_words(s_hi, s_lo, inc_hi, inc_lo)
+        ri >>= np.uint64(3)
+        idx = ri & _BYTE
+        ri >>= np.uint64(8)
+        x = np.float64(ri) * _WE_DOUBLE[idx]
+        if ri < _KE_DOUBLE[idx]:
+            return x, s_hi, s_lo
+        if idx == _ZERO:
+            u, s_hi, s_lo = double_words(s_hi, s_lo, inc_hi, inc_lo)
+            return _ZIGGURAT_EXP_R - math.log1p(-u), s_hi, s_lo
+        f_hi = _FE_DOUBLE[idx - _ONE]
+        f_lo = _FE_DOUBLE[idx]
+        u, s_hi, s_lo = double_words(s_hi, s_lo, inc_hi, inc_lo)
+        if (f_hi - f_lo) * u + f_lo < math.exp(-x):
+            return x, s_hi, s_lo
 
 
 # --------------------------------------------------------------------------
@@ -394,12 +457,10 @@ def next_uint64(state):
     uint64
     """
     # NumPy's pcg64_random_r steps first and permutes the *new* state.
-    _pcg_step(state)
-    hi = state[0]
-    xored = hi ^ state[1]
-    rot = hi >> np.uint64(58)
-    # Masking the left shift avoids an undefined shift by 64 when rot == 0.
-    return (xored >> rot) | (xored << ((_SIX4 - rot) & _SIX3))
+    s_hi, s_lo, word = pcg64_words(state[0], state[1], state[2], state[3])
+    state[0] = s_hi
+    state[1] = s_lo
+    return word
 
 
 @numba.njit(cache=True)

@@ -57,6 +57,14 @@ species ("coupled") keep a zero leaf, like the time-dependent ones; while any is
 exponential draw is matched by the integrated hazard along y(t)
 (:func:`.continuous.next_event_time`) and the choice's uniform is scaled by the total
 propensity there (:func:`.continuous.select`). The draws per event are those above.
+Fluxes (terms of dy/dt with a discrete factor) never fire and keep a zero leaf. The ODE is
+integrated lazily (:func:`.continuous.cover`) and settled at an event or scheduled change
+only when that changes its right-hand side or y: a firing that jumps y or changes a
+count a flux's law reads settles it before the counts change
+(:func:`.continuous.settle_first`); one that changes a flux's discrete factor, or the
+conductance while a voltage-driven flux is live, after them but before the membrane
+follows (:func:`.continuous.fired`); a scheduled change while a time-dependent flux is
+live, before it is applied. Any other event costs the ODE nothing.
 
 Samples are right-continuous: the value at a sample time ``s`` is the state after every
 reaction and intervention at times <= s.
@@ -79,9 +87,10 @@ import numpy as np
 from . import continuous, membrane
 from .hazard import (STEPS_PER_PERIOD, THIN_STEPS_PER_PERIOD, bound_holds, drive_arrays,
                      freeze_factors, new_interval, quiet_from, select_tv, tv_rate_at)
-from .jit import borrowing_njit
-from .rng import (lognormal_mean_cv, next_double, seed_pcg64, standard_exponential,
-                  uniform_index)
+from .jit import borrowing_njit, fetch_add
+from .layout import unpack
+from .rng import (double_words, exponential_words, lognormal_mean_cv, next_double,
+                  seed_pcg64, standard_exponential)
 
 # Status codes (also in stochsyn.engine.STATUS_TEXT).
 OK = 0
@@ -95,10 +104,12 @@ INTERRUPTED = 7    # the caller asked the run to stop (Ctrl-C, a wall-clock budg
 #: events/s, so a request stops every trajectory within a fraction of a second.
 STOP_CHECK_EVENTS = 4096
 ODE_FAILURE = continuous.ODE_FAILURE    # 5
+FLUX_NEGATIVE = continuous.FLUX_NEGATIVE  # 8: a flux drove an amount below zero
 
 MASS_ACTION = 0   # VOLTAGE = 1 … GHK = 4 are handled in .hazard
 MICHAELIS_MENTEN, HILL, HILL_REPRESS = 5, 6, 7   # state-dependent: in the sum tree
-ODE_TERM = 8     # hybrid mode: ODE terms and coupled reactions (9), never in the sum tree
+ODE_TERM = 8     # hybrid mode: ODE terms, coupled reactions (9) and fluxes (10), never in
+                 # the sum tree
 SET_COUNT, ADD_COUNT, SET_RATE, SET_VALUE, ADD_VALUE = 0, 1, 2, 3, 4
 PULSE_RELEASE, PULSE_PRE, PULSE_POST = 0, 1, 2
 
@@ -238,25 +249,44 @@ def tree_build(tree, n_leaves):
 def tree_select(tree, n_leaves, u):
     """Leaf index ``j`` with ``Σ_{k<j} a_k <= u < Σ_{k<=j} a_k``, for ``0 <= u < a0``.
 
-    At each node the children are scanned in order, subtracting each one passed. A child
-    whose sum is zero is never entered: when round-off leaves ``u`` at or beyond the sum of
-    all children, the last child with a positive sum is taken.
+    At each node the children are passed in order, subtracting each one passed; the first
+    child whose sum exceeds what is left of ``u`` is entered. A child whose sum is zero is
+    never entered (``u`` left is never negative). When round-off leaves ``u`` at or beyond
+    the sum of all children, the last child with a positive sum is taken.
+
+    The four comparisons of a node are made before the choice, which is then a chain of
+    selects, not of branches: which reaction fires is random, so a branch per child was
+    mispredicted about once per event. The subtractions are the sequential ones of a scan,
+    so the choice is the same bits as scanning (``tests/engine/reference_ssa.py``).
     """
     first_leaf = (n_leaves - 1) // 3
     i = 0
     while i < first_leaf:
         c = 4 * i + 1
-        chosen = -1
-        last = c
-        for k in range(4):
-            v = tree[c + k]
-            if v > 0.0:
-                last = c + k
-                if u < v:
-                    chosen = c + k
-                    break
-                u -= v
-        i = chosen if chosen >= 0 else last
+        v0 = tree[c]
+        v1 = tree[c + 1]
+        v2 = tree[c + 2]
+        v3 = tree[c + 3]
+        u1 = u - v0
+        u2 = u1 - v1
+        u3 = u2 - v2
+        if u3 < v3:
+            chosen, rest = c + 3, u3
+        else:   # round-off: the last child with a positive sum, with all four passed
+            chosen = c + 3 if v3 > 0.0 else (c + 2 if v2 > 0.0 else (c + 1 if v1 > 0.0
+                                                                      else c))
+            rest = u3 - v3
+        take2 = u2 < v2
+        chosen = c + 2 if take2 else chosen
+        rest = u2 if take2 else rest
+        take1 = u1 < v1
+        chosen = c + 1 if take1 else chosen
+        rest = u1 if take1 else rest
+        take0 = u < v0
+        chosen = c if take0 else chosen
+        rest = u if take0 else rest
+        i = chosen
+        u = rest
     return i - first_leaf
 
 
@@ -312,14 +342,16 @@ def _class_refresh(g, t, net, agent_state, class_members, class_slot, class_pos,
 
 
 @borrowing_njit()
-def _complex_members(j, net, first_moved, rng_state, x, agent_state, agent_id, members,
+def _complex_members(j, net, first_moved, u_complex, x, agent_state, agent_id, members,
                      state_pos, class_members, class_slot, class_pos, n_species, t, ev_time,
                      ev_agent, ev_reaction, ev_from, ev_to, n_records):
     """Apply complex rule ``j`` to every member of one complex; returns the event-record
     count.
 
-    The complex is drawn uniformly (one uniform, ``cx_pick``) or is the one of agent slot
-    ``first_moved`` (the agent the rule's equation moved, already in its new state). Each
+    The complex is drawn uniformly (``cx_pick``: from the uniform ``u_complex`` in [0, 1),
+    which the event loop draws from its generator, as :func:`rng.uniform_index` would) or
+    is the one of agent slot ``first_moved`` (the agent the rule's equation moved, already
+    in its new state; ``u_complex`` unused). Each
     member, in slot order, goes to ``cx_to`` of its state and releases that entry's species;
     a member that changes state is logged (when the rule is) after the rule's own move.
     Then every member's pair class is recomputed: a complex is made of whole rings, so the
@@ -328,7 +360,8 @@ def _complex_members(j, net, first_moved, rng_state, x, agent_state, agent_id, m
     size = net.type_complex_size[t_type]
     offset = net.type_agent_offset[t_type]
     if net.cx_pick[j]:
-        first = offset + size * uniform_index(rng_state, net.type_n_initial[t_type] // size)
+        n_complexes = net.type_n_initial[t_type] // size
+        first = offset + size * min(np.int64(u_complex * n_complexes), n_complexes - 1)
     else:
         local = first_moved - offset
         first = offset + local - local % size
@@ -449,15 +482,59 @@ def _record_voltages(voltages, k_first, k_stop, sample_times, drive, mem, pulse,
         voltages[k] = membrane.voltage(drive, mem, pulse, base, sample_times[k])
 
 
-@numba.njit(cache=True)
-def _release_sites(n_inputs):
-    """The release site of each input at t = 0: rows [loaded (1.0) or empty (0.0), u at the
-    last presynaptic spike, time of the last presynaptic spike (-inf: none yet)]."""
-    sites = np.empty((3, n_inputs), dtype=np.float64)
+@borrowing_njit()
+def _reset_release_sites(sites):
+    """The release site of each input at t = 0, in ``sites`` (3, I): rows [loaded (1.0) or
+    empty (0.0), u at the last presynaptic spike, time of the last presynaptic spike (-inf:
+    none yet)]."""
     sites[0, :] = 1.0
     sites[1, :] = 0.0
     sites[2, :] = -math.inf
-    return sites
+
+
+@numba.njit(cache=True)
+def workspace(net):
+    """The work arrays of :func:`simulate_trajectory` for ``net``, allocated once per worker
+    (:func:`run_trajectories`) and reset by each trajectory.
+
+    Returns
+    -------
+    tuple
+        ``(x, rate, tree, agent_state, state_pos, class_slot, class_pos, members,
+        class_members, agent_id, free_slots, next_id, n_free, picked, dirty, fire,
+        tv_static, tv_factor, tv_fmax, base, u_now, u_lo, u_hi, bound, pulse, mem, sites)``:
+        the state vector (S + P,) int64, the rate constants (M,), the sum tree, the agent
+        tables, scratch for the moved agents and the dirty tree nodes, the firings (M,)
+        int64, the time-dependent reactions' factors (M,), the inputs' values and bounds
+        (I,), the thinning bound (2,), the pulses (4, C), the membrane (5,) and the release
+        sites (3, I).
+    """
+    n_reactions = len(net.rate)
+    n_leaves = net.n_leaves[0]
+    first_leaf = (n_leaves - 1) // 3
+    n_slots = net.n_agent_slots[0]
+    n_types = len(net.type_capacity)
+    n_inputs = len(net.in_value)
+    max_moves = 1
+    max_dependents = 1
+    for j in range(n_reactions):
+        max_moves = max(max_moves, net.move_ptr[j + 1] - net.move_ptr[j])
+        max_dependents = max(max_dependents, net.dep_ptr[j + 1] - net.dep_ptr[j])
+    return (np.zeros(net.n_state[0], dtype=np.int64), np.empty(n_reactions, np.float64),
+            np.zeros(first_leaf + n_leaves, dtype=np.float64),
+            np.empty(n_slots, np.int64), np.empty(n_slots, np.int64),
+            np.empty(n_slots, np.int64), np.empty(n_slots, np.int64),
+            np.empty(net.n_members[0], np.int64), np.empty(net.n_class_members[0], np.int64),
+            np.empty(n_slots, np.int64), np.empty(n_slots, np.int64),
+            np.zeros(n_types, np.int64), np.zeros(n_types, np.int64),
+            np.empty(max_moves, np.int64), np.empty(max_dependents, np.int64),
+            np.zeros(n_reactions, np.int64),
+            np.zeros(n_reactions, np.float64), np.zeros(n_reactions, np.float64),
+            np.zeros(n_reactions, np.float64),
+            np.zeros(n_inputs, np.float64), np.zeros(n_inputs, np.float64),
+            np.zeros(n_inputs, np.float64), np.zeros(n_inputs, np.float64),
+            np.zeros(2, np.float64), np.zeros((4, len(net.comp_rate)), np.float64),
+            np.zeros(5, np.float64), np.zeros((3, n_inputs), np.float64))
 
 
 @borrowing_njit()
@@ -517,14 +594,17 @@ def _spike_pulses(drive, net, pulse, mem, base, x, t, trigger, rng_state, has_me
 
 
 @numba.njit(cache=True)
-def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, post_spike_times,
-                        t_end, max_events, record_idx, counts, voltages, firings, ev_time,
-                        ev_agent, ev_reaction, ev_from, ev_to, result, stop_flag, hybrid=None):
+def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_times,
+                        post_spike_times, t_end, max_events, record_idx, counts, voltages,
+                        firings, ev_time, ev_agent, ev_reaction, ev_from, ev_to, result,
+                        stop_flag, hybrid=None):
     """Simulate one trajectory from t = 0 to ``t_end``.
 
     Parameters
     ----------
     net : NetworkArrays
+    work : tuple
+        The work arrays of ``net`` (:func:`workspace`), overwritten.
     rng_state : (4,) uint64 ndarray
         Seeded random state of this trajectory (advanced in place).
     trajectory : int
@@ -561,27 +641,29 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
     ev_time, ev_agent, ev_reaction, ev_from, ev_to : (capacity,) ndarrays
         Output event records of logged reactions (time s; agent id within its type;
         reaction; state species before and after, -1 for none).
-    result : (4,) or (7,) float64 ndarray
+    result : (4,) or (9 + F,) float64 ndarray
         Output: [number of reaction events, time reached (s), event records wanted
-        (may exceed the capacity), number of releases]; in the hybrid mode with 7
-        entries also [accepted ODE steps, rejected ODE steps, molecules created by
-        clamping an amount at 0 (.continuous)].
+        (may exceed the capacity), number of releases]; in the hybrid mode also
+        [accepted ODE steps, rejected ODE steps, molecules created by clamping an amount
+        at 0, ODE restarts (.continuous.settle), the slot a flux drove below zero (-1:
+        none), then the amount each of the F fluxes moved (molecules)].
     stop_flag : (1,) int64 ndarray
         Read every :data:`STOP_CHECK_EVENTS` events: non-zero (set by another thread) stops
         the trajectory with status INTERRUPTED. Reading it draws nothing, so the bits of a
         trajectory that is not stopped are unchanged.
     hybrid : tuple or None
         The hybrid mode (continuous species, :mod:`.continuous`): (hy, cont_values, ws,
-        st, cp_static): the network's HybridArrays; output (n_times, Y) float64, the Y
-        amounts at the sample times (NaN for samples not reached; ``counts`` holds their
-        nearest whole numbers); and the work arrays of :mod:`.continuous`. None (a
-        separate compilation, without any of it) for a model without continuous species.
+        st, cp_static, fx_static): the network's HybridArrays; output (n_times, Y)
+        float64, the Y amounts at the sample times (NaN for samples not reached;
+        ``counts`` holds their nearest whole numbers); and the work arrays of
+        :mod:`.continuous`. None (a separate compilation, without any of it) for a model
+        without continuous species.
 
     Returns
     -------
     status : int
         OK, MAX_EVENTS, NEGATIVE_COUNT, NONFINITE_PROPENSITY, AGENT_CAPACITY,
-        ODE_FAILURE or INTERRUPTED.
+        ODE_FAILURE, INTERRUPTED or FLUX_NEGATIVE.
     """
     n_species = len(net.x0)
     n_reactions = len(net.rate)
@@ -591,39 +673,26 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
     n_interventions = len(net.iv_time)
     ev_capacity = len(ev_time)
 
-    x = np.zeros(net.n_state[0], dtype=np.int64)
+    # The work arrays (:func:`workspace`), reset here: allocated once per worker, not per
+    # trajectory (25 allocations cost ~2 µs, 40 % of a DSMTS dimerisation trajectory).
+    (x, rate, tree, agent_state, state_pos, class_slot, class_pos, members, class_members,
+     agent_id, free_slots, next_id, n_free, picked, dirty, fire, tv_static, tv_factor,
+     tv_fmax, base, u_now, u_lo, u_hi, bound, pulse, mem, sites) = work
     x[:n_species] = net.x0
-    rate = net.rate.copy()
-    tree = np.zeros(first_leaf + n_leaves, dtype=np.float64)
-    agent_state = np.empty(net.n_agent_slots[0], dtype=np.int64)
-    state_pos = np.empty(net.n_agent_slots[0], dtype=np.int64)
-    class_slot = np.empty(net.n_agent_slots[0], dtype=np.int64)
-    class_pos = np.empty(net.n_agent_slots[0], dtype=np.int64)
-    members = np.empty(net.n_members[0], dtype=np.int64)
-    class_members = np.empty(net.n_class_members[0], dtype=np.int64)
-    agent_id = np.empty(net.n_agent_slots[0], dtype=np.int64)
-    free_slots = np.empty(net.n_agent_slots[0], dtype=np.int64)
-    next_id = np.zeros(len(net.type_capacity), dtype=np.int64)
-    n_free = np.zeros(len(net.type_capacity), dtype=np.int64)
-    max_moves = 0
-    for j in range(n_reactions):
-        max_moves = max(max_moves, net.move_ptr[j + 1] - net.move_ptr[j])
-    picked = np.empty(max(max_moves, 1), dtype=np.int64)
-    max_dependents = 1
-    for j in range(n_reactions):
-        max_dependents = max(max_dependents, net.dep_ptr[j + 1] - net.dep_ptr[j])
-    dirty = np.empty(max_dependents, dtype=np.int64)
-    firings[:] = 0
+    x[n_species:] = 0
+    rate[:] = net.rate
+    fire[:] = 0        # firings counted here, copied out at the end: a shared output row
+    #                    written at every event put two threads on one cache line
 
     # Time-dependent reactions (not MASS_ACTION): their static factors, and the longest
     # bound interval (thinning) and quadrature step (hybrid mode) that sines allow (.hazard).
     tv_list = net.tv_idx
     used_inputs = net.tv_inputs
-    tv_static = np.zeros(n_reactions, dtype=np.float64)
+    tv_static[:] = 0.0
     # Rest fallback: while nothing the time-dependent rates read varies (from t_quiet on,
     # until the next step of an input in use) their rates are constant and sit in the tree
     # as ``s_j · tv_factor[j]`` (``frozen``), so the loop is the plain SSA.
-    tv_factor = np.zeros(n_reactions, dtype=np.float64)
+    tv_factor[:] = 0.0
     can_freeze = len(tv_list) > 0
     frozen = False
     mem_v = net.mem_io[0]
@@ -642,20 +711,20 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
            net.law_n, net.law_rx, net.lawdep_ptr, net.lawdep_idx, net.rate_kind,
            net.reac_ptr, net.reac_idx, net.reac_order)   # Michaelis–Menten, Hill (law_factor)
     has_laws = len(net.law_rx) > 0
-    n_inputs = len(net.in_value)
-    base = np.zeros(n_inputs, dtype=np.float64)
-    u_now = np.zeros(n_inputs, dtype=np.float64)
+    base[:] = 0.0
+    u_now[:] = 0.0
     # Thinning (below; .hazard): the time-dependent rates' bound over an interval,
     # [end, Σ s_j tv_fmax[j]], kept up to date when an s_j changes; end = -inf after
     # anything else that changes them (a stop, a conductance change, a freeze).
-    u_lo = np.zeros(n_inputs, dtype=np.float64)
-    u_hi = np.zeros(n_inputs, dtype=np.float64)
-    tv_fmax = np.zeros(n_reactions, dtype=np.float64)
-    bound = np.full(2, -math.inf, dtype=np.float64)
+    u_lo[:] = 0.0
+    u_hi[:] = 0.0
+    tv_fmax[:] = 0.0
+    bound[:] = -math.inf
     u_choice = 0.0
-    pulse = np.zeros((3, len(net.comp_rate)), dtype=np.float64)
-    mem = np.zeros(5, dtype=np.float64)
-    sites = _release_sites(n_inputs)
+    pulse[:3, :] = 0.0              # A, B, t0, t_drop
+    pulse[3, :] = math.inf          # (.membrane: a component's pulses, live till dropped)
+    mem[:] = 0.0
+    _reset_release_sites(sites)
     # Spikes matter only to inputs with pulses that they trigger.
     n_spikes = 0
     n_post = 0
@@ -674,9 +743,12 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
     _init_agents(net, x, agent_state, agent_id, state_pos, members, class_slot, class_pos,
                  class_members, next_id, free_slots, n_free, n_species)
     n_cp_live = 0     # coupled reactions (hybrid mode) whose discrete factor is > 0
+    n_fx_timed = 0    # time-dependent fluxes (hybrid mode) whose discrete factor is > 0
     if hybrid is not None:
-        hy, cont_values, ws, st, cp_static = hybrid
-        n_cp_live = continuous.start(hy, rate, x, ws, st, cp_static)
+        hy, cont_values, ws, st, cp_static, fx_static = hybrid
+        # what the ODE's right-hand side reads besides y (.continuous.cover)
+        ctx = (rate, x, fx_static, mem, pulse, base)
+        n_cp_live, n_fx_timed = continuous.start(hy, ctx, ws, st, cp_static)
         if len(hy.cp_rx) > 0:   # coupled rates vary along y(t): never frozen (rest fallback)
             can_freeze = False
     n_tv_live = _fill_tree(tree, n_leaves, x, rate, net, tv_static)
@@ -687,10 +759,18 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
         membrane.anchor(drive, mem, pulse, base, x, 0.0,
                         base[mem_v] if base[mem_v] == base[mem_v] else net.mem_param[4])
 
+    # The generator in registers (rng.pcg64_words): the plain loop draws from these
+    # locals; code that draws through ``rng_state`` (thinning, the hybrid mode, spikes)
+    # gets them stored before and reloads them after.
+    s_hi = rng_state[0]
+    s_lo = rng_state[1]
+    inc_hi = rng_state[2]
+    inc_lo = rng_state[3]
     t = 0.0
     k = 0            # next sample
     iv = 0           # next intervention
     n_events = 0
+    next_check = 0   # events at which the event budget and the stop flag are looked at next
     n_records = 0
     status = OK
     t_iv = net.iv_time[0] if n_interventions > 0 else math.inf
@@ -716,15 +796,17 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
         t_next = math.inf
         if hybrid is not None and n_cp_live > 0:    # reactions reading continuous species
             bound[0] = -math.inf
+            e, s_hi, s_lo = exponential_words(s_hi, s_lo, inc_hi, inc_lo)
             t_next, status = continuous.next_event_time(
-                hy, rate, x, ws, st, cp_static, drive, tv_list, tv_static, used_inputs,
-                base, pulse, mem, u_now, h_max, n_tv_live > 0, a0, t,
-                standard_exponential(rng_state), min(t_stop, t_end), cont_values, sample_times)
+                hy, drive, ctx, ws, st, cp_static, tv_list, tv_static, used_inputs, u_now,
+                h_max, n_tv_live > 0, a0, t, e, min(t_stop, t_end), cont_values,
+                sample_times)
             if status != OK:
                 break
         elif n_tv_live == 0 or frozen:
             if a0 > 0.0:
-                t_next = t + standard_exponential(rng_state) / a0
+                e, s_hi, s_lo = exponential_words(s_hi, s_lo, inc_hi, inc_lo)
+                t_next = t + e / a0
         else:
             # Thinning (module docstring, .hazard): candidates at a0 + B over the bound's
             # interval. Written out here, not called: a call per candidate cost 0.35 µs,
@@ -732,6 +814,8 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
             # since avoided by .jit.borrowing_njit; the loop stayed written out).
             t_c = t
             t_limit = min(t_stop, t_end)
+            rng_state[0] = s_hi
+            rng_state[1] = s_lo
             while True:
                 if t_c >= bound[0]:
                     new_interval(drive, tv_list, tv_static, used_inputs, base, pulse, mem,
@@ -759,6 +843,8 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
                 if u_choice - a0 < rate_tv:   # an event of a time-dependent reaction
                     break
                 t_c = t_next                  # rejected
+            s_hi = rng_state[0]
+            s_lo = rng_state[1]
             if status != OK:
                 t = t_next
                 break
@@ -771,11 +857,20 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
             if has_membrane:
                 _record_voltages(voltages, k_first, k, sample_times, drive, mem, pulse, base)
             if hybrid is not None:
-                status = continuous.record(hy, rate, x, ws, st, cont_values, counts,
+                status = continuous.record(hy, drive, ctx, ws, st, cont_values, counts,
                                            record_idx, sample_times, k_first, k)
                 if status != OK:
                     k = int(st[continuous.SAMPLED])     # the samples the ODE reached
                     break
+                # a live time-dependent flux reads what the change alters (a spike's pulses,
+                # a membrane step, the clamp): y to t_stop with the old right-hand side
+                # (an intervention settles below in any case)
+                if n_fx_timed > 0 and t_iv != t_stop:
+                    status = continuous.settle(hy, drive, ctx, ws, st, t_stop, cont_values,
+                                               sample_times)
+                    if status != OK:
+                        k = int(st[continuous.SAMPLED])
+                        break
             t = t_stop
             bound[0] = -math.inf
             if frozen:   # (at an input's step: refrozen below if still quiet)
@@ -784,7 +879,7 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
             if t_iv == t_stop:
                 v_now = membrane.voltage(drive, mem, pulse, base, t) if has_membrane else 0.0
                 if hybrid is not None:      # y(t) into ws[Y0], where SET/ADD_VALUE act
-                    status = continuous.settle(hy, rate, x, ws, st, t, cont_values,
+                    status = continuous.settle(hy, drive, ctx, ws, st, t, cont_values,
                                                sample_times)
                     if status != OK:
                         break
@@ -810,7 +905,7 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
                     break
                 t_iv = net.iv_time[iv] if iv < n_interventions else math.inf
                 if hybrid is not None:
-                    n_cp_live = continuous.resume(hy, rate, x, ws, st, cp_static, t)
+                    n_cp_live, n_fx_timed = continuous.resume(hy, ctx, cp_static)
                 n_tv_live = _fill_tree(tree, n_leaves, x, rate, net, tv_static)
                 if has_laws:
                     _law_leaves(tree, n_leaves, x, law)
@@ -821,13 +916,21 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
                 t_mem = membrane.set_bases(drive, base, t)
                 membrane.anchor(drive, mem, pulse, base, x, t, v_now)
             elif t_spike == t_stop:
+                rng_state[0] = s_hi
+                rng_state[1] = s_lo
                 n_releases += _spike_pulses(drive, net, pulse, mem, base, x, t, PULSE_PRE,
                                             rng_state, has_membrane, sites)
+                s_hi = rng_state[0]
+                s_lo = rng_state[1]
                 sp += 1
                 t_spike = spike_times[sp] if sp < n_spikes else math.inf
             elif t_post == t_stop:
+                rng_state[0] = s_hi
+                rng_state[1] = s_lo
                 _spike_pulses(drive, net, pulse, mem, base, x, t, PULSE_POST, rng_state,
                               has_membrane, sites)
+                s_hi = rng_state[0]
+                s_lo = rng_state[1]
                 pp += 1
                 t_post = post_spike_times[pp] if pp < n_post else math.inf
             t_stop = min(min(t_iv, t_mem), min(t_spike, t_post))
@@ -840,7 +943,7 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
             if has_membrane:
                 _record_voltages(voltages, k_first, k, sample_times, drive, mem, pulse, base)
             if hybrid is not None:
-                status = continuous.record(hy, rate, x, ws, st, cont_values, counts,
+                status = continuous.record(hy, drive, ctx, ws, st, cont_values, counts,
                                            record_idx, sample_times, k_first, k)
                 if status != OK:
                     k = int(st[continuous.SAMPLED])
@@ -854,31 +957,42 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
             if has_membrane:
                 _record_voltages(voltages, k_first, k, sample_times, drive, mem, pulse, base)
             if hybrid is not None:
-                status = continuous.record(hy, rate, x, ws, st, cont_values, counts,
+                status = continuous.record(hy, drive, ctx, ws, st, cont_values, counts,
                                            record_idx, sample_times, k_first, k)
                 if status != OK:
                     k = int(st[continuous.SAMPLED])
                     break
-        if n_events >= max_events:
-            status = MAX_EVENTS
-            break
-        if (n_events & (STOP_CHECK_EVENTS - 1)) == 0 and stop_flag[0] != 0:
-            status = INTERRUPTED
-            break
+        if n_events >= next_check:  # one comparison per event for the budget and the flag
+            if n_events >= max_events:
+                status = MAX_EVENTS
+                break
+            if stop_flag[0] != 0:
+                status = INTERRUPTED
+                break
+            next_check = min(max_events, n_events + STOP_CHECK_EVENTS)
         t = t_next
         if hybrid is not None and n_cp_live > 0:
-            j, u = continuous.select(hy, x, ws, st, cp_static, drive, tv_list, tv_static,
-                                     used_inputs, base, pulse, mem, u_now, n_tv_live > 0, a0,
-                                     t, next_double(rng_state))
+            u, s_hi, s_lo = double_words(s_hi, s_lo, inc_hi, inc_lo)
+            j, u = continuous.select(hy, ctx, ws, st, cp_static, drive, tv_list, tv_static,
+                                     used_inputs, u_now, n_tv_live > 0, a0, t, u)
             if j < 0:
                 j = tree_select(tree, n_leaves, u)
         elif n_tv_live == 0 or frozen:
-            j = tree_select(tree, n_leaves, next_double(rng_state) * a0)
+            u, s_hi, s_lo = double_words(s_hi, s_lo, inc_hi, inc_lo)
+            j = tree_select(tree, n_leaves, u * a0)
         elif u_choice < a0:     # drawn by the thinning loop
             j = tree_select(tree, n_leaves, u_choice)
         else:
             j = select_tv(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t,
                           u_choice - a0)
+        settled = False
+        if hybrid is not None and continuous.settle_first(hy, j):
+            # y to t with the right-hand side as it was (.continuous): the firing jumps y
+            # or changes a count that a flux's law reads
+            status = continuous.settle(hy, drive, ctx, ws, st, t, cont_values, sample_times)
+            if status != OK:
+                break
+            settled = True
         for p in range(net.delta_ptr[j], net.delta_ptr[j + 1]):
             x[net.delta_idx[p]] += net.delta_val[p]
         m0 = net.move_ptr[j]
@@ -899,12 +1013,13 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
                     next_id[t_type] += 1
                 else:
                     c = net.pick_class[j] if m == m0 else -1
+                    n_from = x[n_species + c] if c >= 0 else x[frm]
+                    u, s_hi, s_lo = double_words(s_hi, s_lo, inc_hi, inc_lo)
+                    pick = min(np.int64(u * n_from), n_from - 1)   # as rng.uniform_index
                     if c >= 0:
-                        g = class_members[net.class_list_offset[c]
-                                          + uniform_index(rng_state, x[n_species + c])]
+                        g = class_members[net.class_list_offset[c] + pick]
                     else:
-                        g = members[net.state_list_offset[frm]
-                                    + uniform_index(rng_state, x[frm])]
+                        g = members[net.state_list_offset[frm] + pick]
                     _list_remove(members, net.state_list_offset[frm], state_pos, g, x, frm)
                 picked[m - m0] = g
             if status != OK:
@@ -935,18 +1050,24 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
                         ev_to[n_records] = to
                     n_records += 1
         if net.cx_type[j] >= 0:     # a complex rule: every member of one complex changes
-            n_records = _complex_members(j, net, picked[0], rng_state, x, agent_state,
+            u_complex = 0.0
+            if net.cx_pick[j]:      # the generator is in registers here, not in rng_state
+                u_complex, s_hi, s_lo = double_words(s_hi, s_lo, inc_hi, inc_lo)
+            n_records = _complex_members(j, net, picked[0], u_complex, x, agent_state,
                                          agent_id, members, state_pos, class_members,
                                          class_slot, class_pos, n_species, t, ev_time,
                                          ev_agent, ev_reaction, ev_from, ev_to, n_records)
         n_events += 1
-        firings[j] += 1
-        if hybrid is not None:    # jumps of continuous species; coupled reactions' factors
-            status, change = continuous.fired(hy, rate, x, ws, st, cp_static, j, t,
-                                              cont_values, sample_times)
+        fire[j] += 1
+        if hybrid is not None:    # jumps of y; the factors of fluxes and coupled reactions
+            # (before the membrane follows a conductance change: the ODE may settle here)
+            status, change_cp, change_fx = continuous.fired(
+                hy, drive, ctx, ws, st, cp_static, j, t, settled, net.rx_conductance[j],
+                n_fx_timed, cont_values, sample_times)
             if status != OK:
                 break
-            n_cp_live += change
+            n_cp_live += change_cp
+            n_fx_timed += change_fx
         if has_membrane and net.rx_conductance[j]:
             membrane.anchor(drive, mem, pulse, base, x, t,
                             membrane.voltage(drive, mem, pulse, base, t))
@@ -1025,46 +1146,69 @@ def simulate_trajectory(net, rng_state, trajectory, sample_times, spike_times, p
         if hybrid is not None:
             cont_values[k, :] = math.nan
         k += 1
+    firings[:] = fire
     result[0] = n_events
     result[1] = t
     result[2] = n_records
     result[3] = n_releases
-    if hybrid is not None and len(result) >= 7:
+    if hybrid is not None and len(result) >= 9:
+        if status == OK:    # the fluxes' totals at the end (the ODE may have stopped short)
+            status = continuous.totals(hy, drive, ctx, ws, st, t, cont_values, sample_times,
+                                       result, 9)
         result[4] = st[continuous.N_STEPS]
         result[5] = st[continuous.N_REJECTED]
         result[6] = st[continuous.CLAMPED]
+        result[7] = st[continuous.N_RESTARTS]
+        result[8] = st[continuous.NEG_SLOT] if status == FLUX_NEGATIVE else -1.0
     return status
 
 
 @numba.njit(cache=True, nogil=True)
-def run_trajectories(net, run_entropy, trajectories, start, stop, sample_times, spike_times,
-                     post_spike_times, t_end, max_events, record_idx, counts, voltages, firings,
-                     ev_time, ev_agent, ev_reaction, ev_from, ev_to, status, results,
-                     stop_flag, cont_values=None, hy=None):
-    """Simulate rows ``start … stop-1`` of a batch, one after another, without the GIL.
+def run_trajectories(ints, reals, bounds, run_entropy, trajectories, claim, sample_times,
+                     spike_times, post_spike_times, t_end, max_events, record_idx, counts,
+                     voltages, firings, ev_time, ev_agent, ev_reaction, ev_from, ev_to, status,
+                     results, stop_flag, cont_values=None, hy=None):
+    """Simulate rows of a batch, one after another, without the GIL.
 
-    Trajectory ``trajectories[b]`` draws only from
-    ``SeedSequence(root_seed, spawn_key=(trajectories[b],))``, so its result is the same
-    whichever batch, chunk or thread runs it. :func:`stochsyn.engine.batch.run_batch` calls
-    this from several Python threads on disjoint row ranges.
+    The rows are claimed ``claim[2]`` at a time from ``claim[0]`` (an atomic fetch-and-add,
+    :func:`.jit.fetch_add`) until ``claim[1]``: every thread running the batch
+    (:func:`stochsyn.engine.batch.run_batch`) calls this once with the same ``claim`` and
+    takes rows until none are left, so a batch costs one call per thread, and the work
+    arrays are allocated once per call (:func:`workspace`). Trajectory ``trajectories[b]``
+    draws only from ``SeedSequence(root_seed, spawn_key=(trajectories[b],))``, so its result
+    is the same whichever batch, thread or claim runs it.
+
+    A call alone on a batch may be given a budget of work (``claim[3] > 0``) and a budget
+    per row (``claim[4]``): it stops before it would exceed the first and gives the rest
+    of the batch back (``claim[0]`` is then the first row not done), so that
+    :func:`stochsyn.engine.batch.run_batch` can run small trajectories in the calling
+    thread, without handing them to a worker, and still stay responsive to Ctrl-C. A row's
+    work is its events plus its samples; a row is run with at most the smaller budget left
+    as its event budget, and when it stops at that (status MAX_EVENTS below
+    ``max_events``) its result is discarded, its ``status`` restored, and it is given back
+    to be simulated again in full (same stream, same bits).
 
     Parameters
     ----------
-    net : NetworkArrays
+    ints, reals, bounds : ndarrays
+        The network's arrays, packed (:class:`stochsyn.network.PackedNetwork`).
     run_entropy : (n_words,) uint32 ndarray
         The root seed as SeedSequence entropy words (:func:`rng.entropy_words`).
     trajectories : (B,) int64 ndarray
         Global trajectory indices.
-    start, stop : int
-        Rows of the batch to simulate.
+    claim : (5,) int64 ndarray
+        [next row to claim, end row, rows per claim, work budget of this call (events and
+        samples; 0: none), event budget of a row within it]; ``claim[0]`` is advanced.
+        With a budget, no other call may share ``claim`` while this one runs.
     counts : (B, n_times, R) int64 ndarray
     voltages : (B, n_times) or (B, 0) float64 ndarray
     firings : (B, M) int64 ndarray
     ev_time, ev_agent, ev_reaction, ev_from, ev_to : (B, capacity) ndarrays
     status : (B,) int64 ndarray
-    results : (B, 4) or (B, 7) float64 ndarray
+    results : (B, 4) or (B, 9 + F) float64 ndarray
         Per trajectory: events, time reached, event records wanted, releases (and in the
-        hybrid mode with 7 columns ODE steps, rejected steps, clamped molecules).
+        hybrid mode ODE steps, rejected steps, clamped molecules, ODE restarts, the slot
+        a flux drove below zero, the F fluxes' totals: :func:`simulate_trajectory`).
     stop_flag : (1,) int64 ndarray
         Set non-zero by another thread to stop: the trajectory running stops with status
         INTERRUPTED and rows not yet started are left untouched (their ``status`` keeps
@@ -1075,23 +1219,50 @@ def run_trajectories(net, run_entropy, trajectories, start, stop, sample_times, 
     hy : HybridArrays or None
         The network's hybrid arrays (with ``cont_values``).
     """
+    net = unpack(ints, reals, bounds)
+    work = workspace(net)
     rng_state = np.empty(4, dtype=np.uint64)
     if cont_values is not None:     # the hybrid mode's work arrays (.continuous)
-        ws = np.empty((continuous.N_ROWS, len(hy.cont_idx)), dtype=np.float64)
+        n_ode = len(hy.cont_idx) + len(hy.fx_rx)    # species, then the fluxes' totals
+        ws = np.empty((continuous.N_ROWS + 2 * n_ode, n_ode), dtype=np.float64)
         st = np.zeros(continuous.N_SCALARS, dtype=np.float64)
         cp_static = np.zeros(len(hy.cp_rx), dtype=np.float64)
-    for b in range(start, stop):
-        if stop_flag[0] != 0:
-            return
-        seed_pcg64(rng_state, run_entropy, trajectories[b])
-        if cont_values is None:
-            status[b] = simulate_trajectory(
-                net, rng_state, trajectories[b], sample_times, spike_times, post_spike_times,
-                t_end, max_events, record_idx, counts[b], voltages[b], firings[b], ev_time[b],
-                ev_agent[b], ev_reaction[b], ev_from[b], ev_to[b], results[b], stop_flag)
-        else:
-            status[b] = simulate_trajectory(
-                net, rng_state, trajectories[b], sample_times, spike_times, post_spike_times,
-                t_end, max_events, record_idx, counts[b], voltages[b], firings[b], ev_time[b],
-                ev_agent[b], ev_reaction[b], ev_from[b], ev_to[b], results[b], stop_flag,
-                (hy, cont_values[b], ws, st, cp_static))
+        fx_static = np.zeros(len(hy.fx_rx), dtype=np.float64)
+    stop = claim[1]
+    size = max(claim[2], 1)
+    budget = claim[3]
+    row_budget = claim[4]
+    spent = 0
+    while True:
+        first = fetch_add(claim, 0, size)
+        if first >= stop:
+            break
+        for b in range(first, min(first + size, stop)):
+            if stop_flag[0] != 0:       # stopped: this row and the rest stay unstarted
+                return
+            row_events = max_events
+            if budget > 0:
+                if spent >= budget:     # the rest is given back (this call is alone)
+                    claim[0] = b
+                    return
+                row_events = min(max_events, min(budget - spent, row_budget))
+            fill = status[b]
+            seed_pcg64(rng_state, run_entropy, trajectories[b])
+            if cont_values is None:
+                status[b] = simulate_trajectory(
+                    net, work, rng_state, trajectories[b], sample_times, spike_times,
+                    post_spike_times, t_end, row_events, record_idx, counts[b], voltages[b],
+                    firings[b], ev_time[b], ev_agent[b], ev_reaction[b], ev_from[b], ev_to[b],
+                    results[b], stop_flag)
+            else:
+                status[b] = simulate_trajectory(
+                    net, work, rng_state, trajectories[b], sample_times, spike_times,
+                    post_spike_times, t_end, row_events, record_idx, counts[b], voltages[b],
+                    firings[b], ev_time[b], ev_agent[b], ev_reaction[b], ev_from[b], ev_to[b],
+                    results[b], stop_flag, (hy, cont_values[b], ws, st, cp_static, fx_static))
+            if budget > 0:
+                if status[b] == MAX_EVENTS and row_events < max_events:
+                    status[b] = fill    # cut short by the budget: redone in full later
+                    claim[0] = b
+                    return
+                spent += np.int64(results[b, 0]) + len(sample_times)

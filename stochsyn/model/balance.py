@@ -125,19 +125,15 @@ def _negated(change: tuple) -> tuple:
     return tuple((s, -d) for s, d in change)
 
 
-def _violated_cycle(pairs):
-    """The shortest fundamental cycle with Σ v ln K ≠ 0, as [(v, pair)], Σ v ln K, and the
-    index of the pair that closes it (the free column); (None, 0, -1) if there is none."""
-    states = sorted({s for f, _ in pairs for s, _ in _change(f)})
-    row_of = {s: i for i, s in enumerate(states)}
-    n_pairs = len(pairs)
-    # Reduced row echelon form of N (states × pairs) in exact rationals.
-    matrix = [[Fraction(0)] * n_pairs for _ in states]
-    for p, (forward, _) in enumerate(pairs):
-        for s, d in _change(forward):
-            matrix[row_of[s]][p] = Fraction(d)
+def rref(matrix: list, columns) -> list[int]:
+    """Bring ``matrix`` (a list of rows of Fractions) to reduced row echelon form in place,
+    taking pivots in the order of ``columns`` (exact arithmetic); returns the pivot
+    columns, row by row. Used here for the cycles of the reaction pairs and by
+    :func:`stochsyn.network.conservation_laws` for the continuous species' laws."""
     pivots, row = [], 0
-    for col in range(n_pairs):
+    for col in columns:
+        if row == len(matrix):
+            break
         pivot = next((r for r in range(row, len(matrix)) if matrix[r][col] != 0), None)
         if pivot is None:
             continue
@@ -150,8 +146,21 @@ def _violated_cycle(pairs):
                 matrix[r] = [a - factor * b for a, b in zip(matrix[r], matrix[row])]
         pivots.append(col)
         row += 1
-        if row == len(matrix):
-            break
+    return pivots
+
+
+def _violated_cycle(pairs):
+    """The shortest fundamental cycle with Σ v ln K ≠ 0, as [(v, pair)], Σ v ln K, and the
+    index of the pair that closes it (the free column); (None, 0, -1) if there is none."""
+    states = sorted({s for f, _ in pairs for s, _ in _change(f)})
+    row_of = {s: i for i, s in enumerate(states)}
+    n_pairs = len(pairs)
+    # Reduced row echelon form of N (states × pairs) in exact rationals.
+    matrix = [[Fraction(0)] * n_pairs for _ in states]
+    for p, (forward, _) in enumerate(pairs):
+        for s, d in _change(forward):
+            matrix[row_of[s]][p] = Fraction(d)
+    pivots = rref(matrix, range(n_pairs))
     log_k = [math.log(f.rate) - math.log(r.rate) for f, r in pairs]
     pivot_set = set(pivots)
     worst = None

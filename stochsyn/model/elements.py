@@ -66,6 +66,12 @@ class Reaction:
         Hill coefficient n (> 0).
     repress : bool
         Hill repression, ``K^n / (K^n + X^n)`` instead of ``X^n / (K^n + X^n)``.
+    flux : bool or None
+        The hybrid mode's flux role (``flux`` of the reaction table; docs/model-format.md):
+        None lets a reaction that changes continuous species and leaves every discrete
+        species and agent state unchanged be a flux (a term of dy/dt, no events); False
+        keeps its firings as events (jumps of y); True requires the role (an error if the
+        reaction cannot have it, :func:`flux_obstacle`).
     complex_type : int
         A complex rule (``members``): the agent type whose complex it changes, else -1.
     complex_pick : bool
@@ -95,9 +101,41 @@ class Reaction:
     half: float = 0.0
     hill_n: float = 0.0
     repress: bool = False
+    flux: bool | None = None
     complex_type: int = -1
     complex_pick: bool = False
     members: tuple[tuple[int, int, tuple[tuple[int, int], ...]], ...] = ()
+
+
+def flux_obstacle(reaction: Reaction, continuous, species) -> str | None:
+    """Why ``reaction`` cannot be a flux of the hybrid mode with the ``continuous`` species
+    (a set of indices; ``species`` their names, for the message), or None if it can.
+
+    A flux changes continuous species and nothing else: every discrete species keeps its
+    count and every agent its state (an agent "moved" to its own state, as in
+    ``NMDAR(gate=O) -> NMDAR(gate=O) + Ca``, is unchanged). A logged agent rule keeps its
+    events (a flux has no firings to record). With no continuous species only what no
+    choice of them can change is an obstacle (agents and logging)."""
+    if any(frm != to for _, frm, to in reaction.agent_moves):
+        return "it moves, creates or destroys agents (agents are never continuous)"
+    if reaction.complex_type >= 0:
+        return "it changes the members of a complex (members), which are agents"
+    if reaction.log and reaction.agent_moves:
+        return "it is logged (log = true), and a flux has no firings to record"
+    if not continuous:
+        return None
+    net: dict[int, int] = {}
+    for s, n in reaction.reactants:
+        net[s] = net.get(s, 0) - n
+    for s, n in reaction.products:
+        net[s] = net.get(s, 0) + n
+    changed = sorted(s for s, d in net.items() if d and s not in continuous)
+    if changed:
+        return ("it changes the discrete species "
+                + ", ".join(species[s] for s in changed))
+    if not any(d and s in continuous for s, d in net.items()):
+        return "it changes no continuous species"
+    return None
 
 
 @dataclass(frozen=True)

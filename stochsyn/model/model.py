@@ -14,13 +14,13 @@ import hashlib
 import json
 import numbers
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
 from . import units
 from .elements import (CONTINUOUS_ATOL, CONTINUOUS_RTOL, RATE_KINDS, STATE_KINDS, Input,
-                       Intervention, Reaction)
+                       Intervention, Reaction, flux_obstacle)
 from .errors import ModelError, UnitWarning
 from .membrane import Channel, Membrane
 from .rules import AgentType, suggestion
@@ -33,7 +33,8 @@ __all__ = ["Model", "hybrid_roles", "Reaction", "Input", "Intervention", "AgentT
            "RATE_KINDS", "STATE_KINDS", "CONTINUOUS_RTOL", "CONTINUOUS_ATOL"]
 
 _ROLE_TEXT = {"ode": "ODE term", "coupled": "reads continuous species: hazard along y(t)",
-              "jump": "discrete, changes continuous species"}
+              "jump": "discrete, changes continuous species",
+              "flux": "flux: a term of dy/dt, no events"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -282,6 +283,13 @@ class Model:
         """
         return write_sbml(self, path)
 
+    def __getstate__(self) -> dict:
+        """A Model pickles as its fields alone. What other layers keep on it (the compiled
+        Network, :func:`stochsyn.network.compile`) is derived from them and is rebuilt
+        where it is used: a Model sent to an executor's worker does not carry arrays that
+        the worker's own compiler and kernels might lay out otherwise, nor their size."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
     # ------------------------------------------------------------------ views
     @property
     def n_species(self) -> int:
@@ -526,10 +534,15 @@ def hybrid_roles(model: Model) -> tuple[str, ...]:
       substrate states of a Michaelis–Menten or Hill law) is continuous, and its law is a
       state kind (mass action, Michaelis–Menten, Hill): a term ``ν_j a_j(y)`` of the rate
       equations ``dy/dt = Σ_j ν_j a_j(y)``, never an event;
+    * ``"flux"``: a reaction that changes continuous species and leaves every discrete
+      species and agent state as it was (:func:`~stochsyn.model.elements.flux_obstacle`),
+      unless its table says ``flux = false``: a term ``ν_j s_j(x) f_j(t) Π y^ν/ν!`` of
+      dy/dt, with its discrete factor ``s_j`` constant between events (Ca²⁺ entry through
+      open NMDARs);
     * ``"coupled"``: a discrete reaction that reads a continuous species: its propensity
       varies along y(t) between events (integrated hazard);
-    * ``"jump"``: a discrete reaction that reads none but changes one: each firing adds its
-      net change to y;
+    * ``"jump"``: a discrete reaction that reads none but changes one (and a discrete
+      one too, or has ``flux = false``): each firing adds its net change to y;
     * ``"exact"``: none of these (every reaction of a model without continuous species).
 
     Agent rules and time-dependent kinds are never ODE terms (agents are discrete; the
@@ -551,6 +564,9 @@ def hybrid_roles(model: Model) -> tuple[str, ...]:
         if (continuous and touched and touched <= continuous and r.kind in STATE_KINDS
                 and not r.agent_moves and r.neighbour is None):
             roles.append("ode")
+        elif (continuous and r.flux is not False
+              and flux_obstacle(r, continuous, model.species) is None):
+            roles.append("flux")
         elif reads & continuous:
             roles.append("coupled")
         elif {s for s, d in change.items() if d} & continuous:

@@ -17,7 +17,7 @@ from typing import Mapping
 
 from .. import limits
 from . import units
-from .elements import Reaction
+from .elements import Reaction, flux_obstacle
 from .rules import (AgentType, expand_members, expand_rule, is_name, parse_equation,
                     parse_observable, split_neighbour_classes, suggestion)
 
@@ -27,7 +27,7 @@ _LAW_KEYS = {"michaelis_menten": ("kind", "kcat", "enzyme", "vmax", "km"),
 _ELEMENTARY_CHARGE_C = 1.602176634e-19
 _GAS_CONSTANT = 8.314462618
 _FARADAY = 96485.33212
-_REACTION_KEYS = ("name", "equation", "rate", "log", "neighbour", "members", "complex",
+_REACTION_KEYS = ("name", "equation", "rate", "log", "neighbour", "flux", "members", "complex",
                   "detailed_balance", "note")
 
 
@@ -44,6 +44,7 @@ class ReactionReader:
     """Reads the ``[[reactions]]`` table (a base of the spec reader's builder)."""
 
     def reactions(self, parameters, species_index, agent_types, agent_state_base):
+        self.flux_keys = {}     # rule name -> its [[reactions]] entry (for flux messages)
         raw = self.spec.get("reactions", [])
         if not isinstance(raw, list):
             raise self.error("'reactions' must be an array of tables ([[reactions]])")
@@ -79,6 +80,12 @@ class ReactionReader:
             if not isinstance(log, bool):
                 raise self.error("'log' must be true or false", where=self.where(
                     "reactions", key, "log"))
+            flux = body.get("flux", None)
+            if flux is not None and not isinstance(flux, bool):
+                raise self.error("'flux' must be true or false", where=self.where(
+                    "reactions", key, "flux"),
+                    hint="flux = false keeps the reaction's firings as events in the hybrid "
+                         "mode; flux = true requires it to be a flux (a term of dy/dt)")
             eq_where = self.where("reactions", key, "equation")
             left, right, reversible = parse_equation(body["equation"], species_index, agents,
                                                      source=self.source, where=eq_where)
@@ -142,12 +149,16 @@ class ReactionReader:
                 # the Q10 scaling of the reaction's module to the model's temperature
                 # (stochsyn.model.temperature); 1 when the model states no temperature
                 c *= getattr(self, "temperature_factors", {}).get(label, 1.0)
+                self.flux_keys[rule_name] = key
                 for tr in transitions:
-                    reactions.append(Reaction(
+                    reaction = Reaction(
                         name=tr.label, rule=rule_name, reactants=tr.reactants,
                         products=tr.products, rate=c, agent_moves=tr.agent_moves,
                         neighbour=tr.neighbour, log=log, kind=kind, input=input_index,
-                        v_scale_mv=v_scale, **law, **complex_fields))
+                        v_scale_mv=v_scale, flux=flux, **law, **complex_fields)
+                    if flux:
+                        self.check_flux(reaction, set(), ())
+                    reactions.append(reaction)
         return split_neighbour_classes(reactions, tuple(self.species_labels), neighbour_text,
                                        source=self.source)
 
@@ -244,6 +255,24 @@ class ReactionReader:
         table = expand_members(label, equations, agent, t, agent_state_base[type_name],
                                species_index, source=self.source, where=where)
         return dict(complex_type=t, complex_pick="complex" in body, members=table)
+
+    def check_flux(self, reaction, continuous, species):
+        """Refuse ``flux = true`` on a reaction that cannot be a flux with the
+        ``continuous`` species (:func:`~stochsyn.model.elements.flux_obstacle`), naming the
+        reaction and its line."""
+        obstacle = flux_obstacle(reaction, continuous, species)
+        if obstacle is not None:
+            raise self.error(
+                f"reaction '{reaction.name}' has flux = true, but {obstacle}: a flux may "
+                "change continuous species only, leaving every discrete species and agent "
+                "state as it was", where=self.where("reactions", self.flux_keys[reaction.rule],
+                                                    "flux"),
+                hint="remove 'flux = true' (its firings are then events), or make the "
+                     "species it changes continuous ([continuous] species)"
+                if obstacle.startswith("it changes the discrete") else
+                "remove 'flux = true' (its firings are then events); to keep an entry a "
+                "flux, write it as a reaction of its own that leaves the agent as it is, "
+                "e.g. 'R(s=o) -> R(s=o) + Ca'")
 
     def state_law(self, rate_spec, parameters, orders, key, neighbour, transitions):
         """(c, law fields of :class:`Reaction`) of a ``michaelis_menten`` or ``hill`` rate.

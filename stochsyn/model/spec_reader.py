@@ -327,6 +327,9 @@ class _Builder(ReactionReader, ClampReader):
                                  hint=f"leave {', '.join(read)} discrete (a time-dependent "
                                       "reaction may produce continuous species, not consume "
                                       "them)")
+        for reaction in reactions:
+            if reaction.flux:
+                self.check_flux(reaction, chosen, species)
         rtol = raw.get("rtol", CONTINUOUS_RTOL)
         if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) \
                 or not (0 < rtol < 1):

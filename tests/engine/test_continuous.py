@@ -20,7 +20,7 @@ import stochsyn as ss
 from stochsyn.engine import STATUS_TEXT
 from stochsyn.ensemble import BudgetWarning, HybridWarning
 from stochsyn.model import hybrid_roles
-from stochsyn.network import COUPLED, ODE_TERM
+from stochsyn.network import COUPLED, FLUX, ODE_TERM, conservation_laws
 
 SEED = 20261122
 
@@ -129,14 +129,18 @@ def test_the_error_bound_fails_with_a_wrong_rate():
 
 
 CHANNEL_INFLUX = {
-    # discrete channels open and close; an open one lets Ca in (a jump of +1)
+    # discrete channels open and close; an open one lets Ca in: one jump of +1 per ion
+    # (flux = false), or by default a flux, a term 300·O of dCa/dt
     "species": {"C": 20, "O": 0, "Ca": 10, "B": 300, "CaB": 0},
     "reactions": [
         {"name": "gate", "equation": "C <-> O", "rate": [50.0, 200.0]},
-        {"name": "influx", "equation": "O -> O + Ca", "rate": 300.0},
+        {"name": "influx", "equation": "O -> O + Ca", "rate": 300.0, "flux": False},
         {"name": "buffer", "equation": "Ca + B <-> CaB", "rate": [0.5, 30.0]},
     ],
 }
+CHANNEL_FLUX = {**CHANNEL_INFLUX,
+                "reactions": [dict(r) for r in CHANNEL_INFLUX["reactions"]]}
+del CHANNEL_FLUX["reactions"][1]["flux"]
 
 
 def test_roles_of_the_channel_model():
@@ -147,6 +151,39 @@ def test_roles_of_the_channel_model():
     assert list(network.hybrid.cont_idx) == [2, 3, 4]
     assert list(network.hybrid.jump_slot) == [0] and list(network.hybrid.jump_val) == [1]
     assert ss.compile(build(**CHANNEL_INFLUX)).hybrid is None
+    flux = build(**CHANNEL_FLUX, continuous={"species": ["Ca", "B", "CaB"]})
+    assert hybrid_roles(flux) == ("exact", "exact", "flux", "ode", "ode")
+    network = ss.compile(flux)
+    assert network.arrays.rate_kind[2] == FLUX and list(network.hybrid.fx_rx) == [2]
+    assert len(network.hybrid.jump_slot) == 0
+    # the gating changes O, which the flux reads: the ODE settles at each gating event,
+    # after the counts changed (the flux's factor is compared); only a jump settles before
+    assert list(network.hybrid.settle_before) == [0, 0, 0, 0, 0]
+    assert list(network.hybrid.fxdep_ptr) == [0, 1, 2, 2, 2, 2]
+    # a flux = true on a reaction that changes a discrete species is refused, naming it
+    bad = [dict(r) for r in CHANNEL_INFLUX["reactions"]]
+    bad[0] = {"name": "gate", "equation": "C -> O + Ca", "rate": 50.0, "flux": True}
+    with pytest.raises(ss.ModelError, match=r"'gate' has flux = true, but it changes the "
+                                            r"discrete species C, O"):
+        build(CHANNEL_INFLUX["species"], bad, {"species": ["Ca", "B", "CaB"]})
+
+
+def test_conservation_laws_are_found_and_solved_for_the_most_abundant_species():
+    """The integrator solves for the species the conservation laws of the ODE terms and
+    fluxes leave independent (stochsyn.network.conservation_laws, exact arithmetic)."""
+    binding = [[(0, -1), (1, -1), (2, 1)], [(0, 1), (1, 1), (2, -1)]]     # Ca + B <-> CaB
+    # two laws, B − Ca and CaB + Ca; in the preferred order B, CaB, Ca both buffer states
+    # are dependent (B = T1 + Ca, CaB = T2 − Ca) and only Ca is integrated
+    assert conservation_laws(binding, 3, [1, 2, 0]) == [(1, [(0, -1.0)]), (2, [(0, 1.0)])]
+    pump = binding + [[(2, -1), (1, 1)]]                                 # CaB -> B
+    assert conservation_laws(pump, 3, [1, 2, 0]) == [(1, [(2, 1.0)])]
+    assert conservation_laws([[(0, -2), (1, 1)]], 2, [0, 1]) == [(0, [(1, 2.0)])]   # M + 2 D
+    assert conservation_laws([[(0, -1)], [(0, 1), (1, 1)]], 2, [0, 1]) == []         # none
+    spine = ss.compile(ss.load_model("reactions/examples/spine_electrophysiology.toml"))
+    names = spine.continuous
+    assert [names[q] for q in spine.hybrid.dep_slot] == ["B", "Bslow", "PMCA", "NCX"]
+    assert [names[q] if q < len(names) else "total" for q in spine.hybrid.z_idx] == [
+        "Ca", "CaB", "CaBslow", "CaPMCA", "CaNCX", "total"]
 
 
 def test_total_calcium_is_conserved_under_jumps():
@@ -162,6 +199,75 @@ def test_total_calcium_is_conserved_under_jumps():
     np.testing.assert_allclose(np.diff(total, axis=1), np.rint(np.diff(total, axis=1)),
                                atol=1e-9)
     assert np.all(ens.continuous_clamped == 0)
+
+
+def test_total_calcium_is_conserved_under_a_flux():
+    """With the influx a flux, Ca + CaB grows by exactly the flux's total (integrated with
+    the amounts, Ensemble.flux_totals), B + CaB stays: both to round-off; the flux never
+    fires, and the ODE restarts only at the gating events, which change what it reads."""
+    model = build(**CHANNEL_FLUX, continuous={"species": ["Ca", "B", "CaB"]})
+    ens = ss.simulate(model, 0.5, 20, seed=SEED, sample_every=0.01)
+    assert np.all(ens.firings[:, 2] == 0)
+    entered = ens.flux_totals[:, 2]
+    assert np.all(entered > 300)
+    total = ens.values("Ca") + ens.values("CaB")
+    np.testing.assert_allclose(total[:, -1], 10 + entered, rtol=1e-12)
+    np.testing.assert_allclose(ens.values("B") + ens.values("CaB"), 300.0, rtol=1e-12)
+    assert np.all(np.diff(total, axis=1) >= -1e-9)        # only grows, now continuously
+    np.testing.assert_array_equal(ens.ode_restarts, ens.firings[:, 0] + ens.firings[:, 1])
+    assert np.all(ens.flux_totals[:, [0, 1, 3, 4]] == 0)
+
+
+def test_events_that_change_nothing_the_ode_reads_do_not_restart_it():
+    """No restart for unrelated events: a fast discrete exchange (Z <-> W, ~10⁴ firings)
+    beside the channel model leaves the ODE's step alone; it restarts only at the gating
+    events, which change the flux's factor."""
+    model = build({**CHANNEL_FLUX["species"], "Z": 50, "W": 50},
+                  CHANNEL_FLUX["reactions"]
+                  + [{"name": "swap", "equation": "Z <-> W", "rate": [100.0, 100.0]}],
+                  {"species": ["Ca", "B", "CaB"]})
+    ens = ss.simulate(model, 0.5, 10, seed=SEED, sample_every=0.01)
+    swaps = ens.firings[:, 5] + ens.firings[:, 6]
+    assert np.all(swaps > 3000)
+    np.testing.assert_array_equal(ens.ode_restarts, ens.firings[:, 0] + ens.firings[:, 1])
+    assert np.all(ens.ode_steps < 3 * ens.ode_restarts + 200)
+
+
+def test_a_flux_follows_its_input_inside_the_steps_and_stops_at_its_steps():
+    """A flux of the input kind, c·X·u(t) with u = 10 + 5 sin(2π·3 t) + (20 from 0.4 s on),
+    three channels X and no event at all: the amount it moves is its integral, which the
+    ODE must get by evaluating u at its stages (a factor frozen at the last event would
+    be u(0)·t) and by ending a step at the input's step (a step over it would smear it).
+    Against the closed form to 1e-7 relative; the flux's total is the same."""
+    model = build({"X": 3, "A": 0},
+                  [{"name": "in", "equation": "X -> X + A",
+                    "rate": {"kind": "input", "input": "u", "k": "2 /s"}}],
+                  {"species": ["A"], "rtol": 1e-9, "atol": 1e-9},
+                  inputs={"u": {"value": 10.0, "sine": {"amplitude": 5.0, "frequency": "3 Hz"},
+                                "steps": [{"time": 0.4, "value": 20.0}]}})
+    assert hybrid_roles(model) == ("flux",)
+    times = np.linspace(0.0, 1.0, 51)
+    ens = ss.simulate(model, 1.0, 1, seed=SEED, sample_times=times)
+    omega = 2 * math.pi * 3
+    expected = 3 * 2.0 * (10 * times + 5 * (1 - np.cos(omega * times)) / omega
+                          + 20 * np.maximum(times - 0.4, 0.0))
+    np.testing.assert_allclose(ens.values("A")[0], expected, rtol=1e-7, atol=1e-9)
+    assert ens.flux_totals[0, 0] == pytest.approx(expected[-1], rel=1e-7)
+    assert ens.n_events[0] == 0 and ens.firings[0, 0] == 0
+
+
+def test_a_minute_at_rest_costs_a_handful_of_steps():
+    """Quiet phases: the spine example at rest (its hybrid declaration) has no discrete
+    event and its ODE, once relaxed from the whole-number initial counts, takes steps
+    that grow sixfold each: a simulated minute is a few dozen steps and no restart."""
+    spine = ss.load_model("reactions/examples/spine_electrophysiology.toml")
+    assert spine.continuous_species and "nmda_ca_influx" in [
+        r.rule for r, role in zip(spine.reactions, hybrid_roles(spine)) if role == "flux"]
+    ens = ss.simulate(spine, 60.0, 2, seed=SEED, sample_every=1.0)
+    assert np.all(ens.n_events == 0) and np.all(ens.ode_restarts == 0)
+    assert np.all(ens.ode_steps < 60)
+    ca = ens.values("Ca")[0]
+    assert abs(ca[-1] - ca[-2]) < 1e-6          # relaxed: 50 nM, 3.01 ions
 
 
 def test_discrete_part_is_unchanged_by_an_independent_continuous_part():
@@ -201,7 +307,7 @@ CLAMP = {
     # consumes whole Ca ions: below 1 ion a firing would leave a negative amount
     "species": {"X": 5, "Ca": 6, "CaX": 0},
     "reactions": [{"name": "convert", "equation": "Ca -> CaX", "rate": 2.0},
-                  {"name": "take", "equation": "Ca + X -> X", "rate": 1.0}],
+                  {"name": "take", "equation": "Ca + X -> X", "rate": 1.0, "flux": False}],
 }
 
 
@@ -217,6 +323,25 @@ def test_a_jump_below_zero_is_clamped_and_counted():
     final = ens.values("Ca")[:, -1] + ens.values("CaX")[:, -1]
     np.testing.assert_allclose(final, 6 - ens.firings[:, 1] + clamped, atol=1e-9)
     assert np.all(ens.values("Ca") >= -1e-6)
+
+
+def test_a_flux_driving_an_amount_below_zero_is_stopped_naming_it():
+    """A flux's consumption term carries the amount it consumes (``Ca + X -> X``: c·X·Ca),
+    so only the integration can take it below zero: with rtol 0.5 the first step of a fast
+    uptake (c·X = 10⁵ /s) overshoots, and the trajectory stops with flux_negative, the
+    message naming the flux; at the default tolerance the same model runs (A settles at
+    feed/(c·X) = 1 molecule)."""
+    def uptake(rtol, atol):
+        return build({"A": 1000, "X": 1000},
+                     [{"name": "take", "equation": "A + X -> X", "rate": 100.0},
+                      {"name": "feed", "equation": "-> A", "rate": 1e5}],
+                     {"species": ["A"], "rtol": rtol, "atol": atol})
+    assert hybrid_roles(uptake(0.5, 1e-9)) == ("flux", "ode")
+    with pytest.warns(BudgetWarning, match=r"flux_negative.*'take' \(consumes A\)"):
+        ens = ss.simulate(uptake(0.5, 1e-9), 1.0, 1, seed=SEED, sample_every=0.1)
+    assert STATUS_TEXT[int(ens.status[0])] == "flux_negative"
+    ens = ss.simulate(uptake(1e-6, 1e-6), 1.0, 1, seed=SEED, sample_every=0.1)
+    assert ens.status[0] == 0 and np.min(ens.values("A")) > 0.99
 
 
 def test_interventions_set_and_add_amounts():
@@ -284,8 +409,8 @@ def test_event_record_rerun_with_a_membrane():
     """A logged model whose event records overflow the first buffer is simulated again;
     the re-run writes its voltages into an array of its own (it once wrote them into an
     empty one, corrupting the heap)."""
-    model = ss.load_model("reactions/examples/spine_electrophysiology.toml").with_parameters(
-        glu_release_probability=1.0)         # a release: ~400 logged Mg2+ (un)blocks each
+    model = ss.load_model("reactions/examples/spine_electrophysiology.toml").with_continuous(
+        []).with_parameters(glu_release_probability=1.0)  # a release: ~400 logged (un)blocks
     ens = ss.simulate(model, 0.05, 2, seed=SEED, sample_every=0.001, record_events=True,
                       protocol=ss.protocols.stdp(delta_t_ms=10, pairs=1))
     assert len(ens.event_records) > 2 * 256

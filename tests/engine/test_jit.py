@@ -43,7 +43,7 @@ def holds_an_array(ty):
         return any(holds_an_array(t) for t in ty.types)
     return False
 
-model = ss.load_model(ct.MODEL)
+model = ct.exact()
 for m in (model, ct.hybrid(model)):
     ss.simulate(m, t_end=0.03, n_trajectories=1, seed=1, protocol=ss.protocols.hfs(),
                 n_threads=1)
@@ -75,6 +75,6 @@ def test_no_borrowing_helper_returns_an_array(tmp_path):
                           capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stdout + done.stderr
     compiled = set(done.stdout.split())
-    assert {"tv_rate_at", "new_interval", "cover", "jump", "anchor", "select_tv",
+    assert {"tv_rate_at", "new_interval", "cover", "settle", "anchor", "select_tv",
             "propensity", "tree_select", "_class_refresh", "_list_remove"} <= compiled
     assert len(compiled) >= 25, compiled

@@ -217,8 +217,9 @@ def test_long_logs_are_mostly_simulated_once(monkeypatch):
 
 
 # A hybrid model (stochsyn.engine.continuous): continuous buffering with jumps from a
-# logged agent rule, a discrete reaction whose propensity follows the continuous Ca(t), and
-# a time-dependent (input) reaction, so both hazard paths and the ODE restarts are covered.
+# logged agent rule (flux = false), the same entry as a flux driven by the input, a
+# discrete reaction whose propensity follows the continuous Ca(t), and a time-dependent
+# (input) reaction, so both hazard paths, the fluxes and the ODE restarts are covered.
 HYBRID_MODEL = {
     "model": {"name": "repro_hybrid"},
     "inputs": {"drive": {"value": 2.0, "sine": {"amplitude": 1.5, "frequency": "1 Hz"}}},
@@ -226,7 +227,10 @@ HYBRID_MODEL = {
     "agents": {"Ch": {"sites": {"s": ["c", "o"]}, "initial": [{"count": 8}]}},
     "reactions": [
         {"name": "gate", "equation": "Ch(s=c) <-> Ch(s=o)", "rate": [3.0, 6.0], "log": True},
-        {"name": "influx", "equation": "Ch(s=o) -> Ch(s=o) + Ca", "rate": 40.0},
+        {"name": "influx", "equation": "Ch(s=o) -> Ch(s=o) + Ca", "rate": 40.0,
+         "flux": False},
+        {"name": "driven_influx", "equation": "Ch(s=o) -> Ch(s=o) + Ca",
+         "rate": {"kind": "input", "input": "drive", "k": "10 /s"}},
         {"name": "buffer", "equation": "Ca + B <-> CaB", "rate": [0.05, 5.0]},
         {"name": "out", "equation": "Ca ->", "rate": 3.0},
         {"name": "sense", "equation": "Ca -> X", "rate": 0.05},
@@ -251,16 +255,20 @@ def assert_same_hybrid_run(a, b):
     assert_same_run(a, b)
     np.testing.assert_array_equal(a.continuous_values, b.continuous_values)
     np.testing.assert_array_equal(a.ode_steps, b.ode_steps)
+    np.testing.assert_array_equal(a.ode_restarts, b.ode_restarts)
+    np.testing.assert_array_equal(a.flux_totals, b.flux_totals)
 
 
 def test_hybrid_reference_run_is_meaningful(hybrid_reference):
     from stochsyn.model import hybrid_roles
     assert hybrid_roles(ss.Model.from_dict(HYBRID_MODEL)) == (
-        ("exact",) * 2 + ("jump", "ode", "ode", "ode", "coupled", "exact"))
+        ("exact",) * 2 + ("jump", "flux", "ode", "ode", "ode", "coupled", "exact"))
     assert np.all(hybrid_reference.status == 0)
     f = hybrid_reference.firings
-    assert np.all(f[:, 2] > 20) and np.all(f[:, 6] > 0) and np.all(f[:, 7] > 0)
+    assert np.all(f[:, 2] > 20) and np.all(f[:, 7] > 0) and np.all(f[:, 8] > 0)
+    assert np.all(hybrid_reference.flux_totals[:, 3] > 10) and np.all(f[:, 3] == 0)
     assert np.all(hybrid_reference.ode_steps > 100)
+    assert np.all(hybrid_reference.ode_restarts > 20)
 
 
 def test_hybrid_same_seed_twice_is_identical(hybrid_model, hybrid_reference):

@@ -99,7 +99,8 @@ def _state(net, rng):
     drive = hazard.drive_arrays(net)
     n_inputs = len(net.in_value)
     base = np.zeros(n_inputs)
-    pulse = np.zeros((3, len(net.comp_rate)))
+    pulse = np.zeros((4, len(net.comp_rate)))
+    pulse[3] = math.inf                 # live (not dropped)
     for c in range(len(net.comp_rate)):
         pulse[2, c] = -rng.uniform(0.0, 2.0) / net.comp_rate[c]
         if net.comp_alpha[c]:

@@ -33,7 +33,7 @@ N_V5 = 160
 def test_ghk_flux_constant_matches_its_derivation():
     """nmda_ca_flux_0mV is written as a number (model expressions have no exp()); recompute
     it from the linear 10 % rule at -65 mV and the GHK shape, as the model header derives."""
-    model = ss.load_model(ct.MODEL)
+    model = ct.exact()
     e, r, f = 1.602176634e-19, 8.314462618, 96485.33212
     v_t = 1e3 * r * 308.15 / f
     u = 2 * -65.0 / v_t

@@ -55,13 +55,45 @@ def test_roles():
     assert m.continuous_species == ("Ca", "B", "CaB")
     roles = dict(zip((r.name for r in m.reactions), hybrid_roles(m)))
     assert roles["buffer_fwd"] == roles["buffer_rev"] == "ode"
-    assert roles["influx[R(s=o)→R(s=o)]"] == "jump"       # an agent rule: discrete
+    # an agent "moved" to its own state: only Ca changes, so a flux (a term of dCa/dt)
+    assert roles["influx[R(s=o)→R(s=o)]"] == "flux"
     assert roles["sense"] == "coupled"                     # reads Ca, changes X
     assert roles["gate_fwd[R(s=c)→R(s=o)]"] == "exact"
     # only the buffers' partners continuous: the buffer reads Ca (discrete) -> coupled
     m2 = model(continuous={"species": ["B", "CaB"]})
     assert dict(zip((r.name for r in m2.reactions), hybrid_roles(m2)))["buffer_fwd"] == \
         "coupled"
+
+
+def test_flux_opt_out_and_refusals():
+    """``flux = false`` keeps the per-ion jump; ``flux = true`` is refused, naming the
+    reaction and the line, where the reaction cannot be a flux: it moves agents (in any
+    mode), it is logged, or (in the hybrid mode) it changes a discrete species."""
+    reactions = [dict(r) for r in BASE["reactions"]]
+    reactions[1]["flux"] = False
+    m = model(reactions=reactions, continuous={"species": ["Ca", "B", "CaB"]})
+    roles = dict(zip((r.name for r in m.reactions), hybrid_roles(m)))
+    assert roles["influx[R(s=o)→R(s=o)]"] == "jump"
+    assert m.reactions[2].flux is False and Model.from_dict(BASE).reactions[2].flux is None
+    reactions[1]["flux"] = True       # fine in both modes
+    assert model(reactions=reactions).reactions[2].flux is True
+    for changes, match in (
+            ({"name": "gate", "equation": "R(s=c) -> R(s=o)", "rate": 1.0, "flux": True},
+             r"'gate\[R\(s=c\)→R\(s=o\)\]' has flux = true, but it moves, creates or "
+             r"destroys agents"),
+            ({"name": "influx", "equation": "R(s=o) -> R(s=o) + Ca", "rate": 5.0, "flux": True,
+              "log": True}, "it is logged"),
+            ({"name": "influx", "equation": "R(s=o) -> R(s=o) + Ca", "rate": 5.0,
+              "flux": "yes"}, "'flux' must be true or false")):
+        bad = [dict(r) for r in BASE["reactions"]]
+        bad[1] = changes
+        error({"reactions": bad}, match)
+    bad = [dict(r) for r in BASE["reactions"]]
+    bad[3] = {"name": "sense", "equation": "Ca + X -> Ca", "rate": 0.1, "flux": True}
+    Model.from_dict({**BASE, "reactions": bad})        # exact mode: nothing continuous yet
+    text = error({"reactions": bad, "continuous": {"species": ["Ca"]}},
+                 r"'sense' has flux = true, but it changes the discrete species X")
+    assert "flux = true" in text and "[continuous] species" in text
 
 
 def test_unknown_species_is_named_with_a_suggestion():
@@ -137,12 +169,13 @@ def test_interventions_on_continuous_species_compile_to_amount_changes():
 def test_spine_model_roles():
     spine = ss.load_model(SPINE).with_continuous(CA_MODULE)
     roles = dict(zip((r.rule for r in spine.reactions), hybrid_roles(spine)))
-    assert roles["nmda_ca_influx"] == "jump"
+    assert roles["nmda_ca_influx"] == "flux"
     ca_rules = [r for r in roles if r.startswith("ca_")]
     assert len(ca_rules) == 15 and all(roles[r] == "ode" for r in ca_rules)
-    assert "coupled" not in roles.values()
+    assert "coupled" not in roles.values() and "jump" not in roles.values()
     text = spine.info()
     assert "hybrid mode: 9 continuous species" in text and "(ODE term)" in text
+    assert "(flux: a term of dy/dt, no events)" in text
     assert "Ca: 3   (continuous)" in text
 
 
@@ -232,6 +265,25 @@ def test_cli_info_and_run(tmp_path, capsys):
     assert "not a species" in capsys.readouterr().err
 
 
+def test_the_spine_example_declares_the_hybrid_mode_and_exact_is_one_flag_away(capsys):
+    """The example's [continuous] table: the Ca²⁺ module continuous, Ca²⁺ entry a flux;
+    ``--exact`` (= ``--continuous none``) shows and runs the fully exact model."""
+    spine = ss.load_model(SPINE)
+    assert spine.continuous_species == CA_MODULE
+    assert dict(zip((r.rule for r in spine.reactions),
+                    hybrid_roles(spine)))["nmda_ca_influx"] == "flux"
+    assert main(["info", str(SPINE)]) == 0
+    out = capsys.readouterr().out
+    assert "(flux: a term of dy/dt, no events)" in out and "hybrid mode: 9" in out
+    assert main(["info", str(SPINE), "--exact"]) == 0
+    out = capsys.readouterr().out
+    assert "(flux:" not in out and "(continuous)" not in out and "hybrid mode" not in out
+    assert spine.with_continuous([]).hash == ss.load_model(SPINE).with_continuous([]).hash
+    assert main(["info", str(SPINE), "--exact", "--continuous", "Ca"]) == 2
+    err = capsys.readouterr().err
+    assert "error: --exact and --continuous both given" in err and "hint:" in err
+
+
 def test_sbml_export_warns_that_the_mode_is_not_written(tmp_path):
     pytest.importorskip("libsbml")
     m = Model.from_dict({"model": {"name": "s"}, "species": {"A": 5},
@@ -243,3 +295,55 @@ def test_sbml_export_warns_that_the_mode_is_not_written(tmp_path):
         warnings.simplefilter("error")
         back = ss.load_model(tmp_path / "s.xml")
     assert back.continuous == ()
+
+
+def test_the_command_flags_a_flux_that_drives_a_species_below_zero(tmp_path, capsys):
+    """A flux whose integration takes the amount it consumes below zero (a fast uptake at a
+    loose rtol, tests/engine/test_continuous.py) stops its trajectory: ``stochsyn run``
+    says so naming the reaction and the species and how to fix it, keeps the results, and
+    exits with status 3 (stopped trajectories), not 0."""
+    path = tmp_path / "uptake.toml"
+    path.write_text(textwrap.dedent("""\
+        [model]
+        name = "uptake"
+        volume = "1 fL"
+        [species]
+        A = 1000
+        X = 1000
+        [continuous]
+        species = ["A"]
+        rtol = 0.5
+        atol = 1e-9
+        [[reactions]]
+        name = "take"
+        equation = "A + X -> X"
+        rate = "100 /s"
+        [[reactions]]
+        name = "feed"
+        equation = "-> A"
+        rate = "1e5 /s"
+        """))
+    out = tmp_path / "run"
+    assert main(["run", str(path), "--t-end", "1", "--out", str(out), "--quiet"]) == 3
+    err = capsys.readouterr().err
+    assert "flux_negative" in err and "'take' (consumes A)" in err
+    assert "flux = false" in err and "rtol" in err and "Traceback" not in err
+    assert ss.read(out).status[0] != 0
+
+
+def test_a_complex_rule_cannot_be_a_flux():
+    """A complex rule (``members``) whose own equation leaves its agent as it is still
+    changes the states of the complex's members: ``flux = true`` on it is refused, naming
+    the rule (flux_obstacle; without the check it would pass as a flux that moves none)."""
+    data = {"model": {"name": "complex_flux"}, "species": {"Ca": 10},
+            "agents": {"K": {"sites": {"psd": ["no", "yes"]}, "ring_size": 3,
+                             "complex_size": 6, "initial": [{"count": 6, "psd": "yes"}]}},
+            "reactions": [{"name": "release", "equation": "K(psd=yes) -> K(psd=yes) + Ca",
+                           "rate": 0.5, "members": ["K(psd=yes) -> K(psd=no)"],
+                           "flux": True}]}
+    with pytest.raises(ModelError, match=r"'release\[.*\]' has flux = true, but it changes "
+                                         r"the members of a complex") as caught:
+        Model.from_dict(data)
+    assert "reaction 'release', field 'flux'" in str(caught.value)
+    data["reactions"][0]["flux"] = False
+    Model.from_dict(data)

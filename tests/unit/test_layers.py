@@ -22,6 +22,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent.parent / "stochsyn"
 #: it; ``stochsyn`` is the package's own ``__init__`` (the public API) only.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("stochsyn._version", "stochsyn.data",       # the version string; bundled data files;
+     "stochsyn._lazy",                           # modules imported on first use;
      "stochsyn.limits"),                         # size limits on inputs (stdlib only)
     ("stochsyn.model",),                         # model files -> Model (plain values)
     ("stochsyn.network", "stochsyn.protocols"),  # Model -> arrays; Protocol -> schedule

@@ -128,6 +128,27 @@ def spine(**parameters):
     return model.with_parameters(**parameters) if parameters else model
 
 
+def test_samples_after_a_quiet_gap_still_see_the_pulses():
+    """Samples are recorded lazily, at the next event or stop, and the engine drops a pulse
+    component once it has expired (30 time constants), possibly while looking ahead past
+    samples not yet recorded. With no event at all between a bAP and the next stop (the
+    hybrid spine at rest; the exact one without its Ca²⁺ module's events) the samples
+    still see the bAP's fast component, dropped only after them (it once went missing:
+    V 0.5 ms after the bAP read −50.2 mV instead of −10.4 mV)."""
+    protocol = ss.protocols.spikes(post_s=[0.01])
+    times = [0.0, 0.0100001, 0.0105, 0.012, 0.02]
+    expected = [-70.0] + [-70 + 67 * (0.7 * math.exp(-(t - 0.01) / 0.003)
+                                       + 0.3 * math.exp(-(t - 0.01) / 0.04)) for t in times[1:]]
+    quiet_exact = spine(glu_release_probability=0.0).with_continuous([]).with_parameters(
+        ca_B_total="0 uM", ca_Bslow_total="0 uM", ca_pmca_density="0 molecule/um^2",
+        ca_ncx_density="0 molecule/um^2", ca_neck_diffusion=0, ca_rest="0 uM")
+    for model in (spine(glu_release_probability=0.0), quiet_exact):
+        ens = ss.simulate(model, 0.2, 1, seed=5, sample_times=times, protocol=protocol)
+        assert ens.n_events[0] == 0
+        np.testing.assert_allclose(ens.values(ss.results.VOLTAGE_NAME)[0], expected,
+                                   atol=0.02)
+
+
 def test_stdp_baps_depolarise_the_head_at_the_post_spikes():
     protocol = ss.protocols.stdp(delta_t_ms=10, pairs=2, rate_hz=10)
     ens = ss.simulate(spine(glu_release_probability=0.0), 0.2, 2, seed=5,

@@ -1,0 +1,284 @@
+"""The per-call and per-trajectory machinery: the compiled network kept per Model, the
+network packed for the kernels, work arrays reused across trajectories, rows claimed by
+threads, pandas and pyarrow imported only when tables are made."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import numba
+import numpy as np
+import pytest
+
+import stochsyn as ss
+from stochsyn.engine import layout
+from stochsyn.network import pack
+from stochsyn.engine.jit import fetch_add
+from stochsyn.engine.ssa import MAX_EVENTS, run_trajectories
+from stochsyn.ensemble import apply_protocol
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "reactions" / "examples"
+
+BIRTH_DEATH = {
+    "model": {"name": "birth_death"},
+    "parameters": {"k_in": "5 /s", "k_out": "0.5 /s"},
+    "species": {"X": 3},
+    "reactions": [{"name": "in", "equation": "-> X", "rate": "k_in"},
+                  {"name": "out", "equation": "X ->", "rate": "k_out"}],
+}
+
+
+def test_a_model_is_compiled_once():
+    model = ss.Model.from_dict(BIRTH_DEATH)
+    assert ss.compile(model) is ss.compile(model)
+    assert ss.compile(ss.Model.from_dict(BIRTH_DEATH)) is not ss.compile(model)
+
+
+def test_new_parameters_get_their_own_network_and_no_new_kernel():
+    model = ss.Model.from_dict(BIRTH_DEATH)
+    ss.simulate(model, 1.0, 2, seed=1, n_threads=1)
+    kernels = len(run_trajectories.signatures)
+    faster = model.with_parameters(k_out="5 /s")
+    np.testing.assert_array_equal(ss.compile(faster).arrays.rate, [5.0, 5.0])
+    np.testing.assert_array_equal(ss.compile(model).arrays.rate, [5.0, 0.5])
+    ens = ss.simulate(faster, 20.0, 400, seed=2, n_threads=1)
+    assert abs(ens.counts[:, -1, 0].mean() - 1.0) < 4 * np.sqrt(1.0 / 400)  # Poisson(1)
+    assert len(run_trajectories.signatures) == kernels
+
+
+def test_the_packed_network_holds_every_array():
+    arrays = ss.compile(ss.load_model(EXAMPLES / "ampar_network.toml")).arrays
+    packed = pack(arrays)
+    assert packed.ints.dtype == np.int64 and packed.reals.dtype == np.float64
+    assert layout.NetworkView._fields == type(arrays)._fields
+    for k, (name, kind) in enumerate(layout.FIELDS):     # the kinds unpack reads them by
+        value = getattr(arrays, name)
+        assert value.dtype == (np.int64 if kind == "i" else np.float64), name
+        buffer = packed.ints if kind == "i" else packed.reals
+        start, stop = packed.bounds[k]
+        np.testing.assert_array_equal(buffer[start:stop], value, err_msg=name)
+
+
+def test_packing_refuses_arrays_of_another_kind():
+    arrays = ss.compile(ss.Model.from_dict(BIRTH_DEATH)).arrays
+    with pytest.raises(TypeError, match="rate_kind"):
+        pack(arrays._replace(rate_kind=arrays.rate_kind.astype(np.int32)))
+    with pytest.raises(TypeError, match="rate"):
+        pack(arrays._replace(rate=arrays.rate.reshape(1, -1)))
+
+
+def test_a_protocol_of_spikes_alone_keeps_the_model():
+    model = ss.load_model(EXAMPLES / "spine_electrophysiology.toml")
+    spikes = ss.protocols.hfs(trains=1, rate_hz=100, pulses=5, depolarisation_mv=0.0)
+    assert apply_protocol(model, spikes) is model
+    with_depolarisation = ss.protocols.hfs(trains=1, rate_hz=100, pulses=5,
+                                           depolarisation_mv=10.0)
+    assert apply_protocol(model, with_depolarisation) is not model
+
+
+def test_work_arrays_are_reset_between_trajectories_of_the_time_dependent_path():
+    """Release sites, pulses, the membrane and the thinning bound live in work arrays that
+    the next trajectory of a batch reuses: a batch gives the same bits as one trajectory
+    per call."""
+    model = ss.load_model(EXAMPLES / "spine_electrophysiology.toml")
+    protocol = ss.protocols.hfs(trains=1, rate_hz=100, pulses=4)
+    kw = dict(seed=7, protocol=protocol, sample_every=0.002, n_threads=1)
+    together = ss.simulate(model, 0.05, 3, **kw)
+    apart = [ss.simulate(model, 0.05, 1, first_trajectory=i, **kw) for i in range(3)]
+    assert together.n_events.min() > 0 and together.n_releases.sum() > 0
+    for i, one in enumerate(apart):
+        np.testing.assert_array_equal(together.counts[i], one.counts[0])
+        np.testing.assert_array_equal(together.firings[i], one.firings[0])
+        np.testing.assert_array_equal(together.voltage_mv[i], one.voltage_mv[0])
+        assert together.n_releases[i] == one.n_releases[0]
+
+
+@numba.njit
+def _claim_all(counter, step, n):
+    taken = np.zeros(n, dtype=np.int64)
+    while True:
+        first = fetch_add(counter, 0, step)
+        if first >= n:
+            return taken
+        for b in range(first, min(first + step, n)):
+            taken[b] += 1
+
+
+def test_fetch_add_returns_the_old_value_and_claims_every_row_once():
+    counter = np.zeros(1, dtype=np.int64)
+    np.testing.assert_array_equal(_claim_all(counter, 3, 10), np.ones(10))
+    assert counter[0] == 15       # four claims of 3 rows, then one that finds none left
+
+
+def test_simulate_imports_neither_pandas_nor_pyarrow():
+    script = textwrap.dedent(f"""
+        import sys
+        import stochsyn as ss
+        model = ss.load_model({str(EXAMPLES / 'dimerisation.toml')!r})
+        ens = ss.simulate(model, 5.0, 3, seed=1, n_threads=1)
+        assert ens.counts.shape == (3, 101, 2)
+        loaded = [m for m in ("pandas", "pyarrow") if m in sys.modules]
+        assert not loaded, loaded
+        frame = ens.timeseries()             # a table: pandas now
+        assert "pandas" in sys.modules and len(frame) > 0
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=REPO)
+
+
+def test_a_kept_network_does_not_keep_its_model_alive():
+    import gc
+    import weakref
+    model = ss.Model.from_dict(BIRTH_DEATH)
+    ss.simulate(model, 1.0, 1, seed=1, n_threads=1)
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is None
+
+
+def test_a_pickled_model_leaves_its_network_behind():
+    """A Model sent to an executor's worker carries its fields, not the Network compiled
+    here: the worker compiles its own (once per model, ensemble._network_of)."""
+    import pickle
+    model = ss.Model.from_dict(BIRTH_DEATH)
+    before = len(pickle.dumps(model))
+    ss.compile(model)
+    copy = pickle.loads(pickle.dumps(model))
+    assert len(pickle.dumps(model)) == before
+    assert copy.hash == model.hash and "_stochsyn_network" not in vars(copy)
+    np.testing.assert_array_equal(ss.compile(copy).packed.ints, ss.compile(model).packed.ints)
+
+
+def _kernel_args(model, n, claim, stop_flag, t_end=20.0):
+    """run_trajectories' arguments for ``n`` trajectories of ``model`` (seed 5), and the
+    outputs (counts, firings, status, results)."""
+    from stochsyn.engine.rng import entropy_words
+    network = ss.compile(model)
+    times = np.linspace(0.0, t_end, 11)
+    counts = np.zeros((n, len(times), network.n_species), dtype=np.int64)
+    firings = np.zeros((n, network.n_reactions), dtype=np.int64)
+    status = np.full(n, -1, dtype=np.int64)
+    results = np.zeros((n, 4))
+    buffers = tuple(np.empty((n, 0), dtype=dtype) for dtype in (np.float64,) + (np.int64,) * 4)
+    args = (*network.packed, entropy_words(5), np.arange(n, dtype=np.int64), claim, times,
+            np.zeros(0), np.zeros(0), t_end, 10**9, np.arange(network.n_species),
+            counts, np.zeros((n, 0)), firings, *buffers, status, results, stop_flag)
+    return args, (counts, firings, status, results)
+
+
+def test_a_call_with_a_work_budget_gives_the_rest_back_unchanged():
+    """run_batch's calling thread runs a batch itself up to a budget: the call stops
+    before the budget, a trajectory cut by it is given back with its status as it was,
+    and the rows finished then by another call are the bits of a call without budget."""
+    model = ss.Model.from_dict(BIRTH_DEATH)       # ~100 events and 11 samples a trajectory
+    n = 8
+    whole_args, whole = _kernel_args(model, n, np.array([0, n, n, 0, 0]),
+                                     np.zeros(1, np.int64))
+    run_trajectories(*whole_args)
+    assert (whole[2] == 0).all() and whole[3][:, 0].min() > 50
+
+    claim = np.array([0, n, 1, 300, 10**6])
+    args, parts = _kernel_args(model, n, claim, np.zeros(1, np.int64))
+    run_trajectories(*args)
+    done = int(claim[0])
+    spent = whole[3][:done, 0].sum() + 11 * done
+    assert 1 <= done < n and spent < 300 <= spent + whole[3][done, 0] + 11
+    assert (parts[2][:done] == 0).all() and (parts[2][done:] == -1).all()
+    claim[3] = 0                                 # the rest, by a call without budget
+    run_trajectories(*args)
+    assert claim[0] >= n
+    for mine, reference in zip(parts, whole):
+        np.testing.assert_array_equal(mine, reference)
+
+    shortest = int(whole[3][:, 0].min())         # a row budget below every trajectory
+    claim = np.array([0, n, 1, 10**6, shortest - 1])
+    args, parts = _kernel_args(model, n, claim, np.zeros(1, np.int64))
+    run_trajectories(*args)
+    assert claim[0] == 0 and (parts[2] == -1).all()
+
+
+def test_a_stop_leaves_unclaimed_rows_not_started():
+    model = ss.Model.from_dict(BIRTH_DEATH)
+    args, (counts, firings, status, results) = _kernel_args(
+        model, 5, np.array([0, 5, 1, 0, 0]), np.ones(1, np.int64))
+    run_trajectories(*args)
+    assert (status == -1).all() and (results == 0).all()
+
+
+def test_short_trajectories_wake_no_worker(monkeypatch):
+    """run_batch's calling thread runs short trajectories itself (a worker's wake-up costs
+    as much as a small trajectory): with one thread up to INLINE_WORK in all, with more up
+    to INLINE_ROW_WORK (then the threads share the rest); a trajectory longer than
+    INLINE_ROW_WORK goes to a worker. The bits are the same wherever a trajectory ran."""
+    import stochsyn.engine.batch as batch_module
+    woken = []
+    original = batch_module._worker_pool
+    monkeypatch.setattr(batch_module, "_worker_pool",
+                        lambda n: woken.append(n) or original(n))
+    model = ss.Model.from_dict(BIRTH_DEATH)       # ~10 events/s, 101 samples
+    here = ss.simulate(model, 20.0, 100, seed=5, n_threads=1)
+    work = here.n_events.sum() + here.counts.shape[0] * here.counts.shape[1]
+    assert not woken and batch_module.INLINE_ROW_WORK < work < batch_module.INLINE_WORK
+    shared = ss.simulate(model, 20.0, 100, seed=5, n_threads=2)
+    assert woken == [2]
+    np.testing.assert_array_equal(here.counts, shared.counts)
+    long = ss.simulate(model, 2000.0, 2, seed=5, n_threads=1,       # cut here, redone there
+                       record_events=True)
+    assert woken == [2, 1] and long.n_events.min() > batch_module.INLINE_ROW_WORK
+    monkeypatch.setattr(batch_module, "INLINE_WORK", 0)             # no budget: all here
+    uncut = ss.simulate(model, 2000.0, 2, seed=5, n_threads=1, record_events=True)
+    assert woken == [2, 1]
+    np.testing.assert_array_equal(long.counts, uncut.counts)
+    np.testing.assert_array_equal(long.firings, uncut.firings)
+    np.testing.assert_array_equal(long.status, uncut.status)
+
+
+def test_event_records_of_a_trajectory_cut_in_the_calling_thread_are_its_full_runs(
+        monkeypatch):
+    """A trajectory cut at the calling thread's row budget and redone by a worker keeps
+    the event records of its full run, once each (every event of this model is logged)."""
+    import stochsyn.engine.batch as batch_module
+    model = ss.load_model(EXAMPLES / "ampar_exchange.toml")      # ~4.4 events/s
+    cut = ss.simulate(model, 2000.0, 2, seed=5, n_threads=1, record_events=True)
+    assert cut.n_events.min() > batch_module.INLINE_ROW_WORK
+    monkeypatch.setattr(batch_module, "INLINE_WORK", 0)             # no budget: all here
+    uncut = ss.simulate(model, 2000.0, 2, seed=5, n_threads=1, record_events=True)
+    events = cut.events()
+    assert len(events) == cut.n_events.sum()
+    assert events.equals(uncut.events())
+    np.testing.assert_array_equal(cut.counts, uncut.counts)
+
+
+def test_a_trajectory_at_max_events_keeps_its_status_when_cut_in_the_calling_thread():
+    """A trajectory that really reaches max_events ends MAX_EVENTS with exactly that many
+    events, whether max_events is below the calling thread's row budget (the status is
+    real there) or above it (the row is cut there, then run in full by a worker)."""
+    from stochsyn.engine.batch import INLINE_ROW_WORK
+    model = ss.Model.from_dict(BIRTH_DEATH)
+    for max_events in (INLINE_ROW_WORK // 2, INLINE_ROW_WORK, 3 * INLINE_ROW_WORK):
+        for n_threads in (1, 2):
+            ens = ss.simulate(model, 10**5, 3, seed=5, n_threads=n_threads,
+                              max_events=max_events, on_stop="ignore")
+            assert (ens.status == MAX_EVENTS).all(), (max_events, ens.status)
+            assert (ens.n_events == max_events).all(), (max_events, ens.n_events)
+
+
+def test_hybrid_trajectories_are_not_run_in_the_calling_thread(monkeypatch):
+    """The hybrid mode's work between events (ODE steps) is not in the calling thread's
+    budget, so none of it runs there: a Ctrl-C is taken while it runs."""
+    import stochsyn.engine.batch as batch_module
+    calls = []
+    original = batch_module.run_trajectories
+    monkeypatch.setattr(batch_module, "run_trajectories",
+                        lambda *args: calls.append((threading.current_thread(),
+                                                    len(args[4]))) or original(*args))
+    from tests.engine.test_reproducibility import HYBRID_MODEL
+    model = ss.Model.from_dict(HYBRID_MODEL)
+    ss.simulate(model, 1.0, 2, seed=5, n_threads=1)
+    with_rows = [thread for thread, rows in calls if rows]     # (no rows: loading it)
+    assert with_rows and threading.main_thread() not in with_rows
