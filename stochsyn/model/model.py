@@ -117,6 +117,8 @@ class Model:
         UnitWarning
             A bare number for a parameter with a unit other than 1/s, s or mV.
         """
+        if not values:      # the same model (and hash): no empty [parameters] table added
+            return self
         spec = copy.deepcopy(dict(self.spec))
         declared = spec.setdefault("parameters", {})
         for name, value in values.items():

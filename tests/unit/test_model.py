@@ -393,11 +393,19 @@ def test_with_parameters_bare_number_keeps_the_unit():
     faster = model.with_parameters(k_exo=0.1)
     assert rates(faster)["decay"] == pytest.approx(0.1)
     # /uM/s stays /uM/s: c = k / Ω
-    assert rates(model.with_parameters(k_on=13.6))["binding_fwd"] == pytest.approx(13.6 / OMEGA)
+    with pytest.warns(ss.model.UnitWarning, match="'k_on' is taken in 1/µM/s"):
+        assert rates(model.with_parameters(k_on=13.6))["binding_fwd"] == pytest.approx(
+            13.6 / OMEGA)
     # a parameter written as a plain number stays a plain number
     assert rates(model.with_parameters(k_plain=2))["plain"] == 2.0
     assert model.with_parameters(k_exo=0.1) is not model
     assert rates(model)["decay"] == pytest.approx(0.05)        # the original is unchanged
+
+
+def test_with_parameters_of_nothing_is_the_same_model():
+    model = Model.from_dict(BINDING)
+    assert model.with_parameters() is model
+    assert model.with_parameters().hash == model.hash
 
 
 def test_with_parameters_strings_and_dependents():
@@ -408,8 +416,9 @@ def test_with_parameters_strings_and_dependents():
     wider = model.with_parameters(Kd="4 uM")
     assert rates(wider)["binding_rev"] == pytest.approx(6.8 * 4)
     assert rates(wider)["binding_fwd"] == pytest.approx(6.8 / OMEGA)
-    assert rates(model.with_parameters(Kd=0.5))["binding_rev"] == pytest.approx(6.8 * 0.5)
-    both = model.with_parameters(k_on=1, Kd="1000 nM")
+    with pytest.warns(ss.model.UnitWarning, match="'Kd' is taken in µM"):
+        assert rates(model.with_parameters(Kd=0.5))["binding_rev"] == pytest.approx(6.8 * 0.5)
+    both = model.with_parameters(k_on="1 /uM/s", Kd="1000 nM")
     assert rates(both)["binding_rev"] == pytest.approx(1.0)
     assert rates(both)["binding_fwd"] == pytest.approx(1 / OMEGA)
 
