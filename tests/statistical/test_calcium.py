@@ -64,6 +64,7 @@ first run.
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -98,7 +99,16 @@ def module(path: Path = MODULE, volume: str = "0.1 fL", **parameters) -> ss.Mode
     model = ss.Model.from_dict({"model": {"name": path.stem, "volume": volume,
                                           "include": [str(path)]}},
                                source=f"<a model including {path.name}>")
-    return model.with_parameters(**parameters) if parameters else model
+    return _with_file_units(model, parameters)
+
+
+def _with_file_units(model: ss.Model, parameters: dict) -> ss.Model:
+    """``model.with_parameters(**parameters)`` for numbers meant in the units the module
+    file writes (the tests scale the file's own values), without the UnitWarning a user
+    gets for a bare number."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ss.model.UnitWarning)
+        return model.with_parameters(**parameters)
 
 
 def v4_model(path: Path = MODULE, **parameters) -> ss.Model:
@@ -106,7 +116,7 @@ def v4_model(path: Path = MODULE, **parameters) -> ss.Model:
     model = ss.Model.from_dict({
         "model": {"name": "calcium_v4", "volume": "0.1 fL", "include": [str(path)]},
         "interventions": [{"time": T_ADD, "add": {"Ca": N_ADD}}]})
-    return model.with_parameters(**parameters) if parameters else model
+    return _with_file_units(model, parameters)
 
 
 def ode_rhs(model: ss.Model):

@@ -351,8 +351,9 @@ def test_sweep_three_values_by_two_protocols(tmp_path, capsys):
     model = ss.Model.from_dict(CHANNEL)
     ss.simulate(model, 0.02, 1, seed=0, protocol=ss.protocols.parse(STEPS[0]))
     compiled = len(run_trajectories.overloads)        # the kernel for these types exists
-    ens = ss.sweep(model, {"Mg_out": ["0.5 mM", 1.0, "2 mM"]}, STEPS, t_end=0.02,
-                   n_trajectories=4, seed=9, sample_every=0.001, out=tmp_path / "sweep")
+    with pytest.warns(ss.model.UnitWarning, match="'Mg_out' is taken in mM"):    # the 1.0
+        ens = ss.sweep(model, {"Mg_out": ["0.5 mM", 1.0, "2 mM"]}, STEPS, t_end=0.02,
+                       n_trajectories=4, seed=9, sample_every=0.001, out=tmp_path / "sweep")
     assert len(run_trajectories.overloads) == compiled      # no recompilation
     assert ens.n_trajectories == 24 and list(ens.trajectories) == list(range(24))
     summary = ens.summary()
