@@ -260,8 +260,11 @@ def test_a_flux_follows_its_input_inside_the_steps_and_stops_at_its_steps():
 def test_a_minute_at_rest_costs_a_handful_of_steps():
     """Quiet phases: the spine example at rest (its hybrid declaration) has no discrete
     event and its ODE, once relaxed from the whole-number initial counts, takes steps
-    that grow sixfold each: a simulated minute is a few dozen steps and no restart."""
-    spine = ss.load_model("reactions/examples/spine_electrophysiology.toml")
+    that grow sixfold each: a simulated minute is a few dozen steps and no restart. The
+    VGCCs are removed: at rest their gates flicker (T-type m opens ~70 times a second per
+    channel at -70 mV), ~500 events a second, each a restart of the ODE (benchmarks/RESULTS.md)."""
+    spine = ss.load_model("reactions/examples/spine_electrophysiology.toml").with_parameters(
+        n_vgcc_R=0, n_vgcc_T=0, n_vgcc_L=0, n_vgcc_T_inactivated=0)
     assert spine.continuous_species and "nmda_ca_influx" in [
         r.rule for r, role in zip(spine.reactions, hybrid_roles(spine)) if role == "flux"]
     ens = ss.simulate(spine, 60.0, 2, seed=SEED, sample_every=1.0)
