@@ -27,21 +27,22 @@ from .model.elements import STATE_KINDS
 from .model.model import Model, hybrid_roles
 
 #: Rate-law kinds the kernels dispatch on: c·ΠC, c·exp(V(t)/v_scale)·ΠC, c·u(t)·ΠC,
-#: c·max(0, E − V(t))·ΠC (ion current) and c·GHK(V(t))·ΠC, all time-dependent but the
-#: first; and the state-dependent c·ΠC·E/(K_M + S) (Michaelis–Menten), c·ΠC·X^n/(K^n + X^n)
+#: c·max(0, E − V(t))·ΠC (ion current), c·GHK(V(t))·ΠC and
+#: c·ΠC/(1 + exp((v_half − V(t))/v_scale)) (Boltzmann), all time-dependent but the first; and the state-dependent c·ΠC·E/(K_M + S) (Michaelis–Menten), c·ΠC·X^n/(K^n + X^n)
 #: (Hill) and c·ΠC·K^n/(K^n + X^n) (Hill repression), which live in the sum tree like mass
 #: action (codes >= MICHAELIS_MENTEN).
-MASS_ACTION, VOLTAGE, INPUT, CURRENT, GHK = 0, 1, 2, 3, 4
-MICHAELIS_MENTEN, HILL, HILL_REPRESS = 5, 6, 7
+MASS_ACTION, VOLTAGE, INPUT, CURRENT, GHK, BOLTZMANN = 0, 1, 2, 3, 4, 5
+MICHAELIS_MENTEN, HILL, HILL_REPRESS = 6, 7, 8
 _KIND_CODES = {"mass_action": MASS_ACTION, "voltage": VOLTAGE, "input": INPUT,
-               "current": CURRENT, "ghk": GHK, "michaelis_menten": MICHAELIS_MENTEN,
+               "current": CURRENT, "ghk": GHK, "boltzmann": BOLTZMANN,
+               "michaelis_menten": MICHAELIS_MENTEN,
                "hill": HILL}
 
 #: Hybrid mode (``[continuous]``): reactions that are terms of the ODE of the continuous
 #: species, discrete reactions whose propensity reads continuous species (evaluated
 #: along y(t) by stochsyn.engine.continuous), and fluxes (terms of the ODE with a discrete
 #: factor). Their leaves in the sum tree stay 0.
-ODE_TERM, COUPLED, FLUX = 8, 9, 10
+ODE_TERM, COUPLED, FLUX = 9, 10, 11
 
 #: Intervention kinds (the last two: set or add to a continuous species' value).
 SET_COUNT, ADD_COUNT, SET_RATE, SET_VALUE, ADD_VALUE = 0, 1, 2, 3, 4
@@ -63,8 +64,9 @@ class NetworkArrays(NamedTuple):
     rate_kind: np.ndarray      # (M,) int64
     rate: np.ndarray           # (M,) float64 stochastic constants, 1/s (per input unit)
     rate_input: np.ndarray     # (M,) int64 input a time-dependent kind reads, -1 for none
-    rate_vscale: np.ndarray    # (M,) float64 mV: v_scale (VOLTAGE), E_rev (CURRENT), V_T/z
-                               #   (GHK), else 0
+    rate_vscale: np.ndarray    # (M,) float64 mV: v_scale (VOLTAGE, BOLTZMANN), E_rev
+                               #   (CURRENT), V_T/z (GHK), else 0
+    rate_vhalf: np.ndarray     # (M,) float64 mV: v_half (BOLTZMANN), else 0
     reac_ptr: np.ndarray       # (M+1,) int64 CSR over the reactants
     reac_idx: np.ndarray       # state-vector index (a pair class for a neighbour rule's target)
     reac_order: np.ndarray     # stoichiometry of each reactant
@@ -230,7 +232,7 @@ class HybridArrays(NamedTuple):
 class PackedNetwork(NamedTuple):
     """A network's arrays in two buffers (:func:`pack`).
 
-    Handing 85 arrays to a compiled kernel costs ~0.1 µs each at every call (numba types
+    Handing 86 arrays to a compiled kernel costs ~0.1 µs each at every call (numba types
     and unboxes every array, and makes and frees a reference-count record for each): 8–9 µs,
     as much as the rest of a one-trajectory ``simulate`` call. Packed, a call passes 3, and
     :func:`stochsyn.engine.layout.unpack` rebuilds the named tuple from views of them.
@@ -505,6 +507,7 @@ def _compile(model: Model) -> Network:
                       dtype=np.float64).reshape(-1),
         rate_input=_i64([r.input for r in reactions]),
         rate_vscale=np.array([r.v_scale_mv for r in reactions], dtype=np.float64).reshape(-1),
+        rate_vhalf=np.array([r.v_half_mv for r in reactions], dtype=np.float64).reshape(-1),
         reac_ptr=reac_ptr, reac_idx=reac_idx, reac_order=reac_order,
         delta_ptr=delta_ptr, delta_idx=delta_idx, delta_val=delta_val,
         move_ptr=move_ptr, move_type=move_type, move_from=move_from, move_to=move_to,

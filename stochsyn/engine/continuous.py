@@ -19,7 +19,7 @@ sorts the reactions:
   Ca``) never fires; it adds ``ν_j · s_j(x) · f_j(u(t)) · Π_{continuous s} y_s^ν_s/ν_s! ·
   L_j`` to ``dy/dt``, with ``s_j = c · Π_{discrete s} C(x_s, ν_s)`` its discrete factor
   (constant between events), ``f_j`` the time factor of its kind (:mod:`.hazard`: 1 for the
-  state kinds, ``exp(V/v_scale)``, ``u(t)``, ``max(0, E − V)``, ``GHK(V)``), evaluated at
+  state kinds, ``exp(V/v_scale)``, ``u(t)``, ``max(0, E − V)``, ``GHK(V)``, Boltzmann), evaluated at
   every stage of the integrator along the input u(t) or the membrane voltage (without its
   transient ``R exp(−(t − t_R)/τ_m)`` after a conductance change, τ_m ≈ 1 µs:
   :func:`.membrane.steady_voltage`; resolving it would cost ~3 extra steps per channel
@@ -140,8 +140,8 @@ NEGATIVE_COUNT = 2
 ODE_FAILURE = 5         # status codes (stochsyn.engine.STATUS_TEXT)
 FLUX_NEGATIVE = 8     # (7 is the kernel's INTERRUPTED)
 
-MASS_ACTION, VOLTAGE, INPUT, CURRENT, GHK = 0, 1, 2, 3, 4   # as in stochsyn.network
-MICHAELIS_MENTEN, HILL = 5, 6
+MASS_ACTION, VOLTAGE, INPUT, CURRENT, GHK, BOLTZMANN = 0, 1, 2, 3, 4, 5   # stochsyn.network
+MICHAELIS_MENTEN, HILL = 6, 7
 
 #: A flux that takes an amount it consumes below this many ``atol`` stops the trajectory
 #: (FLUX_NEGATIVE): ten times what one step's error control lets through.
@@ -376,7 +376,7 @@ def _state_fluxes(hy, ctx, ws, row, out, laws_only):
         a = fx_static[q]
         p = fx_ptr[q]
         kind = fx_code[p + 1]
-        if a <= 0.0 or (kind >= VOLTAGE and kind <= GHK) \
+        if a <= 0.0 or (kind >= VOLTAGE and kind <= BOLTZMANN) \
                 or (laws_only and kind < MICHAELIS_MENTEN):
             continue
         j = fx_code[p]
@@ -420,10 +420,10 @@ def _forcing(hy, drive, ctx, ws, t, t_ref, out):
         a = fx_static[q]
         p = fx_ptr[q]
         kind = fx_code[p + 1]
-        if a <= 0.0 or kind < VOLTAGE or kind > GHK:
+        if a <= 0.0 or kind < VOLTAGE or kind > BOLTZMANN:
             continue
         a *= time_factor(kind, flux_input(drive, mem, pulse, base, fx_input[q], t, t_ref),
-                         drive[2][fx_code[p]])
+                         drive[2][fx_code[p]], drive[18][fx_code[p]])
         p += 3 + 2 * fx_code[p + 2]
         p += 1 + 2 * fx_code[p]          # (a time-dependent flux has no continuous reactant)
         _add_flux(fx_code, p, ws, out, a, n_y + q)
@@ -442,7 +442,7 @@ def _forcing_state(hy, drive, ctx, t0):
     varies = False
     for q in range(len(fx_static)):
         kind = fx_code[fx_ptr[q] + 1]
-        if fx_static[q] <= 0.0 or kind < VOLTAGE or kind > GHK:
+        if fx_static[q] <= 0.0 or kind < VOLTAGE or kind > BOLTZMANN:
             continue
         live = True
         i = fx_input[q]
@@ -1083,7 +1083,7 @@ def _discrete_factor(ptr, code, rate, x, q):
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def _flux_timed(hy, q):
     kind = hy.fx_code[hy.fx_ptr[q] + 1]
-    return kind >= VOLTAGE and kind <= GHK
+    return kind >= VOLTAGE and kind <= BOLTZMANN
 
 
 @borrowing_njit(error_model="numpy")

@@ -1,8 +1,9 @@
 """Time-dependent propensities: prescribed inputs, and exact event times by thinning.
 
 A reaction of the ``VOLTAGE`` kind has propensity ``s_j · exp(V(t) / v_scale_j)``, one of
-the ``INPUT`` kind ``s_j · u(t)``, ``CURRENT`` ``s_j · max(0, E_j − V(t))`` and ``GHK``
-``s_j · GHK(V(t))``, where ``s_j = c_j · Π C(x_s, ν_s)`` changes only at events and the
+the ``INPUT`` kind ``s_j · u(t)``, ``CURRENT`` ``s_j · max(0, E_j − V(t))``, ``GHK``
+``s_j · GHK(V(t))`` and ``BOLTZMANN`` ``s_j / (1 + exp((v_half_j − V(t))/v_scale_j))``
+(voltage-gated channels' rates, monotone in V like the others), where ``s_j = c_j · Π C(x_s, ν_s)`` changes only at events and the
 input (``V`` is an input in mV) is a prescribed waveform ``value + A·sin(ωt + φ) +
 step(t) + pulses(t)``, or the spine-head voltage of :mod:`.membrane`, known in closed form
 between events. Between events the total propensity is ``a0(t) = a_const + Σ_j s_j f_j(t)``.
@@ -61,6 +62,7 @@ VOLTAGE = 1
 INPUT = 2
 CURRENT = 3
 GHK = 4
+BOLTZMANN = 5
 
 #: Quadrature steps per period of the fastest sine input in use.
 STEPS_PER_PERIOD = 64.0
@@ -102,7 +104,7 @@ def drive_arrays(net):
     return (net.rate_kind, net.rate_input, net.rate_vscale, net.in_value, net.in_sine_amp,
             net.in_sine_omega, net.in_sine_phase, net.in_step_ptr, net.in_step_time,
             net.in_step_value, net.in_comp_ptr, net.comp_rate, net.comp_alpha, net.mem_io,
-            net.mem_param, net.ch_idx, net.ch_g, net.ch_e)
+            net.mem_param, net.ch_idx, net.ch_g, net.ch_e, net.rate_vhalf)
 
 
 @borrowing_njit()
@@ -158,10 +160,14 @@ def input_values(drive, used_inputs, base, pulse, mem, t, u_now):
 
 
 @numba.njit(cache=True, inline="always")
-def time_factor(kind, u, v_param):
-    """The time factor f_j of a reaction of ``kind`` at input value ``u``."""
+def time_factor(kind, u, v_param, v_half):
+    """The time factor f_j of a reaction of ``kind`` at input value ``u`` (``v_param`` and
+    ``v_half``: the reaction's ``rate_vscale`` and ``rate_vhalf``)."""
     if kind == VOLTAGE:
         return math.exp(u / v_param)
+    if kind == BOLTZMANN:
+        # 1/(1 + e^x) without overflow: e^x is inf far on the falling side, giving 0
+        return 1.0 / (1.0 + math.exp(min((v_half - u) / v_param, 700.0)))
     if kind == CURRENT:
         return max(0.0, v_param - u)
     if kind == GHK:
@@ -175,13 +181,15 @@ def tv_rate(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t):
     parts taken from ``base`` (see :func:`set_bases`), their pulses from ``pulse`` and the
     membrane from ``mem``."""
     input_values(drive, used_inputs, base, pulse, mem, t, u_now)
-    rate_kind, rate_input, rate_vscale = drive[0], drive[1], drive[2]
+    rate_kind, rate_input = drive[0], drive[1]
+    rate_vscale, rate_vhalf = drive[2], drive[18]
     total = 0.0
     for q in range(len(tv_list)):
         j = tv_list[q]
         s = tv_static[j]
         if s > 0.0:
-            total += s * time_factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j])
+            total += s * time_factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j],
+                                     rate_vhalf[j])
     return total
 
 
@@ -298,10 +306,12 @@ def freeze_factors(drive, tv_list, used_inputs, base, pulse, mem, u_now, t, tv_f
     if quadrature_step_end(drive, used_inputs, pulse, mem, base, t, math.inf) < math.inf:
         return -1.0
     input_values(drive, used_inputs, base, pulse, mem, t, u_now)
-    rate_kind, rate_input, rate_vscale = drive[0], drive[1], drive[2]
+    rate_kind, rate_input = drive[0], drive[1]
+    rate_vscale, rate_vhalf = drive[2], drive[18]
     for q in range(len(tv_list)):
         j = tv_list[q]
-        tv_factor[j] = time_factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j])
+        tv_factor[j] = time_factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j],
+                                   rate_vhalf[j])
     return t_break
 
 
@@ -453,13 +463,14 @@ def tv_bound(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_lo, u_h
     the larger of its values at the ends of the input's range, :func:`input_ranges`),
     raised by ``1e-9`` of itself against round-off."""
     input_ranges(drive, used_inputs, base, pulse, mem, a, b, u_lo, u_hi)
-    rate_kind, rate_input, rate_vscale = drive[0], drive[1], drive[2]
+    rate_kind, rate_input = drive[0], drive[1]
+    rate_vscale, rate_vhalf = drive[2], drive[18]
     total = 0.0
     for q in range(len(tv_list)):
         j = tv_list[q]
         i = rate_input[j]
-        f = max(time_factor(rate_kind[j], u_lo[i], rate_vscale[j]),
-                time_factor(rate_kind[j], u_hi[i], rate_vscale[j]))
+        f = max(time_factor(rate_kind[j], u_lo[i], rate_vscale[j], rate_vhalf[j]),
+                time_factor(rate_kind[j], u_hi[i], rate_vscale[j], rate_vhalf[j]))
         tv_fmax[j] = max(f, 0.0) * (1.0 + 1e-9)
         total += tv_static[j] * tv_fmax[j]
     return total
@@ -505,13 +516,15 @@ def select_tv(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t
     """The time-dependent reaction chosen by ``0 <= u < Σ_j s_j f_j(t)``; never one with
     zero propensity (round-off past the end picks the last positive one)."""
     input_values(drive, used_inputs, base, pulse, mem, t, u_now)
-    rate_kind, rate_input, rate_vscale = drive[0], drive[1], drive[2]
+    rate_kind, rate_input = drive[0], drive[1]
+    rate_vscale, rate_vhalf = drive[2], drive[18]
     last = -1
     for q in range(len(tv_list)):
         j = tv_list[q]
         s = tv_static[j]
         if s > 0.0:
-            a = s * time_factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j])
+            a = s * time_factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j],
+                                rate_vhalf[j])
             if a > 0.0:
                 last = j
                 if u < a:

@@ -1,6 +1,6 @@
 """The compiled network as the kernels receive it: two buffers and a table of bounds.
 
-:func:`stochsyn.network.pack` lays the 85 arrays of a
+:func:`stochsyn.network.pack` lays the 86 arrays of a
 :class:`stochsyn.network.NetworkArrays` out in one int64 buffer, one float64 buffer and an
 (F, 2) table of [start, stop) offsets, once per network; the kernel entry rebuilds the same
 named tuple from slices of those (views, no copy) with :func:`unpack`, so a call passes 3
@@ -27,7 +27,7 @@ from ..network import NetworkArrays
 #: int64, "f" float64. Keep in step with NetworkArrays (checked below and by the tests).
 FIELDS = (
     ("x0", "i"), ("n_state", "i"), ("rate_kind", "i"), ("rate", "f"), ("rate_input", "i"),
-    ("rate_vscale", "f"), ("reac_ptr", "i"), ("reac_idx", "i"), ("reac_order", "i"),
+    ("rate_vscale", "f"), ("rate_vhalf", "f"), ("reac_ptr", "i"), ("reac_idx", "i"), ("reac_order", "i"),
     ("delta_ptr", "i"), ("delta_idx", "i"), ("delta_val", "i"), ("move_ptr", "i"),
     ("move_type", "i"), ("move_from", "i"), ("move_to", "i"), ("pick_class", "i"),
     ("log", "i"), ("dep_ptr", "i"), ("dep_idx", "i"), ("tvdep_ptr", "i"), ("tvdep_idx", "i"),
@@ -71,7 +71,7 @@ def _unpack_overload(ints, reals, bounds):
     if not (isinstance(ints, types.Array) and isinstance(reals, types.Array)
             and isinstance(bounds, types.Array)):
         return None
-    # One slice per field, written out from FIELDS (a tuple of 85 differently typed views
+    # One slice per field, written out from FIELDS (a tuple of 86 differently typed views
     # cannot be built in a loop). The code depends on FIELDS only, an engine source.
     items = ", ".join(f"{'ints' if kind == 'i' else 'reals'}[bounds[{k}, 0]:bounds[{k}, 1]]"
                       for k, (_, kind) in enumerate(FIELDS))

@@ -24,7 +24,7 @@ source pair class for a neighbour rule), then, for a complex rule that draws its
 intervention, which memorylessness allows. ``tests/engine/reference_ssa.py`` repeats these
 steps in pure Python and must agree bit for bit.
 
-Time-dependent reactions (``VOLTAGE``, ``INPUT``, ``CURRENT`` and ``GHK`` kinds, see
+Time-dependent reactions (``VOLTAGE``, ``INPUT``, ``CURRENT``, ``GHK`` and ``BOLTZMANN`` kinds, see
 :mod:`.hazard`) keep a zero leaf in the tree; their static factors ``c · Π C(x_s, ν_s)``
 are kept apart. While all of those are zero the loop above is the whole algorithm (the
 plain exact SSA, at full speed). Otherwise events come by thinning (Lewis & Shedler
@@ -106,9 +106,9 @@ STOP_CHECK_EVENTS = 4096
 ODE_FAILURE = continuous.ODE_FAILURE    # 5
 FLUX_NEGATIVE = continuous.FLUX_NEGATIVE  # 8: a flux drove an amount below zero
 
-MASS_ACTION = 0   # VOLTAGE = 1 … GHK = 4 are handled in .hazard
-MICHAELIS_MENTEN, HILL, HILL_REPRESS = 5, 6, 7   # state-dependent: in the sum tree
-ODE_TERM = 8     # hybrid mode: ODE terms, coupled reactions (9) and fluxes (10), never in
+MASS_ACTION = 0   # VOLTAGE = 1 … BOLTZMANN = 5 are handled in .hazard
+MICHAELIS_MENTEN, HILL, HILL_REPRESS = 6, 7, 8   # state-dependent: in the sum tree
+ODE_TERM = 9     # hybrid mode: ODE terms, coupled reactions (10) and fluxes (11), never in
                  # the sum tree
 SET_COUNT, ADD_COUNT, SET_RATE, SET_VALUE, ADD_VALUE = 0, 1, 2, 3, 4
 PULSE_RELEASE, PULSE_PRE, PULSE_POST = 0, 1, 2

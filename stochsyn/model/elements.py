@@ -16,7 +16,8 @@ from .membrane import Pulse
 
 #: Rate-law kinds a reaction's rate table may name (docs/model-format.md, "Time-dependent
 #: rates" and "Reduced rate laws"); plain numbers and expressions are mass action.
-RATE_KINDS = ("mass_action", "voltage", "input", "current", "ghk", "michaelis_menten", "hill")
+RATE_KINDS = ("mass_action", "voltage", "input", "current", "ghk", "boltzmann",
+              "michaelis_menten", "hill")
 #: Kinds whose propensity depends on the state only (the engine keeps them in the sum tree).
 STATE_KINDS = ("mass_action", "michaelis_menten", "hill")
 #: Default error control of the ODE of continuous species (stochsyn.engine.continuous):
@@ -53,7 +54,11 @@ class Reaction:
     input : int
         Index into :attr:`Model.inputs` for the time-dependent kinds, else -1.
     v_scale_mv : float
-        Voltage scale of the ``"voltage"`` kind (mV; negative for rates that fall with V).
+        Voltage scale of the ``"voltage"`` kind (mV; negative for rates that fall with V);
+        the slope of the ``"boltzmann"`` kind, ``a = c / (1 + exp((v_half_mv − V)/v_scale_mv))
+        · Π C`` (mV; negative for a rate that falls with V).
+    v_half_mv : float
+        Half-activation voltage of the ``"boltzmann"`` kind (mV; 0 for the other kinds).
     modifier : tuple of (species index, weight)
         ``"michaelis_menten"``: the enzyme, ``E = Σ w · x`` (empty: no enzyme, ``c`` is
         v_max); ``"hill"``: the regulator, ``X = Σ w · x``. Read, never changed.
@@ -96,6 +101,7 @@ class Reaction:
     kind: str = "mass_action"
     input: int = -1
     v_scale_mv: float = 0.0
+    v_half_mv: float = 0.0
     modifier: tuple[tuple[int, float], ...] = ()
     saturation: tuple[int, ...] = ()
     half: float = 0.0

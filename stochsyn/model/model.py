@@ -415,6 +415,9 @@ class Model:
             if reaction.kind == "voltage":
                 law += (f" · exp({self.inputs[reaction.input].name}/"
                         f"{reaction.v_scale_mv:g} mV)")
+            elif reaction.kind == "boltzmann":
+                law += (f" / (1 + exp(({reaction.v_half_mv:g} mV - "
+                        f"{self.inputs[reaction.input].name})/{reaction.v_scale_mv:g} mV))")
             elif reaction.kind == "input":
                 law = (f"c = {reaction.rate:.6g} /s per {self.inputs[reaction.input].unit}"
                        f" · {self.inputs[reaction.input].name}(t)")

@@ -140,12 +140,16 @@ class ReactionReader:
                 orders = _reactant_orders(lhs)
                 law = {}
                 if isinstance(rate_spec, Mapping) and rate_spec.get("kind") in _LAW_KEYS:
-                    kind, input_index, v_scale = rate_spec["kind"], -1, 0.0
+                    kind, input_index, v_scale, v_half = rate_spec["kind"], -1, 0.0, 0.0
                     c, law = self.state_law(rate_spec, parameters, orders, key, neighbour,
                                             transitions)
                 else:
                     c, kind, input_index, v_scale = self.rate_law(rate_spec, parameters,
                                                                   orders, key)
+                    v_half = 0.0
+                    if kind == "boltzmann":
+                        v_scale, v_half = v_scale
+
                 # the Q10 scaling of the reaction's module to the model's temperature
                 # (stochsyn.model.temperature); 1 when the model states no temperature
                 c *= getattr(self, "temperature_factors", {}).get(label, 1.0)
@@ -155,7 +159,7 @@ class ReactionReader:
                         name=tr.label, rule=rule_name, reactants=tr.reactants,
                         products=tr.products, rate=c, agent_moves=tr.agent_moves,
                         neighbour=tr.neighbour, log=log, kind=kind, input=input_index,
-                        v_scale_mv=v_scale, flux=flux, **law, **complex_fields)
+                        v_scale_mv=v_scale, v_half_mv=v_half, flux=flux, **law, **complex_fields)
                     if flux:
                         self.check_flux(reaction, set(), ())
                     reactions.append(reaction)
@@ -414,7 +418,10 @@ class ReactionReader:
         A number or expression is mass action. A table names a time-dependent kind:
         ``{ kind = "voltage", k0 = <rate>, v_scale = <voltage>, input = "V" }`` gives
         ``c · exp(V/v_scale)``; ``{ kind = "input", input = "glu", k = <rate per unit> }``
-        gives ``c · glu(t)``, where ``k × (1 unit of the input)`` is converted like a rate.
+        gives ``c · glu(t)``, where ``k × (1 unit of the input)`` is converted like a rate;
+        ``{ kind = "boltzmann", k = <rate>, v_half = <voltage>, v_slope = <voltage> }``
+        gives ``c / (1 + exp((v_half − V)/v_slope))`` (its v_scale_mv is then the pair
+        (v_slope, v_half) in mV).
         """
         if not isinstance(rate_spec, Mapping):
             return self.rate_constant(rate_spec, parameters, orders, key), "mass_action", -1, 0.0
@@ -424,10 +431,12 @@ class ReactionReader:
                    "input": ("kind", "k", "input"),
                    "current": ("kind", "conductance", "fraction", "reversal", "charge",
                                "input"),
-                   "ghk": ("kind", "k", "charge", "temperature", "input")}
+                   "ghk": ("kind", "k", "charge", "temperature", "input"),
+                   "boltzmann": ("kind", "k", "v_half", "v_slope", "input")}
         if kind not in allowed:
             raise self.error(f"a rate table needs kind = \"voltage\", \"input\", "
-                             f"\"current\", \"ghk\", \"michaelis_menten\" or \"hill\", "
+                             f"\"current\", \"ghk\", \"boltzmann\", \"michaelis_menten\" "
+                             f"or \"hill\", "
                              f"not {kind!r}", where=where,
                              hint="write a mass-action rate as a number or expression; "
                                   "rate tables: docs/model-format.md")
@@ -436,7 +445,7 @@ class ReactionReader:
                 raise self.error(f"unknown field '{field_name}' in a {kind} rate", where=where,
                                  hint=f"allowed: {', '.join(allowed[kind])}")
         names = [i.name for i in self.inputs]
-        voltage_kind = kind in ("voltage", "current", "ghk")
+        voltage_kind = kind in ("voltage", "current", "ghk", "boltzmann")
         input_name = rate_spec.get("input", "V" if voltage_kind else None)
         if input_name not in names:
             raise self.error(f"the {kind} rate reads input '{input_name}', which [inputs] "
@@ -468,6 +477,26 @@ class ReactionReader:
                 raise self.error(f"v_scale must be a non-zero voltage, got {v_scale} mV",
                                  where=where)
             return c, "voltage", index, float(v_scale)
+        if kind == "boltzmann":
+            missing = [f for f in ("k", "v_half", "v_slope") if f not in rate_spec]
+            if missing:
+                raise self.error(f"a boltzmann rate needs k (its rate far on the rising side), "
+                                 f"v_half and v_slope; missing {', '.join(missing)}",
+                                 where=where, hint="e.g. { kind = \"boltzmann\", k = \"2 /ms\", "
+                                 "v_half = \"3 mV\", v_slope = \"8 mV\" } (a negative "
+                                 "v_slope for a rate that falls with V)")
+            c = self.rate_constant(rate_spec["k"], parameters, orders, key)
+            v_half = units.millivolts(rate_spec["v_half"], parameters=parameters,
+                                      source=self.source, where=where)
+            v_slope = units.millivolts(rate_spec["v_slope"], parameters=parameters,
+                                       source=self.source, where=where)
+            if not math.isfinite(v_half):
+                raise self.error(f"v_half must be a finite voltage, got {v_half} mV",
+                                 where=where)
+            if not (math.isfinite(v_slope) and v_slope != 0):
+                raise self.error(f"v_slope must be a non-zero voltage, got {v_slope} mV",
+                                 where=where, hint="negative for a rate that falls with V")
+            return c, "boltzmann", index, (float(v_slope), float(v_half))
         if "k" not in rate_spec:
             raise self.error("an input rate needs k (the rate per unit of the input)",
                              where=where, hint="e.g. { kind = \"input\", input = \"glu\", "

@@ -795,9 +795,11 @@ class _Builder(ReactionReader, ClampReader):
             raise self.error("this intervention changes a parameter that an initial count "
                              "uses; interventions change rates only", where=where,
                              hint="use 'set' or 'add' to change counts at that time")
-        if [r.v_scale_mv for r in changed["reactions"]] != [r.v_scale_mv for r in reactions]:
+        if ([(r.v_scale_mv, r.v_half_mv) for r in changed["reactions"]]
+                != [(r.v_scale_mv, r.v_half_mv) for r in reactions]):
             raise self.error("this intervention changes a parameter that a voltage rate's "
-                             "v_scale uses; interventions change rates only", where=where,
+                             "v_scale (or a boltzmann rate's v_half or v_slope) uses; "
+                             "interventions change rates only", where=where,
                              hint="change k0 instead, or use two reactions")
         def law(r):
             return r.modifier, r.saturation, r.half, r.hill_n, r.repress

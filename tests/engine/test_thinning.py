@@ -6,7 +6,7 @@ exponential and alpha components, with the interior extremum), then the inputs o
 compiled model with every kind of part at once (the membrane voltage with a transient and
 a dendrite carrying a sine, a bAP and a cooperative alpha pulse; a glutamate-like input
 with a release and an alpha pulse and a sine), and the time-dependent rates of every kind
-(voltage, input, current, GHK) against their bound. The statistical tests of the law are
+(voltage, input, current, GHK, Boltzmann) against their bound. The statistical tests of the law are
 in tests/statistical (test_time_dependent, test_membrane, test_release, test_mg_block,
 test_mg_unblock). The last test checks that a rate above its bound is caught, not used.
 """
@@ -89,6 +89,12 @@ def _model():
                       "reversal": "0 mV", "charge": 2}},
             {"name": "influx_ghk", "equation": "O -> O + Ca",
              "rate": {"kind": "ghk", "k": "2e5 /s", "charge": 2}},
+            {"name": "open_b", "equation": "C -> O",
+             "rate": {"kind": "boltzmann", "k": "400 /s", "v_half": "-20 mV",
+                      "v_slope": "7 mV"}},
+            {"name": "close_b", "equation": "O -> C",
+             "rate": {"kind": "boltzmann", "k": "250 /s", "v_half": "-30 mV",
+                      "v_slope": "-6 mV"}},
             {"name": "clear", "equation": "Ca ->", "rate": 100.0},
         ]})
 
@@ -119,7 +125,8 @@ def test_input_ranges_and_rate_bound_contain_dense_samples():
     model = _model()
     net = compile_network(model).arrays
     kinds = {int(net.rate_kind[j]) for j in net.tv_idx}
-    assert kinds == {hazard.VOLTAGE, hazard.INPUT, hazard.CURRENT, hazard.GHK}
+    assert kinds == {hazard.VOLTAGE, hazard.INPUT, hazard.CURRENT, hazard.GHK,
+                     hazard.BOLTZMANN}
     rng = np.random.default_rng(SEED + 2)
     n_inputs = len(net.in_value)
     u_lo, u_hi, u_now = np.zeros(n_inputs), np.zeros(n_inputs), np.zeros(n_inputs)

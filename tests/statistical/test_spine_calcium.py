@@ -71,9 +71,11 @@ def test_v6_pairing_is_supralinear(pair_runs):
     ratio = pair.peak_um / (pre.peak_um + post.peak_um)
     assert ratio >= 1.5, f"V6: pairing/sum = {ratio:.2f}"
     # the bAP reaches the head: 0.5 ms after it (the first sample after the spike) the head
-    # is at the dendrite's -70 + 67 (0.7 e^(-0.5/3) + 0.3 e^(-0.5/40)) mV
+    # is at the dendrite's -70 + 67 (0.7 e^(-0.5/3) + 0.3 e^(-0.5/40)) mV, or a little
+    # above it: the open VGCCs (reactions/modules/vgcc.toml) pass an inward current, at
+    # most 9 x 27 pS x (10 mV - V) ≈ 5 pA at -10 mV, 1.5 mV through the 300 MΩ neck
     expected = -70 + 67 * (0.7 * math.exp(-0.5 / 3) + 0.3 * math.exp(-0.5 / 40))
-    assert post.voltage_peak_mv == pytest.approx(expected, abs=0.1)
+    assert expected - 0.1 <= post.voltage_peak_mv <= expected + 1.5
 
 
 N_TETANUS = 16

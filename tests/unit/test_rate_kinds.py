@@ -317,3 +317,36 @@ def test_the_hill_factor_is_finite_for_extreme_coefficients():
     assert np.all(final[:, s] == 200)            # factor 0 at X = 5 << K
     assert np.all(final[:, p] > 0) and np.all(final[:, i] > 3)   # factor 1
     assert math.isfinite(m.reactions[0].half)
+
+
+# ---------------------------------------------------------------------- boltzmann
+
+
+def _gate(rate, v_unit="mV"):
+    return ss.Model.from_dict({
+        "model": {"name": "gate", "volume": "0.1 fL"},
+        "inputs": {"V": {"unit": v_unit, "value": -70}},
+        "species": {"C": 5, "O": 0},
+        "reactions": [{"name": "open", "equation": "C -> O", "rate": rate}]})
+
+
+def test_boltzmann_rate_reads_k_v_half_and_v_slope():
+    r = _gate({"kind": "boltzmann", "k": "2 /ms", "v_half": "3 mV",
+               "v_slope": "-0.008 V"}).reactions[0]
+    assert (r.kind, r.rate, r.v_half_mv, r.v_scale_mv) == ("boltzmann", 2000.0, 3.0, -8.0)
+    assert "/ (1 + exp((3 mV - V)/-8 mV))" in _gate(
+        {"kind": "boltzmann", "k": "2 /ms", "v_half": "3 mV", "v_slope": "-8 mV"}).info()
+
+
+@pytest.mark.parametrize("rate, message", [
+    ({"kind": "boltzmann", "k": "2 /ms", "v_half": "3 mV"}, "missing v_slope"),
+    ({"kind": "boltzmann", "k": "2 /ms", "v_half": "3 mV", "v_slope": "0 mV"},
+     "v_slope must be a non-zero voltage"),
+    ({"kind": "boltzmann", "k": "2 /ms", "v_half": "3 mV", "v_slope": "8 mV", "tau": 1},
+     "unknown field 'tau'"),
+    ({"kind": "boltzmann", "k": "2 /ms", "v_half": "3 s", "v_slope": "8 mV"}, "a voltage needs a unit"),
+])
+def test_boltzmann_bad_input_is_refused_with_the_reaction_named(rate, message):
+    with pytest.raises(ss.ModelError, match=message) as info:
+        _gate(rate)
+    assert "open" in str(info.value)
