@@ -685,7 +685,11 @@ def _hybrid_arrays(model, roles, slot, reactant_rows, change_rows, dependents,
                          or any(s in law_reads_discrete for s, d in _net_change(reactions[j])
                                 if d)
                          or any(s in law_reads_discrete for frm, to, _ in reactions[j].members
-                                for s in (frm, to)))
+                                for s in (frm, to))
+                         # a complex rule that releases continuous species jumps y
+                         # (engine.ssa._complex_members)
+                         or any(s in slot for _, _, products in reactions[j].members
+                                for s, _ in products))
                      for j in range(len(reactions))]
     order = sorted(slot, key=lambda s: (-model.x0[s], s))     # most abundant first
     laws = conservation_laws([[(slot[s], d) for s, d in change_rows[j]]

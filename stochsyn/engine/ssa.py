@@ -344,7 +344,7 @@ def _class_refresh(g, t, net, agent_state, class_members, class_slot, class_pos,
 @borrowing_njit()
 def _complex_members(j, net, first_moved, u_complex, x, agent_state, agent_id, members,
                      state_pos, class_members, class_slot, class_pos, n_species, t, ev_time,
-                     ev_agent, ev_reaction, ev_from, ev_to, n_records):
+                     ev_agent, ev_reaction, ev_from, ev_to, n_records, cont_slot, y0):
     """Apply complex rule ``j`` to every member of one complex; returns the event-record
     count.
 
@@ -355,7 +355,12 @@ def _complex_members(j, net, first_moved, u_complex, x, agent_state, agent_id, m
     member, in slot order, goes to ``cx_to`` of its state and releases that entry's species;
     a member that changes state is logged (when the rule is) after the rule's own move.
     Then every member's pair class is recomputed: a complex is made of whole rings, so the
-    members' left neighbours are members too."""
+    members' left neighbours are members too.
+
+    In the hybrid mode ``cont_slot`` maps a state entry to its slot in y (-1: discrete) and
+    ``y0`` is y at ``t`` (the ODE settled there: ``settle_before``): a released continuous
+    species jumps y, as a discrete reaction's product does (.continuous.fired). Without
+    continuous species both are empty."""
     t_type = net.cx_type[j]
     size = net.type_complex_size[t_type]
     offset = net.type_agent_offset[t_type]
@@ -372,6 +377,8 @@ def _complex_members(j, net, first_moved, u_complex, x, agent_state, agent_id, m
         e = block + s - base
         for p in range(net.cx_dptr[e], net.cx_dptr[e + 1]):
             x[net.cx_didx[p]] += net.cx_dval[p]
+            if len(cont_slot) > 0 and cont_slot[net.cx_didx[p]] >= 0:
+                y0[cont_slot[net.cx_didx[p]]] += net.cx_dval[p]
         to = net.cx_to[e]
         if to != s:
             _list_remove(members, net.state_list_offset[s], state_pos, g, x, s)
@@ -744,8 +751,12 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
                  class_members, next_id, free_slots, n_free, n_species)
     n_cp_live = 0     # coupled reactions (hybrid mode) whose discrete factor is > 0
     n_fx_timed = 0    # time-dependent fluxes (hybrid mode) whose discrete factor is > 0
+    cx_cont_slot = np.empty(0, np.int64)    # complex rules' releases into y (hybrid mode)
+    cx_y0 = np.empty(0, np.float64)
     if hybrid is not None:
         hy, cont_values, ws, st, cp_static, fx_static = hybrid
+        cx_cont_slot = hy.cont_slot
+        cx_y0 = ws[continuous.Y0]
         # what the ODE's right-hand side reads besides y (.continuous.cover)
         ctx = (rate, x, fx_static, mem, pulse, base)
         n_cp_live, n_fx_timed = continuous.start(hy, ctx, ws, st, cp_static)
@@ -1056,7 +1067,8 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
             n_records = _complex_members(j, net, picked[0], u_complex, x, agent_state,
                                          agent_id, members, state_pos, class_members,
                                          class_slot, class_pos, n_species, t, ev_time,
-                                         ev_agent, ev_reaction, ev_from, ev_to, n_records)
+                                         ev_agent, ev_reaction, ev_from, ev_to, n_records,
+                                         cx_cont_slot, cx_y0)
         n_events += 1
         fire[j] += 1
         if hybrid is not None:    # jumps of y; the factors of fluxes and coupled reactions

@@ -313,9 +313,6 @@ class _Builder(ReactionReader, ClampReader):
                    "the membrane conductance changes only at events, so open channels must "
                    "be counted")
         for reaction in reactions:
-            refuse([s for _, _, products in reaction.members for s, _ in products],
-                   f"the complex rule '{reaction.rule}' releases the continuous species {{}} "
-                   "from its members; the engine adds them as counts")
             if reaction.kind in STATE_KINDS:
                 continue
             read = sorted({species[i] for i, _ in reaction.reactants if i in chosen})
