@@ -66,12 +66,18 @@ def test_every_conserved_total_holds_during_hfs(hfs_run):
     for name, total in exact_totals.items():
         assert np.all(total == expected[name]), name
     # continuous totals (ODE with conservation laws; CaM also jumps at CaMKII/CaN events)
-    cam = v("cam_total_count")
-    np.testing.assert_allclose(cam, cam[:, :1], rtol=0, atol=1e-6)
+    # Total CaM (free continuous + held by CaMKII and CaN) changes only where a discrete
+    # binding took a whole molecule from a state holding less than one: the hybrid mode
+    # clamps that amount at 0 and reports it (Ensemble.continuous_clamped), so the drift
+    # is bounded by the clamped amount (measured: +2 to +3 molecules of 1807 in 0.5 s of
+    # HFS; docs/science.md §8.5).
+    cam = (sum(v(s) for s in CAM_STATES) + v("camkii_cam_bound") + v("CaN_CaM"))
+    drift = np.abs(cam - cam[:, :1]).max(axis=1)
+    assert np.all(drift <= ens.continuous_clamped + 1e-6)
     for free, bound in (("B", "CaB"), ("Bslow", "CaBslow"), ("PMCA", "CaPMCA"),
                         ("NCX", "CaNCX")):
         total = v(free) + v(bound)
-        np.testing.assert_allclose(total, total[:, :1], rtol=0, atol=1e-6)
+        assert np.abs(total - total[:, :1]).max() <= 1e-6, free
     assert v("ca_free_uM").max() > 0.5                   # the train raised Ca2+
 
 
