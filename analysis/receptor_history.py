@@ -4,14 +4,19 @@ records.
 Usage::
 
     python analysis/receptor_history.py [--seed 20261215] [--receptor ID]
+        [--model reactions/modules/ampar_trafficking.toml] [--t-end 5400]
         [--out out/receptor_history.png]
+    python analysis/receptor_history.py --model reactions/spine.toml
 
-Model: reactions/modules/ampar_trafficking.toml with every receptor rule logged
-(stochsyn.trafficking.with_receptor_history). One trajectory: 20 min at rest, then 10 min
-of an LTP-like enzyme state (PSD CaMKII 50 % active, PKA 50 %, calcineurin at rest, PP1
-one quarter free), then back to rest until 90 min: the activities are set by interventions,
-as the standalone module allows. The receptor shown is ``--receptor`` or, by default, the
-one with the most insertions and endocytoses.
+Model: by default reactions/modules/ampar_trafficking.toml with every receptor rule
+logged (stochsyn.trafficking.with_receptor_history). One trajectory: 20 min at rest, then
+10 min of an LTP-like enzyme state (PSD CaMKII 50 % active, PKA 50 %, calcineurin at rest,
+PP1 one quarter free), then back to rest until 90 min: the activities are set by
+interventions, as the standalone module allows. With a model whose enzymes are simulated
+(the default spine, reactions/spine.toml) the induction is a real stimulus instead:
+``--protocol`` (default HFS, 100 Hz x 1 s) at ``--induce-at`` s (default 1200 = 20 min).
+The receptor shown is ``--receptor`` or, by default, the one with the most insertions and
+endocytoses.
 
 Writes the PNG (top: the receptor's location as a step plot; middle: its S831 and S845;
 bottom: the trajectory's PSD receptors and the weight) and a CSV beside it with the
@@ -36,16 +41,26 @@ LTP_ACTIVITIES = {"CaMKII_psd_active": 120, "PKA_active": 30, "PP1_free": 3}
 REST_ACTIVITIES = {"CaMKII_psd_active": 5, "PKA_active": 1, "PP1_free": 10}
 
 
-def model_with_induction(path):
+def prescribes_activities(model) -> bool:
+    """Whether the model holds the enzyme activities as plain species to set (the
+    standalone trafficking module) rather than simulating the enzymes."""
+    return set(LTP_ACTIVITIES) <= set(model.species)
+
+
+def model_with_induction(path, induce_at_s: float = 1200.0, length_s: float = 600.0):
+    """The model with every receptor rule logged and, if it prescribes the enzyme
+    activities, the LTP-like activities from ``induce_at_s`` for ``length_s``."""
     model = ss.trafficking.with_receptor_history(load_repository_model(path))
+    if not prescribes_activities(model):
+        return model
     spec = copy.deepcopy(dict(model.spec))
     spec.setdefault("interventions", []).extend([
-        {"time": 1200.0, "set": LTP_ACTIVITIES, "note": "LTP-like enzyme activities"},
-        {"time": 1800.0, "set": REST_ACTIVITIES, "note": "back to rest"}])
+        {"time": induce_at_s, "set": LTP_ACTIVITIES, "note": "LTP-like enzyme activities"},
+        {"time": induce_at_s + length_s, "set": REST_ACTIVITIES, "note": "back to rest"}])
     return ss.Model.from_dict(spec, source=model.source)
 
 
-def plot(history, ens, receptor, out: Path):
+def plot(history, ens, receptor, out: Path, induction=(20.0, 30.0), label="LTP-like enzymes"):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -75,8 +90,8 @@ def plot(history, ens, receptor, out: Path):
     axes[2].legend(frameon=False, fontsize=7)
     axes[2].set_xlabel("time (min)")
     for ax in axes:
-        ax.axvspan(20, 30, color="tab:red", alpha=0.08, lw=0)
-    axes[2].text(20.3, axes[2].get_ylim()[1] * 0.97, "LTP-like enzymes", fontsize=7,
+        ax.axvspan(*induction, color="tab:red", alpha=0.08, lw=0)
+    axes[2].text(induction[0] + 0.3, axes[2].get_ylim()[1] * 0.97, label, fontsize=7,
                  va="top", color="tab:red")
     save_figure(fig, out)
 
@@ -86,11 +101,28 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--receptor", type=int, default=None)
     parser.add_argument("--model", default=str(v18.MODEL))
+    parser.add_argument("--t-end", type=float, default=5400.0, help="s (default 5400)")
+    parser.add_argument("--sample-every", type=float, default=30.0, help="s (default 30)")
+    parser.add_argument("--induce-at", type=float, default=1200.0,
+                        help="s, start of the induction (default 1200)")
+    parser.add_argument("--protocol", default="hfs",
+                        help="the stimulus for a model that simulates its enzymes, in the "
+                             "command-line form (default 'hfs'), started at --induce-at")
     parser.add_argument("--out", default="out/receptor_history.png")
     args = parser.parse_args(argv)
-    model = model_with_induction(args.model)
-    ens = ss.simulate(model, t_end=5400.0, n_trajectories=1, seed=args.seed,
-                      sample_every=30.0, record_events=True)
+    if not args.induce_at < args.t_end:
+        parser.error(f"--induce-at {args.induce_at:g} s is not before --t-end {args.t_end:g} s")
+    model = model_with_induction(args.model, args.induce_at)
+    protocol = None
+    if prescribes_activities(model):
+        span, label = (args.induce_at / 60, (args.induce_at + 600) / 60), "LTP-like enzymes"
+    else:
+        protocol = ss.protocols.parse(args.protocol).shifted(args.induce_at)
+        last = max([args.induce_at, *protocol.pre_spikes_s, *protocol.post_spikes_s])
+        span, label = (args.induce_at / 60, max(last, args.induce_at + 30) / 60), args.protocol
+    ens = ss.simulate(model, t_end=args.t_end, n_trajectories=1, seed=args.seed,
+                      sample_every=args.sample_every, record_events=True, protocol=protocol,
+                      max_events=10 ** 9)
     events = ens.events()
     receptor = args.receptor
     if receptor is None:
@@ -99,7 +131,7 @@ def main(argv=None) -> int:
         receptor = int(moving["agent"].value_counts().idxmax())
     history = ss.trafficking.receptor_history(ens, int(ens.trajectories[0]), receptor)
     out = Path(args.out)
-    plot(history, ens, receptor, out)
+    plot(history, ens, receptor, out, span, label)
     history.to_csv(out.with_suffix(".csv"), index=False)
     print(history.to_string(index=False, max_rows=40))
     print(f"\nwrote {out} and {out.with_suffix('.csv')}")

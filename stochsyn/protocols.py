@@ -41,7 +41,9 @@ __all__ = [
     "Protocol", "ProtocolError", "GENERATORS", "parse", "combine",
     "spikes", "train", "hfs", "tbs", "lfs", "stdp", "poisson", "voltage_clamp",
     "voltage_step", "apv", "mg_free", "extracellular_calcium", "magnesium",
-    "block_exocytosis", "block_endocytosis", "EXOCYTOSIS_PARAMETER", "ENDOCYTOSIS_PARAMETER",
+    "block_exocytosis", "block_endocytosis", "block_calcineurin", "block_pp1", "bapta",
+    "EXOCYTOSIS_PARAMETER", "ENDOCYTOSIS_PARAMETER", "CALCINEURIN_BLOCK_PARAMETERS",
+    "PP1_BLOCK_PARAMETERS", "PP1_BLOCK_RATES", "BUFFER_SPECIES",
     "APV_PARAMETER", "MG_PARAMETER", "CA_PARAMETER", "FIELD_DEPOLARISATION_MV",
     "DEPOLARISATION_TAU_MS", "INTERVENTION_KEYS",
 ]
@@ -70,6 +72,29 @@ Set by :func:`block_exocytosis`."""
 ENDOCYTOSIS_PARAMETER = "k_endo"
 """Trafficking-module parameter: basal AMPAR endocytosis rate (every endocytosis rule is
 proportional to it). Set by :func:`block_endocytosis`."""
+
+CALCINEURIN_BLOCK_PARAMETERS = {"can_max": "0 /s", "k_845_can": "0 /s", "endo_factor_can": 1}
+"""Spine-model parameters that :func:`block_calcineurin` sets: every catalytic action of
+Ca²⁺/CaM-bound calcineurin stops — I1P dephosphorylation (``can_max``, so ``can_kcat`` = 0;
+``calcineurin_cam.toml``), GluA1 S845 dephosphorylation (``k_845_can``) and the extra
+endocytosis of S845-free receptors (``endo_factor_can`` = 1, no extra;
+``ampar_trafficking_rules.toml``). CaM binding to calcineurin is left as it is (FK506–FKBP12
+and cyclosporin A–cyclophilin block the catalytic site, not CaM binding), and so is the
+basal, Ca²⁺-independent I1P dephosphorylation ``can_basal``."""
+
+PP1_BLOCK_PARAMETERS = {"k_slot_dp": "0 /s", "k_831_pp1": "0 /s", "k_845_pp1": "0 /s"}
+"""Trafficking-module parameters that :func:`block_pp1` sets to 0: PP1's dephosphorylation of
+the TARP slots and of GluA1 S831 and S845 (``ampar_trafficking_rules.toml``)."""
+
+PP1_BLOCK_RATES = {"pp1_camkii_bind": "0 /s"}
+"""Reaction rates that :func:`block_pp1` sets to 0: PP1 no longer binds pT286 subunits
+(``camkii_holoenzyme.toml``), so it stops dephosphorylating CaMKII once the subunits it held
+at the time of the block are released. (Set as a rate: ``pp1_camkii_koff`` is derived from
+``pp1_camkii_kon``, so the parameter cannot be zeroed.)"""
+
+BUFFER_SPECIES = "B"
+"""Spine-model species that :func:`bapta` adds to: the fast immobile Ca²⁺ buffer of
+``calcium.toml`` (k_on 247 /µM/s, K_d 2.1 µM), Ca²⁺-free."""
 
 FIELD_DEPOLARISATION_MV = 2.0
 """Default cooperative dendritic depolarisation A_coop (mV) per presynaptic spike for field
@@ -959,12 +984,70 @@ def block_endocytosis(*, start_s: float = 0.0) -> Protocol:
                  "AMPAR endocytosis blocked")
 
 
+def block_calcineurin(*, start_s: float = 0.0) -> Protocol:
+    """Calcineurin (PP2B) blocked from ``start_s``, as by FK506 or cyclosporin A (Mulkey et
+    al. 1994; docs/science.md §9 V8): sets ``CALCINEURIN_BLOCK_PARAMETERS``, which stops
+    every catalytic action of Ca²⁺/CaM-bound calcineurin in the spine model (I1P and S845
+    dephosphorylation, calcineurin-driven endocytosis). Combine with a stimulus:
+    ``combine(lfs(), block_calcineurin())``.
+
+    References
+    ----------
+    Mulkey RM, Endo S, Shenolikar S, Malenka RC (1994) Nature 369:486–488.
+    doi:10.1038/369486a0
+    """
+    return _drug("block_calcineurin", {}, start_s, dict(CALCINEURIN_BLOCK_PARAMETERS),
+                 "calcineurin blocked (FK506-like)")
+
+
+def block_pp1(*, start_s: float = 0.0) -> Protocol:
+    """PP1 blocked from ``start_s``, as by okadaic acid or calyculin A loaded into the cell
+    (Mulkey et al. 1993; docs/science.md §9 V8): sets ``PP1_BLOCK_PARAMETERS`` (slot, S831
+    and S845 dephosphorylation) and ``PP1_BLOCK_RATES`` (PP1 binding to pT286). PP1's
+    binding to I1P is left: the inhibitor's target is the catalytic site.
+
+    References
+    ----------
+    Mulkey RM, Herron CE, Malenka RC (1993) Science 261:1051–1055.
+    doi:10.1126/science.8394601
+    """
+    start_s = _real("block_pp1(): start_s", start_s, minimum=0.0)
+    return Protocol(name="block_pp1", params={"start_s": start_s},
+                    interventions=({"time": start_s, "parameters": dict(PP1_BLOCK_PARAMETERS),
+                                    "rates": dict(PP1_BLOCK_RATES),
+                                    "note": "PP1 blocked (okadaic-acid-like)"},))
+
+
+def bapta(*, mM: float = 1.0, start_s: float = 0.0) -> Protocol:
+    """A BAPTA-like fast Ca²⁺ buffer loaded at ``start_s``: adds ``mM`` of the spine model's
+    fast buffer (``BUFFER_SPECIES``, Ca²⁺-free) to the spine (docs/science.md §9 V8: LTD
+    is blocked by postsynaptic BAPTA, Mulkey & Malenka 1992).
+
+    The added buffer has the fast buffer's kinetics (k_on 247 /µM/s, K_d 2.1 µM), close to
+    BAPTA's fast binding (k_on ≈ 400 /µM/s) but with a 10× weaker affinity (BAPTA's
+    K_d ≈ 0.2 µM), so 1 mM raises the buffer capacity κ_B by about 1000/2.1 ≈ 470, ~10×
+    the spine's own (docs/science.md §5) and the Ca²⁺ transient falls accordingly. It
+    enters Ca²⁺-free and takes up Ca²⁺ until equilibrium: load it before the warm-up
+    ends (the analysis scripts add it at 0 s).
+
+    References
+    ----------
+    Mulkey RM, Malenka RC (1992) Neuron 9:967–975. doi:10.1016/0896-6273(92)90248-C
+    """
+    mM = _real("bapta(): mM", mM, minimum=0.0, strict=True, example="1.0")
+    start_s = _real("bapta(): start_s", start_s, minimum=0.0)
+    return Protocol(name="bapta", params={"mM": mM, "start_s": start_s},
+                    interventions=({"time": start_s, "add": {BUFFER_SPECIES: f"{mM!r} mM"},
+                                    "note": f"BAPTA-like buffer, +{mM:g} mM"},))
+
+
 GENERATORS: dict[str, Callable[..., Protocol]] = {
     "spikes": spikes, "train": train, "hfs": hfs, "tbs": tbs, "lfs": lfs, "stdp": stdp,
     "poisson": poisson, "voltage_clamp": voltage_clamp, "voltage_step": voltage_step,
     "apv": apv, "mg_free": mg_free, "extracellular_calcium": extracellular_calcium,
     "magnesium": magnesium, "block_exocytosis": block_exocytosis,
-    "block_endocytosis": block_endocytosis,
+    "block_endocytosis": block_endocytosis, "block_calcineurin": block_calcineurin,
+    "block_pp1": block_pp1, "bapta": bapta,
 }
 """Protocol generators by name, as used by :func:`parse` (and the command line)."""
 

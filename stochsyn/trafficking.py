@@ -10,6 +10,8 @@ by location ``ampar_psd``, ``ampar_psd_free``, ``ampar_trapped``, ``ampar_extra`
 * :func:`weight` — the synaptic weight relative to baseline, per trajectory and sample;
 * :func:`summarize` — one row per trajectory: weight change at a read-out time, the pools
   there, and the number of insertions and endocytoses (by rule) up to it;
+* :func:`summary` — the ensemble's Δweight table: mean ± SE, 95 % confidence interval and
+  the fractions of synapses potentiated or depressed (beyond ``CHANGE_THRESHOLD_PCT``);
 * :func:`with_receptor_history` — the same model with every receptor rule logged, and
   :func:`receptor_history` — one receptor's location and phospho-states over time.
 
@@ -28,8 +30,9 @@ import pandas as pd
 
 from .model import Model, ModelError
 
-__all__ = ["WEIGHT", "INSERTION_RULES", "ENDOCYTOSIS_RULES", "weight", "summarize",
-           "with_receptor_history", "receptor_history"]
+__all__ = ["WEIGHT", "INSERTION_RULES", "ENDOCYTOSIS_RULES", "CHANGE_THRESHOLD_PCT",
+           "weight", "summarize", "summary", "t_quantile_975", "with_receptor_history",
+           "receptor_history"]
 
 #: The observable the weight is made of.
 WEIGHT = "ampar_psd_conductance"
@@ -38,6 +41,11 @@ INSERTION_RULES = ("exocytosis", "exocytosis_pS845", "exocytosis_camkii")
 #: ... and that take one out.
 ENDOCYTOSIS_RULES = ("endocytosis", "endocytosis_pS845", "endocytosis_can")
 LOCATIONS = ("endo", "extra", "psd", "trapped")
+#: A synapse counts as potentiated when its Δweight exceeds +10 %, as depressed below −10 %.
+#: One tenth of the baseline is five of the 50 PSD receptors of the default spine, and the
+#: smallest change a field recording would report as plasticity (V9's LTD is −15 to −30 %).
+#: Unstimulated synapses also cross it by chance: compare with a control ensemble.
+CHANGE_THRESHOLD_PCT = 10.0
 _POOLS = ("ampar_psd", "ampar_trapped", "ampar_extra", "ampar_endo")
 
 
@@ -140,6 +148,102 @@ def summarize(ens, readout_time: float | None = None,
     table["insertions"] = table[list(INSERTION_RULES)].sum(axis=1)
     table["endocytoses"] = table[list(ENDOCYTOSIS_RULES)].sum(axis=1)
     return table
+
+
+# Student's t 0.975 quantile for 1..30 degrees of freedom (standard tables; scipy is not a
+# core dependency). Beyond 30 the Cornish-Fisher expansion below is within 2e-6 of it.
+_T975 = (12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.3060, 2.2622, 2.2281,
+         2.2010, 2.1788, 2.1604, 2.1448, 2.1314, 2.1199, 2.1098, 2.1009, 2.0930, 2.0860,
+         2.0796, 2.0739, 2.0687, 2.0639, 2.0595, 2.0555, 2.0518, 2.0484, 2.0452, 2.0423)
+_Z975 = 1.959963984540054
+
+
+def t_quantile_975(dof: int) -> float:
+    """The 0.975 quantile of Student's t with ``dof`` degrees of freedom (>= 1): the factor
+    of the two-sided 95 % confidence interval of a mean, mean ± t · SE."""
+    dof = int(dof)
+    if dof < 1:
+        raise ValueError(f"Student's t needs at least 1 degree of freedom, got {dof}")
+    if dof <= len(_T975):
+        return _T975[dof - 1]
+    z = _Z975
+    return (z + (z ** 3 + z) / (4 * dof) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * dof ** 2)
+            + (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / (384 * dof ** 3))
+
+
+def summary(delta_weight_pct, by=None, threshold_pct: float = CHANGE_THRESHOLD_PCT
+            ) -> pd.DataFrame:
+    """The Δweight table of an ensemble: mean ± SE, 95 % CI, fractions potentiated and
+    depressed.
+
+    Parameters
+    ----------
+    delta_weight_pct : DataFrame, Series or (n_trajectories,) array_like of float
+        Per-trajectory weight changes in % (:func:`summarize`'s ``delta_weight_pct``
+        column, or a table holding it). NaN entries (trajectories that stopped early or had
+        no baseline) are left out and counted in ``n_missing``.
+    by : str or list of str, optional
+        Column(s) of a DataFrame to group by (e.g. ``"condition"``): one row per group, in
+        the order they first appear.
+    threshold_pct : float
+        A trajectory is potentiated if Δweight > +threshold_pct, depressed if
+        < −threshold_pct (default ``CHANGE_THRESHOLD_PCT`` = 10 %).
+
+    Returns
+    -------
+    DataFrame
+        One row (per group): ``n``, ``n_missing``, ``delta_weight_pct_mean``,
+        ``delta_weight_pct_se`` (sample SD / √n), ``ci95_low_pct``, ``ci95_high_pct``
+        (mean ± t₀.₉₇₅(n−1) · SE, Student's t), ``fraction_potentiated``,
+        ``fraction_depressed`` (of the n), ``threshold_pct``. SE and CI are NaN for n < 2;
+        everything is NaN for n = 0.
+
+    Raises
+    ------
+    KeyError
+        A DataFrame without a ``delta_weight_pct`` column, or ``by`` naming an absent one.
+    ValueError
+        A negative threshold.
+    """
+    threshold_pct = float(threshold_pct)
+    if not threshold_pct >= 0:
+        raise ValueError(f"threshold_pct must be >= 0 (a change in %), got {threshold_pct}")
+    if isinstance(delta_weight_pct, pd.DataFrame):
+        table = delta_weight_pct
+        if "delta_weight_pct" not in table.columns:
+            raise KeyError("the table has no 'delta_weight_pct' column (the per-trajectory "
+                           "output of stochsyn.trafficking.summarize)")
+        if by is not None:
+            keys = [by] if isinstance(by, str) else list(by)
+            missing = [k for k in keys if k not in table.columns]
+            if missing:
+                raise KeyError(f"no column {missing[0]!r} to group by; columns: "
+                               + ", ".join(map(str, table.columns)))
+            rows = []
+            for key, group in table.groupby(keys, sort=False):
+                key = key if isinstance(key, tuple) else (key,)
+                rows.append({**dict(zip(keys, key)),
+                             **_summary_row(group["delta_weight_pct"], threshold_pct)})
+            return pd.DataFrame(rows)
+        delta_weight_pct = table["delta_weight_pct"]
+    elif by is not None:
+        raise ValueError("'by' groups the rows of a DataFrame; pass the table, not an array")
+    return pd.DataFrame([_summary_row(delta_weight_pct, threshold_pct)])
+
+
+def _summary_row(values, threshold_pct: float) -> dict:
+    d = np.asarray(values, dtype=np.float64).reshape(-1)
+    finite = d[~np.isnan(d)]
+    n = len(finite)
+    mean = finite.mean() if n else np.nan
+    se = finite.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
+    half = t_quantile_975(n - 1) * se if n > 1 else np.nan
+    return {"n": n, "n_missing": len(d) - n, "delta_weight_pct_mean": mean,
+            "delta_weight_pct_se": se, "ci95_low_pct": mean - half,
+            "ci95_high_pct": mean + half,
+            "fraction_potentiated": (finite > threshold_pct).mean() if n else np.nan,
+            "fraction_depressed": (finite < -threshold_pct).mean() if n else np.nan,
+            "threshold_pct": threshold_pct}
 
 
 def _logs_trafficking(ens) -> bool:
