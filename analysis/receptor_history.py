@@ -127,7 +127,8 @@ def main(argv=None) -> int:
     receptor = args.receptor
     if receptor is None:
         rules = events["rule"].astype(str)
-        moving = events[rules.str.startswith(("exocytosis", "endocytosis"))]
+        moving = events[rules.str.startswith(("exocytosis", "endocytosis"))
+                        & (events["agent_type"].astype(str) == "AMPAR")]
         receptor = int(moving["agent"].value_counts().idxmax())
     history = ss.trafficking.receptor_history(ens, int(ens.trajectories[0]), receptor)
     out = Path(args.out)

@@ -281,7 +281,8 @@ def _site_values(label: str) -> dict[str, str]:
     return dict(part.split("=", 1) for part in inside.split(",") if "=" in part)
 
 
-def receptor_history(ens, trajectory: int, receptor: int) -> pd.DataFrame:
+def receptor_history(ens, trajectory: int, receptor: int, agent: str = "AMPAR"
+                     ) -> pd.DataFrame:
     """One receptor's states over time, from the event records.
 
     Parameters
@@ -291,6 +292,10 @@ def receptor_history(ens, trajectory: int, receptor: int) -> pd.DataFrame:
         only if every rule that changes it is logged (:func:`with_receptor_history`).
     trajectory, receptor : int
         The trajectory index and the receptor's agent id (``events()['agent']``).
+    agent : str
+        The receptor's agent type (default ``"AMPAR"``): agent ids are numbered per type,
+        so in a model with other agents (CaMKII subunits, NMDARs) the same id names
+        another molecule of another type.
 
     Returns
     -------
@@ -305,9 +310,10 @@ def receptor_history(ens, trajectory: int, receptor: int) -> pd.DataFrame:
         If the records hold no event of that receptor in that trajectory.
     """
     events = ens.events()
-    mine = events[(events["trajectory"] == trajectory) & (events["agent"] == receptor)]
+    mine = events[(events["trajectory"] == trajectory) & (events["agent"] == receptor)
+                  & (events["agent_type"].astype(str) == agent)]
     if mine.empty:
-        raise ValueError(f"no event records for receptor {receptor} in trajectory "
+        raise ValueError(f"no event records for {agent} {receptor} in trajectory "
                          f"{trajectory}; was the run made with record_events=True, and "
                          "with its rules logged (stochsyn.trafficking.with_receptor_history)?")
     mine = mine.sort_values("time", kind="stable")

@@ -28,6 +28,7 @@ fractions potentiated/depressed beyond ±10 %).
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -279,8 +280,9 @@ def _sample(times: np.ndarray, t: float) -> int:
 def _timecourse(ens, condition: Condition, end: float, warm_up_s: float) -> pd.DataFrame:
     w = trafficking.weight(ens, warm_up_s)
     n = np.sum(~np.isnan(w), axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.nanmean(w, axis=0) if w.size else np.full(w.shape[1], np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # columns of one synapse: SE NaN
+        mean = np.nanmean(w, axis=0)
         se = np.where(n > 1, np.nanstd(w, axis=0, ddof=1) / np.sqrt(np.maximum(n, 1)),
                       np.nan)
     times = np.asarray(ens.times)

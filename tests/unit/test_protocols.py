@@ -321,6 +321,10 @@ PARSE_CASES = {
     "block_exocytosis": ("block_exocytosis:start_s=600",
                          lambda: P.block_exocytosis(start_s=600)),
     "block_endocytosis": ("block_endocytosis", lambda: P.block_endocytosis()),
+    "block_calcineurin": ("block_calcineurin:start_s=5",
+                          lambda: P.block_calcineurin(start_s=5)),
+    "block_pp1": ("block_pp1", lambda: P.block_pp1()),
+    "bapta": ("bapta:mM=2,start_s=1", lambda: P.bapta(mM=2, start_s=1)),
 }
 
 
@@ -347,7 +351,8 @@ def test_parse_unknown_name_lists_valid_ones_and_suggests():
         P.parse("hsf")
     text = str(err.value)
     assert "unknown protocol 'hsf'" in text and "Did you mean 'hfs'?" in text
-    assert "Valid protocols: apv, block_endocytosis, block_exocytosis, extracellular_calcium, hfs" in text
+    assert ("Valid protocols: apv, bapta, block_calcineurin, block_endocytosis, "
+            "block_exocytosis, block_pp1, extracellular_calcium, hfs") in text
     with pytest.raises(ProtocolError, match="Did you mean 'apv'"):
         P.parse("hfs+apx")
     with pytest.raises(ProtocolError) as err:
