@@ -109,7 +109,7 @@ def plot(summary: pd.DataFrame, cross: dict, settings: dict, out) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    P.add_arguments(parser, seed=SEED)
+    P.add_arguments(parser, seed=SEED, trajectories=100)
     parser.add_argument("--frequencies", default=",".join(f"{f:g}" for f in FREQUENCIES_HZ),
                         help="comma-separated frequencies in Hz")
     parser.add_argument("--pulses", type=int, default=PULSES,

@@ -152,7 +152,7 @@ def plot(summary: pd.DataFrame, run: P.PlasticityRun, out) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    P.add_arguments(parser, seed=SEED)
+    P.add_arguments(parser, seed=SEED, trajectories=100)
     parser.add_argument("--groups", default=",".join(GROUPS),
                         help="which targets to run, comma-separated (default V8,V16,V18)")
     parser.add_argument("--lfs-pulses", type=int, default=900,

@@ -79,7 +79,7 @@ def plot(run: P.PlasticityRun, summary, out) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    P.add_arguments(parser, seed=SEED)
+    P.add_arguments(parser, seed=SEED, trajectories=200)
     parser.add_argument("--tbs-trains", default=",".join(map(str, TBS_TRAINS)),
                         help="TBS train counts, comma-separated (default 1,4,8)")
     parser.add_argument("--lfs-pulses", type=int, default=900,

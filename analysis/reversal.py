@@ -85,7 +85,7 @@ def plot(run: P.PlasticityRun, out) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    P.add_arguments(parser, seed=SEED)
+    P.add_arguments(parser, seed=SEED, trajectories=100)
     parser.add_argument("--gap", type=float, default=GAP_S,
                         help=f"s from the first protocol to the second (default {GAP_S:g})")
     parser.add_argument("--lfs-pulses", type=int, default=900,

@@ -81,7 +81,7 @@ def plot(run: P.PlasticityRun, out) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    P.add_arguments(parser, seed=SEED, after_s=DURATION_S)
+    P.add_arguments(parser, seed=SEED, trajectories=100, after_s=DURATION_S)
     args = parser.parse_args(argv)
     run = P.run_conditions(conditions(args.after, args.warm_up), n_trajectories=args.trajectories,
                            after_s=args.after, seed=args.seed, n_threads=args.threads,

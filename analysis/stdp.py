@@ -111,7 +111,7 @@ def plot(summary: pd.DataFrame, fit: dict, settings: dict, out) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    P.add_arguments(parser, seed=SEED)
+    P.add_arguments(parser, seed=SEED, trajectories=100)
     parser.add_argument("--delays", default=",".join(f"{d:g}" for d in DELAYS_MS),
                         help="comma-separated Δt in ms")
     parser.add_argument("--pairs", type=int, default=PAIRS,

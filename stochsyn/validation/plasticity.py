@@ -295,7 +295,7 @@ def _timecourse(ens, condition: Condition, end: float, warm_up_s: float) -> pd.D
 
 # -- the scripts' shared command line and outputs -------------------------------------------
 
-def add_arguments(parser, *, trajectories: int = 2, after_s: float = READOUT_AFTER_S,
+def add_arguments(parser, *, trajectories: int = 100, after_s: float = READOUT_AFTER_S,
                   seed: int, out_dir: str = "out") -> None:
     """The options every plasticity script takes: ``--trajectories``, ``--after``,
     ``--seed``, ``--threads``, ``--sample-every``, ``--warm-up``, ``--out-dir``."""

@@ -3,8 +3,8 @@
 receptor_history.py), and the pure functions they use are right.
 
 The tiny cases (1 synapse, a 10 s warm-up, a 10 s read-out, trains cut to a few pulses)
-check the plumbing, not the science: the directions are the slow tests'
-(tests/statistical/test_plasticity_directions.py).
+check the plumbing, not the science: the directions (V7–V10, V14) need the calibrated model
+and ensembles read 60 min after induction.
 """
 
 from __future__ import annotations
