@@ -116,11 +116,7 @@ def main(argv=None) -> int:
                         help=f"pulses per train (default {PULSES}; fewer only for a check)")
     args = parser.parse_args(argv)
     frequencies = [float(f) for f in args.frequencies.split(",") if f.strip()]
-    run = P.run_conditions(conditions(frequencies, args.pulses, args.warm_up),
-                           n_trajectories=args.trajectories, after_s=args.after,
-                           seed=args.seed, n_threads=args.threads,
-                           sample_every=args.sample_every, warm_up_s=args.warm_up,
-                           progress=lambda line: print(line, file=sys.stderr))
+    run = P.run_from_arguments(conditions(frequencies, args.pulses, args.warm_up), args)
     summary = run.summary()
     stimulated = summary[summary["condition"] != "control"]
     cross = crossover(stimulated["value"], stimulated["delta_weight_pct_mean"])

@@ -165,10 +165,7 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"unknown group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
     arms = conditions(groups, args.warm_up, args.lfs_pulses, args.hfs_pulses)
-    run = P.run_conditions([c for _, c, _ in arms], n_trajectories=args.trajectories,
-                           after_s=args.after, seed=args.seed, n_threads=args.threads,
-                           sample_every=args.sample_every, warm_up_s=args.warm_up,
-                           progress=lambda line: print(line, file=sys.stderr))
+    run = P.run_from_arguments([c for _, c, _ in arms], args)
     summary = run.summary()
     summary.insert(0, "group", [g for g, _, _ in arms])
     summary["target"] = [t for _, _, t in arms]

@@ -88,11 +88,8 @@ def main(argv=None) -> int:
                         help="HFS pulses at 100 Hz (default 100; fewer only for a check)")
     args = parser.parse_args(argv)
     trains = [int(k) for k in args.tbs_trains.split(",") if k.strip()]
-    run = P.run_conditions(conditions(args.warm_up, trains, args.lfs_pulses,
-                                      args.hfs_pulses), n_trajectories=args.trajectories,
-                           after_s=args.after, seed=args.seed, n_threads=args.threads,
-                           sample_every=args.sample_every, warm_up_s=args.warm_up,
-                           progress=lambda line: print(line, file=sys.stderr))
+    arms = conditions(args.warm_up, trains, args.lfs_pulses, args.hfs_pulses)
+    run = P.run_from_arguments(arms, args)
     summary = run.summary()
     paths = P.write_tables(run, args.out_dir, "ltp_ltd")
     plot(run, summary, args.out_dir / "ltp_ltd.png")

@@ -93,13 +93,9 @@ def main(argv=None) -> int:
     parser.add_argument("--hfs-pulses", type=int, default=100,
                         help="HFS pulses at 100 Hz (default 100; fewer only for a check)")
     args = parser.parse_args(argv)
-    run = P.run_conditions(conditions(args.gap, args.lfs_pulses, args.hfs_pulses,
-                                      args.sample_every,
-                                      args.warm_up),
-                           n_trajectories=args.trajectories, after_s=args.after,
-                           seed=args.seed, n_threads=args.threads,
-                           sample_every=args.sample_every, warm_up_s=args.warm_up,
-                           progress=lambda line: print(line, file=sys.stderr))
+    arms = conditions(args.gap, args.lfs_pulses, args.hfs_pulses, args.sample_every,
+                      args.warm_up)
+    run = P.run_from_arguments(arms, args)
     summary = run.summary()
     paths = P.write_tables(run, args.out_dir, "reversal")
     staged = run.per_trajectory.dropna(subset=["delta_from_reference_pct"])

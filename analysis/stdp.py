@@ -118,10 +118,7 @@ def main(argv=None) -> int:
                         help=f"pairings (default {PAIRS}; fewer only for a check)")
     args = parser.parse_args(argv)
     delays = [float(d) for d in args.delays.split(",") if d.strip()]
-    run = P.run_conditions(conditions(delays, args.pairs, args.warm_up), n_trajectories=args.trajectories,
-                           after_s=args.after, seed=args.seed, n_threads=args.threads,
-                           sample_every=args.sample_every, warm_up_s=args.warm_up,
-                           progress=lambda line: print(line, file=sys.stderr))
+    run = P.run_from_arguments(conditions(delays, args.pairs, args.warm_up), args)
     run.settings["pairs"] = args.pairs
     summary = run.summary()
     paired = summary[summary["condition"] != "control"]

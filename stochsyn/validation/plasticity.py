@@ -27,6 +27,7 @@ fractions potentiated/depressed beyond ±10 %).
 
 from __future__ import annotations
 
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -312,6 +313,15 @@ def add_arguments(parser, *, trajectories: int = 100, after_s: float = READOUT_A
                              "baseline is read at its end)")
     parser.add_argument("--out-dir", type=Path, default=Path(out_dir),
                         help=f"where the PNG and CSVs go (default {out_dir}/)")
+
+
+def run_from_arguments(conditions: Sequence[Condition], args) -> PlasticityRun:
+    """:func:`run_conditions` with the options of :func:`add_arguments`, reporting each
+    condition's wall time on stderr."""
+    return run_conditions(conditions, n_trajectories=args.trajectories, after_s=args.after,
+                          seed=args.seed, n_threads=args.threads,
+                          sample_every=args.sample_every, warm_up_s=args.warm_up,
+                          progress=lambda line: print(line, file=sys.stderr))
 
 
 def write_tables(run: PlasticityRun, out_dir: Path, stem: str) -> dict[str, Path]:
