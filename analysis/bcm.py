@@ -101,7 +101,7 @@ def plot(summary: pd.DataFrame, cross: dict, settings: dict, out) -> None:
     if np.isfinite(cross["crossover_hz"]):
         ax.axvline(cross["crossover_hz"], color="tab:purple", lw=1,
                    label=f"crossover {cross['crossover_hz']:.3g} Hz")
-    ax.set_title(f"900 pulses, read {settings['after_s'] / 60:g} min after; "
+    ax.set_title(f"{settings['pulses']} pulses, read {settings['after_s'] / 60:.3g} min after; "
                  f"{settings['n_trajectories']} synapses per point", fontsize=9)
     ax.legend(fontsize=7, frameon=False)
     save_figure(fig, out)
@@ -117,11 +117,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     frequencies = [float(f) for f in args.frequencies.split(",") if f.strip()]
     run = P.run_from_arguments(conditions(frequencies, args.pulses, args.warm_up), args)
+    run.settings["pulses"] = args.pulses
     summary = run.summary()
     stimulated = summary[summary["condition"] != "control"]
     cross = crossover(stimulated["value"], stimulated["delta_weight_pct_mean"])
     paths = P.write_tables(run, args.out_dir, "bcm")
-    pd.DataFrame([{**cross, "pulses": args.pulses, **run.settings}]).to_csv(
+    pd.DataFrame([{**cross, **run.settings}]).to_csv(
         args.out_dir / "bcm_crossover.csv", index=False)
     plot(summary, cross, run.settings, args.out_dir / "bcm.png")
     print(P.format_summary(summary))

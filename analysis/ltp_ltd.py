@@ -71,8 +71,8 @@ def plot(run: P.PlasticityRun, summary, out) -> None:
     right.set_xticks(list(x), summary["condition"], rotation=45, fontsize=8)
     right.axhspan(40, 100, color="tab:red", alpha=0.08, lw=0)
     right.axhspan(-30, -15, color="tab:blue", alpha=0.08, lw=0)
-    right.set_title(f"Δweight {run.settings['after_s'] / 60:g} min after induction "
-                    "(shaded: V10, V9)", fontsize=9)
+    right.set_title(f"Δweight, {run.settings['after_s'] / 60:.3g} min after induction\n"
+                    "(95 % CI; shaded: V10 and V9 ranges)", fontsize=9)
     fig.tight_layout()
     save_figure(fig, out)
 

@@ -103,8 +103,9 @@ def plot(summary: pd.DataFrame, fit: dict, settings: dict, out) -> None:
         ax.axhline(control["delta_weight_pct_mean"].iloc[0], color="0.5", ls="--", lw=1,
                    label="control (no stimulus)")
     ax.axvline(0, color="k", lw=0.5)
-    ax.set_title(f"{settings['pairs']} pairings at 1 Hz, read {settings['after_s'] / 60:g} "
-                 f"min after; {settings['n_trajectories']} synapses per point", fontsize=9)
+    ax.set_title(f"{settings['pairs']} pairings at 1 Hz, read "
+                 f"{settings['after_s'] / 60:.3g} min after; "
+                 f"{settings['n_trajectories']} synapses per point", fontsize=9)
     ax.legend(fontsize=7, frameon=False)
     save_figure(fig, out)
 
