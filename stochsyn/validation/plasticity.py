@@ -28,6 +28,7 @@ fractions potentiated/depressed beyond ±10 %).
 from __future__ import annotations
 
 import sys
+import copy
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from .. import protocols, simulate, trafficking
+from ..model import Model
 from . import REPOSITORY, load_repository_model
 
 MODEL = REPOSITORY / "reactions" / "spine.toml"
@@ -117,6 +119,7 @@ class PlasticityRun:
         One row per condition and trajectory: ``condition``, ``value``, ``variants``,
         ``trajectory``, ``delta_weight_pct`` (at the read-out), ``weight``, the pools,
         ``ampar_psd_ratio`` (PSD receptors at the read-out / at the baseline),
+        ``mg_unblock_events`` (NMDAR Mg²⁺ unblocks from 0 s to the read-out),
         ``insertions`` and ``endocytoses`` (from the end of the warm-up to the read-out),
         ``peak_ca_uM`` (largest sampled free Ca²⁺ after the warm-up: a lower bound of the
         true peak, samples are ``sample_every`` apart), ``peak_pt286_fraction`` (of 240
@@ -192,6 +195,7 @@ def run_conditions(conditions: Sequence[Condition], *, n_trajectories: int,
                          f"{after_s:g} s")
     if model is None:
         model = load_repository_model(MODEL)
+    model = log_trafficking_only(model)
     rows, courses = [], []
     for condition in conditions:
         end = condition.readout_origin_s(warm_up_s)
@@ -221,6 +225,26 @@ def run_conditions(conditions: Sequence[Condition], *, n_trajectories: int,
                          {"n_trajectories": n_trajectories, "after_s": after_s, "seed": seed,
                           "sample_every": sample_every, "warm_up_s": warm_up_s,
                           "model": str(getattr(model, "source", ""))})
+
+
+def log_trafficking_only(model):
+    """The model with only its insertion and endocytosis rules logged.
+
+    The default spine also logs every NMDAR Mg²⁺ block and unblock (~50 per second per
+    synapse) and CaMKII's phosphorylations: 200 synapses read at 60 min would hold tens of
+    millions of records, while the plasticity tables need only the insertions and
+    endocytoses (:func:`stochsyn.trafficking.summarize`). Unblock events are still counted,
+    from the firing counts (``mg_unblock_events``).
+    """
+    keep = set(trafficking.INSERTION_RULES + trafficking.ENDOCYTOSIS_RULES)
+    spec = copy.deepcopy(dict(model.spec))
+    changed = False
+    for reaction in spec.get("reactions", []):
+        logged = reaction.get("name") in keep
+        if bool(reaction.get("log", False)) != logged:
+            reaction["log"] = logged
+            changed = True
+    return Model.from_dict(spec, source=model.source) if changed else model
 
 
 def _is_multiple(t: float, step: float) -> bool:
@@ -260,6 +284,9 @@ def _per_trajectory(ens, condition: Condition, readout: float, end: float,
         with np.errstate(invalid="ignore", divide="ignore"):
             table["delta_from_reference_pct"] = 100.0 * (
                 w[:, _sample(times, readout)] / w[:, k] - 1.0)
+    unblocks = [j for j, name in enumerate(ens.reactions)
+                if name.split("[", 1)[0] == "nmdar_mg_unblock"]
+    table["mg_unblock_events"] = np.asarray(ens.firings)[:, unblocks].sum(axis=1)
     table["peak_ca_uM"] = UM_PER_ION * ens.values("Ca")[:, after].max(axis=1)
     pt286 = ens.values("camkii_pt286")
     table["peak_pt286_fraction"] = pt286[:, after].max(axis=1) / PT286_SUBUNITS

@@ -182,3 +182,17 @@ def test_induction_end_is_the_last_spike_or_the_warm_up():
     assert P.induction_end_s(ss.protocols.lfs(start_s=300.0, pulses=900)) == 1199.0
     stdp = ss.protocols.stdp(10.0, pairs=2, start_s=20.0)
     assert P.induction_end_s(stdp, warm_up_s=20.0) == pytest.approx(21.01)
+
+
+def test_the_runs_log_only_insertions_and_endocytoses():
+    """The spine logs Mg²⁺ (un)blocks and CaMKII phosphorylations too; the plasticity runs
+    keep only the trafficking records (memory), and count unblocks from the firings."""
+    spine = ss.load_model(P.MODEL)
+    assert {r.name.split("[")[0] for r in spine.reactions if r.log} > {
+        "nmdar_mg_unblock", "exocytosis"}
+    logged = {r.name.split("[")[0] for r in P.log_trafficking_only(spine).reactions if r.log}
+    assert logged == set(ss.trafficking.INSERTION_RULES + ss.trafficking.ENDOCYTOSIS_RULES)
+    run = P.run_conditions([P.Condition("HFS", ss.protocols.hfs(pulses=5, start_s=10.0))],
+                           n_trajectories=1, seed=3, warm_up_s=10.0, sample_every=5.0,
+                           after_s=5.0, model=spine)
+    assert (run.per_trajectory["mg_unblock_events"] > 0).all()
