@@ -116,7 +116,8 @@ def main(argv=None) -> int:
                         help=f"pulses per train (default {PULSES}; fewer only for a check)")
     args = parser.parse_args(argv)
     frequencies = [float(f) for f in args.frequencies.split(",") if f.strip()]
-    run = P.run_from_arguments(conditions(frequencies, args.pulses, args.warm_up), args)
+    run = P.run_from_arguments(lambda: conditions(frequencies, args.pulses, args.warm_up),
+                               args)
     run.settings["pulses"] = args.pulses
     summary = run.summary()
     stimulated = summary[summary["condition"] != "control"]

@@ -164,7 +164,10 @@ def main(argv=None) -> int:
     unknown = sorted(set(groups) - set(GROUPS))
     if unknown:
         parser.error(f"unknown group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
-    arms = conditions(groups, args.warm_up, args.lfs_pulses, args.hfs_pulses)
+    try:
+        arms = conditions(groups, args.warm_up, args.lfs_pulses, args.hfs_pulses)
+    except ValueError as error:                         # a protocol refusing an option
+        parser.error(str(error))
     run = P.run_from_arguments([c for _, c, _ in arms], args)
     summary = run.summary()
     summary.insert(0, "group", [g for g, _, _ in arms])

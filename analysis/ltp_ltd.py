@@ -88,8 +88,8 @@ def main(argv=None) -> int:
                         help="HFS pulses at 100 Hz (default 100; fewer only for a check)")
     args = parser.parse_args(argv)
     trains = [int(k) for k in args.tbs_trains.split(",") if k.strip()]
-    arms = conditions(args.warm_up, trains, args.lfs_pulses, args.hfs_pulses)
-    run = P.run_from_arguments(arms, args)
+    run = P.run_from_arguments(
+        lambda: conditions(args.warm_up, trains, args.lfs_pulses, args.hfs_pulses), args)
     summary = run.summary()
     paths = P.write_tables(run, args.out_dir, "ltp_ltd")
     plot(run, summary, args.out_dir / "ltp_ltd.png")

@@ -93,9 +93,9 @@ def main(argv=None) -> int:
     parser.add_argument("--hfs-pulses", type=int, default=100,
                         help="HFS pulses at 100 Hz (default 100; fewer only for a check)")
     args = parser.parse_args(argv)
-    arms = conditions(args.gap, args.lfs_pulses, args.hfs_pulses, args.sample_every,
-                      args.warm_up)
-    run = P.run_from_arguments(arms, args)
+    run = P.run_from_arguments(
+        lambda: conditions(args.gap, args.lfs_pulses, args.hfs_pulses, args.sample_every,
+                           args.warm_up), args)
     summary = run.summary()
     paths = P.write_tables(run, args.out_dir, "reversal")
     staged = run.per_trajectory.dropna(subset=["delta_from_reference_pct"])

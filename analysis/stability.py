@@ -83,7 +83,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     P.add_arguments(parser, seed=SEED, trajectories=100, after_s=DURATION_S)
     args = parser.parse_args(argv)
-    run = P.run_from_arguments(conditions(args.after, args.warm_up), args)
+    run = P.run_from_arguments(lambda: conditions(args.after, args.warm_up), args)
     summary = run.summary()
     summary["meets_v17"] = summary["delta_weight_pct_mean"].abs() < BOUND_PCT
     paths = P.write_tables(run, args.out_dir, "stability")

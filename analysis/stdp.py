@@ -119,7 +119,7 @@ def main(argv=None) -> int:
                         help=f"pairings (default {PAIRS}; fewer only for a check)")
     args = parser.parse_args(argv)
     delays = [float(d) for d in args.delays.split(",") if d.strip()]
-    run = P.run_from_arguments(conditions(delays, args.pairs, args.warm_up), args)
+    run = P.run_from_arguments(lambda: conditions(delays, args.pairs, args.warm_up), args)
     run.settings["pairs"] = args.pairs
     summary = run.summary()
     paired = summary[summary["condition"] != "control"]

@@ -342,13 +342,24 @@ def add_arguments(parser, *, trajectories: int = 100, after_s: float = READOUT_A
                         help=f"where the PNG and CSVs go (default {out_dir}/)")
 
 
-def run_from_arguments(conditions: Sequence[Condition], args) -> PlasticityRun:
+def run_from_arguments(conditions, args) -> PlasticityRun:
     """:func:`run_conditions` with the options of :func:`add_arguments`, reporting each
-    condition's wall time on stderr."""
-    return run_conditions(conditions, n_trajectories=args.trajectories, after_s=args.after,
-                          seed=args.seed, n_threads=args.threads,
-                          sample_every=args.sample_every, warm_up_s=args.warm_up,
-                          progress=lambda line: print(line, file=sys.stderr))
+    condition's wall time on stderr. Bad options (a negative read-out, a warm-up the samples
+    miss, an unknown variant, a drug the model lacks) end the script with the error's
+    message, not a traceback.
+
+    ``conditions`` is a sequence of :class:`Condition` or a function without arguments
+    that builds one (so that a protocol refusing an option is reported the same way).
+    """
+    try:
+        if callable(conditions):
+            conditions = conditions()
+        return run_conditions(conditions, n_trajectories=args.trajectories,
+                              after_s=args.after, seed=args.seed, n_threads=args.threads,
+                              sample_every=args.sample_every, warm_up_s=args.warm_up,
+                              progress=lambda line: print(line, file=sys.stderr))
+    except (ValueError, KeyError) as error:         # ModelError, ProtocolError are ValueErrors
+        raise SystemExit(f"error: {error}") from None
 
 
 def write_tables(run: PlasticityRun, out_dir: Path, stem: str) -> dict[str, Path]:

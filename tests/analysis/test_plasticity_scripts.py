@@ -196,3 +196,13 @@ def test_the_runs_log_only_insertions_and_endocytoses():
                            n_trajectories=1, seed=3, warm_up_s=10.0, sample_every=5.0,
                            after_s=5.0, model=spine)
     assert (run.per_trajectory["mg_unblock_events"] > 0).all()
+
+
+@pytest.mark.parametrize("name, extra, message", [
+    ("ltp_ltd", ["--after", "-5"], "after_s"),
+    ("bcm", ["--sample-every", "3"], "does not divide the warm-up"),
+    ("stdp", ["--delays=-10", "--pairs", "0"], "pairs"),
+])
+def test_bad_options_end_the_script_with_a_clear_message(name, extra, message):
+    with pytest.raises(SystemExit, match=message):
+        script(name).main(TINY + extra)
