@@ -193,22 +193,24 @@ def run_conditions(conditions: Sequence[Condition], *, n_trajectories: int,
     if not after_s >= 0:
         raise ValueError(f"the read-out must be at or after the end of induction: after_s = "
                          f"{after_s:g} s")
-    if model is None:
-        model = load_repository_model(MODEL)
-    model = log_trafficking_only(model)
-    rows, courses = [], []
+    if not _is_multiple(warm_up_s, sample_every):
+        raise ValueError(f"sample_every = {sample_every:g} s does not divide the warm-up "
+                         f"({warm_up_s:g} s), where the baseline is read")
+    # every condition is checked before the first one runs (a run can take hours)
     for condition in conditions:
-        end = condition.readout_origin_s(warm_up_s)
-        readout = _on_grid(end + after_s, sample_every)
-        if not _is_multiple(warm_up_s, sample_every):
-            raise ValueError(f"sample_every = {sample_every:g} s does not divide the warm-up "
-                             f"({warm_up_s:g} s), where the baseline is read")
         first = _first_stimulus_s(condition.protocol)
         if first is not None and first < warm_up_s - 1e-9:
             raise ValueError(f"condition {condition.name!r} stimulates at {first:g} s, before "
                              f"the end of the warm-up ({warm_up_s:g} s) where the baseline is "
                              "read; start its stimuli at start_s=warm_up_s")
-        arm = model.with_variant(*condition.variants) if condition.variants else model
+    if model is None:
+        model = load_repository_model(MODEL)
+    model = log_trafficking_only(model)
+    arms = [model.with_variant(*c.variants) if c.variants else model for c in conditions]
+    rows, courses = [], []
+    for condition, arm in zip(conditions, arms):
+        end = condition.readout_origin_s(warm_up_s)
+        readout = _on_grid(end + after_s, sample_every)
         start = time.perf_counter()
         ens = simulate(arm, readout, n_trajectories, seed=seed, sample_every=sample_every,
                        protocol=condition.protocol, record_events=True, n_threads=n_threads,

@@ -174,6 +174,11 @@ def test_run_conditions_refuses_a_stimulus_inside_the_warm_up_and_a_negative_rea
                          sample_every=3.0, after_s=1.0)
     with pytest.raises(ValueError, match="no conditions"):
         P.run_conditions([], n_trajectories=1, seed=1)
+    # an unknown knock-in is refused before the first condition runs
+    arms = [P.Condition("rest"), P.Condition("mutant", variants=("T286D",))]
+    with pytest.raises(ss.ModelError, match="unknown variant 'T286D'"):
+        P.run_conditions(arms, n_trajectories=1, seed=1, warm_up_s=10.0, sample_every=5.0,
+                         after_s=1.0, progress=pytest.fail)
 
 
 def test_induction_end_is_the_last_spike_or_the_warm_up():
