@@ -64,7 +64,9 @@ def fit_window(delay_ms, delta_pct) -> dict:
     dict
         ``a_plus_pct``, ``tau_plus_ms`` (Δt > 0) and ``a_minus_pct``, ``tau_minus_ms``
         (Δt < 0); NaN for a side with fewer than two delays. τ is the grid value (1–300 ms,
-        1 ms steps) of least squared error, A its closed-form amplitude.
+        1 ms steps) of least squared error, A its closed-form amplitude;
+        ``tau_plus_at_grid_edge`` / ``tau_minus_at_grid_edge`` say that the best τ is an end
+        of the grid (the side is not an exponential window: no half-width to compare).
     """
     d = np.asarray(delay_ms, dtype=float)
     y = np.asarray(delta_pct, dtype=float)
@@ -76,12 +78,14 @@ def fit_window(delay_ms, delta_pct) -> dict:
         x, v = x[keep], v[keep]
         if len(x) < 2:
             out[f"a_{side}_pct"], out[f"tau_{side}_ms"] = np.nan, np.nan
+            out[f"tau_{side}_at_grid_edge"] = False
             continue
         basis = np.exp(-x[None, :] / taus[:, None])             # (n_tau, n_delay)
         amplitude = (basis @ v) / np.sum(basis ** 2, axis=1)
         error = np.sum((v[None, :] - amplitude[:, None] * basis) ** 2, axis=1)
         k = int(np.argmin(error))
         out[f"a_{side}_pct"], out[f"tau_{side}_ms"] = float(amplitude[k]), float(taus[k])
+        out[f"tau_{side}_at_grid_edge"] = k in (0, len(taus) - 1)
     return out
 
 
@@ -131,7 +135,9 @@ def main(argv=None) -> int:
     print(P.format_summary(summary))
     print(f"fit: A+ = {fit['a_plus_pct']:.3g} %, τ+ = {fit['tau_plus_ms']:g} ms "
           f"(V14: {TAU_PLUS_MS}); A− = {fit['a_minus_pct']:.3g} %, "
-          f"τ− = {fit['tau_minus_ms']:g} ms (V14: {TAU_MINUS_MS})")
+          f"τ− = {fit['tau_minus_ms']:g} ms (V14: {TAU_MINUS_MS})"
+          + ("; a τ at the end of its 1–300 ms grid means no exponential window on that side"
+             if fit["tau_plus_at_grid_edge"] or fit["tau_minus_at_grid_edge"] else ""))
     print(f"wrote {args.out_dir / 'stdp.png'}, " + ", ".join(map(str, paths.values())))
     return 0
 

@@ -96,7 +96,10 @@ def test_stdp_fit_recovers_a_known_window():
     fit = stdp.fit_window(d, y)
     assert fit["tau_plus_ms"] == 17.0 and fit["tau_minus_ms"] == 34.0
     assert fit["a_plus_pct"] == pytest.approx(80) and fit["a_minus_pct"] == pytest.approx(-30)
+    assert not fit["tau_plus_at_grid_edge"] and not fit["tau_minus_at_grid_edge"]
     assert np.isnan(stdp.fit_window([10.0], [5.0])["tau_plus_ms"])
+    flat = stdp.fit_window([5.0, 10.0, 50.0], [10.0, 10.0, 10.0])
+    assert flat["tau_plus_ms"] == 300.0 and flat["tau_plus_at_grid_edge"]
 
 
 def test_blockers_runs_end_to_end(tmp_path):
