@@ -131,8 +131,9 @@ def test_simulate_imports_neither_pandas_nor_pyarrow():
 
 
 def test_stochsyn_run_writes_and_summarises_a_dataset_without_pandas(tmp_path):
-    """pyarrow's ``pa.array``, ``to_numpy`` and ``fill_null`` import pandas (0.3–0.8 s of
-    a cold start): the dataset is written, read back and summarised without them."""
+    """pyarrow's ``pa.array``, ``to_numpy`` and ``fill_null`` import pandas, and numba's
+    BLAS check scipy.linalg (each 0.2–0.8 s of a cold start): the command writes, reads
+    back and summarises the dataset without either."""
     script = textwrap.dedent(f"""
         import sys
         from stochsyn.cli import main
@@ -140,6 +141,8 @@ def test_stochsyn_run_writes_and_summarises_a_dataset_without_pandas(tmp_path):
                      "--trajectories", "3", "--seed", "1", "--threads", "1",
                      "--no-progress", "--out", {str(tmp_path / 'out')!r}]) == 0
         assert "pyarrow" in sys.modules and "pandas" not in sys.modules
+        assert "scipy.linalg" not in sys.modules      # (cli._numba_without_blas)
+        import scipy.linalg                            # still importable afterwards
     """)
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
                           text=True)
