@@ -12,10 +12,11 @@ once per trajectory, so two threads never write one cache line at every event.
 In the exact mode the calling thread runs the kernel itself for the first trajectories of
 a batch while they are short (:data:`INLINE_ROW_WORK` events each, :data:`INLINE_WORK` in
 all; a batch of small trajectories ends there, without waking any worker); then it hands
-the rest to the workers (with several threads and a rest worth at most INLINE_WORK per
-thread, to one worker fewer, and takes its share of the rows itself) (in the hybrid mode all of it: the budget counts events, not the
+the rest to the workers (in the hybrid mode all of it: the budget counts events, not the
 ODE steps between them) and waits, calls the caller's ``poll`` a few times a second (progress bars,
-a wall-clock budget), and stays able to take a Ctrl-C. On a KeyboardInterrupt (or any
+a wall-clock budget), and stays able to take a Ctrl-C. With several threads and a rest
+worth at most INLINE_WORK per thread, it wakes one worker fewer and claims rows itself,
+alongside them, before it waits. On a KeyboardInterrupt (or any
 error from ``poll``) it sets the kernel's stop flag, which every running trajectory reads
 every few thousand events, waits for the workers to return (well under a second) and
 re-raises.
