@@ -17,7 +17,8 @@ Workloads (the models of issue 18):
   second. Peers get the 97 expanded reactions as a flat network (no receptor identities:
   less work than stochsyn's agents);
 * **dim1** — DSMTS 003-01 dimerisation (2P -> P2 at c = 0.001, P2 -> 2P at 0.01, P(0) =
-  100) on the grid t = 0, 1, …, 50: wall time of one call that returns one trajectory;
+  100) on the grid t = 0, 1, …, 50: wall time of one call that returns one trajectory
+  (median of calls made back to back, each timed by ``time.perf_counter`` alone);
 * **dim1000** — the same, 1,000 trajectories per call;
 * **threads** — stochsyn alone: 2 threads against 1 on 16 immigration–death trajectories
   and on 1,000 dimerisation trajectories;
@@ -402,12 +403,16 @@ def main(argv=None):
                               else events_per_traj[w.name] * n)
                     rates.setdefault((name, w.name), []).append(events / wall)
                     checks.setdefault((name, w.name), []).extend(values)
-                # One trajectory per call: the median of n_calls calls.
+                # One trajectory per call: the median of n_calls calls, back to back and
+                # timed by the clock alone (Meter reads /proc/stat before and after a
+                # block; between calls of ~0.1 ms that added ~25-50 us to every engine's
+                # figure and evicted its caches).
                 per_call = []
                 for i in range(n_calls if name in ("stochsyn", "rebop", "roadrunner")
                                else max(5, n_calls // 20)):
-                    wall, _, values = timed(engine, dim, 1, seed + i)
-                    per_call.append(wall)
+                    t0 = time.perf_counter()
+                    values = engine.run(dim, 1, seed + i)
+                    per_call.append(time.perf_counter() - t0)
                     checks.setdefault((name, "dim1"), []).extend(values)
                 walls.setdefault((name, "dim1"), []).append(float(np.median(per_call)))
                 # 1,000 trajectories per call (slow peers: fewer, scaled to 1,000).

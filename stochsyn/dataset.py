@@ -368,13 +368,60 @@ def unit_field(name: str, dtype: pa.DataType, unit: str | None) -> pa.Field:
     return pa.field(name, dtype, metadata={b"unit": unit.encode()} if unit else None)
 
 
+#: The numpy dtype of each Arrow type :func:`numeric_array` builds from buffers.
+_NUMPY_OF_ARROW = {"int64": np.int64, "int32": np.int32, "double": np.float64}
+
+
+def numeric_array(values, dtype: pa.DataType, mask: np.ndarray | None = None) -> pa.Array:
+    """``pa.array(values, dtype, mask=mask)`` for a 1-D numeric array, built from its
+    buffers: ``pa.array`` imports pandas to ask whether ``values`` is one of its types
+    (0.3–0.8 s of a ``stochsyn run`` that writes a dataset), this does not. NaN stays a
+    value, as with ``pa.array``; what is not a safe cast to ``dtype`` goes to ``pa.array``.
+    """
+    kind = _NUMPY_OF_ARROW.get(str(dtype))
+    values = np.asarray(values)
+    if kind is None or values.ndim != 1 or not np.can_cast(values.dtype, kind, "safe"):
+        return pa.array(values, dtype, mask=mask)
+    data = pa.py_buffer(np.ascontiguousarray(values, dtype=kind))
+    if mask is None or not mask.any():
+        return pa.Array.from_buffers(dtype, len(values), [None, data], null_count=0)
+    valid = pa.py_buffer(np.packbits(~np.asarray(mask, dtype=bool), bitorder="little"))
+    return pa.Array.from_buffers(dtype, len(values), [valid, data],
+                                 null_count=int(np.count_nonzero(mask)))
+
+
+def numpy_of(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """``column.to_numpy(zero_copy_only=False)``, read from the buffers for a numeric
+    column without nulls (``to_numpy`` imports pandas, :func:`numeric_array`)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = (column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+                  if column.num_chunks else None)
+        if column is None:
+            return np.zeros(0)
+    kind = _NUMPY_OF_ARROW.get(str(column.type))
+    if kind is None or column.null_count:
+        return column.to_numpy(zero_copy_only=False)
+    start = column.offset
+    return np.frombuffer(column.buffers()[1], dtype=kind)[start:start + len(column)]
+
+
+def string_array(labels: list[str]) -> pa.Array:
+    """``pa.array(labels, pa.string())`` from its buffers (without importing pandas,
+    :func:`numeric_array`)."""
+    encoded = [str(label).encode() for label in labels]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    return pa.Array.from_buffers(pa.string(), len(encoded),
+                                 [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))],
+                                 null_count=0)
+
+
 def dictionary(codes: np.ndarray, labels: list[str]) -> pa.DictionaryArray:
     """Integer codes (-1 = missing) as a dictionary-encoded string column."""
     codes = np.asarray(codes, dtype=np.int32)
     mask = codes < 0
-    indices = pa.array(np.where(mask, 0, codes), type=pa.int32(),
-                       mask=mask if mask.any() else None)
-    return pa.DictionaryArray.from_arrays(indices, pa.array(labels, type=pa.string()))
+    indices = numeric_array(np.where(mask, 0, codes), pa.int32(), mask=mask)
+    return pa.DictionaryArray.from_arrays(indices, string_array(labels))
 
 
 def codes_of(column: pa.ChunkedArray | pa.Array, labels: list[str]) -> np.ndarray:
@@ -383,13 +430,15 @@ def codes_of(column: pa.ChunkedArray | pa.Array, labels: list[str]) -> np.ndarra
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks() if column.num_chunks else pa.array([], pa.int64())
     if pa.types.is_integer(column.type):        # format 1: integer codes
-        return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.int64)
+        return np.asarray(numpy_of(column), dtype=np.int64)
     if not pa.types.is_dictionary(column.type):
         column = column.dictionary_encode()
     lookup = {label: k for k, label in enumerate(labels)}
     mapping = np.array([lookup[v] for v in column.dictionary.to_pylist()] + [-1],
                        dtype=np.int64)
-    indices = column.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    indices = column.indices
+    indices = (numpy_of(indices) if not indices.null_count    # (fill_null imports pandas)
+               else indices.fill_null(-1).to_numpy(zero_copy_only=False)).astype(np.int64)
     return mapping[indices]
 
 

@@ -22,6 +22,7 @@ Two kinds of limit:
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass
@@ -86,8 +87,10 @@ class Policy:
         return "STOCHSYN_MAX_" + self.name.upper()
 
 
+@functools.cache
 def _half_the_memory_mb() -> float:
-    """Half of this machine's physical memory in MB (4096 if the system does not say)."""
+    """Half of this machine's physical memory in MB (4096 if the system does not say).
+    Asked once per process: two ``sysconf`` calls cost ~2 µs of every ``simulate`` call."""
     try:
         pages, page_bytes = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):

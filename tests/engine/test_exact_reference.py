@@ -40,6 +40,18 @@ ENZYME_NETWORK = {
     ],
 }
 
+#: More than four reactions (the plain loop's general sum tree, not the four-leaf one)
+#: with every kind of intervention.
+ENZYME_WITH_INTERVENTIONS = {
+    **ENZYME_NETWORK,
+    "model": {"name": "enzyme_interventions", "volume": "0.1 fL"},
+    "interventions": [
+        {"time": 4.0, "set": {"E": 5}},
+        {"time": 9.0, "parameters": {"k_cat": "6 /s"}},
+        {"time": 14.0, "add": {"I": 4, "E": 10}},
+    ],
+}
+
 AMPAR_AGENTS = {
     "model": {"name": "ampar_agents"},
     "species": {"PKA": 4, "PP1": 6},
@@ -121,6 +133,7 @@ HOLOENZYMES = {   # complex rules of both kinds, neighbour sets, PP1 complexes, 
 CASES = {
     "dimerisation_interventions": (DIMERISATION_WITH_INTERVENTIONS, 50.0),
     "enzyme_network": (ENZYME_NETWORK, 20.0),
+    "enzyme_interventions": (ENZYME_WITH_INTERVENTIONS, 20.0),
     "ampar_agents": (AMPAR_AGENTS, 60.0),
     "camkii_rings": (CAMKII_RINGS, 30.0),
     "holoenzymes": (HOLOENZYMES, 40.0),
@@ -193,3 +206,16 @@ def test_complex_rules_release_continuous_species_into_the_ode():
     np.testing.assert_allclose(ens.values("CaM") + bound, 46.0, atol=1e-6)
     turnover = [j for j, name in enumerate(ens.reactions) if name.startswith("turnover")]
     assert int(ens.firings[:, turnover].sum()) > 10     # the releases happened
+
+
+@pytest.mark.parametrize("name, plain", [("dimerisation_interventions", True),
+                                         ("enzyme_interventions", True),
+                                         ("ampar_agents", False), ("camkii_rings", False),
+                                         ("holoenzymes", False)])
+def test_plain_networks_take_the_plain_loop(name, plain):
+    """The cases above cover both loops: mass action with interventions runs on
+    ``simulate_plain`` (four leaves and more), agents and complex rules do not."""
+    from stochsyn.engine.ssa import is_plain
+    from stochsyn.network import compile as compile_network
+    arrays = compile_network(ss.Model.from_dict(CASES[name][0])).arrays
+    assert is_plain(arrays) == plain
