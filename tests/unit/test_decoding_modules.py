@@ -37,7 +37,9 @@ def test_counts_and_sizes():
     (camkii,) = model.agent_types
     assert (camkii.ring_size, camkii.complex_size, sum(camkii.initial)) == (6, 12, 240)
     assert len(camkii.states) == 160
-    assert 550 < len(model.reactions) < 650
+    # 499 since the trapped CaM of pT286 subunits exchanges no Ca2+ (Chang et al. 2019;
+    # camkii_holoenzyme.toml): 12 Ca2+ rules x their pT286 expansions fewer
+    assert 450 < len(model.reactions) < 550
 
 
 def cycle_products(model):
