@@ -98,6 +98,8 @@ inlined (numba ``inline="always"``): a call passes every array of ``hy`` (50) an
 ``drive`` as separate arguments, ~350 scalars, which cost more than the arithmetic of a
 5-species step. Inlining them cut the CPU time of a simulated minute at rest of the spine
 example (with VGCCs) from ~305 to ~213 ms (load 8–9 on 2 cores; ``benchmarks/RESULTS.md``).
+For the same reason the step itself, its Jacobian and inversion, and :func:`fired` (called
+by the kernel at every event of the hybrid mode) are inlined into their callers.
 The right-hand side is split into ``g(y)``, the ODE terms and the fluxes of the state kinds,
 and the forcing ``b(t)`` of the time-dependent fluxes, which read no continuous species:
 the forcing is evaluated once per distinct stage time (stages 5 and 6 share t0 + h), and
@@ -343,7 +345,7 @@ def _rhs_laws(hy, rate, x, ws, row, out):
             p += 2
 
 
-@borrowing_njit(error_model="numpy")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def flux_input(drive, mem, pulse, base, i, t, t_ref):
     """Input ``i`` at ``t`` as a flux reads it: for the membrane's voltage input the
     voltage without its µs transient (:func:`.membrane.steady_voltage`, module docstring),
@@ -438,7 +440,7 @@ def _forcing(hy, drive, ctx, ws, t, t_ref, out):
         _add_flux(fx_code, p, ws, out, a, n_y + q)
 
 
-@borrowing_njit(error_model="numpy")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _forcing_state(hy, drive, ctx, t0):
     """(a time-dependent flux is live, the inputs of the live ones vary in time from
     ``t0`` on): with neither a sine nor a pulse on them (the dendrite's, for the membrane
@@ -521,7 +523,7 @@ def _law_part(hy, ctx, ws, row, out):
         _state_fluxes(hy, ctx, ws, row, out, True)
 
 
-@borrowing_njit(error_model="numpy")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _jacobian(hy, ctx, ws):
     """``∂g/∂y`` at ws[Y0] for the integrated variables (:func:`_add_partial`) into the
     Jacobian rows: analytic for the mass-action terms, forward differences for the
@@ -585,7 +587,7 @@ def _n_species_z(hy, ws):
 
 # ----------------------------------------------------------------- linear algebra
 
-@borrowing_njit(error_model="numpy")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _invert(hy, ws, fac):
     """The inverse of ``fac·I − J_z`` (J_z the Jacobian of the integrated variables,
     ``hy.z_idx``: the species the conservation laws leave independent, and the flux
@@ -763,7 +765,7 @@ def _stage(hy, ctx, ws, arg, out, forcing, forced, timed, inv_h, h, d, c1, c2, c
     _solve(hy, ws, out, inv_h / _GAMMA)
 
 
-@borrowing_njit(error_model="numpy")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _step(hy, drive, ctx, ws, st):
     """One accepted Rodas4 step from (st[T0], ws[Y0]): fills ws[Y1], the dense-output rows
     and st[T1], and chooses the next step size (module docstring). Returns OK,
@@ -994,7 +996,7 @@ def settle_first(hy, j):
     return hy.settle_before[j] != 0
 
 
-@borrowing_njit(error_model="numpy")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def fired(hy, drive, ctx, ws, st, cp_static, j, t, settled, conductance, n_fx_timed,
           values, sample_times):
     """Reaction ``j`` fired at ``t`` (its counts and agents changed; the membrane not yet
@@ -1134,7 +1136,7 @@ def refresh_all(hy, ctx, cp_static):
     return live, timed
 
 
-@borrowing_njit(error_model="numpy")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def refresh(hy, ctx, cp_static, j):
     """After reaction ``j`` fired: the coupled reactions' discrete factors it changes;
     returns the change in the number that are > 0."""
