@@ -87,8 +87,19 @@ absolute); the global error stays within a small multiple of it for the contract
 and a pump. Steps and dense output preserve linear invariants (conserved totals) up to
 round-off. Those invariants are eliminated: :func:`stochsyn.network.conservation_laws`
 makes one species per law dependent (the most abundant: buffer and pump totals in a Ca²⁺
-module), the integrator solves for the others and the flux totals (``hy.z_idx``: 6
-instead of 10 for the spine's module), and the dependent species follow from the laws.
+module), the integrator solves for the others and the flux totals (``hy.z_idx``: 5
+species instead of 9 for the spine example's module, and its 5 flux totals), and the
+dependent species follow from the laws. Nothing reads a flux total, so the stage matrix
+is block lower-triangular and only its species block is inverted; the totals follow by
+substitution (:func:`_invert`, :func:`_solve`).
+
+The helpers a step calls several times (the right-hand side, the solve, the forcing) are
+inlined (numba ``inline="always"``): a call passes every array of ``hy`` (50) and
+``drive`` as separate arguments, ~350 scalars, which cost more than the arithmetic of a
+5-species step. Inlining them cut the CPU time of a simulated minute at rest of the spine
+example (with VGCCs) from ~305 to ~213 ms (load 8–9 on 2 cores; ``benchmarks/RESULTS.md``).
+For the same reason the step itself, its Jacobian and inversion, and :func:`fired` (called
+by the kernel at every event of the hybrid mode) are inlined into their callers.
 The right-hand side is split into ``g(y)``, the ODE terms and the fluxes of the state kinds,
 and the forcing ``b(t)`` of the time-dependent fluxes, which read no continuous species:
 the forcing is evaluated once per distinct stage time (stages 5 and 6 share t0 + h), and
@@ -334,7 +345,7 @@ def _rhs_laws(hy, rate, x, ws, row, out):
             p += 2
 
 
-@borrowing_njit(error_model="numpy")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def flux_input(drive, mem, pulse, base, i, t, t_ref):
     """Input ``i`` at ``t`` as a flux reads it: for the membrane's voltage input the
     voltage without its µs transient (:func:`.membrane.steady_voltage`, module docstring),
@@ -391,7 +402,7 @@ def _state_fluxes(hy, ctx, ws, row, out, laws_only):
         _add_flux(fx_code, p, ws, out, a, n_y + q)
 
 
-@borrowing_njit(error_model="numpy")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _state_rhs(hy, ctx, ws, row, out):
     """``ws[out] = g(ws[row])``: the ODE terms and the state-kind fluxes (molecules/s),
     the part of f that reads y."""
@@ -407,7 +418,7 @@ def _state_rhs(hy, ctx, ws, row, out):
         _state_fluxes(hy, ctx, ws, row, out, False)
 
 
-@borrowing_njit(error_model="numpy")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _forcing(hy, drive, ctx, ws, t, t_ref, out):
     """``ws[out] = b(t)``: the time-dependent fluxes (they read no continuous species) at
     ``t``, to the species they change and to their totals (molecules/s)."""
@@ -429,7 +440,7 @@ def _forcing(hy, drive, ctx, ws, t, t_ref, out):
         _add_flux(fx_code, p, ws, out, a, n_y + q)
 
 
-@borrowing_njit(error_model="numpy")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _forcing_state(hy, drive, ctx, t0):
     """(a time-dependent flux is live, the inputs of the live ones vary in time from
     ``t0`` on): with neither a sine nor a pulse on them (the dendrite's, for the membrane
@@ -512,7 +523,7 @@ def _law_part(hy, ctx, ws, row, out):
         _state_fluxes(hy, ctx, ws, row, out, True)
 
 
-@borrowing_njit(error_model="numpy")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _jacobian(hy, ctx, ws):
     """``∂g/∂y`` at ws[Y0] for the integrated variables (:func:`_add_partial`) into the
     Jacobian rows: analytic for the mass-action terms, forward differences for the
@@ -567,9 +578,16 @@ def _jacobian(hy, ctx, ws):
             _add_partial(hy, ws, r, s, (ws[FV, r] - ws[AUX, r]) / delta)
 
 
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _n_species_z(hy, ws):
+    """How many of the integrated variables are species: ``hy.z_idx`` lists the
+    independent species first, then the F flux totals (columns Y … Y + F − 1)."""
+    return len(hy.z_idx) - (ws.shape[1] - len(hy.cont_idx))
+
+
 # ----------------------------------------------------------------- linear algebra
 
-@borrowing_njit(error_model="numpy")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _invert(hy, ws, fac):
     """The inverse of ``fac·I − J_z`` (J_z the Jacobian of the integrated variables,
     ``hy.z_idx``: the species the conservation laws leave independent, and the flux
@@ -578,8 +596,14 @@ def _invert(hy, ws, fac):
 
     (For the few integrated variables of a Ca²⁺ module, Z ≈ 6, an inversion and six
     matrix–vector products per step cost half of an LU decomposition and six triangular
-    solves, whose divisions and dependent sums dominate at that size.)"""
-    n = len(hy.z_idx)
+    solves, whose divisions and dependent sums dominate at that size.)
+
+    Only the species' block is inverted: nothing reads a flux total, so the totals'
+    columns of J are zero and the matrix is block lower-triangular, ``[[fac·I − J_yy, 0],
+    [−J_ty, fac·I]]``; :func:`_solve` finds the totals' increments by substitution. (The
+    spine example's five fluxes made Z = 10 of which 5 species: an inversion of a 5 × 5
+    instead of a 10 × 10 matrix, ~8× fewer operations.)"""
+    n = _n_species_z(hy, ws)
     jac = N_ROWS
     mat = N_ROWS + ws.shape[1]
     for i in range(n):
@@ -622,13 +646,15 @@ def _invert(hy, ws, fac):
     return True
 
 
-@borrowing_njit(error_model="numpy")
-def _solve(hy, ws, row):
-    """Solve (fac·I − J_z) u = ws[row] for the integrated variables in place, with the
-    inverse of :func:`_invert`, and set the dependent species' increments
-    (``u_d = −Σ_c coef · u_c``: the step keeps the conserved totals)."""
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _solve(hy, ws, row, fac):
+    """Solve (fac·I − J_z) u = ws[row] for the integrated variables in place: the species
+    with the inverse of :func:`_invert`, then the flux totals by substitution
+    (``u_t = (r_t + Σ_k J_tk u_k) / fac``: no total is read by anything); and set the
+    dependent species' increments (``u_d = −Σ_c coef · u_c``: the step keeps the conserved
+    totals)."""
     z_idx = hy.z_idx
-    n = len(z_idx)
+    n = _n_species_z(hy, ws)
     mat = N_ROWS + ws.shape[1]
     for k in range(n):
         ws[GATH, k] = ws[row, z_idx[k]]
@@ -637,6 +663,12 @@ def _solve(hy, ws, row):
         for k in range(n):
             acc += ws[mat + i, k] * ws[GATH, k]
         ws[row, z_idx[i]] = acc
+    inverse = 1.0 / fac
+    for i in range(n, len(z_idx)):
+        acc = ws[row, z_idx[i]]
+        for k in range(n):
+            acc += ws[N_ROWS + i, k] * ws[row, z_idx[k]]
+        ws[row, z_idx[i]] = acc * inverse
     dep_slot, dep_ptr, dep_col, dep_coef = hy.dep_slot, hy.dep_ptr, hy.dep_col, hy.dep_coef
     for d in range(len(dep_slot)):
         acc = 0.0
@@ -730,10 +762,10 @@ def _stage(hy, ctx, ws, arg, out, forcing, forced, timed, inv_h, h, d, c1, c2, c
         if timed:
             v += hd * ws[FT, q]
         ws[out, q] = v
-    _solve(hy, ws, out)
+    _solve(hy, ws, out, inv_h / _GAMMA)
 
 
-@borrowing_njit(error_model="numpy")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _step(hy, drive, ctx, ws, st):
     """One accepted Rodas4 step from (st[T0], ws[Y0]): fills ws[Y1], the dense-output rows
     and st[T1], and chooses the next step size (module docstring). Returns OK,
@@ -790,7 +822,7 @@ def _step(hy, drive, ctx, ws, st):
         inv_h = 1.0 / h
         for q in range(n):
             ws[U1, q] = ws[F0, q] + (h * _D1 * ws[FT, q] if timed else 0.0)
-        _solve(hy, ws, U1)
+        _solve(hy, ws, U1, 1.0 / (h * _GAMMA))
         for q in range(n):
             ws[TMP, q] = ws[Y0, q] + _A21 * ws[U1, q]
         _stage(hy, ctx, ws, TMP, U2, b2, forced, timed, inv_h, h, _D2, _C21, 0.0, 0.0, 0.0,
@@ -964,7 +996,7 @@ def settle_first(hy, j):
     return hy.settle_before[j] != 0
 
 
-@borrowing_njit(error_model="numpy")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def fired(hy, drive, ctx, ws, st, cp_static, j, t, settled, conductance, n_fx_timed,
           values, sample_times):
     """Reaction ``j`` fired at ``t`` (its counts and agents changed; the membrane not yet
@@ -1104,7 +1136,7 @@ def refresh_all(hy, ctx, cp_static):
     return live, timed
 
 
-@borrowing_njit(error_model="numpy")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def refresh(hy, ctx, cp_static, j):
     """After reaction ``j`` fired: the coupled reactions' discrete factors it changes;
     returns the change in the number that are > 0."""

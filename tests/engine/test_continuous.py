@@ -257,6 +257,34 @@ def test_a_flux_follows_its_input_inside_the_steps_and_stops_at_its_steps():
     assert ens.n_events[0] == 0 and ens.firings[0, 0] == 0
 
 
+def test_flux_totals_reading_a_continuous_species_follow_the_closed_form():
+    """The stage matrix is inverted on its species block only; the flux totals' increments
+    follow by substitution, through their Jacobian row (a flux that reads a continuous
+    species: here the removal k·O·Ca). One open channel O lets Ca in at J and takes it out
+    at k·Ca, both fluxes: Ca(t) = J/k (1 − e^(−kt)), the entry's total J·t, the removal's
+    J·t − Ca(t), each to 1e-7 relative at rtol = atol = 1e-10. Negative control: the
+    removal's total without the Jacobian coupling would be integrated with the wrong
+    stage matrix, off by far more (checked against a 1 % wrong k below)."""
+    influx, k = 1000.0, 50.0
+    model = build({"O": 1, "Ca": 0},
+                  [{"name": "in", "equation": "O -> O + Ca", "rate": influx},
+                   {"name": "out", "equation": "O + Ca -> O", "rate": k}],
+                  {"species": ["Ca"], "rtol": 1e-10, "atol": 1e-10})
+    assert hybrid_roles(model) == ("flux", "flux")
+    network = ss.compile(model)
+    assert len(network.hybrid.z_idx) == 3          # Ca and the two totals
+    times = np.linspace(0.0, 0.2, 21)
+    ens = ss.simulate(model, 0.2, 1, seed=SEED, sample_times=times)
+    ca = influx / k * (1.0 - np.exp(-k * times))
+    np.testing.assert_allclose(ens.values("Ca")[0], ca, rtol=1e-7, atol=1e-7)
+    assert ens.flux_totals[0, 0] == pytest.approx(influx * 0.2, rel=1e-9)
+    removed = influx * 0.2 - ca[-1]
+    assert ens.flux_totals[0, 1] == pytest.approx(removed, rel=1e-7)
+    ca_wrong = influx / (1.01 * k) * (1.0 - np.exp(-1.01 * k * times))
+    assert abs(ens.flux_totals[0, 1] - (influx * 0.2 - ca_wrong[-1])) > 100 * 1e-7 * removed
+    assert ens.n_events[0] == 0 and ens.ode_restarts[0] == 0
+
+
 def test_a_minute_at_rest_costs_a_handful_of_steps():
     """Quiet phases: the spine example at rest (its hybrid declaration) has no discrete
     event and its ODE, once relaxed from the whole-number initial counts, takes steps
