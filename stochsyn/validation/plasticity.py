@@ -49,11 +49,9 @@ WARM_UP_S = 300.0
 READOUT_AFTER_S = 3600.0
 #: Default sample spacing (s).
 SAMPLE_EVERY_S = 10.0
-#: pT286 is counted over the 240 PSD CaMKII subunits (20 holoenzymes × 12,
-#: camkii_holoenzyme.toml).
-PT286_SUBUNITS = 240.0
-#: Free Ca²⁺ ions per µM in the 0.1 fL spine (1 µM = 60.2214 ions).
-UM_PER_ION = 0.01660539
+#: Subunits per CaMKII holoenzyme (two rings of six, camkii_holoenzyme.toml): pT286 is
+#: counted over ``SUBUNITS_PER_HOLOENZYME * n_camkii`` of the simulated model.
+SUBUNITS_PER_HOLOENZYME = 12
 #: Single-synapse time courses kept per condition.
 SINGLE_SYNAPSES = 5
 
@@ -122,8 +120,8 @@ class PlasticityRun:
         ``mg_unblock_events`` (NMDAR Mg²⁺ unblocks from 0 s to the read-out),
         ``insertions`` and ``endocytoses`` (from the end of the warm-up to the read-out),
         ``peak_ca_uM`` (largest sampled free Ca²⁺ after the warm-up: a lower bound of the
-        true peak, samples are ``sample_every`` apart), ``peak_pt286_fraction`` (of 240
-        subunits, after the warm-up), ``pt286_fraction_at_baseline``, ``readout_s``
+        true peak, samples are ``sample_every`` apart), ``peak_pt286_fraction`` (of the model's
+        12 · n_camkii subunits, after the warm-up), ``pt286_fraction_at_baseline``, ``readout_s``
         (absolute) and ``readout_after_induction_s``, ``wall_s`` (the condition's wall
         time divided by its trajectories).
     timecourse : DataFrame
@@ -217,7 +215,7 @@ def run_conditions(conditions: Sequence[Condition], *, n_trajectories: int,
                        max_events=10 ** 9)
         wall = time.perf_counter() - start
         rows.append(_per_trajectory(ens, condition, readout, end, wall / n_trajectories,
-                                    warm_up_s))
+                                    warm_up_s, _camkii_subunits(arm)))
         courses.append(_timecourse(ens, condition, end, warm_up_s))
         if progress is not None:
             progress(f"{condition.name}: {n_trajectories} trajectories to {readout:g} s in "
@@ -267,8 +265,16 @@ def _first_stimulus_s(protocol) -> float | None:
     return float(times.min()) if times.size else None
 
 
+def _camkii_subunits(model: Model) -> float:
+    """CaMKII subunits of ``model`` (its ``n_camkii`` holoenzymes × 12): the denominator of
+    the pT286 fraction, read from the model so that a variant or a user's model with
+    another count is not divided by the default's 240."""
+    return float(SUBUNITS_PER_HOLOENZYME * model.parameters["n_camkii"])
+
+
 def _per_trajectory(ens, condition: Condition, readout: float, end: float,
-                    wall_per_trajectory: float, warm_up_s: float) -> pd.DataFrame:
+                    wall_per_trajectory: float, warm_up_s: float,
+                    pt286_subunits: float) -> pd.DataFrame:
     table = trafficking.summarize(ens, readout_time=readout, baseline=warm_up_s)
     before = trafficking.summarize(ens, readout_time=warm_up_s, baseline=warm_up_s)
     table["insertions"] -= before["insertions"].to_numpy()
@@ -289,10 +295,11 @@ def _per_trajectory(ens, condition: Condition, readout: float, end: float,
     unblocks = [j for j, name in enumerate(ens.reactions)
                 if name.split("[", 1)[0] == "nmdar_mg_unblock"]
     table["mg_unblock_events"] = np.asarray(ens.firings)[:, unblocks].sum(axis=1)
-    table["peak_ca_uM"] = UM_PER_ION * ens.values("Ca")[:, after].max(axis=1)
+    # the model's own observable (ions -> µM at its volume), not a constant for 0.1 fL
+    table["peak_ca_uM"] = ens.values("ca_free_uM")[:, after].max(axis=1)
     pt286 = ens.values("camkii_pt286")
-    table["peak_pt286_fraction"] = pt286[:, after].max(axis=1) / PT286_SUBUNITS
-    table["pt286_fraction_at_baseline"] = pt286[:, np.argmax(after)] / PT286_SUBUNITS
+    table["peak_pt286_fraction"] = pt286[:, after].max(axis=1) / pt286_subunits
+    table["pt286_fraction_at_baseline"] = pt286[:, np.argmax(after)] / pt286_subunits
     table["readout_s"] = readout
     table["readout_after_induction_s"] = readout - end
     table["wall_s"] = wall_per_trajectory
