@@ -584,11 +584,12 @@ def events_schema() -> pa.Schema:
         pa.field("state_before", label), pa.field("state_after", label)])
 
 
-def _read_table(path, columns=None, filters=None) -> pa.Table:
-    """``pq.read_table``; without filters through ``pq.ParquetFile``, which does not load
-    pyarrow's dataset module (and with it pandas: 0.3–0.8 s of a ``stochsyn run``)."""
+def _read_table(path, columns=None, filters=None, footer=None) -> pa.Table:
+    """``pq.read_table``; without filters through ``pq.ParquetFile`` (``footer``, if the
+    caller has it open already), which does not load pyarrow's dataset module (and with
+    it pandas: 0.3–0.8 s of a ``stochsyn run``)."""
     if filters is None:
-        return pq.ParquetFile(path).read(columns=columns)
+        return (footer if footer is not None else pq.ParquetFile(path)).read(columns=columns)
     return pq.read_table(path, columns=columns, filters=filters)
 
 
@@ -787,7 +788,7 @@ def read(directory: str | os.PathLike, names: str | Iterable[str] | None = None,
         footer = pq.ParquetFile(path)
         light = [c for c in footer.schema_arrow.names
                  if not c.startswith((ds.FIRED_PREFIX, "firings_"))]
-        table = _read_table(path, columns=light, filters=filters)
+        table = _read_table(path, columns=light, filters=filters, footer=footer)
         if table.num_rows:
             light_tables.append(table)
             files.append(number)
