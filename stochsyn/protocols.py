@@ -935,10 +935,18 @@ def voltage_step(hold_mv: float, step_mv: float, step_at_s: float,
 
 # -- pharmacology -------------------------------------------------------------------------------
 
-def _drug(name: str, params: dict, start_s: float, parameters: dict, note: str) -> Protocol:
+def _drug(name: str, params: dict, start_s: float, parameters: dict | None, note: str,
+          **changes) -> Protocol:
+    """A drug applied once at ``start_s``: one intervention setting ``parameters`` (if not
+    None) and the other intervention keys in ``changes`` (``rates``, ``add``, ...)."""
     start_s = _real(f"{name}(): start_s", start_s, minimum=0.0)
+    intervention = {"time": start_s}
+    if parameters is not None:
+        intervention["parameters"] = parameters
+    intervention.update(changes)
+    intervention["note"] = note
     return Protocol(name=name, params={**params, "start_s": start_s},
-                    interventions=({"time": start_s, "parameters": parameters, "note": note},))
+                    interventions=(intervention,))
 
 
 def apv(*, start_s: float = 0.0, fraction: float = 1.0) -> Protocol:
@@ -1011,11 +1019,8 @@ def block_pp1(*, start_s: float = 0.0) -> Protocol:
     Mulkey RM, Herron CE, Malenka RC (1993) Science 261:1051–1055.
     doi:10.1126/science.8394601
     """
-    start_s = _real("block_pp1(): start_s", start_s, minimum=0.0)
-    return Protocol(name="block_pp1", params={"start_s": start_s},
-                    interventions=({"time": start_s, "parameters": dict(PP1_BLOCK_PARAMETERS),
-                                    "rates": dict(PP1_BLOCK_RATES),
-                                    "note": "PP1 blocked (okadaic-acid-like)"},))
+    return _drug("block_pp1", {}, start_s, dict(PP1_BLOCK_PARAMETERS),
+                 "PP1 blocked (okadaic-acid-like)", rates=dict(PP1_BLOCK_RATES))
 
 
 def bapta(*, mM: float = 1.0, start_s: float = 0.0) -> Protocol:
@@ -1035,10 +1040,8 @@ def bapta(*, mM: float = 1.0, start_s: float = 0.0) -> Protocol:
     Mulkey RM, Malenka RC (1992) Neuron 9:967–975. doi:10.1016/0896-6273(92)90248-C
     """
     mM = _real("bapta(): mM", mM, minimum=0.0, strict=True, example="1.0")
-    start_s = _real("bapta(): start_s", start_s, minimum=0.0)
-    return Protocol(name="bapta", params={"mM": mM, "start_s": start_s},
-                    interventions=({"time": start_s, "add": {BUFFER_SPECIES: f"{mM!r} mM"},
-                                    "note": f"BAPTA-like buffer, +{mM:g} mM"},))
+    return _drug("bapta", {"mM": mM}, start_s, None, f"BAPTA-like buffer, +{mM:g} mM",
+                 add={BUFFER_SPECIES: f"{mM!r} mM"})
 
 
 GENERATORS: dict[str, Callable[..., Protocol]] = {
