@@ -198,10 +198,12 @@ def _run_options(args) -> dict:
                 shard=shard, max_wall=args.max_wall)
 
 
-def _simulate_and_report(args, out: Path, run) -> int:
+def _simulate_and_report(args, out: Path, run, t_end: float | None = None,
+                         final_table: bool = True) -> int:
     """Run ``run(executor=...)`` (simulate or sweep), then say what happened: the figures,
     stopped trajectories (exit status 3 unless --allow-stopped), a folder that already
-    holds the finished run."""
+    holds the finished run. ``t_end`` (s) is the run's end if not ``--t-end``;
+    ``final_table`` prints the table of every species and observable at the end."""
     import warnings
 
     import numpy as np
@@ -219,8 +221,8 @@ def _simulate_and_report(args, out: Path, run) -> int:
             except AlreadyComplete:
                 print(f"{out}/ already holds this run, complete: nothing to do (--overwrite "
                       "runs it again)")
-                ens = ss.read(out)
-                _print_final(ens)
+                if final_table:
+                    _print_final(ss.read(out))
                 return 0
     finally:
         close()
@@ -233,10 +235,11 @@ def _simulate_and_report(args, out: Path, run) -> int:
     what = (f"{len(set(ens.sweep_columns['point'].tolist()))} sweep points, "
             if ens.sweep_columns else "")
     print(f"{ens.provenance.get('model_name')}: {what}{ens.n_trajectories} trajectories to "
-          f"t = {args.t_end:g} s, seed {ens.seed}, {events:,} events in {seconds:.2f} s")
+          f"t = {args.t_end if t_end is None else t_end:g} s, seed {ens.seed}, {events:,} events in {seconds:.2f} s")
     print(f"results: {out}/ (read with stochsyn.read({str(out)!r}))")
     stopped = int(np.count_nonzero(ens.status))
-    _print_final(ens)
+    if final_table:
+        _print_final(ens)
     for warning in caught:
         if issubclass(warning.category, BudgetWarning):
             _show_warning(warning.message, warning.category, warning.filename,
@@ -286,17 +289,108 @@ def _cmd_run(args) -> int:
         raise CommandError(f"--first-trajectory {args.first_trajectory} with --trajectories "
                            f"{args.trajectories} numbers trajectories past 2^63 - 1, the "
                            "largest index", "give a smaller --first-trajectory")
+    if args.readout_after is None:
+        if args.t_end is None:
+            raise CommandError("run needs --t-end (or --readout-after for a plasticity run)",
+                               "e.g. --t-end 600, or --protocol hfs --readout-after 3600")
+        if len(args.protocol) > 1:
+            raise CommandError(f"{len(args.protocol)} --protocol options without "
+                               "--readout-after",
+                               "a plasticity run takes several (--readout-after SECONDS, one "
+                               "dataset each); stochsyn sweep runs them into one dataset")
+    elif args.t_end is not None:
+        raise CommandError("--t-end and --readout-after exclude each other: a plasticity run "
+                           "ends each protocol at its own read-out",
+                           "drop --t-end (each run lasts --warm-up + the protocol + "
+                           "--readout-after)")
     overrides = _parameter_overrides(args.set)
     options = _run_options(args)
     model = _variants(ss.load_model(args.model), args.variant)
     if overrides:
         model = model.with_parameters(**overrides)
     model = _continuous(model, args.continuous, args.exact)
-    protocol = ss.protocols.parse(args.protocol) if args.protocol else None
     out = _output_folder(args, Path("results") / Path(args.model).stem)
+    if args.readout_after is not None:
+        return _run_plasticity(args, model, options, out)
+    protocol = ss.protocols.parse(args.protocol[0]) if args.protocol else None
     return _simulate_and_report(args, out, lambda executor: ss.simulate(
         model, n_trajectories=args.trajectories, first_trajectory=args.first_trajectory,
         out=out, protocol=protocol, executor=executor, **options))
+
+
+def _protocol_folder(text: str) -> str:
+    """A folder name for a protocol's dataset: its command-line text with every character
+    that is not a letter, digit, ``.``, ``=`` or ``-`` replaced by ``_``."""
+    return re.sub(r"[^A-Za-z0-9.=-]+", "_", text).strip("_") or "rest"
+
+
+def _run_plasticity(args, model, options: dict, out: Path) -> int:
+    """``run --readout-after``: each ``--protocol`` (or rest without one) after a warm-up,
+    its dataset in ``OUT/PROTOCOL/``, then the Δweight table of all of them, printed and
+    written to ``OUT/delta_weight*.csv`` (:mod:`stochsyn.validation.plasticity`).
+
+    Every protocol runs from the same root seed (trajectory i shares its random stream
+    across protocols), its times counted from the end of the warm-up, until
+    ``--readout-after`` seconds after its last spike.
+    """
+    import pandas as pd
+
+    import stochsyn as ss
+    from stochsyn import trafficking
+    from stochsyn.engine.rng import new_root_seed
+    from stochsyn.validation import plasticity
+
+    if trafficking.WEIGHT not in model.observables:
+        raise CommandError(f"--readout-after reads the synaptic weight (observable "
+                           f"{trafficking.WEIGHT}), which {args.model} does not define",
+                           "run a plasticity model such as reactions/spine.toml, or give "
+                           "--t-end instead")
+    if options["shard"] is not None:
+        raise CommandError("--readout-after tabulates whole ensembles; it does not take "
+                           "--shard", "run the slices with --t-end and join them with "
+                           "stochsyn merge")
+    after, warm_up = args.readout_after, args.warm_up
+    every = options["sample_every"] or plasticity.SAMPLE_EVERY_S
+    if not plasticity.is_multiple(warm_up, every):
+        raise CommandError(f"--sample-every {every:g} does not divide --warm-up {warm_up:g}, "
+                           "where the baseline is read",
+                           f"e.g. --sample-every {plasticity.SAMPLE_EVERY_S:g}")
+    seed = options["seed"] if options["seed"] is not None else new_root_seed()
+    logged = plasticity.log_trafficking_only(model)
+    subunits = plasticity.camkii_subunits(model)
+    conditions = [plasticity.Condition(name=text, protocol=ss.protocols.parse(text)
+                                       .shifted(warm_up))
+                  for text in args.protocol] or [plasticity.Condition(name="rest")]
+    status, rows, courses = 0, [], []
+    for condition in conditions:
+        readout = plasticity.on_sample_grid(condition.readout_origin_s(warm_up) + after, every)
+        folder = out / _protocol_folder(condition.name)
+        run_options = {**options, "t_end": readout, "seed": seed, "sample_every": every,
+                       "record_events": True}
+        start = time.perf_counter()
+        status = max(status, _simulate_and_report(
+            args, folder, lambda executor: ss.simulate(
+                logged, n_trajectories=args.trajectories,
+                first_trajectory=args.first_trajectory, out=folder,
+                protocol=condition.protocol, executor=executor, **run_options),
+            t_end=readout, final_table=False))
+        wall = (time.perf_counter() - start) / args.trajectories
+        ens = ss.read(folder)
+        rows.append(plasticity.per_trajectory_table(ens, condition, readout, warm_up, wall,
+                                                    subunits))
+        courses.append(plasticity.timecourse_table(ens, condition, warm_up))
+    run = plasticity.PlasticityRun(
+        pd.concat(rows, ignore_index=True), pd.concat(courses, ignore_index=True),
+        {"n_trajectories": args.trajectories, "after_s": after, "seed": seed,
+         "sample_every": every, "warm_up_s": warm_up, "model": str(args.model)})
+    summary = run.summary()
+    print(f"\nΔweight {after:g} s after the end of each protocol (baseline: the end of a "
+          f"{warm_up:g} s warm-up; seed {seed}):")
+    print(plasticity.format_summary(summary))
+    paths = plasticity.write_tables(run, out, "delta_weight")
+    print(f"tables: {paths['summary']} (per protocol), {paths['trajectories'].name}, "
+          f"{paths['timecourse'].name}")
+    return status
 
 
 def _grid(items: list[str]) -> dict[str, list]:
@@ -525,10 +619,11 @@ def _cmd_validate(args) -> int:
     return 0 if (table["verdict"] == "PASS").all() else 1
 
 
-def _add_run_options(command) -> None:
+def _add_run_options(command, t_end_required: bool = True) -> None:
     """Options shared by run and sweep."""
-    command.add_argument("--t-end", type=_seconds(positive=False), required=True,
-                         help="end time (s)")
+    command.add_argument("--t-end", type=_seconds(positive=False), required=t_end_required,
+                         help="end time (s)" + ("" if t_end_required else
+                                                "; not with --readout-after"))
     command.add_argument("--seed", type=_whole(0, None), default=None,
                          help="root seed (default: fresh, printed and stored with the "
                               "results)")
@@ -606,10 +701,23 @@ def build_parser() -> argparse.ArgumentParser:
                      help="global index of the first trajectory")
     run.add_argument("--out", default=None,
                      help="output folder (Parquet dataset); default results/MODELNAME")
-    run.add_argument("--protocol", default=None, metavar="TEXT",
+    run.add_argument("--protocol", action="append", default=[], metavar="TEXT",
                      help="stimulation, e.g. 'voltage_step:hold_mv=-70,step_mv=40,"
-                          "step_at_s=0.01' or 'lfs+apv' (stochsyn.protocols.parse)")
-    _add_run_options(run)
+                          "step_at_s=0.01' or 'lfs+apv' (stochsyn.protocols.parse); "
+                          "repeatable with --readout-after")
+    run.add_argument("--readout-after", type=_seconds(positive=False), default=None,
+                     metavar="SECONDS",
+                     help="a plasticity run: each --protocol (rest without one) after "
+                          "--warm-up, read SECONDS after its last spike, one dataset per "
+                          "protocol in OUT/PROTOCOL/, and the table of the synaptic weight "
+                          "change (mean, SE, 95%% CI, fractions potentiated/depressed) printed "
+                          "and written to OUT/delta_weight.csv; needs the weight observable "
+                          "(reactions/spine.toml)")
+    run.add_argument("--warm-up", type=_seconds(positive=False), default=300.0,
+                     metavar="SECONDS",
+                     help="with --readout-after: rest before the protocol, whose times count "
+                          "from here; the baseline weight is read at its end (default 300)")
+    _add_run_options(run, t_end_required=False)
     run.set_defaults(func=_cmd_run)
 
     sweep = commands.add_parser(

@@ -191,7 +191,7 @@ def run_conditions(conditions: Sequence[Condition], *, n_trajectories: int,
     if not after_s >= 0:
         raise ValueError(f"the read-out must be at or after the end of induction: after_s = "
                          f"{after_s:g} s")
-    if not _is_multiple(warm_up_s, sample_every):
+    if not is_multiple(warm_up_s, sample_every):
         raise ValueError(f"sample_every = {sample_every:g} s does not divide the warm-up "
                          f"({warm_up_s:g} s), where the baseline is read")
     # every condition is checked before the first one runs (a run can take hours)
@@ -208,15 +208,15 @@ def run_conditions(conditions: Sequence[Condition], *, n_trajectories: int,
     rows, courses = [], []
     for condition, arm in zip(conditions, arms):
         end = condition.readout_origin_s(warm_up_s)
-        readout = _on_grid(end + after_s, sample_every)
+        readout = on_sample_grid(end + after_s, sample_every)
         start = time.perf_counter()
         ens = simulate(arm, readout, n_trajectories, seed=seed, sample_every=sample_every,
                        protocol=condition.protocol, record_events=True, n_threads=n_threads,
                        max_events=10 ** 9)
         wall = time.perf_counter() - start
-        rows.append(_per_trajectory(ens, condition, readout, end, wall / n_trajectories,
-                                    warm_up_s, _camkii_subunits(arm)))
-        courses.append(_timecourse(ens, condition, end, warm_up_s))
+        rows.append(per_trajectory_table(ens, condition, readout, warm_up_s,
+                                         wall / n_trajectories, camkii_subunits(arm)))
+        courses.append(timecourse_table(ens, condition, warm_up_s))
         if progress is not None:
             progress(f"{condition.name}: {n_trajectories} trajectories to {readout:g} s in "
                      f"{wall:.1f} s")
@@ -247,11 +247,12 @@ def log_trafficking_only(model):
     return Model.from_dict(spec, source=model.source) if changed else model
 
 
-def _is_multiple(t: float, step: float) -> bool:
+def is_multiple(t: float, step: float) -> bool:
+    """Whether ``t`` is a whole multiple of ``step`` (to 1e-9 of a step)."""
     return abs(t / step - round(t / step)) < 1e-9
 
 
-def _on_grid(t: float, step: float) -> float:
+def on_sample_grid(t: float, step: float) -> float:
     """The first sample time at or after ``t``."""
     k = np.ceil(t / step - 1e-9)
     return float(k * step)
@@ -265,16 +266,37 @@ def _first_stimulus_s(protocol) -> float | None:
     return float(times.min()) if times.size else None
 
 
-def _camkii_subunits(model: Model) -> float:
+def camkii_subunits(model: Model) -> float:
     """CaMKII subunits of ``model`` (its ``n_camkii`` holoenzymes × 12): the denominator of
     the pT286 fraction, read from the model so that a variant or a user's model with
-    another count is not divided by the default's 240."""
-    return float(SUBUNITS_PER_HOLOENZYME * model.parameters["n_camkii"])
+    another count is not divided by the default's 240; NaN for a model without CaMKII."""
+    n_camkii = model.parameters.get("n_camkii")
+    return float("nan") if n_camkii is None else float(SUBUNITS_PER_HOLOENZYME * n_camkii)
 
 
-def _per_trajectory(ens, condition: Condition, readout: float, end: float,
-                    wall_per_trajectory: float, warm_up_s: float,
-                    pt286_subunits: float) -> pd.DataFrame:
+def per_trajectory_table(ens, condition: Condition, readout_s: float, warm_up_s: float,
+                         wall_per_trajectory: float = float("nan"),
+                         pt286_subunits: float = float("nan")) -> pd.DataFrame:
+    """One row per trajectory of one condition's run: Δweight at ``readout_s`` against the
+    baseline at ``warm_up_s``, and the columns listed in :class:`PlasticityRun`.
+
+    Parameters
+    ----------
+    ens : Ensemble
+        The condition's run (``record_events=True``, insertion and endocytosis rules logged;
+        samples at ``warm_up_s`` and ``readout_s``).
+    condition : Condition
+    readout_s, warm_up_s : float
+        Absolute sample times (s) of the read-out and of the baseline.
+    wall_per_trajectory : float
+        Stored as ``wall_s`` (s).
+    pt286_subunits : float
+        Denominator of the pT286 fractions (12 · n_camkii); NaN leaves them NaN.
+
+    Columns whose observable the model lacks (``ca_free_uM``, ``camkii_pt286``) are NaN.
+    """
+    readout = float(readout_s)
+    end = condition.readout_origin_s(warm_up_s)
     table = trafficking.summarize(ens, readout_time=readout, baseline=warm_up_s)
     before = trafficking.summarize(ens, readout_time=warm_up_s, baseline=warm_up_s)
     table["insertions"] -= before["insertions"].to_numpy()
@@ -296,10 +318,14 @@ def _per_trajectory(ens, condition: Condition, readout: float, end: float,
                 if name.split("[", 1)[0] == "nmdar_mg_unblock"]
     table["mg_unblock_events"] = np.asarray(ens.firings)[:, unblocks].sum(axis=1)
     # the model's own observable (ions -> µM at its volume), not a constant for 0.1 fL
-    table["peak_ca_uM"] = ens.values("ca_free_uM")[:, after].max(axis=1)
-    pt286 = ens.values("camkii_pt286")
-    table["peak_pt286_fraction"] = pt286[:, after].max(axis=1) / pt286_subunits
-    table["pt286_fraction_at_baseline"] = pt286[:, np.argmax(after)] / pt286_subunits
+    table["peak_ca_uM"] = (ens.values("ca_free_uM")[:, after].max(axis=1)
+                           if "ca_free_uM" in ens.names else np.nan)
+    if "camkii_pt286" in ens.names:
+        pt286 = ens.values("camkii_pt286")
+        table["peak_pt286_fraction"] = pt286[:, after].max(axis=1) / pt286_subunits
+        table["pt286_fraction_at_baseline"] = pt286[:, np.argmax(after)] / pt286_subunits
+    else:
+        table["peak_pt286_fraction"] = table["pt286_fraction_at_baseline"] = np.nan
     table["readout_s"] = readout
     table["readout_after_induction_s"] = readout - end
     table["wall_s"] = wall_per_trajectory
@@ -314,7 +340,11 @@ def _sample(times: np.ndarray, t: float) -> int:
     return k
 
 
-def _timecourse(ens, condition: Condition, end: float, warm_up_s: float) -> pd.DataFrame:
+def timecourse_table(ens, condition: Condition, warm_up_s: float) -> pd.DataFrame:
+    """One row per sample of one condition's run: the mean weight ± SE (relative to each
+    trajectory's own value at ``warm_up_s``), against the time and the minutes after the end
+    of induction, and the first ``SINGLE_SYNAPSES`` single synapses."""
+    end = condition.readout_origin_s(warm_up_s)
     w = trafficking.weight(ens, warm_up_s)
     n = np.sum(~np.isnan(w), axis=0)
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():

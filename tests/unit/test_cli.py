@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import stochsyn as ss
@@ -152,3 +153,50 @@ def test_describe_takes_one_name_as_a_name():
     table = ens.describe("surface")
     assert set(table.index.get_level_values("name")) == {"surface"}
     assert len(ens.timeseries("surface")) == 2 * 6
+
+
+TRAFFICKING = "reactions/modules/ampar_trafficking.toml"
+
+
+def test_readout_after_tabulates_the_weight_change_of_each_run(tmp_path, capsys):
+    """run --readout-after: the dataset of each protocol (here rest: the standalone
+    trafficking module has no synapse to stimulate) in OUT/NAME/, and a Δweight table that
+    is the one stochsyn.trafficking computes from that dataset."""
+    out = tmp_path / "plasticity"
+    status = main(["run", TRAFFICKING, "--readout-after", "20", "--warm-up", "10",
+                   "--trajectories", "6", "--seed", "3", "--threads", "1", "--out", str(out),
+                   "--no-progress"])
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert "Δweight 20 s after the end of each protocol" in printed and "seed 3" in printed
+    ens = ss.read(out / "rest")
+    assert ens.times[-1] == 30.0 and 10.0 in ens.times   # warm-up 10 s + read-out 20 s
+    expected = ss.trafficking.summarize(ens, readout_time=30.0, baseline=10.0)
+    assert expected["delta_weight_pct"].abs().sum() > 0   # the weight does move at rest
+    table = pd.read_csv(out / "delta_weight_trajectories.csv")
+    np.testing.assert_allclose(table["delta_weight_pct"], expected["delta_weight_pct"])
+    summary = pd.read_csv(out / "delta_weight.csv")
+    row = ss.trafficking.summary(expected["delta_weight_pct"]).iloc[0]
+    assert summary.loc[0, "condition"] == "rest" and summary.loc[0, "n"] == 6
+    assert summary.loc[0, "delta_weight_pct_mean"] == pytest.approx(
+        row["delta_weight_pct_mean"])
+    assert f"{row['delta_weight_pct_mean']:+.1f}" in printed
+    assert (out / "delta_weight_timecourse.csv").is_file()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--readout-after", "10", "--t-end", "5"], "exclude each other"),
+    (["--t-end", "5", "--protocol", "hfs", "--protocol", "lfs"], "without --readout-after"),
+    ([], "needs --t-end"),
+    (["--readout-after", "10", "--warm-up", "15", "--sample-every", "10"],
+     "does not divide --warm-up"),
+])
+def test_readout_after_options_are_checked(argv, message, capsys):
+    assert main(["run", TRAFFICKING, "--no-progress", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_readout_after_needs_the_weight_observable(capsys):
+    assert main(["run", AMPAR, "--readout-after", "10", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "ampar_psd_conductance" in err and "reactions/spine.toml" in err
