@@ -373,3 +373,34 @@ def test_kernel_cache_is_cleared_when_any_engine_source_changes(tmp_path):
     (tmp_path / "hazard.py").write_text("b = 2\n")            # only the inlined module
     assert invalidate_stale_kernel_cache(tmp_path)
     assert not (cache / "ssa.kernel-1.py311.nbi").exists()
+
+
+def test_kernel_cache_outlives_edits_of_docstrings_comments_and_layout(tmp_path):
+    """The fingerprint is of the code numba compiles: a docstring, a comment or the
+    layout of a line may change (numba itself recompiles what the edited file defines, by
+    its timestamp), a constant, an operator or a name may not."""
+    from stochsyn.engine import invalidate_stale_kernel_cache
+
+    source = tmp_path / "hazard.py"
+    source.write_text('"""Module."""\nK = 2\n\n\ndef f(x):\n    """Doc."""\n    return x * K\n')
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+    kernel = cache / "ssa.kernel-1.py311.nbc"
+    kernel.write_text("machine code")
+    invalidate_stale_kernel_cache(tmp_path)
+    kernel.write_text("machine code")
+    for edit in ('"""Module, explained."""\nK = 2\n\n\ndef f(x):\n    """Doc."""\n'
+                 '    return x * K\n',
+                 '"""Module."""\nK = 2  # why two\n\ndef f(x):\n    """Doc, longer,\n'
+                 '    on two lines."""\n    return (x\n            * K)\n',
+                 'K = 2\ndef f(x): return x * K\n'):
+        source.write_text(edit)
+        assert not invalidate_stale_kernel_cache(tmp_path), edit
+        assert kernel.exists(), edit
+    for edit in ('K = 3\ndef f(x): return x * K\n', 'K = 3\ndef f(x): return x + K\n',
+                 'K = 3\ndef f(y): return y + K\n', 'K = 3\ndef f(y): return "y" + K\n'):
+        kernel.write_text("machine code")
+        source.write_text(edit)
+        assert invalidate_stale_kernel_cache(tmp_path), edit
+        assert not kernel.exists(), edit
+    assert not invalidate_stale_kernel_cache(tmp_path)       # the new code is kept
