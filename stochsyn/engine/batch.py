@@ -38,6 +38,7 @@ import numba
 import numpy as np
 
 from ..network import PackedNetwork, pack
+from .jit import load_from_cache
 from .ssa import run_trajectories
 
 #: Seconds between two calls of ``poll`` while a batch runs.
@@ -62,6 +63,10 @@ INLINE_WORK = 2**17
 #: time (at least 1). A claim costs one atomic add (~50 ns), so this only bounds how
 #: unevenly the last claims can end.
 CLAIMS_PER_THREAD = 64
+
+#: The kernel's modes (True: exact, False: hybrid) loaded by :func:`load_from_cache` in
+#: this process: its check of the arguments' types costs ~20 µs, once per mode suffices.
+_loaded_modes: set = set()
 
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
@@ -167,6 +172,9 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
             post_spike_times, t_end, max_events, record_idx, counts, voltages, firings,
             ev_time, ev_agent, ev_reaction, ev_from, ev_to, status, results, stop_flag,
             cont_values, hybrid)
+    if (hybrid is None) not in _loaded_modes:
+        load_from_cache(run_trajectories, args)     # (else the first call loads it)
+        _loaded_modes.add(hybrid is None)
     join = False
     if run_inline:
         done_before = claim[0]
