@@ -10,6 +10,7 @@ EX_SOFTWARE of sysexits.h).
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import os
 import re
@@ -732,6 +733,19 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``stochsyn`` command; returns the exit status (0 done, 2 a
     mistake in the input, 3 trajectories stopped early, 1 results could not be written,
     130 interrupted, 70 a bug in stochsyn)."""
+    try:
+        return _main(argv)
+    finally:
+        if argv is None:
+            # Run as the command: the process ends now. Python's last garbage collection
+            # at exit walks every object numba, llvmlite and pyarrow made (~0.15-0.2 s of
+            # CPU, a fifth of a small run); frozen objects are skipped. Nothing is left
+            # to collect that matters: results are written and closed by now, and
+            # stdout and stderr are flushed at exit as usual.
+            gc.freeze()
+
+
+def _main(argv: list[str] | None) -> int:
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         args = build_parser().parse_args(argv)
