@@ -15,15 +15,76 @@ class _WithoutDocstrings(ast.NodeTransformer):
         return node
 
 
-def code_fingerprint(source: str) -> str:
-    """What of a Python source numba can compile, as text: its syntax tree without
-    docstrings, comments, formatting or line numbers (``ast.dump``). A source that does
-    not parse is its own fingerprint (the import then fails, and a fix changes it)."""
+#: Names of numba's decorators and calls that compile Python code (a name ending in "jit"
+#: counts too: njit, jit, borrowing_njit).
+_COMPILING = {"intrinsic", "overload", "overload_method", "overload_attribute",
+              "overload_classmethod", "register_jitable", "cfunc", "vectorize",
+              "guvectorize", "stencil", "jitclass", "lower_builtin", "lower_cast",
+              "lower_getattr", "lower_setattr", "typeof_impl", "type_callable",
+              "register_model", "box", "unbox"}
+
+
+def _terminal_name(node) -> str:
+    while isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def _kernel_tree(source: str):
+    """(tree without docstrings, whether it compiles anything, engine modules it imports)
+    of one engine source; None for a source that does not parse."""
     try:
         tree = _WithoutDocstrings().visit(ast.parse(source))
     except (SyntaxError, ValueError):
-        return source
-    return ast.dump(tree, annotate_fields=False)
+        return None
+    compiles, imports = False, set()
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Call):
+            names.append(_terminal_name(node.func))
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.extend(_terminal_name(d) for d in node.decorator_list)
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level == 1 or module.startswith("stochsyn.engine"):
+                inner = module.removeprefix("stochsyn.engine").lstrip(".")
+                if inner:
+                    imports.add(inner.split(".")[0])
+                else:                   # from . import continuous, membrane
+                    imports.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            imports.update(alias.name.split(".")[2] for alias in node.names
+                           if alias.name.startswith("stochsyn.engine."))
+        compiles = compiles or any(n.endswith("jit") or n in _COMPILING for n in names)
+    return tree, compiles, imports
+
+
+def code_fingerprint(sources: dict[str, str]) -> str:
+    """What numba compiles of the engine's sources (module name -> text), as one digest.
+
+    Each module that compiles anything, and each module those import (transitively), is
+    taken as its syntax tree without docstrings, comments, formatting or line numbers
+    (``ast.dump``); a module that compiles nothing and is imported by none that does
+    (``batch.py``, this ``__init__``: Python around the kernels) is left out. A source
+    that does not parse is taken as its text (its import fails; a fix changes it)."""
+    trees = {name: _kernel_tree(text) for name, text in sources.items()}
+    wanted = [name for name, t in trees.items() if t is None or t[1]]
+    kept = set()
+    while wanted:
+        name = wanted.pop()
+        if name in kept or name not in trees:
+            continue
+        kept.add(name)
+        if trees[name] is not None:
+            wanted.extend(trees[name][2])
+    digest = hashlib.sha256()
+    for name in sorted(kept):
+        text = (sources[name] if trees[name] is None
+                else ast.dump(trees[name][0], annotate_fields=False))
+        digest.update(name.encode() + b"\0" + text.encode() + b"\0")
+    return digest.hexdigest()
 
 
 def invalidate_stale_kernel_cache(package_dir: Path | None = None) -> bool:
@@ -32,8 +93,9 @@ def invalidate_stale_kernel_cache(package_dir: Path | None = None) -> bool:
     Numba checks only the timestamp of the file that defines a cached function. The SSA
     kernel inlines code from ``rng.py`` and ``hazard.py``, so after an edit (or a
     ``git pull``) that touches only those, it would load stale machine code. A fingerprint
-    of the code of all engine sources (:func:`code_fingerprint`: an edit of a docstring or
-    a comment, or a reformatting, keeps it) is kept next to the cache; when it differs,
+    of the engine's code that numba compiles (:func:`code_fingerprint`: an edit of a
+    docstring or a comment, a reformatting, or an edit of ``batch.py``, which compiles
+    nothing, keeps it) is kept next to the cache; when it differs,
     the cache files are removed and numba recompiles (2–3 minutes of CPU, once).
     Best effort: a read-only install (whose files change only on reinstall) is left
     alone.
@@ -57,9 +119,8 @@ def invalidate_stale_kernel_cache(package_dir: Path | None = None) -> bool:
         kept_text = kept_code = None
     if text == kept_text:
         return False
-    code = hashlib.sha256(b"".join(
-        name.encode() + b"\0" + code_fingerprint(data.decode("utf-8", "replace")).encode()
-        + b"\0" for name, data in sources)).hexdigest()
+    code = code_fingerprint({name.removesuffix(".py"): data.decode("utf-8", "replace")
+                             for name, data in sources})
     removed = False
     try:
         cache.mkdir(exist_ok=True)

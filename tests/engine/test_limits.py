@@ -358,10 +358,11 @@ def test_capacity_bounds_agents_alive_at_once_and_ids_are_never_reused():
 # ---------------------------------------------------------------- kernel cache hygiene
 def test_kernel_cache_is_cleared_when_any_engine_source_changes(tmp_path):
     """numba keys a cached kernel to its own file only; the engine keeps a fingerprint of
-    all its sources and drops the cache when one of them changes."""
+    the code of its sources that numba compiles and drops the cache when it changes."""
     from stochsyn.engine import invalidate_stale_kernel_cache
 
-    (tmp_path / "ssa.py").write_text("a = 1\n")
+    kernel = "import numba\nfrom .hazard import b\n\n@numba.njit(cache=True)\ndef k():\n    return b\n"
+    (tmp_path / "ssa.py").write_text(kernel)
     (tmp_path / "hazard.py").write_text("b = 1\n")
     cache = tmp_path / "__pycache__"
     cache.mkdir()
@@ -375,12 +376,18 @@ def test_kernel_cache_is_cleared_when_any_engine_source_changes(tmp_path):
     assert not (cache / "ssa.kernel-1.py311.nbi").exists()
 
 
-def test_kernel_cache_outlives_edits_of_docstrings_comments_and_layout(tmp_path):
+def test_kernel_cache_outlives_edits_of_docstrings_comments_layout_and_python_around(
+        tmp_path):
     """The fingerprint is of the code numba compiles: a docstring, a comment or the
     layout of a line may change (numba itself recompiles what the edited file defines, by
-    its timestamp), a constant, an operator or a name may not."""
+    its timestamp), and so may a module that compiles nothing and that no kernel imports
+    (batch.py); a constant, an operator or a name of kernel code may not."""
     from stochsyn.engine import invalidate_stale_kernel_cache
 
+    (tmp_path / "ssa.py").write_text("from stochsyn.engine.hazard import f\n"
+                                     "from .jit import njit\nk = njit(f)\n")
+    (tmp_path / "jit.py").write_text("from numba import njit\n")
+    (tmp_path / "batch.py").write_text("from .ssa import k\nTHREADS = 2\n")
     source = tmp_path / "hazard.py"
     source.write_text('"""Module."""\nK = 2\n\n\ndef f(x):\n    """Doc."""\n    return x * K\n')
     cache = tmp_path / "__pycache__"
@@ -389,18 +396,24 @@ def test_kernel_cache_outlives_edits_of_docstrings_comments_and_layout(tmp_path)
     kernel.write_text("machine code")
     invalidate_stale_kernel_cache(tmp_path)
     kernel.write_text("machine code")
-    for edit in ('"""Module, explained."""\nK = 2\n\n\ndef f(x):\n    """Doc."""\n'
-                 '    return x * K\n',
-                 '"""Module."""\nK = 2  # why two\n\ndef f(x):\n    """Doc, longer,\n'
-                 '    on two lines."""\n    return (x\n            * K)\n',
-                 'K = 2\ndef f(x): return x * K\n'):
-        source.write_text(edit)
+    for path, edit in (
+            (source, '"""Module, explained."""\nK = 2\n\n\ndef f(x):\n    """Doc."""\n'
+                     '    return x * K\n'),
+            (source, '"""Module."""\nK = 2  # why two\n\ndef f(x):\n    """Doc, longer,\n'
+                     '    on two lines."""\n    return (x\n            * K)\n'),
+            (source, 'K = 2\ndef f(x): return x * K\n'),
+            (tmp_path / "batch.py", "from .ssa import k\nTHREADS = 4\n")):
+        path.write_text(edit)
         assert not invalidate_stale_kernel_cache(tmp_path), edit
         assert kernel.exists(), edit
-    for edit in ('K = 3\ndef f(x): return x * K\n', 'K = 3\ndef f(x): return x + K\n',
-                 'K = 3\ndef f(y): return y + K\n', 'K = 3\ndef f(y): return "y" + K\n'):
+    for path, edit in ((source, 'K = 3\ndef f(x): return x * K\n'),
+                       (source, 'K = 3\ndef f(x): return x + K\n'),
+                       (source, 'K = 3\ndef f(y): return y + K\n'),
+                       (source, 'K = 3\ndef f(y): return "y" + K\n'),
+                       (tmp_path / "jit.py", "from numba import njit as njit\n"),
+                       (tmp_path / "batch.py", "import numba\nk = numba.njit(len)\n")):
         kernel.write_text("machine code")
-        source.write_text(edit)
+        path.write_text(edit)
         assert invalidate_stale_kernel_cache(tmp_path), edit
         assert not kernel.exists(), edit
     assert not invalidate_stale_kernel_cache(tmp_path)       # the new code is kept
