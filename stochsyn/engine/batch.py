@@ -14,8 +14,9 @@ a batch while they are short (:data:`INLINE_ROW_WORK` events each, :data:`INLINE
 all; a batch of small trajectories ends there, without waking any worker); then it hands
 the rest to the workers (in the hybrid mode all of it: the budget counts events, not the
 ODE steps between them) and waits, calls the caller's ``poll`` a few times a second (progress bars,
-a wall-clock budget), and stays able to take a Ctrl-C. With several threads and a rest
-worth at most INLINE_WORK per thread, it wakes one worker fewer and claims rows itself,
+a wall-clock budget), and stays able to take a Ctrl-C. With several threads it runs only
+a pilot (:data:`PILOT_WORK`), which measures the work per row, alone; with a rest worth
+at most INLINE_WORK per thread, it then wakes one worker fewer and claims rows itself,
 alongside them, before it waits. On a KeyboardInterrupt (or any
 error from ``poll``) it sets the kernel's stop flag, which every running trajectory reads
 every few thousand events, waits for the workers to return (well under a second) and
@@ -56,8 +57,14 @@ INLINE_ROW_WORK = 4096
 #: before it hands the rest of a batch to a worker: 1,000 dimerisation trajectories
 #: (~5 ms) need no worker, and a Ctrl-C waits for this much work at most (~10 ms on a
 #: small model, ~0.2 s at the hybrid mode's ~1.3 µs an event). With several threads the
-#: calling thread stops at INLINE_ROW_WORK instead, so a batch worth sharing is shared.
+#: calling thread stops at PILOT_WORK instead, so a batch worth sharing is shared.
 INLINE_WORK = 2**17
+#: With several threads, the work the calling thread does alone before it decides how to
+#: share the rest: enough to measure the work per row of a small model (9 dimerisation
+#: trajectories, ~30 µs), and no more, since every thread but one waits meanwhile (at
+#: INLINE_ROW_WORK it was 36 trajectories, 3.6 % of a batch of 1,000 run on one thread).
+#: A first row longer than this is cut and redone by a worker (same bits).
+PILOT_WORK = 1024
 
 #: Claims per thread a batch is cut into: rows are claimed ``n // (threads · this)`` at a
 #: time (at least 1). A claim costs one atomic add (~50 ns), so this only bounds how
@@ -163,7 +170,7 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
     # The hybrid mode's trajectories all go to the workers: its work between events (ODE
     # steps) is not counted by the budget, so a Ctrl-C or max_wall could wait for it.
     run_inline = hybrid is None or n == 0
-    inline = INLINE_WORK if n_threads == 1 else INLINE_ROW_WORK
+    inline = INLINE_WORK if n_threads == 1 else PILOT_WORK
     claim = np.array([0, n, rows_per_claim, inline if run_inline else 0, INLINE_ROW_WORK],
                      dtype=np.int64)
     if not isinstance(net, PackedNetwork):
