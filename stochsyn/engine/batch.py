@@ -15,8 +15,9 @@ all; a batch of small trajectories ends there, without waking any worker); then 
 the rest to the workers (in the hybrid mode all of it: the budget counts events, not the
 ODE steps between them) and waits, calls the caller's ``poll`` a few times a second (progress bars,
 a wall-clock budget), and stays able to take a Ctrl-C. With several threads it runs only
-a pilot (:data:`PILOT_WORK`), which measures the work per row, alone; with a rest worth
-at most INLINE_WORK per thread, it then wakes one worker fewer and claims rows itself,
+a pilot (:data:`PILOT_WORK`), which measures the work per row, alone; a rest worth less
+than a worker's wake-up (:data:`INLINE_ROW_WORK`) it finishes alone too, and with a rest
+worth at most INLINE_WORK per thread it wakes one worker fewer and claims rows itself,
 alongside them, before it waits. On a KeyboardInterrupt (or any
 error from ``poll``) it sets the kernel's stop flag, which every running trajectory reads
 every few thousand events, waits for the workers to return (well under a second) and
@@ -184,16 +185,21 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
         _loaded_modes.add(hybrid is None)
     join = False
     if run_inline:
-        done_before = claim[0]
         run_trajectories(*args)     # in this thread, up to ``inline`` (no rows: loads it)
+        rows_done, work_done = int(claim[0]), inline
+        if (n_threads > 1 and 0 < rows_done < n
+                and (n - rows_done) * inline <= INLINE_ROW_WORK * rows_done):
+            # The pilot's rest is worth less than a worker's wake-up: finished here.
+            claim[3] = INLINE_ROW_WORK
+            run_trajectories(*args)
+            rows_done, work_done = int(claim[0]), inline + INLINE_ROW_WORK
         claim[3] = 0
         # A short batch (its rest worth at most INLINE_WORK per thread, at the work per
         # row just measured) is shared with the calling thread, which would otherwise
         # wait idle for n_threads workers: one thread fewer to wake (~0.05-0.1 ms), and
         # a Ctrl-C still waits for no more than INLINE_WORK.
-        rows_done = claim[0] - done_before
         join = (n_threads > 1 and rows_done > 0
-                and (n - claim[0]) * inline <= INLINE_WORK * n_threads * rows_done)
+                and (n - rows_done) * work_done <= INLINE_WORK * n_threads * rows_done)
     if claim[0] >= n:           # all done here: no worker woken
         if poll is not None:
             poll()

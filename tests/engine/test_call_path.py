@@ -304,6 +304,30 @@ def test_short_trajectories_wake_no_worker(monkeypatch):
     np.testing.assert_array_equal(long.status, uncut.status)
 
 
+def test_with_two_threads_a_pilot_measures_and_a_rest_smaller_than_a_wake_up_stays(
+        monkeypatch):
+    """With several threads the calling thread runs a pilot of PILOT_WORK alone, finishes
+    a rest worth less than INLINE_ROW_WORK alone too, and shares a larger one; the bits
+    are those of one thread."""
+    import stochsyn.engine.batch as batch_module
+    woken = []
+    original = batch_module._worker_pool
+    monkeypatch.setattr(batch_module, "_worker_pool",
+                        lambda n: woken.append(n) or original(n))
+    model = ss.load_model(EXAMPLES / "dimerisation.toml")       # ~65 events, 51 samples
+    times = np.linspace(0.0, 50.0, 51)
+    for n, expected in ((30, []), (400, [2])):
+        woken.clear()
+        one = ss.simulate(model, 50.0, n, seed=4, sample_times=times, n_threads=1)
+        two = ss.simulate(model, 50.0, n, seed=4, sample_times=times, n_threads=2)
+        work = one.n_events.sum() + n * len(times)
+        assert (batch_module.PILOT_WORK < work < batch_module.PILOT_WORK
+                + batch_module.INLINE_ROW_WORK) == (n == 30)
+        assert woken == expected, n
+        np.testing.assert_array_equal(one.counts, two.counts)
+        np.testing.assert_array_equal(one.firings, two.firings)
+
+
 def test_event_records_of_a_trajectory_cut_in_the_calling_thread_are_its_full_runs(
         monkeypatch):
     """A trajectory cut at the calling thread's row budget and redone by a worker keeps
