@@ -3,6 +3,7 @@ continuous species of the hybrid mode (:mod:`.continuous`)."""
 
 import ast
 import hashlib
+import os
 from pathlib import Path
 
 
@@ -87,16 +88,30 @@ def code_fingerprint(sources: dict[str, str]) -> str:
     return digest.hexdigest()
 
 
+def kernel_cache_folder(package_dir: Path) -> Path:
+    """The folder where numba caches the kernels of the modules in ``package_dir``: its
+    ``__pycache__``, or with ``NUMBA_CACHE_DIR`` set (clusters, docs/batch-jobs.md) the
+    subfolder numba makes there (the folder's name and the SHA-1 of its path, as
+    ``numba.core.caching.UserProvidedCacheLocator`` names it)."""
+    user_dir = os.environ.get("NUMBA_CACHE_DIR")
+    if not user_dir:
+        return Path(package_dir) / "__pycache__"
+    folder = os.path.abspath(package_dir)
+    return Path(user_dir) / "_".join([os.path.basename(folder),
+                                      hashlib.sha1(folder.encode()).hexdigest()])
+
+
 def invalidate_stale_kernel_cache(package_dir: Path | None = None) -> bool:
     """Clear numba's on-disk kernel cache when the code of an engine source file changed.
 
-    Numba checks only the timestamp of the file that defines a cached function. The SSA
+    Numba checks only the file that defines a cached function (its digest). The SSA
     kernel inlines code from ``rng.py`` and ``hazard.py``, so after an edit (or a
     ``git pull``) that touches only those, it would load stale machine code. A fingerprint
     of the engine's code that numba compiles (:func:`code_fingerprint`: an edit of a
     docstring or a comment, a reformatting, or an edit of ``batch.py``, which compiles
     nothing, keeps it) is kept next to the cache; when it differs,
-    the cache files are removed and numba recompiles (2–3 minutes of CPU, once).
+    the cache files are removed (:func:`kernel_cache_folder`: also under
+    ``NUMBA_CACHE_DIR``) and numba recompiles (2–3 minutes of CPU, once).
     Best effort: a read-only install (whose files change only on reinstall) is left
     alone.
 
@@ -111,7 +126,7 @@ def invalidate_stale_kernel_cache(package_dir: Path | None = None) -> bool:
     # when a file changed, to tell a change of its code from one of its text.
     text = hashlib.sha256(b"".join(name.encode() + b"\0" + data + b"\0"
                                    for name, data in sources)).hexdigest()
-    cache = here / "__pycache__"
+    cache = kernel_cache_folder(here)
     stamp = cache / "stochsyn-engine.fingerprint"
     try:
         kept_text, kept_code = stamp.read_text().split()
@@ -123,7 +138,7 @@ def invalidate_stale_kernel_cache(package_dir: Path | None = None) -> bool:
                              for name, data in sources})
     removed = False
     try:
-        cache.mkdir(exist_ok=True)
+        cache.mkdir(parents=True, exist_ok=True)
         if code != kept_code:
             for path in list(cache.glob("*.nbi")) + list(cache.glob("*.nbc")):
                 path.unlink(missing_ok=True)

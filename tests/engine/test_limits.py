@@ -356,10 +356,11 @@ def test_capacity_bounds_agents_alive_at_once_and_ids_are_never_reused():
 
 
 # ---------------------------------------------------------------- kernel cache hygiene
-def test_kernel_cache_is_cleared_when_any_engine_source_changes(tmp_path):
+def test_kernel_cache_is_cleared_when_any_engine_source_changes(tmp_path, monkeypatch):
     """numba keys a cached kernel to its own file only; the engine keeps a fingerprint of
     the code of its sources that numba compiles and drops the cache when it changes."""
     from stochsyn.engine import invalidate_stale_kernel_cache
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
 
     kernel = "import numba\nfrom .hazard import b\n\n@numba.njit(cache=True)\ndef k():\n    return b\n"
     (tmp_path / "ssa.py").write_text(kernel)
@@ -377,12 +378,13 @@ def test_kernel_cache_is_cleared_when_any_engine_source_changes(tmp_path):
 
 
 def test_kernel_cache_outlives_edits_of_docstrings_comments_layout_and_python_around(
-        tmp_path):
+        tmp_path, monkeypatch):
     """The fingerprint is of the code numba compiles: a docstring, a comment or the
     layout of a line may change (numba itself recompiles what the edited file defines, by
-    its timestamp), and so may a module that compiles nothing and that no kernel imports
-    (batch.py); a constant, an operator or a name of kernel code may not."""
+    a digest of its text), and so may a module that compiles nothing and that no kernel
+    imports (batch.py); a constant, an operator or a name of kernel code may not."""
     from stochsyn.engine import invalidate_stale_kernel_cache
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
 
     (tmp_path / "ssa.py").write_text("from stochsyn.engine.hazard import f\n"
                                      "from .jit import njit\nk = njit(f)\n")
@@ -417,3 +419,26 @@ def test_kernel_cache_outlives_edits_of_docstrings_comments_layout_and_python_ar
         assert invalidate_stale_kernel_cache(tmp_path), edit
         assert not kernel.exists(), edit
     assert not invalidate_stale_kernel_cache(tmp_path)       # the new code is kept
+
+
+def test_kernel_cache_under_numba_cache_dir_is_cleared_there(tmp_path, monkeypatch):
+    """With NUMBA_CACHE_DIR (clusters) numba caches the kernels in a folder of its own
+    there, which is the one the engine clears."""
+    from stochsyn.engine import invalidate_stale_kernel_cache, kernel_cache_folder
+    from numba.core.caching import _CacheLocator
+
+    package = tmp_path / "engine"
+    package.mkdir()
+    source = package / "ssa.py"
+    source.write_text("import numba\nk = numba.njit(lambda: 1)\n")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
+    folder = kernel_cache_folder(package)
+    assert folder == tmp_path / "numba" / _CacheLocator.get_suitable_cache_subpath(
+        str(source))                                    # where numba itself puts it
+    invalidate_stale_kernel_cache(package)
+    (folder / "ssa.k-2.py311.nbi").write_text("index")
+    assert not invalidate_stale_kernel_cache(package)
+    source.write_text("import numba\nk = numba.njit(lambda: 2)\n")
+    assert invalidate_stale_kernel_cache(package)
+    assert not (folder / "ssa.k-2.py311.nbi").exists()
+    assert not (package / "__pycache__").exists()
