@@ -58,6 +58,7 @@ processes used (from /proc/stat).
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import math
 import os
@@ -381,7 +382,11 @@ def main(argv=None):
     print("trajectories per measurement:",
           {f"{a}/{b}": n for (a, b), n in counts.items()})
 
-    # A first start fills numba's kernel cache if an edit emptied it ("warm cache").
+    # Bytecode as an installed package has it (pip compiles it at install; an editable
+    # install under PYTHONDONTWRITEBYTECODE would compile stochsyn's sources at every
+    # start, ~0.3 s of CPU); then a first start fills numba's kernel cache if an edit
+    # emptied it ("warm cache").
+    compileall.compile_dir(Path(ss.__file__).parent, quiet=1)
     cold_start("stochsyn", dim, sys.executable)
     rates = {}        # (engine, workload) -> [events/s per round]
     walls = {}        # (engine, workload) -> [s per call per round]

@@ -14,8 +14,10 @@ a batch while they are short (:data:`INLINE_ROW_WORK` events each, :data:`INLINE
 all; a batch of small trajectories ends there, without waking any worker); then it hands
 the rest to the workers (in the hybrid mode all of it: the budget counts events, not the
 ODE steps between them) and waits, calls the caller's ``poll`` a few times a second (progress bars,
-a wall-clock budget), and stays able to take a Ctrl-C. With several threads and a rest
-worth at most INLINE_WORK per thread, it wakes one worker fewer and claims rows itself,
+a wall-clock budget), and stays able to take a Ctrl-C. With several threads it runs only
+a pilot (:data:`PILOT_WORK`), which measures the work per row, alone; a rest worth less
+than a worker's wake-up (:data:`INLINE_ROW_WORK`) it finishes alone too, and with a rest
+worth at most INLINE_WORK per thread it wakes one worker fewer and claims rows itself,
 alongside them, before it waits. On a KeyboardInterrupt (or any
 error from ``poll``) it sets the kernel's stop flag, which every running trajectory reads
 every few thousand events, waits for the workers to return (well under a second) and
@@ -38,6 +40,7 @@ import numba
 import numpy as np
 
 from ..network import PackedNetwork, pack
+from .jit import load_from_cache
 from .ssa import run_trajectories
 
 #: Seconds between two calls of ``poll`` while a batch runs.
@@ -55,13 +58,23 @@ INLINE_ROW_WORK = 4096
 #: before it hands the rest of a batch to a worker: 1,000 dimerisation trajectories
 #: (~5 ms) need no worker, and a Ctrl-C waits for this much work at most (~10 ms on a
 #: small model, ~0.2 s at the hybrid mode's ~1.3 µs an event). With several threads the
-#: calling thread stops at INLINE_ROW_WORK instead, so a batch worth sharing is shared.
+#: calling thread stops at PILOT_WORK instead, so a batch worth sharing is shared.
 INLINE_WORK = 2**17
+#: With several threads, the work the calling thread does alone before it decides how to
+#: share the rest: enough to measure the work per row of a small model (9 dimerisation
+#: trajectories, ~30 µs), and no more, since every thread but one waits meanwhile (at
+#: INLINE_ROW_WORK it was 36 trajectories, 3.6 % of a batch of 1,000 run on one thread).
+#: A first row longer than this is cut and redone by a worker (same bits).
+PILOT_WORK = 1024
 
 #: Claims per thread a batch is cut into: rows are claimed ``n // (threads · this)`` at a
 #: time (at least 1). A claim costs one atomic add (~50 ns), so this only bounds how
 #: unevenly the last claims can end.
 CLAIMS_PER_THREAD = 64
+
+#: The kernel's modes (True: exact, False: hybrid) loaded by :func:`load_from_cache` in
+#: this process: its check of the arguments' types costs ~20 µs, once per mode suffices.
+_loaded_modes: set = set()
 
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
@@ -158,7 +171,7 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
     # The hybrid mode's trajectories all go to the workers: its work between events (ODE
     # steps) is not counted by the budget, so a Ctrl-C or max_wall could wait for it.
     run_inline = hybrid is None or n == 0
-    inline = INLINE_WORK if n_threads == 1 else INLINE_ROW_WORK
+    inline = INLINE_WORK if n_threads == 1 else PILOT_WORK
     claim = np.array([0, n, rows_per_claim, inline if run_inline else 0, INLINE_ROW_WORK],
                      dtype=np.int64)
     if not isinstance(net, PackedNetwork):
@@ -167,18 +180,26 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
             post_spike_times, t_end, max_events, record_idx, counts, voltages, firings,
             ev_time, ev_agent, ev_reaction, ev_from, ev_to, status, results, stop_flag,
             cont_values, hybrid)
+    if (hybrid is None) not in _loaded_modes:
+        load_from_cache(run_trajectories, args)     # (else the first call loads it)
+        _loaded_modes.add(hybrid is None)
     join = False
     if run_inline:
-        done_before = claim[0]
         run_trajectories(*args)     # in this thread, up to ``inline`` (no rows: loads it)
+        rows_done, work_done = int(claim[0]), inline
+        if (n_threads > 1 and 0 < rows_done < n
+                and (n - rows_done) * inline <= INLINE_ROW_WORK * rows_done):
+            # The pilot's rest is worth less than a worker's wake-up: finished here.
+            claim[3] = INLINE_ROW_WORK
+            run_trajectories(*args)
+            rows_done, work_done = int(claim[0]), inline + INLINE_ROW_WORK
         claim[3] = 0
         # A short batch (its rest worth at most INLINE_WORK per thread, at the work per
         # row just measured) is shared with the calling thread, which would otherwise
         # wait idle for n_threads workers: one thread fewer to wake (~0.05-0.1 ms), and
         # a Ctrl-C still waits for no more than INLINE_WORK.
-        rows_done = claim[0] - done_before
         join = (n_threads > 1 and rows_done > 0
-                and (n - claim[0]) * inline <= INLINE_WORK * n_threads * rows_done)
+                and (n - rows_done) * work_done <= INLINE_WORK * n_threads * rows_done)
     if claim[0] >= n:           # all done here: no worker woken
         if poll is not None:
             poll()

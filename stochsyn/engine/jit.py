@@ -14,9 +14,15 @@ A helper that only reads and writes the arrays it is given, allocates none and r
 whole call. :func:`borrowing_njit` compiles it without numba's runtime (its ``_nrt=False``
 option), so its arguments are borrowed. A helper that allocated an array would not compile
 ("NRT required"); one that returned or stored an array must not use this.
+
+:func:`load_from_cache` loads a kernel's machine code from numba's on-disk cache without
+first setting up numba's compiler, which a cached kernel does not need (the start-up of
+every process that runs a simulation).
 """
 
 from __future__ import annotations
+
+import threading
 
 import numba
 from numba.core import cgutils, types
@@ -53,4 +59,63 @@ def fetch_add(typingctx, array, index, value):
     return types.int64(array, index, value), codegen
 
 
-__all__ = ["borrowing_njit", "fetch_add"]
+_load_lock = threading.Lock()
+
+
+def load_from_cache(dispatcher, args) -> bool:
+    """Give ``dispatcher`` its compiled code for ``args`` from numba's on-disk cache,
+    without initialising numba's compiler first.
+
+    Before it looks in its cache, numba's dispatcher "refreshes" its target: it imports
+    and installs every typing and lowering registry numba has (``numba.np.arraymath``,
+    typed containers, jitclass, the random generators and more; ``arraymath`` probes
+    ``scipy.linalg`` for BLAS), which a compilation needs and a cached kernel does not:
+    0.2–0.3 s of CPU, a quarter of a cold ``stochsyn run`` (benchmarks/RESULTS.md). This
+    loads the cached overload with the runtime the machine code links to (numba's
+    reference-counted allocator, NRT) set up alone, and registers it the way numba's own
+    cache hit does (``Dispatcher.compile``). When the cache has no entry for these types,
+    numba compiles them as usual (its compiler sets itself up fully), so a miss costs
+    nothing extra; with a numba whose internals differ, nothing is done and the first
+    call loads the kernel numba's way.
+
+    Parameters
+    ----------
+    dispatcher : numba Dispatcher
+        A function compiled with ``numba.njit(cache=True)``.
+    args : tuple
+        Arguments of a call; only their numba types matter (``Dispatcher.typeof_pyval``,
+        as the dispatcher types a call).
+
+    Returns
+    -------
+    bool
+        True if ``dispatcher`` now holds the overload for ``args``' types.
+    """
+    cache = getattr(dispatcher, "_cache", None)
+    if not (hasattr(cache, "_load_overload")
+            and hasattr(cache, "_guard_against_spurious_io_errors")):
+        return False
+    try:
+        from numba.core.runtime import rtsys
+        signature = tuple(dispatcher.typeof_pyval(a) for a in args)
+    except Exception:       # noqa: BLE001 - a type numba cannot name: its call says why
+        return False
+    if signature in dispatcher.overloads:
+        return True
+
+    def load_overload(sig, target_context):
+        # numba's Cache.load_overload without its target_context.refresh()
+        rtsys.initialize(target_context)
+        with cache._guard_against_spurious_io_errors():
+            return cache._load_overload(sig, target_context)
+
+    with _load_lock:
+        cache.load_overload = load_overload     # this instance only, for this call
+        try:
+            dispatcher.compile(signature)
+        finally:
+            del cache.load_overload
+    return signature in dispatcher.overloads
+
+
+__all__ = ["borrowing_njit", "fetch_add", "load_from_cache"]

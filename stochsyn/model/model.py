@@ -24,7 +24,6 @@ from .elements import (CONTINUOUS_ATOL, CONTINUOUS_RTOL, RATE_KINDS, STATE_KINDS
 from .errors import ModelError, UnitWarning
 from .membrane import Channel, Membrane
 from .rules import AgentType, suggestion
-from .sbml.writer import write_sbml
 from .spec_reader import _override, read_spec
 from .temperature import TemperatureScaling
 from .variants import applied_names, describe_variants
@@ -283,6 +282,7 @@ class Model:
         ModelError
             If python-libsbml is not installed or the file cannot be written.
         """
+        from .sbml.writer import write_sbml   # (xml.sax and urllib: only for export)
         return write_sbml(self, path)
 
     def __getstate__(self) -> dict:

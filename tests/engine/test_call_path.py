@@ -132,8 +132,9 @@ def test_simulate_imports_neither_pandas_nor_pyarrow():
 
 def test_stochsyn_run_writes_and_summarises_a_dataset_without_pandas(tmp_path):
     """pyarrow's ``pa.array``, ``to_numpy`` and ``fill_null`` import pandas, and numba's
-    BLAS check scipy.linalg (each 0.2–0.8 s of a cold start): the command writes, reads
-    back and summarises the dataset without either."""
+    registries (``numba.np.arraymath``, whose BLAS check imports scipy.linalg) are set up
+    before numba looks in its cache (each 0.2–0.8 s of a cold start): the command loads
+    the kernel, writes, reads back and summarises the dataset without any of them."""
     script = textwrap.dedent(f"""
         import sys
         from stochsyn.cli import main
@@ -141,8 +142,8 @@ def test_stochsyn_run_writes_and_summarises_a_dataset_without_pandas(tmp_path):
                      "--trajectories", "3", "--seed", "1", "--threads", "1",
                      "--no-progress", "--out", {str(tmp_path / 'out')!r}]) == 0
         assert "pyarrow" in sys.modules and "pandas" not in sys.modules
-        assert "scipy.linalg" not in sys.modules      # (cli._numba_without_blas)
-        import scipy.linalg                            # still importable afterwards
+        assert "scipy.linalg" not in sys.modules      # (engine.jit.load_from_cache)
+        assert "numba.np.arraymath" not in sys.modules
     """)
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
                           text=True)
@@ -154,6 +155,45 @@ def test_stochsyn_run_writes_and_summarises_a_dataset_without_pandas(tmp_path):
     np.testing.assert_array_equal(ens.counts, again.counts)
     np.testing.assert_array_equal(ens.firings, again.firings)
     assert list(ens.summary()["status"]) == ["ok"] * 3
+
+
+def test_a_kernel_loaded_from_the_cache_needs_no_compiler_and_gives_the_same_bits(tmp_path):
+    """engine.jit.load_from_cache: in a fresh process the kernel comes from numba's cache
+    without numba's typing and lowering registries (numba.np.arraymath is the first of
+    them; 0.2-0.3 s of CPU); its results are those of the kernel numba loads its own way;
+    a function the cache does not hold yet is compiled (and then cached) as usual."""
+    module = tmp_path / "tiny_kernel.py"
+    module.write_text("import numba\n\n@numba.njit(cache=True)\ndef twice(x):\n"
+                      "    return 2.0 * x\n")
+    script = textwrap.dedent(f"""
+        import hashlib, sys
+        sys.path.insert(0, {str(tmp_path)!r})
+        import stochsyn as ss
+        import stochsyn.engine.batch as batch
+        if sys.argv[1] == "numba":       # numba's own load, registries and all
+            batch.load_from_cache = lambda dispatcher, args: False
+        model = ss.load_model({str(EXAMPLES / 'ampar_network.toml')!r})
+        ens = ss.simulate(model, 2.0, 6, seed=3, n_threads=2, record_events=True)
+        print(hashlib.sha256(ens.counts.tobytes() + ens.firings.tobytes()).hexdigest())
+        print("numba.np.arraymath" in sys.modules)
+        from stochsyn.engine.jit import load_from_cache
+        import tiny_kernel
+        print(load_from_cache(tiny_kernel.twice, (1.5,)), tiny_kernel.twice(1.5),
+              "numba.np.arraymath" in sys.modules)
+    """)
+
+    def run(how):
+        done = subprocess.run([sys.executable, "-c", script, how], cwd=REPO,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout.split("\n")
+
+    first = run("cache")        # the kernel loaded; tiny_kernel compiled (a miss)
+    assert first[1:3] == ["False", "True 3.0 True"]   # a compilation sets numba up
+    cached = run("cache")
+    assert cached[1:3] == ["False", "True 3.0 False"]     # both from the cache
+    own = run("numba")
+    assert own[1] == "True" and own[0] == cached[0] == first[0]
 
 
 def test_a_kept_network_does_not_keep_its_model_alive():
@@ -262,6 +302,30 @@ def test_short_trajectories_wake_no_worker(monkeypatch):
     np.testing.assert_array_equal(long.counts, uncut.counts)
     np.testing.assert_array_equal(long.firings, uncut.firings)
     np.testing.assert_array_equal(long.status, uncut.status)
+
+
+def test_with_two_threads_a_pilot_measures_and_a_rest_smaller_than_a_wake_up_stays(
+        monkeypatch):
+    """With several threads the calling thread runs a pilot of PILOT_WORK alone, finishes
+    a rest worth less than INLINE_ROW_WORK alone too, and shares a larger one; the bits
+    are those of one thread."""
+    import stochsyn.engine.batch as batch_module
+    woken = []
+    original = batch_module._worker_pool
+    monkeypatch.setattr(batch_module, "_worker_pool",
+                        lambda n: woken.append(n) or original(n))
+    model = ss.load_model(EXAMPLES / "dimerisation.toml")       # ~65 events, 51 samples
+    times = np.linspace(0.0, 50.0, 51)
+    for n, expected in ((30, []), (400, [2])):
+        woken.clear()
+        one = ss.simulate(model, 50.0, n, seed=4, sample_times=times, n_threads=1)
+        two = ss.simulate(model, 50.0, n, seed=4, sample_times=times, n_threads=2)
+        work = one.n_events.sum() + n * len(times)
+        assert (batch_module.PILOT_WORK < work < batch_module.PILOT_WORK
+                + batch_module.INLINE_ROW_WORK) == (n == 30)
+        assert woken == expected, n
+        np.testing.assert_array_equal(one.counts, two.counts)
+        np.testing.assert_array_equal(one.firings, two.firings)
 
 
 def test_event_records_of_a_trajectory_cut_in_the_calling_thread_are_its_full_runs(

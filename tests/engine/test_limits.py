@@ -356,12 +356,14 @@ def test_capacity_bounds_agents_alive_at_once_and_ids_are_never_reused():
 
 
 # ---------------------------------------------------------------- kernel cache hygiene
-def test_kernel_cache_is_cleared_when_any_engine_source_changes(tmp_path):
+def test_kernel_cache_is_cleared_when_any_engine_source_changes(tmp_path, monkeypatch):
     """numba keys a cached kernel to its own file only; the engine keeps a fingerprint of
-    all its sources and drops the cache when one of them changes."""
+    the code of its sources that numba compiles and drops the cache when it changes."""
     from stochsyn.engine import invalidate_stale_kernel_cache
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
 
-    (tmp_path / "ssa.py").write_text("a = 1\n")
+    kernel = "import numba\nfrom .hazard import b\n\n@numba.njit(cache=True)\ndef k():\n    return b\n"
+    (tmp_path / "ssa.py").write_text(kernel)
     (tmp_path / "hazard.py").write_text("b = 1\n")
     cache = tmp_path / "__pycache__"
     cache.mkdir()
@@ -373,3 +375,70 @@ def test_kernel_cache_is_cleared_when_any_engine_source_changes(tmp_path):
     (tmp_path / "hazard.py").write_text("b = 2\n")            # only the inlined module
     assert invalidate_stale_kernel_cache(tmp_path)
     assert not (cache / "ssa.kernel-1.py311.nbi").exists()
+
+
+def test_kernel_cache_outlives_edits_of_docstrings_comments_layout_and_python_around(
+        tmp_path, monkeypatch):
+    """The fingerprint is of the code numba compiles: a docstring, a comment or the
+    layout of a line may change (numba itself recompiles what the edited file defines, by
+    a digest of its text), and so may a module that compiles nothing and that no kernel
+    imports (batch.py); a constant, an operator or a name of kernel code may not."""
+    from stochsyn.engine import invalidate_stale_kernel_cache
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+
+    (tmp_path / "ssa.py").write_text("from stochsyn.engine.hazard import f\n"
+                                     "from .jit import njit\nk = njit(f)\n")
+    (tmp_path / "jit.py").write_text("from numba import njit\n")
+    (tmp_path / "batch.py").write_text("from .ssa import k\nTHREADS = 2\n")
+    source = tmp_path / "hazard.py"
+    source.write_text('"""Module."""\nK = 2\n\n\ndef f(x):\n    """Doc."""\n    return x * K\n')
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+    kernel = cache / "ssa.kernel-1.py311.nbc"
+    kernel.write_text("machine code")
+    invalidate_stale_kernel_cache(tmp_path)
+    kernel.write_text("machine code")
+    for path, edit in (
+            (source, '"""Module, explained."""\nK = 2\n\n\ndef f(x):\n    """Doc."""\n'
+                     '    return x * K\n'),
+            (source, '"""Module."""\nK = 2  # why two\n\ndef f(x):\n    """Doc, longer,\n'
+                     '    on two lines."""\n    return (x\n            * K)\n'),
+            (source, 'K = 2\ndef f(x): return x * K\n'),
+            (tmp_path / "batch.py", "from .ssa import k\nTHREADS = 4\n")):
+        path.write_text(edit)
+        assert not invalidate_stale_kernel_cache(tmp_path), edit
+        assert kernel.exists(), edit
+    for path, edit in ((source, 'K = 3\ndef f(x): return x * K\n'),
+                       (source, 'K = 3\ndef f(x): return x + K\n'),
+                       (source, 'K = 3\ndef f(y): return y + K\n'),
+                       (source, 'K = 3\ndef f(y): return "y" + K\n'),
+                       (tmp_path / "jit.py", "from numba import njit as njit\n"),
+                       (tmp_path / "batch.py", "import numba\nk = numba.njit(len)\n")):
+        kernel.write_text("machine code")
+        path.write_text(edit)
+        assert invalidate_stale_kernel_cache(tmp_path), edit
+        assert not kernel.exists(), edit
+    assert not invalidate_stale_kernel_cache(tmp_path)       # the new code is kept
+
+
+def test_kernel_cache_under_numba_cache_dir_is_cleared_there(tmp_path, monkeypatch):
+    """With NUMBA_CACHE_DIR (clusters) numba caches the kernels in a folder of its own
+    there, which is the one the engine clears."""
+    from stochsyn.engine import invalidate_stale_kernel_cache, kernel_cache_folder
+    from numba.core.caching import _CacheLocator
+
+    package = tmp_path / "engine"
+    package.mkdir()
+    source = package / "ssa.py"
+    source.write_text("import numba\nk = numba.njit(lambda: 1)\n")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
+    folder = kernel_cache_folder(package)
+    assert folder == tmp_path / "numba" / _CacheLocator.get_suitable_cache_subpath(
+        str(source))                                    # where numba itself puts it
+    invalidate_stale_kernel_cache(package)
+    (folder / "ssa.k-2.py311.nbi").write_text("index")
+    assert not invalidate_stale_kernel_cache(package)
+    source.write_text("import numba\nk = numba.njit(lambda: 2)\n")
+    assert invalidate_stale_kernel_cache(package)
+    assert not (folder / "ssa.k-2.py311.nbi").exists()
+    assert not (package / "__pycache__").exists()
