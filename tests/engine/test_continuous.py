@@ -430,11 +430,13 @@ def test_results_tables_and_parquet(tmp_path):
     np.testing.assert_array_equal(back.continuous_values, ens.continuous_values)
     np.testing.assert_array_equal(back.counts, ens.counts)
     np.testing.assert_array_equal(back.ode_steps, ens.ode_steps)
+    np.testing.assert_array_equal(back.ode_rejected, ens.ode_rejected)
     import pyarrow.parquet as pq
     schema = pq.read_schema(next((tmp_path / "run" / "counts").glob("*.parquet")))
     assert str(schema.field("Ca").type) == "double" and str(schema.field("O").type) == "int64"
     summary = ens.summary()
     np.testing.assert_array_equal(summary["ode_steps"], ens.ode_steps)
+    np.testing.assert_array_equal(summary["ode_rejected"], ens.ode_rejected)
 
 
 def test_event_record_rerun_with_a_membrane():
