@@ -102,6 +102,10 @@ GROUPS = (
     ("NMDAR Ca influx (GHK)", ("nmda_ca_influx",)),
     ("NMDAR Mg block/unblock", ("nmdar_mg",)),
     ("receptor gating", ("nmdar_", "ampa_")),
+    # the VGCC module (reactions/modules/vgcc.toml): at rest the T-type gates' flicker is
+    # most of the events, and in the hybrid mode each opening or closing restarts the ODE
+    ("VGCC Ca influx (GHK)", ("vgcc_R_ca_influx", "vgcc_T_ca_influx", "vgcc_L_ca_influx")),
+    ("VGCC gating", ("vgcc_",)),
 )
 OTHER = "other"
 

@@ -21,10 +21,13 @@ warm-up; the CPU time is the process's, closer than the wall time to the cost on
 machine when other processes share the cores; trajectories run in one ``simulate`` call on
 1 thread, so the Python overhead of a call is spread over them; the rest and EPSP cases
 run ``--repeat`` times and report the best), events per trajectory and events/s, and for
-the hybrid ODE steps and restarts per trajectory and the speed-up over the exact mode.
+the hybrid ODE steps (accepted and rejected) and restarts per trajectory and the speed-up
+over the exact mode. Steps, rejections, restarts and events do not depend on the load:
+compare those between runs on a busy machine, the times only on a quiet one.
 
 Where the time goes (hybrid): firings per trajectory by reaction group (the groups of
-bench_electrophysiology.py), ODE steps and restarts, and the wall time split into the
+bench_electrophysiology.py), ODE steps per restart and the share rejected, and the wall
+time split into the
 discrete part and the ODE: the same trajectories run again with the flux's rate set to 0
 (``QUIET``: the NMDAR's and the VGCCs' flux rates 0). Nothing discrete reads Ca²⁺ in this model, so that run
 draws the same events (checked: identical firings) while its ODE stays at rest (no
@@ -143,6 +146,7 @@ def main(argv=None):
                                 rate=float(ens.n_events.mean()) / wall, groups=by_group(ens))
             if mode == "hybrid":
                 result[mode].update(steps=float(ens.ode_steps.mean()),
+                                    rejected=float(ens.ode_rejected.mean()),
                                     restarts=float(ens.ode_restarts.mean()))
                 quiet = model.with_parameters(**QUIET)
                 ens0, wall0, _, cpu0 = measure(quiet, protocol, t_end, n, every, args.seed,
@@ -161,7 +165,7 @@ def main(argv=None):
     head = (f"{'case':10s} {'exact':>11s} {'hybrid':>11s} {'CPU exact':>11s} "
             f"{'CPU hybrid':>11s} {'speed-up':>9s} {'target':>9s} {'CPU':>4s} "
             f"{'events exact':>13s} {'events hyb':>11s} {'M ev/s hyb':>10s} {'ODE steps':>10s}"
-            f" {'restarts':>9s}")
+            f" {'rejected':>9s} {'restarts':>9s}")
     print(head)
     print("-" * len(head))
     for name in rows:
@@ -175,12 +179,12 @@ def main(argv=None):
               f"{1e3 * e['cpu']:9.3f}ms {1e3 * h['cpu']:9.3f}ms "
               f"{e['wall'] / h['wall']:8.1f}x {verdict:>9s} {cpu_verdict:>4s} "
               f"{e['events']:13.4g} {h['events']:11.4g} {h['rate'] / 1e6:10.3f} "
-              f"{h['steps']:10.4g} {h['restarts']:9.4g}")
+              f"{h['steps']:10.4g} {h['rejected']:9.4g} {h['restarts']:9.4g}")
 
     print("\n== where the hybrid's time goes ==")
     labels = [label for label, _ in GROUPS] + [OTHER]
     print(f"{'case':10s} {'discrete':>10s} {'ODE':>10s} {'ODE share':>9s} {'µs/step':>8s} "
-          f"{'CPU: disc.':>10s} {'ODE':>10s}  "
+          f"{'CPU: disc.':>10s} {'ODE':>10s} {'steps/restart':>13s} {'rejected':>8s}  "
           "firings per trajectory by group (hybrid; Ca²⁺ influx: the flux's total)")
     for name in rows:
         h = figures[name]["hybrid"]
@@ -188,13 +192,18 @@ def main(argv=None):
         ode_cpu = h["cpu"] - h["discrete_cpu"]
         groups = "; ".join(f"{label} {h['groups'][label]:.4g}" for label in labels
                            if h["groups"][label])
+        attempts = h["steps"] + h["rejected"]
         print(f"{name:10s} {1e3 * h['discrete_wall']:8.3f}ms {1e3 * ode:8.3f}ms "
-              f"{100 * ode / h['wall']:8.0f}% {1e6 * ode / max(h['steps'], 1):8.2f} "
-              f"{1e3 * h['discrete_cpu']:8.3f}ms {1e3 * ode_cpu:8.3f}ms  {groups}"
+              f"{100 * ode / h['wall']:8.0f}% {1e6 * ode / max(attempts, 1):8.2f} "
+              f"{1e3 * h['discrete_cpu']:8.3f}ms {1e3 * ode_cpu:8.3f}ms "
+              f"{h['steps'] / max(h['restarts'], 1):13.2f} "
+              f"{100 * h['rejected'] / max(attempts, 1):7.1f}%  {groups}"
               + ("" if h["same_events"] else "  (NOT the same events!)"))
     print("(discrete: the same trajectories with the flux's rate 0, same events, ODE at rest "
           f"with {', '.join(str(figures[n]['hybrid']['quiet_restarts']) for n in rows)} "
-          "restarts; ODE: the rest)")
+          "restarts; ODE: the rest; µs/step: the ODE's wall time per step attempted, "
+          "accepted or rejected; steps/restart: accepted steps per restart; rejected: "
+          "share of the attempts)")
     print("\nloadavg at end:", open("/proc/loadavg").read().split()[:3],
           f"; total run time {time.perf_counter() - started:.0f} s")
     if args.json:

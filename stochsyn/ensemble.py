@@ -553,6 +553,7 @@ def _hybrid_fields(cont_values, results, network) -> dict:
     fluxes = network.hybrid.fx_rx
     flux_totals[:, fluxes] = results[:, 9:9 + len(fluxes)]
     return dict(continuous_values=cont_values, ode_steps=results[:, 4].astype(np.int64),
+                ode_rejected=results[:, 5].astype(np.int64),
                 continuous_clamped=results[:, 6].copy(),
                 ode_restarts=results[:, 7].astype(np.int64), flux_totals=flux_totals)
 
@@ -641,6 +642,7 @@ def _concatenate(parts, labels, provenance) -> Ensemble:
         **({} if parts[0].continuous_values is None else dict(
             continuous_values=np.concatenate([p.continuous_values for p in parts]),
             ode_steps=np.concatenate([p.ode_steps for p in parts]),
+            ode_rejected=np.concatenate([p.ode_rejected for p in parts]),
             continuous_clamped=np.concatenate([p.continuous_clamped for p in parts]),
             ode_restarts=np.concatenate([p.ode_restarts for p in parts]),
             flux_totals=np.concatenate([p.flux_totals for p in parts]))),

@@ -128,6 +128,11 @@ class Ensemble:
         whole numbers (>= 0), so that integer code keeps working.
     ode_steps : (n_trajectories,) int64 ndarray or None
         Accepted steps of the ODE of the continuous species.
+    ode_rejected : (n_trajectories,) int64 ndarray or None
+        Steps of that ODE rejected by its error control (or for non-finite amounts or a
+        singular stage matrix) and retried with a smaller step: each cost as much as an
+        accepted one, so ``ode_steps + ode_rejected`` is what the integrator paid (0 in a
+        dataset written before this column existed).
     continuous_clamped : (n_trajectories,) float64 ndarray or None
         Molecules created by setting an amount that a discrete reaction made negative to 0
         (0 unless a continuous species is too scarce for the hybrid mode; see
@@ -169,6 +174,7 @@ class Ensemble:
     continuous: tuple[str, ...] = ()
     continuous_values: np.ndarray | None = None
     ode_steps: np.ndarray | None = None
+    ode_rejected: np.ndarray | None = None
     continuous_clamped: np.ndarray | None = None
     ode_restarts: np.ndarray | None = None
     flux_totals: np.ndarray | None = None
@@ -185,6 +191,8 @@ class Ensemble:
                 self.continuous_values = np.zeros((n, len(self.times), len(self.continuous)))
             if self.ode_steps is None:
                 self.ode_steps = np.zeros(n, dtype=np.int64)
+            if self.ode_rejected is None:
+                self.ode_rejected = np.zeros(n, dtype=np.int64)
             if self.continuous_clamped is None:
                 self.continuous_clamped = np.zeros(n)
             if self.ode_restarts is None:
@@ -384,6 +392,7 @@ class Ensemble:
         })
         if self.continuous:
             table["ode_steps"] = self.ode_steps
+            table["ode_rejected"] = self.ode_rejected
             table["ode_restarts"] = self.ode_restarts
             table["continuous_clamped"] = self.continuous_clamped
         if names is None:
@@ -655,6 +664,7 @@ def trajectory_table(ens: Ensemble, records_per_trajectory: np.ndarray | None = 
     add("n_records", per_trajectory, pa.int64())
     if ens.continuous:
         add("ode_steps", ens.ode_steps, pa.int64())
+        add("ode_rejected", ens.ode_rejected, pa.int64())
         add("continuous_clamped", ens.continuous_clamped, pa.float64(), _UNIT_COUNT)
         add("ode_restarts", ens.ode_restarts, pa.int64())
         for j, reaction in enumerate(ens.reactions):      # the fluxes' totals (else 0)
@@ -939,6 +949,7 @@ def read(directory: str | os.PathLike, names: str | Iterable[str] | None = None,
         provenance=manifest["provenance"], n_releases=column("n_releases", np.int64),
         continuous=continuous,
         ode_steps=column("ode_steps", np.int64) if continuous else None,
+        ode_rejected=column("ode_rejected", np.int64) if continuous else None,
         continuous_clamped=column("continuous_clamped", np.float64) if continuous else None,
         ode_restarts=column("ode_restarts", np.int64) if continuous else None,
         flux_totals=((np.stack([column(f"{FLUX_PREFIX}{r}", np.float64) for r in reactions],

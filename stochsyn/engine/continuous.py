@@ -43,6 +43,23 @@ sorts the reactions:
   conservation stays checkable;
 * interventions set or add to a continuous amount (``set``/``add``).
 
+Restarts keep the step size
+---------------------------
+At a restart the amounts are continuous and only their derivative jumps (a flux switched
+on or off, V(t) taking another course), so the integrator does not start afresh from a
+first-step estimate (``hinit``, :func:`_initial_step`, used at t = 0 only): the first step
+is the controller's proposal from the last step, at most ``_RESTART_GROWTH`` = 2 times the
+first step accepted after the previous restart (restarts come in runs of like ones: a
+channel's flicker), and a rejected first step may shrink up to 20× at once. Measured on the
+spine example (``benchmarks/RESULTS.md``, issue 12, i12d): starting from the proposal
+alone, or from the last accepted step, takes 6–10 % fewer accepted steps but 4.8–5.6× as
+many rejected ones (a T-type opening's Ca²⁺ transient, ~3 ions against ~3 free, is far
+from what the last step saw): 31–47 % more attempts in all at rest; letting steps grow 10×
+or 20× instead of 6× changes the count by < 1.5 %. The Jacobian and the inverted stage
+matrix are not carried across a restart: J depends on y (the buffers' binding is
+bilinear) and y at the restart lies inside the last step, not at its start where J was
+evaluated, and Rodas4's order needs the exact Jacobian (a W-method would not).
+
 When the right-hand side changes
 --------------------------------
 The ODE is integrated lazily, up to the times at which y is needed (a sample, an event
@@ -98,8 +115,12 @@ inlined (numba ``inline="always"``): a call passes every array of ``hy`` (50) an
 ``drive`` as separate arguments, ~350 scalars, which cost more than the arithmetic of a
 5-species step. Inlining them cut the CPU time of a simulated minute at rest of the spine
 example (with VGCCs) from ~305 to ~213 ms (load 8–9 on 2 cores; ``benchmarks/RESULTS.md``).
-For the same reason the step itself, its Jacobian and inversion, and :func:`fired` (called
-by the kernel at every event of the hybrid mode) are inlined into their callers.
+For the same reason the step itself, its Jacobian and inversion are inlined into their
+callers. :func:`fired` (called by the kernel at every event of the hybrid mode) is not: the
+kernel is compiled with numba's reference counting, and inlined there every array it reads
+from ``hy`` and ``ctx`` was counted up and down at each event (two atomic operations per
+array): ``perf`` put 46 % of the kernel's own time in a resting minute (fluxes at 0, the
+discrete part alone) on those two instructions, more than the ~350 scalars a call passes.
 The right-hand side is split into ``g(y)``, the ODE terms and the fluxes of the state kinds,
 and the forcing ``b(t)`` of the time-dependent fluxes, which read no continuous species:
 the forcing is evaluated once per distinct stage time (stages 5 and 6 share t0 + h), and
@@ -996,7 +1017,7 @@ def settle_first(hy, j):
     return hy.settle_before[j] != 0
 
 
-@numba.njit(cache=True, inline="always", error_model="numpy")
+@borrowing_njit(error_model="numpy")
 def fired(hy, drive, ctx, ws, st, cp_static, j, t, settled, conductance, n_fx_timed,
           values, sample_times):
     """Reaction ``j`` fired at ``t`` (its counts and agents changed; the membrane not yet

@@ -176,6 +176,18 @@ def time_factor(kind, u, v_param, v_half):
 
 
 @numba.njit(cache=True, inline="always")
+def same_law(drive, j, k):
+    """Whether reactions ``j`` and ``k`` have the same time factor: the same kind, input,
+    ``rate_vscale`` and ``rate_vhalf``. An agent rule expanded over the states of its
+    other sites gives runs of such reactions in ``tv_list`` (a VGCC's gate opening with
+    its inactivation site in either state): the loops below compute a run's factor once
+    and reuse it, the same bits: on the spine example 15 factors instead of 28, 13
+    exponentials instead of 22."""
+    return (drive[0][j] == drive[0][k] and drive[1][j] == drive[1][k]
+            and drive[2][j] == drive[2][k] and drive[18][j] == drive[18][k])
+
+
+@numba.njit(cache=True, inline="always")
 def tv_rate(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t):
     """``Σ_j s_j f_j(t)`` over the time-dependent reactions (1/s), with the inputs' step
     parts taken from ``base`` (see :func:`set_bases`), their pulses from ``pulse`` and the
@@ -184,12 +196,17 @@ def tv_rate(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t):
     rate_kind, rate_input = drive[0], drive[1]
     rate_vscale, rate_vhalf = drive[2], drive[18]
     total = 0.0
+    done = -1       # the last reaction whose factor f was computed (:func:`same_law`)
+    f = 0.0
     for q in range(len(tv_list)):
         j = tv_list[q]
         s = tv_static[j]
         if s > 0.0:
-            total += s * time_factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j],
-                                     rate_vhalf[j])
+            if done < 0 or not same_law(drive, j, done):
+                f = time_factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j],
+                                rate_vhalf[j])
+                done = j
+            total += s * f
     return total
 
 
@@ -310,8 +327,11 @@ def freeze_factors(drive, tv_list, used_inputs, base, pulse, mem, u_now, t, tv_f
     rate_vscale, rate_vhalf = drive[2], drive[18]
     for q in range(len(tv_list)):
         j = tv_list[q]
-        tv_factor[j] = time_factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j],
-                                   rate_vhalf[j])
+        if q > 0 and same_law(drive, j, tv_list[q - 1]):
+            tv_factor[j] = tv_factor[tv_list[q - 1]]
+        else:
+            tv_factor[j] = time_factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j],
+                                       rate_vhalf[j])
     return t_break
 
 
@@ -468,10 +488,13 @@ def tv_bound(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_lo, u_h
     total = 0.0
     for q in range(len(tv_list)):
         j = tv_list[q]
-        i = rate_input[j]
-        f = max(time_factor(rate_kind[j], u_lo[i], rate_vscale[j], rate_vhalf[j]),
-                time_factor(rate_kind[j], u_hi[i], rate_vscale[j], rate_vhalf[j]))
-        tv_fmax[j] = max(f, 0.0) * (1.0 + 1e-9)
+        if q > 0 and same_law(drive, j, tv_list[q - 1]):
+            tv_fmax[j] = tv_fmax[tv_list[q - 1]]
+        else:
+            i = rate_input[j]
+            f = max(time_factor(rate_kind[j], u_lo[i], rate_vscale[j], rate_vhalf[j]),
+                    time_factor(rate_kind[j], u_hi[i], rate_vscale[j], rate_vhalf[j]))
+            tv_fmax[j] = max(f, 0.0) * (1.0 + 1e-9)
         total += tv_static[j] * tv_fmax[j]
     return total
 
@@ -519,12 +542,17 @@ def select_tv(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t
     rate_kind, rate_input = drive[0], drive[1]
     rate_vscale, rate_vhalf = drive[2], drive[18]
     last = -1
+    done = -1       # as in :func:`tv_rate`
+    f = 0.0
     for q in range(len(tv_list)):
         j = tv_list[q]
         s = tv_static[j]
         if s > 0.0:
-            a = s * time_factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j],
+            if done < 0 or not same_law(drive, j, done):
+                f = time_factor(rate_kind[j], u_now[rate_input[j]], rate_vscale[j],
                                 rate_vhalf[j])
+                done = j
+            a = s * f
             if a > 0.0:
                 last = j
                 if u < a:
@@ -535,5 +563,5 @@ def select_tv(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now, t
 
 __all__ = ["STEPS_PER_PERIOD", "STEPS_PER_PULSE_TAU", "THIN_STEPS_PER_PERIOD", "bound_holds",
            "drive_arrays", "freeze_factors", "input_ranges", "input_values", "new_interval",
-           "quiet_from", "select_tv", "set_bases", "step_part", "time_factor", "tv_bound",
+           "quiet_from", "same_law", "select_tv", "set_bases", "step_part", "time_factor", "tv_bound",
            "tv_rate", "tv_rate_at"]

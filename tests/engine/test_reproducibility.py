@@ -255,6 +255,7 @@ def assert_same_hybrid_run(a, b):
     assert_same_run(a, b)
     np.testing.assert_array_equal(a.continuous_values, b.continuous_values)
     np.testing.assert_array_equal(a.ode_steps, b.ode_steps)
+    np.testing.assert_array_equal(a.ode_rejected, b.ode_rejected)
     np.testing.assert_array_equal(a.ode_restarts, b.ode_restarts)
     np.testing.assert_array_equal(a.flux_totals, b.flux_totals)
 
