@@ -60,7 +60,7 @@ fires from a non-positive amount. The ODE repays it by the kinetics themselves:
   ``max(y, 0)``: a pool in deficit fires nothing and does not feed a pump (running a flux
   backward would take molecules from outside the moiety);
 * the largest deficit a jump left is kept per trajectory (``Ensemble.continuous_deficit``,
-  molecules; it also bounds the ODE's own round-off below 0, which is ~``atol``).
+  molecules; the ODE's own round-off below 0, ~``atol``, is not counted).
   ``stochsyn.simulate`` warns (``HybridWarning``) when it reaches
   ``stochsyn.ensemble.DEFICIT_WARN_MOLECULES`` (one molecule): only a reaction of
   stoichiometry > 1 in a pool holding less than one molecule can do that, and such a
