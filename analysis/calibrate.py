@@ -1,5 +1,10 @@
 """Calibration of the spine model, once (docs/science.md §8.4): the electrophysiology part.
 
+The plasticity part (V9, V10) is not fitted: ``analysis/lasting_ltp.py`` screens the
+candidate parameters for a lasting LTP (docs/science.md §8.5 "Calibration, part 2a");
+the one measured, ``pp1_camkii_kcat`` = 1 /s, did not make HFS potentiation last and broke
+the quiet rest, so ``reactions/spine.toml`` keeps the literature value.
+
 Free parameters, each kept inside its literature range (docs/science.md §3.1, §4):
 
 * ``ampa_conductance``, the effective single-channel AMPAR conductance γ: literature value

@@ -51,9 +51,17 @@ class RunWarning(UserWarning):
 
 
 class HybridWarning(RuntimeWarning):
-    """In the hybrid mode, a discrete reaction consumed more of a continuous species than
-    there was; the amount was set to 0 (``Ensemble.continuous_clamped`` says how much was
-    created so)."""
+    """In the hybrid mode, a discrete reaction left a deficit of at least
+    :data:`DEFICIT_WARN_MOLECULES` in a continuous species (``Ensemble.continuous_deficit``):
+    the species is too scarce to be continuous."""
+
+
+#: A deficit (``Ensemble.continuous_deficit``) of this many molecules or more warns. A
+#: coupled reaction fires only from a positive amount, so a deficit is below the
+#: reaction's stoichiometry; one molecule or more means a reaction of stoichiometry > 1
+#: took from a pool holding less than one molecule (:mod:`stochsyn.engine.continuous`,
+#: "Deficits").
+DEFICIT_WARN_MOLECULES = 1.0
 
 
 def sample_grid(t_end: float, sample_every: float | None = None,
@@ -554,7 +562,7 @@ def _hybrid_fields(cont_values, results, network) -> dict:
     flux_totals[:, fluxes] = results[:, 9:9 + len(fluxes)]
     return dict(continuous_values=cont_values, ode_steps=results[:, 4].astype(np.int64),
                 ode_rejected=results[:, 5].astype(np.int64),
-                continuous_clamped=results[:, 6].copy(),
+                continuous_deficit=results[:, 6].copy(),
                 ode_restarts=results[:, 7].astype(np.int64), flux_totals=flux_totals)
 
 
@@ -643,7 +651,7 @@ def _concatenate(parts, labels, provenance) -> Ensemble:
             continuous_values=np.concatenate([p.continuous_values for p in parts]),
             ode_steps=np.concatenate([p.ode_steps for p in parts]),
             ode_rejected=np.concatenate([p.ode_rejected for p in parts]),
-            continuous_clamped=np.concatenate([p.continuous_clamped for p in parts]),
+            continuous_deficit=np.concatenate([p.continuous_deficit for p in parts]),
             ode_restarts=np.concatenate([p.ode_restarts for p in parts]),
             flux_totals=np.concatenate([p.flux_totals for p in parts]))),
         firings=np.concatenate([p.firings for p in parts]),
@@ -1242,14 +1250,15 @@ def _consuming_fluxes(network: Network | None) -> str:
 
 def _check_status(ens: Ensemble, on_stop: str, max_events: int, skipped: int = 0,
                   network: Network | None = None) -> None:
-    if ens.continuous_clamped is not None and np.any(ens.continuous_clamped > 0):
-        which = np.flatnonzero(ens.continuous_clamped > 0)
+    deficit = ens.continuous_deficit
+    if deficit is not None and np.any(deficit >= DEFICIT_WARN_MOLECULES):
+        which = np.flatnonzero(deficit >= DEFICIT_WARN_MOLECULES)
         warnings.warn(
-            f"{len(which)} trajectories had a discrete reaction consume more of a continuous "
-            f"species than there was (the amount was set to 0, creating "
-            f"{float(ens.continuous_clamped.sum()):.3g} molecules in all; "
-            "Ensemble.continuous_clamped per trajectory): such a species is too scarce to "
-            f"be continuous ({', '.join(ens.continuous)}); make it discrete",
+            f"{len(which)} trajectories had a discrete reaction take more of a continuous "
+            f"species than it held by {float(deficit[which].max()):.3g} molecules or more "
+            f"(Ensemble.continuous_deficit per trajectory; the ODE repays a deficit from the "
+            "same moiety, so totals hold, but a pool so often empty is too scarce to be "
+            f"continuous: {', '.join(ens.continuous)}); make it discrete",
             HybridWarning, stacklevel=3)
     if on_stop == "ignore" or (not skipped and not ens.status.any()):
         return
@@ -1303,4 +1312,5 @@ def _check_status(ens: Ensemble, on_stop: str, max_events: int, skipped: int = 0
 
 __all__ = ["simulate", "sweep", "apply_protocol", "sample_grid", "run_batch_task", "BatchTask",
            "SimulationError", "BudgetWarning", "HybridWarning", "RunWarning", "ModelError",
-           "LimitError", "RunInterrupted", "AlreadyComplete", "DEFAULT_MAX_EVENTS"]
+           "LimitError", "RunInterrupted", "AlreadyComplete", "DEFAULT_MAX_EVENTS",
+           "DEFICIT_WARN_MOLECULES"]

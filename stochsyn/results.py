@@ -133,10 +133,12 @@ class Ensemble:
         singular stage matrix) and retried with a smaller step: each cost as much as an
         accepted one, so ``ode_steps + ode_rejected`` is what the integrator paid (0 in a
         dataset written before this column existed).
-    continuous_clamped : (n_trajectories,) float64 ndarray or None
-        Molecules created by setting an amount that a discrete reaction made negative to 0
-        (0 unless a continuous species is too scarce for the hybrid mode; see
-        :mod:`stochsyn.engine.continuous`).
+    continuous_deficit : (n_trajectories,) float64 ndarray or None
+        The largest deficit (molecules) a discrete reaction left in a continuous amount by
+        taking more than the amount held: the amount goes below 0 and the ODE repays it
+        from the same moiety, so every conserved total holds (:mod:`stochsyn.engine.continuous`,
+        "Deficits"). Below the reaction's stoichiometry by construction; 0 when no pool
+        was overdrawn. (Datasets written before deficits were kept have NaN here.)
     ode_restarts : (n_trajectories,) int64 ndarray or None
         Times the ODE was stopped at an event or a scheduled change that altered its
         right-hand side (a jump, a flux's discrete factor, V(t) under a live flux, ...) and
@@ -175,7 +177,7 @@ class Ensemble:
     continuous_values: np.ndarray | None = None
     ode_steps: np.ndarray | None = None
     ode_rejected: np.ndarray | None = None
-    continuous_clamped: np.ndarray | None = None
+    continuous_deficit: np.ndarray | None = None
     ode_restarts: np.ndarray | None = None
     flux_totals: np.ndarray | None = None
     sweep_columns: dict[str, np.ndarray] = field(default_factory=dict)
@@ -193,14 +195,22 @@ class Ensemble:
                 self.ode_steps = np.zeros(n, dtype=np.int64)
             if self.ode_rejected is None:
                 self.ode_rejected = np.zeros(n, dtype=np.int64)
-            if self.continuous_clamped is None:
-                self.continuous_clamped = np.zeros(n)
+            if self.continuous_deficit is None:
+                self.continuous_deficit = np.zeros(n)
             if self.ode_restarts is None:
                 self.ode_restarts = np.zeros(n, dtype=np.int64)
             if self.flux_totals is None:
                 self.flux_totals = np.zeros((n, len(self.reactions)))
 
     # ------------------------------------------------------------------ basic views
+    @property
+    def continuous_clamped(self) -> np.ndarray | None:
+        """Molecules created by clamping a continuous amount at 0: zeros since deficits are
+        kept instead (:attr:`continuous_deficit`); kept so that code reading it runs."""
+        if self.continuous_deficit is None:
+            return None
+        return np.zeros(len(self.continuous_deficit))
+
     @property
     def n_trajectories(self) -> int:
         return len(self.trajectories)
@@ -394,7 +404,7 @@ class Ensemble:
             table["ode_steps"] = self.ode_steps
             table["ode_rejected"] = self.ode_rejected
             table["ode_restarts"] = self.ode_restarts
-            table["continuous_clamped"] = self.continuous_clamped
+            table["continuous_deficit"] = self.continuous_deficit
         if names is None:
             names = (tuple(self.observables or self.species)
                      + ((VOLTAGE_NAME,) if self.voltage_mv is not None else ()))
@@ -665,7 +675,7 @@ def trajectory_table(ens: Ensemble, records_per_trajectory: np.ndarray | None = 
     if ens.continuous:
         add("ode_steps", ens.ode_steps, pa.int64())
         add("ode_rejected", ens.ode_rejected, pa.int64())
-        add("continuous_clamped", ens.continuous_clamped, pa.float64(), _UNIT_COUNT)
+        add("continuous_deficit", ens.continuous_deficit, pa.float64(), _UNIT_COUNT)
         add("ode_restarts", ens.ode_restarts, pa.int64())
         for j, reaction in enumerate(ens.reactions):      # the fluxes' totals (else 0)
             add(f"{FLUX_PREFIX}{reaction}", ens.flux_totals[:, j], pa.float64(), _UNIT_COUNT)
@@ -950,7 +960,8 @@ def read(directory: str | os.PathLike, names: str | Iterable[str] | None = None,
         continuous=continuous,
         ode_steps=column("ode_steps", np.int64) if continuous else None,
         ode_rejected=column("ode_rejected", np.int64) if continuous else None,
-        continuous_clamped=column("continuous_clamped", np.float64) if continuous else None,
+        continuous_deficit=(column("continuous_deficit", np.float64, np.nan) if continuous
+                            else None),
         ode_restarts=column("ode_restarts", np.int64) if continuous else None,
         flux_totals=((np.stack([column(f"{FLUX_PREFIX}{r}", np.float64) for r in reactions],
                                axis=1) if reactions else np.zeros((n, 0)))

@@ -12,8 +12,8 @@ sorts the reactions:
   ν > 1 it is the deterministic limit of ``c · Π C(x, ν)`` (the rate equation
   ``v = k Π [S]^ν`` in molecules, since ``c = k Ω^(1-n) Π ν!``), and also the mean of
   ``C(x, ν)`` over a Poisson-distributed x of mean y; unlike ``C(y, ν)`` it is never
-  negative for 0 < y < ν − 1. Negative amounts (round-off of the ODE, at most of the order
-  of ``atol``) count as 0 in every law;
+  negative for 0 < y < ν − 1. A negative amount (a deficit, below) makes a mass-action
+  ODE term run backward; the Michaelis–Menten and Hill factors read it as 0;
 * a **flux** (a reaction that changes continuous species and leaves every discrete species
   and agent state as it was: Ca²⁺ entry through an open NMDAR, ``NMDAR(O) -> NMDAR(O) +
   Ca``) never fires; it adds ``ν_j · s_j(x) · f_j(u(t)) · Π_{continuous s} y_s^ν_s/ν_s! ·
@@ -36,11 +36,7 @@ sorts the reactions:
   reaction is live), with quadrature steps that never cross an ODE step;
 * a discrete reaction that changes a continuous species and also a discrete one (or that
   is opted out of the flux role, ``flux = false``) makes y **jump** by its net change at
-  the firing. If a jump would make an amount negative (a discrete reaction consuming a
-  continuous species whose amount is below its stoichiometry: the species should not be
-  continuous), the amount is set to 0 and the molecules so created are added up per
-  trajectory (``Ensemble.continuous_clamped``; ``stochsyn.simulate`` warns), so that
-  conservation stays checkable;
+  the firing. A jump may leave an amount negative: a **deficit** (next section);
 * interventions set or add to a continuous amount (``set``/``add``).
 
 Restarts keep the step size
@@ -59,6 +55,33 @@ or 20× instead of 6× changes the count by < 1.5 %. The Jacobian and the invert
 matrix are not carried across a restart: J depends on y (the buffers' binding is
 bilinear) and y at the restart lies inside the last step, not at its start where J was
 evaluated, and Rodas4's order needs the exact Jacobian (a W-method would not).
+
+Deficits
+--------
+A discrete reaction takes whole molecules; a continuous pool may hold less. Calmodulin's
+Ca²⁺-loaded states hold ~0.3 molecules at rest in the spine, and CaMKII binding one takes
+a whole molecule. The jump is applied in full and the amount goes below zero: the pool
+*owes* ``−y`` molecules. (Setting it to 0 instead, as before, created the missing
+molecules: +21 % calmodulin in 600 s of the spine model.) A deficit is always smaller than
+the reaction's stoichiometry, since a coupled propensity reads ``max(y, 0)`` and never
+fires from a non-positive amount. The ODE repays it by the kinetics themselves:
+
+* a mass-action ODE term ``c · Π y_s^ν_s / ν_s!`` is evaluated as ``± c · Π |y_s|^ν_s /
+  ν_s!``, with − (the reaction runs backward) when any reactant owes molecules. For one
+  reactant of order 1 this is the same linear law, deficit or not. So a state in deficit
+  draws molecules back from its neighbours of the same moiety (``C2N0 < 0`` makes
+  ``C2N0 -> C1N0 + Ca`` run as ``C1N0 + Ca -> C2N0``), the deficit relaxes at the rates of
+  the reactions that make it, and every conservation law holds to round-off (the jump
+  changes each total by exactly the reaction's net change);
+* a coupled reaction's propensity, a flux, and the Michaelis–Menten and Hill factors read
+  ``max(y, 0)``: a pool in deficit fires nothing and does not feed a pump (running a flux
+  backward would take molecules from outside the moiety);
+* the largest deficit a jump left is kept per trajectory (``Ensemble.continuous_deficit``,
+  molecules; the ODE's own round-off below 0, ~``atol``, is not counted).
+  ``stochsyn.simulate`` warns (``HybridWarning``) when it reaches
+  ``stochsyn.ensemble.DEFICIT_WARN_MOLECULES`` (one molecule): only a reaction of
+  stoichiometry > 1 in a pool holding less than one molecule can do that, and such a
+  species should be discrete.
 
 When the right-hand side changes
 --------------------------------
@@ -137,9 +160,11 @@ quiet minute costs a handful of steps ("quiet phases").
 
 A step that fails (non-finite amounts that shorter steps do not cure, a singular matrix
 five times, or a step below 1e-14 s relative) ends the trajectory with status
-``ODE_FAILURE``; a flux that drives an amount it consumes below ``-FLUX_NEGATIVE_ATOLS ·
-atol`` ends it with ``FLUX_NEGATIVE`` (its consumption term vanishes at 0, so only an
-integration error can do that: the tolerance is too loose for the flux).
+``ODE_FAILURE``; a flux that drives an amount it consumes from above 0 to below
+``-FLUX_NEGATIVE_ATOLS · atol`` within one step ends it with ``FLUX_NEGATIVE`` (its
+consumption term vanishes at 0, so only an integration error can do that: the tolerance is
+too loose for the flux; an amount already in deficit at the step's start is the kinetics'
+to repay, not the flux's).
 
 No random numbers are drawn here: the draws per event are those of :mod:`.ssa`. Every
 function here uses ``error_model="numpy"`` (a division by zero gives inf, then a rejected
@@ -193,13 +218,13 @@ FLUX_NEGATIVE_ATOLS = 10.0
 N_ROWS = 24
 # Entries of the scalar state ``st``: start and end of the current step (equal: no step),
 # the next step size (0: not chosen yet), the last accepted step and its error (predictive
-# control), accepted and rejected steps, molecules created by clamping, how many samples
+# control), accepted and rejected steps, the largest deficit a jump left (molecules), how many samples
 # have their amounts recorded (:func:`cover` records those a step it leaves holds), ODE
 # restarts (:func:`settle`), the next step time of an input a flux reads (steps end there),
 # the slot a flux drove below zero (FLUX_NEGATIVE), 1 while no step has been taken since
 # the last restart, and the first step accepted after the last restart (the next restart's
 # first guess).
-(T0, T1, HNEXT, HACC, ERRACC, N_STEPS, N_REJECTED, CLAMPED, SAMPLED, N_RESTARTS,
+(T0, T1, HNEXT, HACC, ERRACC, N_STEPS, N_REJECTED, MAX_DEFICIT, SAMPLED, N_RESTARTS,
  T_BARRIER, NEG_SLOT, FRESH, HRESTART) = range(14)
 N_SCALARS = 14
 
@@ -274,6 +299,15 @@ def _dpower(y, nu):
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
+def _signed_product(a, y, nu, negative):
+    """One reactant factor of a mass-action ODE term that reads deficits (module docstring,
+    "Deficits"): ``a · |y|^ν / ν!``, and whether any factor so far was negative."""
+    if y < 0.0:
+        return a * _power(-y, nu), True
+    return a * _power(y, nu), negative
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _law(hy, j, kind, x, ws, row):
     """The Michaelis–Menten or Hill factor of reaction ``j`` (``kind``), reading each
     modifier and substrate state from ``ws[row]`` if continuous (negative as 0), else
@@ -306,15 +340,19 @@ def _law(hy, j, kind, x, ws, row):
 def _rhs_mass(code, rate, ws, row, out):
     """Add ``Σ_j ν_j a_j(ws[row])`` over the mass-action ODE terms of the generic ``code``
     (those with more than two reactant species: j, n, n × (slot, order), m, m × (slot,
-    net change)) to ``ws[out]`` (molecules/s)."""
+    net change)) to ``ws[out]`` (molecules/s); a term with a reactant in deficit runs
+    backward (module docstring, "Deficits")."""
     p = 0
     while p < len(code):
         a = rate[code[p]]
         n = code[p + 1]
         p += 2
+        negative = False
         for _ in range(n):
-            a *= _power(ws[row, code[p]], code[p + 1])
+            a, negative = _signed_product(a, ws[row, code[p]], code[p + 1], negative)
             p += 2
+        if negative:                 # a reactant owes molecules: the term runs backward
+            a = -a
         n = code[p]
         p += 1
         for _ in range(n):
@@ -334,12 +372,12 @@ def _fast_mass(hy, rate, ws, row, out):
         a = rate[mt_rx[k]]
         s = mt_a[k]
         if s >= 0:
-            y = ws[row, s]
-            a = a * y if y > 0.0 else 0.0
+            a = a * ws[row, s]
             s = mt_b[k]
             if s >= 0:
                 y = ws[row, s]
-                a = a * y if y > 0.0 else 0.0
+                # -c·|ya|·|yb| when either owes molecules (module docstring, "Deficits")
+                a = a * y if a >= 0.0 or y >= 0.0 else -a * y
         for p in range(mt_ptr[k], mt_ptr[k + 1]):
             ws[out, mt_slot[p]] += mt_val[p] * a
 
@@ -508,23 +546,37 @@ def _add_partial(hy, ws, r, s, v):
 
 
 @borrowing_njit(error_model="numpy")
-def _mass_partials(hy, code, c, ws, p, extra):
+def _mass_partials(hy, code, c, ws, p, extra, signed):
     """Add the partial derivatives at ws[Y0] of one mass-action term (``c`` times the
     reactant factors at ``code[p] …``: n, n × (slot, order), m, m × (slot, change)),
-    to the Jacobian; ``extra`` >= 0 also adds them to that row (a flux's total). Returns
-    the position after the term."""
+    to the Jacobian; ``extra`` >= 0 also adds them to that row (a flux's total).
+    ``signed``: the term reads deficits (an ODE term, :func:`_rhs_mass`), else negative
+    amounts as 0 (a flux). Returns the position after the term."""
     n = code[p]
     first = p + 1
     after = first + 2 * n
     m = code[after]
+    backward = False
+    if signed:
+        for i in range(n):
+            if ws[Y0, code[first + 2 * i]] < 0.0:
+                backward = True
     for k in range(n):
         s = code[first + 2 * k]
-        d = c * _dpower(ws[Y0, s], code[first + 2 * k + 1])
+        y = ws[Y0, s]
+        if signed:
+            # d/dy of ±c·|y|^ν/ν!·(others): the sign of y, and - when the term runs backward
+            d = c * _dpower(abs(y), code[first + 2 * k + 1])
+            if (y < 0.0) != backward:
+                d = -d
+        else:
+            d = c * _dpower(y, code[first + 2 * k + 1])
         if d == 0.0:
             continue
         for i in range(n):
             if i != k:
-                d *= _power(ws[Y0, code[first + 2 * i]], code[first + 2 * i + 1])
+                y = ws[Y0, code[first + 2 * i]]
+                d *= _power(abs(y) if signed else y, code[first + 2 * i + 1])
         for r in range(m):
             _add_partial(hy, ws, code[after + 1 + 2 * r], s, code[after + 2 + 2 * r] * d)
         if extra >= 0:
@@ -563,10 +615,19 @@ def _jacobian(hy, ctx, ws):
         c = rate[mt_rx[k]]
         sb = mt_b[k]
         if sb >= 0:
-            da = c * _power(ws[Y0, sb], 1) * _dpower(ws[Y0, sa], 1)
-            db = c * _power(ws[Y0, sa], 1) * _dpower(ws[Y0, sb], 1)
+            # a = ±c·|ya|·|yb| (- when either owes molecules: module docstring, "Deficits")
+            ya, yb = ws[Y0, sa], ws[Y0, sb]
+            da = c * abs(yb)
+            db = c * abs(ya)
+            if ya < 0.0:
+                da = -da
+            if yb < 0.0:
+                db = -db
+            if ya < 0.0 or yb < 0.0:
+                da = -da
+                db = -db
         else:
-            da = c * _dpower(ws[Y0, sa], 1)
+            da = c           # linear in the amount, deficit or not
             db = 0.0
         for p in range(jt_ptr[2 * k], jt_ptr[2 * k + 1]):
             ws[N_ROWS + jt_row[p], jt_col[p]] += jt_val[p] * da
@@ -575,14 +636,14 @@ def _jacobian(hy, ctx, ws):
     code = hy.ode_code
     p = 0
     while p < len(code):
-        p = _mass_partials(hy, code, rate[code[p]], ws, p + 1, -1)
+        p = _mass_partials(hy, code, rate[code[p]], ws, p + 1, -1, True)
     n_y = len(hy.cont_idx)
     fx_ptr, fx_code = hy.fx_ptr, hy.fx_code
     for q in range(len(fx_static)):
         p = fx_ptr[q]
         after = p + 3 + 2 * fx_code[p + 2]     # the continuous reactants
         if fx_static[q] > 0.0 and fx_code[p + 1] == MASS_ACTION and fx_code[after] > 0:
-            _mass_partials(hy, fx_code, fx_static[q], ws, after, n_y + q)
+            _mass_partials(hy, fx_code, fx_static[q], ws, after, n_y + q, False)
     slots = hy.law_slots
     if len(slots) == 0:
         return
@@ -906,7 +967,9 @@ def _step(hy, drive, ctx, ws, st):
         consumed = hy.fx_consumed
         for k in range(0, len(consumed), 2):
             s = consumed[k]
-            if ctx[2][consumed[k + 1]] > 0.0 and ws[Y1, s] < -FLUX_NEGATIVE_ATOLS * atol:
+            # from a deficit (y0 <= 0) a flux reads 0: the kinetics repay it, not the flux
+            if ctx[2][consumed[k + 1]] > 0.0 and ws[Y0, s] > 0.0 \
+                    and ws[Y1, s] < -FLUX_NEGATIVE_ATOLS * atol:
                 st[NEG_SLOT] = s
                 return FLUX_NEGATIVE
         return OK
@@ -1048,9 +1111,9 @@ def fired(hy, drive, ctx, ws, st, cp_static, j, t, settled, conductance, n_fx_ti
         for p in range(jump_ptr[j], jump_ptr[j + 1]):
             q = jump_slot[p]
             value = ws[Y0, q] + jump_val[p]
-            if value < 0.0 and jump_val[p] < 0:
-                st[CLAMPED] -= value
-                value = 0.0
+            # a deficit is kept, never clamped (module docstring, "Deficits")
+            if -value > st[MAX_DEFICIT]:
+                st[MAX_DEFICIT] = -value
             ws[Y0, q] = value
         for p in range(fxdep_ptr[j], fxdep_ptr[j + 1]):
             q = fxdep_idx[p]

@@ -651,8 +651,8 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
     result : (4,) or (9 + F,) float64 ndarray
         Output: [number of reaction events, time reached (s), event records wanted
         (may exceed the capacity), number of releases]; in the hybrid mode also
-        [accepted ODE steps, rejected ODE steps, molecules created by clamping an amount
-        at 0, ODE restarts (.continuous.settle), the slot a flux drove below zero (-1:
+        [accepted ODE steps, rejected ODE steps, the largest deficit a jump left in a
+        continuous amount (molecules; .continuous, "Deficits"), ODE restarts (.continuous.settle), the slot a flux drove below zero (-1:
         none), then the amount each of the F fluxes moved (molecules)].
     stop_flag : (1,) int64 ndarray
         Read every :data:`STOP_CHECK_EVENTS` events: non-zero (set by another thread) stops
@@ -1169,7 +1169,7 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
                                        result, 9)
         result[4] = st[continuous.N_STEPS]
         result[5] = st[continuous.N_REJECTED]
-        result[6] = st[continuous.CLAMPED]
+        result[6] = st[continuous.MAX_DEFICIT]
         result[7] = st[continuous.N_RESTARTS]
         result[8] = st[continuous.NEG_SLOT] if status == FLUX_NEGATIVE else -1.0
     return status
@@ -1459,7 +1459,7 @@ def run_trajectories(ints, reals, bounds, run_entropy, trajectories, claim, samp
     status : (B,) int64 ndarray
     results : (B, 4) or (B, 9 + F) float64 ndarray
         Per trajectory: events, time reached, event records wanted, releases (and in the
-        hybrid mode ODE steps, rejected steps, clamped molecules, ODE restarts, the slot
+        hybrid mode ODE steps, rejected steps, the largest deficit, ODE restarts, the slot
         a flux drove below zero, the F fluxes' totals: :func:`simulate_trajectory`).
     stop_flag : (1,) int64 ndarray
         Set non-zero by another thread to stop: the trajectory running stops with status

@@ -1,0 +1,108 @@
+"""Which parameter gives the default spine a lasting LTP (docs/science.md §8.5, "Lasting
+LTP"): small ensembles of rest, HFS and (optionally) 1 Hz × 900 for each candidate, and
+the Δweight, pT286 and free PP1 they give, written as a table (CSV) and a figure (PNG).
+
+Candidates (each a parameter set on top of ``reactions/spine.toml``; ``--candidates``
+picks some by name):
+
+* ``literature``: the model's own values (``pp1_camkii_kcat`` = 10 /s, Miller et al. 2005);
+* ``kcat2`` / ``kcat1``: PP1's catalytic rate on pT286 at 2 or 1 /s;
+* ``untrap_hours``: slot maintenance, ``k_untrap`` = 1/(3 h) instead of 0.01 /s;
+Graupner & Brunel's k8 (a CaM-free pT286 *neighbour*) is already the module's
+``camkii_k_auto_p``; phosphorylation of a CaM-free *substrate* is in neither source, so it
+is not a candidate (docs/science.md §8.5).
+
+Every condition goes through :func:`stochsyn.validation.plasticity.run_conditions` (300 s
+warm-up, the weight relative to it, read-out ``--after`` seconds after the end of
+induction, common random numbers across conditions of one candidate). Criteria (§8.5):
+rest quiet (pT286 < 5 %, control Δw ~ 0), HFS Δw > 0 and not decaying between the two
+read-outs (``--after`` / 2 and ``--after``), LFS Δw < 0.
+
+Usage (repository root)::
+
+    python analysis/lasting_ltp.py [--trajectories 8] [--after 900] [--lfs | --lfs-only]
+        [--candidates literature,kcat2] [--out out]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+import stochsyn as ss
+from stochsyn.validation import plasticity as pl
+
+CANDIDATES = {
+    "literature": {},
+    "kcat2": {"pp1_camkii_kcat": "2 /s"},
+    "kcat1": {"pp1_camkii_kcat": "1 /s"},
+    "untrap_hours": {"k_untrap": "1/(3 h)"},
+}
+SEED = 20261216
+
+
+def conditions(lfs: bool, after_s: float):
+    """Control, HFS (its weight also read half-way, ``delta_from_reference_pct``: the
+    change from there to the read-out, for the decay criterion) and optionally LFS."""
+    halfway = pl.WARM_UP_S + pl.SAMPLE_EVERY_S * round((1.0 + after_s / 2) / pl.SAMPLE_EVERY_S)
+    if lfs == "only":
+        return [pl.Condition("LFS", ss.protocols.lfs(start_s=pl.WARM_UP_S))]
+    out = [pl.Condition("control", None),
+           pl.Condition("HFS", ss.protocols.hfs(start_s=pl.WARM_UP_S), reference_s=halfway)]
+    if lfs:
+        out.append(pl.Condition("LFS", ss.protocols.lfs(start_s=pl.WARM_UP_S)))
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--trajectories", type=int, default=8)
+    parser.add_argument("--after", type=float, default=900.0)
+    parser.add_argument("--lfs", action="store_true", help="also 1 Hz x 900")
+    parser.add_argument("--lfs-only", action="store_true", help="only 1 Hz x 900")
+    parser.add_argument("--candidates", default=",".join(CANDIDATES))
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=Path("out"))
+    args = parser.parse_args(argv)
+    base = ss.load_model(pl.MODEL)
+    rows, courses = [], []
+    for name in args.candidates.split(","):
+        model = base.with_parameters(**CANDIDATES[name]) if CANDIDATES[name] else base
+        run = pl.run_conditions(conditions("only" if args.lfs_only else args.lfs, args.after), n_trajectories=args.trajectories,
+                                after_s=args.after, seed=SEED, n_threads=args.threads,
+                                model=model, progress=lambda s: print(name, s, flush=True))
+        table = run.per_trajectory.assign(candidate=name)
+        course = run.timecourse.assign(candidate=name)
+        rows.append(table)
+        courses.append(course)
+        summary = run.summary()
+        print(name, "\n", pl.format_summary(summary), flush=True)
+        args.out.mkdir(parents=True, exist_ok=True)
+        pd.concat(rows).to_csv(args.out / "lasting_ltp.csv", index=False)
+        pd.concat(courses).to_csv(args.out / "lasting_ltp_timecourse.csv", index=False)
+    plot(pd.concat(courses), args.out / "lasting_ltp.png")
+    return 0
+
+
+def plot(courses: pd.DataFrame, path: Path) -> None:
+    """One panel per candidate: the weight of each condition, mean ± SE and single
+    synapses (:func:`stochsyn.validation.plasticity.plot_timecourses`)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    names = list(dict.fromkeys(courses["candidate"]))
+    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.6), sharey=True,
+                             squeeze=False)
+    for ax, name in zip(axes[0], names):
+        pl.plot_timecourses(ax, courses[courses["candidate"] == name])
+        ax.set_title(f"{name}: {CANDIDATES[name] or 'spine.toml as is'}", fontsize=8)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
