@@ -224,6 +224,20 @@ def _law_refresh(j, tree, first_leaf, x, rate, law):
             c = 4 * i + 1
             tree[i] = ((tree[c] + tree[c + 1]) + tree[c + 2]) + tree[c + 3]
 
+@borrowing_njit(inline="always")
+def _refresh_leaf(r, tree, first_leaf, x, rate, net):
+    """Recompute the leaf of reaction ``r`` (``c · Π C``, :func:`propensity`) and every node
+    on its path to the root, each from its children: a dependent's refresh after a
+    firing."""
+    i = first_leaf + r
+    tree[i] = propensity(r, x, rate, net.rate_kind, net.reac_ptr, net.reac_idx,
+                         net.reac_order)
+    while i > 0:
+        i = (i - 1) >> 2
+        c = 4 * i + 1
+        tree[i] = ((tree[c] + tree[c + 1]) + tree[c + 2]) + tree[c + 3]
+
+
 @borrowing_njit()
 def _set_tv_leaves(tree, n_leaves, tv_list, tv_static, tv_factor, frozen):
     """Freeze (``frozen``: leaf ``j`` = ``s_j · f_j``, the rate of a time-dependent reaction
@@ -1098,14 +1112,7 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
         d1 = net.dep_ptr[j + 1]
         if d1 - d0 <= 2:  # no shared ancestors worth tracking
             for p in range(d0, d1):
-                r = net.dep_idx[p]
-                i = first_leaf + r
-                tree[i] = propensity(r, x, rate, net.rate_kind, net.reac_ptr, net.reac_idx,
-                                     net.reac_order)
-                while i > 0:
-                    i = (i - 1) >> 2
-                    c = 4 * i + 1
-                    tree[i] = ((tree[c] + tree[c + 1]) + tree[c + 2]) + tree[c + 3]
+                _refresh_leaf(net.dep_idx[p], tree, first_leaf, x, rate, net)
         else:
             n_dirty = 0
             for p in range(d0, d1):
@@ -1273,6 +1280,28 @@ def _plain_finish(k, counts, voltages, fire, firings, result, n_events, t):
 
 
 @borrowing_njit(inline="always")
+def _fast_draws(a0, t, t_fast, s_hi, s_lo, inc_hi, inc_lo):
+    """The draws of one event of an inner loop (:func:`_tiny_events`, :func:`_tree_events`)
+    when it needs nothing else: a total ``a0`` positive and finite, the ziggurat's first
+    try accepted (:func:`.rng.exponential_fast_words`) and the event time before
+    ``t_fast``. Returns ``(ok, t_next, u, n_hi, n_lo)``: whether it does, the event time,
+    the choice's uniform draw and the generator state after both draws (the caller keeps
+    them only if ``ok``)."""
+    ok = False
+    t_next = t
+    u = 0.0
+    n_hi, n_lo = s_hi, s_lo
+    if a0 > 0.0 and a0 < math.inf:
+        accepted, e, n_hi, n_lo = exponential_fast_words(s_hi, s_lo, inc_hi, inc_lo)
+        if accepted:
+            t_next = t + e / a0
+            if t_next < t_fast:
+                u, n_hi, n_lo = double_words(n_hi, n_lo, inc_hi, inc_lo)
+                ok = True
+    return ok, t_next, u, n_hi, n_lo
+
+
+@borrowing_njit(inline="always")
 def _fire_tree(j, x, rate, fire, tree, first_leaf, net):
     """Fire reaction ``j``: change the counts, count the firing, and recompute the leaves of
     its dependents and every node on their paths, each from its final children: the same
@@ -1281,14 +1310,7 @@ def _fire_tree(j, x, rate, fire, tree, first_leaf, net):
         x[net.delta_idx[p]] += net.delta_val[p]
     fire[j] += 1
     for p in range(net.dep_ptr[j], net.dep_ptr[j + 1]):
-        r = net.dep_idx[p]
-        i = first_leaf + r
-        tree[i] = propensity(r, x, rate, net.rate_kind, net.reac_ptr, net.reac_idx,
-                             net.reac_order)
-        while i > 0:
-            i = (i - 1) >> 2
-            c = 4 * i + 1
-            tree[i] = ((tree[c] + tree[c + 1]) + tree[c + 2]) + tree[c + 3]
+        _refresh_leaf(net.dep_idx[p], tree, first_leaf, x, rate, net)
 
 
 @borrowing_njit(inline="always")
@@ -1301,16 +1323,10 @@ def _tree_events(tree, n_leaves, t, t_fast, s_hi, s_lo, inc_hi, inc_lo, n_events
     first_leaf = (n_leaves - 1) // 3
     while n_events < next_check:
         a0 = tree[0]
-        if not (a0 > 0.0 and a0 < math.inf):
+        ok, t_next, u, n_hi, n_lo = _fast_draws(a0, t, t_fast, s_hi, s_lo, inc_hi, inc_lo)
+        if not ok:
             break
-        accepted, e, n_hi, n_lo = exponential_fast_words(s_hi, s_lo, inc_hi, inc_lo)
-        if not accepted:
-            break
-        t_next = t + e / a0
-        if not t_next < t_fast:
-            break
-        t = t_next
-        u, s_hi, s_lo = double_words(n_hi, n_lo, inc_hi, inc_lo)
+        t, s_hi, s_lo = t_next, n_hi, n_lo
         _fire_tree(tree_select(tree, n_leaves, u * a0), x, rate, fire, tree, first_leaf, net)
         n_events += 1
     return t, s_hi, s_lo, n_events
@@ -1450,16 +1466,10 @@ def _tiny_events(m, leaf0, leaf1, leaf2, leaf3, t, t_fast, s_hi, s_lo, inc_hi, i
             a0 = leaf0 + leaf1
         else:
             a0 = ((leaf0 + leaf1) + leaf2) + leaf3
-        if not (a0 > 0.0 and a0 < math.inf):
+        ok, t_next, u, n_hi, n_lo = _fast_draws(a0, t, t_fast, s_hi, s_lo, inc_hi, inc_lo)
+        if not ok:
             break
-        accepted, e, n_hi, n_lo = exponential_fast_words(s_hi, s_lo, inc_hi, inc_lo)
-        if not accepted:
-            break
-        t_next = t + e / a0
-        if not t_next < t_fast:
-            break
-        t = t_next
-        u, s_hi, s_lo = double_words(n_hi, n_lo, inc_hi, inc_lo)
+        t, s_hi, s_lo = t_next, n_hi, n_lo
         j = _select4(m, u * a0, leaf0, leaf1, leaf2, leaf3)
         leaf0, leaf1, leaf2, leaf3 = _fire_tiny(m, j, x, rate, fire, net)
         n_events += 1
