@@ -78,6 +78,7 @@ __all__ = [
     "pcg64_words",
     "double_words",
     "exponential_words",
+    "exponential_fast_words",
     "standard_exponential",
     "uniform_index",
     "normal_quantile",
@@ -228,6 +229,23 @@ def exponential_words(s_hi, s_lo, inc_hi, inc_lo):
         u, s_hi, s_lo = double_words(s_hi, s_lo, inc_hi, inc_lo)
         if (f_hi - f_lo) * u + f_lo < math.exp(-x):
             return x, s_hi, s_lo
+
+
+@numba.njit(cache=True, inline="always")
+def exponential_fast_words(s_hi, s_lo, inc_hi, inc_lo):
+    """The first try of :func:`exponential_words`, and nothing else: ``(accepted, x, n_hi,
+    n_lo)``, with ``x`` and the state after its one draw exactly as there when the
+    ziggurat accepts at once (all but ~1.1 % of draws: the other 256-layer wedge and tail
+    tests need ``exp``, ``log1p`` and more draws).
+
+    For an event loop without calls (:func:`stochsyn.engine.ssa._simulate_tiny`): when
+    ``accepted`` is false the caller keeps its old state (nothing is consumed) and draws
+    again with :func:`exponential_words`, which makes the same first draw and goes on."""
+    n_hi, n_lo, ri = pcg64_words(s_hi, s_lo, inc_hi, inc_lo)
+    ri >>= np.uint64(3)
+    idx = ri & _BYTE
+    ri >>= np.uint64(8)
+    return ri < _KE_DOUBLE[idx], np.float64(ri) * _WE_DOUBLE[idx], n_hi, n_lo
 
 
 # --------------------------------------------------------------------------

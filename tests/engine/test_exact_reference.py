@@ -26,6 +26,19 @@ DIMERISATION_WITH_INTERVENTIONS = {
     ],
 }
 
+#: Three reactions: the four-leaf loop with a zero leaf, not its two-reaction copy.
+BIRTH_DIMERISATION = {
+    "model": {"name": "birth_dimerisation"},
+    "parameters": {"kb": 20.0, "kf": 0.001, "kr": 0.01},
+    "species": {"P": 100, "P2": 0},
+    "reactions": [{"name": "birth", "equation": "-> P", "rate": "kb"},
+                  {"name": "dimer", "equation": "2 P <-> P2", "rate": ["kf", "kr"]}],
+    "interventions": [
+        {"time": 10.0, "add": {"P": 30}},
+        {"time": 25.0, "parameters": {"kr": 0.05}},
+    ],
+}
+
 ENZYME_NETWORK = {
     "model": {"name": "enzyme_network", "volume": "0.1 fL"},
     "parameters": {"k_on": "2 /uM/s", "k_off": "5 /s", "k_cat": "1.5 /s"},
@@ -132,6 +145,7 @@ HOLOENZYMES = {   # complex rules of both kinds, neighbour sets, PP1 complexes, 
 
 CASES = {
     "dimerisation_interventions": (DIMERISATION_WITH_INTERVENTIONS, 50.0),
+    "birth_dimerisation": (BIRTH_DIMERISATION, 40.0),
     "enzyme_network": (ENZYME_NETWORK, 20.0),
     "enzyme_interventions": (ENZYME_WITH_INTERVENTIONS, 20.0),
     "ampar_agents": (AMPAR_AGENTS, 60.0),
@@ -164,15 +178,19 @@ def test_engine_equals_reference_bit_for_bit(name):
     assert total_events > 50 * n  # the comparison covered real dynamics
 
 
-def test_reference_agrees_at_the_event_budget():
-    model = ss.Model.from_dict(ENZYME_NETWORK)
-    times = np.linspace(0.0, 20.0, 21)
-    ens = ss.simulate(model, 20.0, 2, seed=SEED, sample_times=times, max_events=300,
+@pytest.mark.parametrize("spec, t_end, budget", [
+    (ENZYME_NETWORK, 20.0, 300),
+    # the four-leaf loop, past its first look at the budget after 4,096 events
+    (BIRTH_DIMERISATION, 400.0, 4500)])
+def test_reference_agrees_at_the_event_budget(spec, t_end, budget):
+    model = ss.Model.from_dict(spec)
+    times = np.linspace(0.0, t_end, 21)
+    ens = ss.simulate(model, t_end, 2, seed=SEED, sample_times=times, max_events=budget,
                       on_stop="ignore")
     for i in range(2):
-        counts, _, n_events, status = reference(model, numpy_generator(SEED, i), times, 20.0,
-                                                max_events=300)
-        assert status == "max_events" and ens.status[i] == 1 and ens.n_events[i] == 300
+        counts, _, n_events, status = reference(model, numpy_generator(SEED, i), times, t_end,
+                                                max_events=budget)
+        assert status == "max_events" and ens.status[i] == 1 and ens.n_events[i] == budget
         np.testing.assert_array_equal(ens.counts[i, :len(counts)], counts)
         assert np.all(ens.counts[i, len(counts):] == -1)
 
@@ -209,12 +227,14 @@ def test_complex_rules_release_continuous_species_into_the_ode():
 
 
 @pytest.mark.parametrize("name, plain", [("dimerisation_interventions", True),
+                                         ("birth_dimerisation", True),
                                          ("enzyme_interventions", True),
                                          ("ampar_agents", False), ("camkii_rings", False),
                                          ("holoenzymes", False)])
 def test_plain_networks_take_the_plain_loop(name, plain):
     """The cases above cover both loops: mass action with interventions runs on
-    ``simulate_plain`` (four leaves and more), agents and complex rules do not."""
+    ``simulate_plain`` (four leaves with 2 and 3 reactions, and more), agents and complex
+    rules do not."""
     from stochsyn.engine.ssa import is_plain
     from stochsyn.network import compile as compile_network
     arrays = compile_network(ss.Model.from_dict(CASES[name][0])).arrays
