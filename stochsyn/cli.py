@@ -317,7 +317,6 @@ def _run_plasticity(args, model, options: dict, out: Path) -> int:
 
     import stochsyn as ss
     from stochsyn import trafficking
-    from stochsyn.engine.rng import new_root_seed
     from stochsyn.validation import plasticity
 
     if trafficking.WEIGHT not in model.observables:
@@ -335,7 +334,7 @@ def _run_plasticity(args, model, options: dict, out: Path) -> int:
         raise CommandError(f"--sample-every {every:g} does not divide --warm-up {warm_up:g}, "
                            "where the baseline is read",
                            f"e.g. --sample-every {plasticity.SAMPLE_EVERY_S:g}")
-    seed = options["seed"] if options["seed"] is not None else new_root_seed()
+    seed = options["seed"]          # None: the first run draws one, the others reuse it
     logged = plasticity.log_trafficking_only(model)
     subunits = plasticity.camkii_subunits(model)
     conditions = [plasticity.Condition(name=text, protocol=ss.protocols.parse(text)
@@ -356,6 +355,7 @@ def _run_plasticity(args, model, options: dict, out: Path) -> int:
             t_end=readout, final_table=False))
         wall = (time.perf_counter() - start) / args.trajectories
         ens = ss.read(folder)
+        seed = ens.seed
         rows.append(plasticity.per_trajectory_table(ens, condition, readout, warm_up, wall,
                                                     subunits))
         courses.append(plasticity.timecourse_table(ens, condition, warm_up))
