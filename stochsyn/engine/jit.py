@@ -13,7 +13,8 @@ A helper that only reads and writes the arrays it is given, allocates none and r
 (scalars, or tuples of scalars) needs no counting: the caller holds every argument for the
 whole call. :func:`borrowing_njit` compiles it without numba's runtime (its ``_nrt=False``
 option), so its arguments are borrowed. A helper that allocated an array would not compile
-("NRT required"); one that returned or stored an array must not use this.
+("NRT required"), and one that returned an array is refused when it compiles
+(:func:`borrowing_njit`); one that stored an array must not use this.
 
 :func:`load_from_cache` loads a kernel's machine code from numba's on-disk cache without
 first setting up numba's compiler, which a cached kernel does not need (the start-up of
@@ -31,8 +32,38 @@ from numba.extending import intrinsic
 
 def borrowing_njit(**options):
     """``numba.njit(cache=True, **options)`` without reference counting (module docstring):
-    for helpers that take arrays, allocate none and return none."""
-    return numba.njit(cache=True, _nrt=False, **options)
+    for helpers that take arrays, allocate none and return none.
+
+    Both rules are enforced whenever numba compiles (or loads from its cache) a version of
+    the helper: an allocation does not compile without numba's runtime, and a version whose
+    return type holds an array (an array, or a tuple with one) is refused with a
+    ``numba.core.errors.TypingError`` naming the helper, so a caller can never release a
+    reference it was not given."""
+    def decorate(function):
+        dispatcher = numba.njit(cache=True, _nrt=False, **options)(function)
+        add_overload = dispatcher.add_overload
+
+        def add_checked_overload(compiled):
+            returned = compiled.signature.return_type
+            if _holds_an_array(returned):
+                raise numba.core.errors.TypingError(
+                    f"{function.__module__}.{function.__qualname__} is compiled without "
+                    f"reference counting (borrowing_njit) but returns {returned}; return "
+                    "scalars only, or compile it with numba.njit")
+            add_overload(compiled)
+
+        # The dispatcher adds every version it compiles or loads through this method.
+        dispatcher.add_overload = add_checked_overload
+        return dispatcher
+    return decorate
+
+
+def _holds_an_array(numba_type) -> bool:
+    if isinstance(numba_type, types.Array):
+        return True
+    if isinstance(numba_type, types.BaseTuple):
+        return any(_holds_an_array(member) for member in numba_type.types)
+    return False
 
 
 @intrinsic
