@@ -313,8 +313,6 @@ def _run_plasticity(args, model, options: dict, out: Path) -> int:
     across protocols), its times counted from the end of the warm-up, until
     ``--readout-after`` seconds after its last spike.
     """
-    import pandas as pd
-
     import stochsyn as ss
     from stochsyn import trafficking
     from stochsyn.validation import plasticity
@@ -334,35 +332,30 @@ def _run_plasticity(args, model, options: dict, out: Path) -> int:
         raise CommandError(f"--sample-every {every:g} does not divide --warm-up {warm_up:g}, "
                            "where the baseline is read",
                            f"e.g. --sample-every {plasticity.SAMPLE_EVERY_S:g}")
-    seed = options["seed"]          # None: the first run draws one, the others reuse it
-    logged = plasticity.log_trafficking_only(model)
-    subunits = plasticity.camkii_subunits(model)
     conditions = [plasticity.Condition(name=text, protocol=ss.protocols.parse(text)
                                        .shifted(warm_up))
                   for text in args.protocol] or [plasticity.Condition(name="rest")]
-    status, rows, courses = 0, [], []
-    for condition in conditions:
-        readout = plasticity.on_sample_grid(condition.readout_origin_s(warm_up) + after, every)
+    statuses = [0]
+
+    def simulate_to_disk(logged, condition, readout, seed):
         folder = out / _protocol_folder(condition.name)
         run_options = {**options, "t_end": readout, "seed": seed, "sample_every": every,
                        "record_events": True}
-        start = time.perf_counter()
-        status = max(status, _simulate_and_report(
+        statuses.append(_simulate_and_report(
             args, folder, lambda executor: ss.simulate(
                 logged, n_trajectories=args.trajectories,
                 first_trajectory=args.first_trajectory, out=folder,
                 protocol=condition.protocol, executor=executor, **run_options),
             t_end=readout, final_table=False))
-        wall = (time.perf_counter() - start) / args.trajectories
-        ens = ss.read(folder)
-        seed = ens.seed
-        rows.append(plasticity.per_trajectory_table(ens, condition, readout, warm_up, wall,
-                                                    subunits))
-        courses.append(plasticity.timecourse_table(ens, condition, warm_up))
-    run = plasticity.PlasticityRun(
-        pd.concat(rows, ignore_index=True), pd.concat(courses, ignore_index=True),
-        {"n_trajectories": args.trajectories, "after_s": after, "seed": seed,
-         "sample_every": every, "warm_up_s": warm_up, "model": str(args.model)})
+        return ss.read(folder)
+
+    # seed None: the first protocol's run draws it and the others reuse it
+    run = plasticity.run_conditions(
+        conditions, n_trajectories=args.trajectories, after_s=after, seed=options["seed"],
+        sample_every=every, warm_up_s=warm_up, model=model,
+        simulate_condition=simulate_to_disk)
+    run.settings["model"] = str(args.model)
+    seed = run.settings["seed"]
     summary = run.summary()
     print(f"\nΔweight {after:g} s after the end of each protocol (baseline: the end of a "
           f"{warm_up:g} s warm-up; seed {seed}):")
@@ -370,7 +363,7 @@ def _run_plasticity(args, model, options: dict, out: Path) -> int:
     paths = plasticity.write_tables(run, out, "delta_weight")
     print(f"tables: {paths['summary']} (per protocol), {paths['trajectories'].name}, "
           f"{paths['timecourse'].name}")
-    return status
+    return max(statuses)
 
 
 def _grid(items: list[str]) -> dict[str, list]:

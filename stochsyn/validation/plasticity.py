@@ -156,7 +156,7 @@ class PlasticityRun:
 def run_conditions(conditions: Sequence[Condition], *, n_trajectories: int,
                    after_s: float = READOUT_AFTER_S, seed: int, n_threads: int = 1,
                    sample_every: float = SAMPLE_EVERY_S, warm_up_s: float = WARM_UP_S,
-                   model=None, progress=None) -> PlasticityRun:
+                   model=None, progress=None, simulate_condition=None) -> PlasticityRun:
     """Simulate each condition and read its weight ``after_s`` after its induction.
 
     Parameters
@@ -166,8 +166,9 @@ def run_conditions(conditions: Sequence[Condition], *, n_trajectories: int,
         Trajectories (synapses) per condition.
     after_s : float
         Read-out, s after the end of induction (:func:`induction_end_s`); >= 0.
-    seed : int
-        Root seed, the same for every condition (common random numbers).
+    seed : int or None
+        Root seed, the same for every condition (common random numbers). None: the first
+        condition's run draws one (its ``Ensemble.seed``) and the others reuse it.
     n_threads : int
     sample_every : float
         Sample spacing (s); ``warm_up_s`` must be a multiple of it (read-outs are moved to
@@ -179,6 +180,12 @@ def run_conditions(conditions: Sequence[Condition], *, n_trajectories: int,
         Default: ``reactions/spine.toml``.
     progress : callable, optional
         Called with one line of text per finished condition (e.g. ``print``).
+    simulate_condition : callable, optional
+        ``simulate_condition(model, condition, t_end_s, seed) -> Ensemble`` runs one
+        condition (``model`` with its variants applied and only trafficking logged, to
+        ``t_end_s``, the read-out on the sample grid); it must record events and sample every
+        ``sample_every`` s from 0. Default: :func:`stochsyn.simulate` in memory.
+        ``stochsyn run --readout-after`` passes one that writes each dataset to disk.
 
     Raises
     ------
@@ -210,10 +217,14 @@ def run_conditions(conditions: Sequence[Condition], *, n_trajectories: int,
         end = condition.readout_origin_s(warm_up_s)
         readout = on_sample_grid(end + after_s, sample_every)
         start = time.perf_counter()
-        ens = simulate(arm, readout, n_trajectories, seed=seed, sample_every=sample_every,
-                       protocol=condition.protocol, record_events=True, n_threads=n_threads,
-                       max_events=10 ** 9)
+        if simulate_condition is None:
+            ens = simulate(arm, readout, n_trajectories, seed=seed, sample_every=sample_every,
+                           protocol=condition.protocol, record_events=True,
+                           n_threads=n_threads, max_events=10 ** 9)
+        else:
+            ens = simulate_condition(arm, condition, readout, seed)
         wall = time.perf_counter() - start
+        seed = ens.seed
         rows.append(per_trajectory_table(ens, condition, readout, warm_up_s,
                                          wall / n_trajectories, camkii_subunits(arm)))
         courses.append(timecourse_table(ens, condition, warm_up_s))
