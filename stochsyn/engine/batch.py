@@ -9,8 +9,9 @@ one kernel call per thread and batch. The claims shrink towards the end of the b
 ones are single rows and the threads end within about one trajectory of each other; the
 rows finished are counted in the same small array. Every trajectory seeds its own stream
 from its global index, so the result does not depend on the number of threads, on the
-claims or on which thread ran what. Each call counts firings in its own work arrays and writes every output row
-once per trajectory, so two threads never write one cache line at every event.
+claims or on which thread ran what. Each call counts firings in its own work arrays and
+writes every output row once per trajectory, so two threads never write one cache line
+at every event.
 
 In the exact mode the calling thread runs the kernel itself for the first trajectories of
 a batch while they are short (:data:`INLINE_ROW_WORK` events each, :data:`INLINE_WORK` in
