@@ -4,10 +4,14 @@ The kernel :func:`stochsyn.engine.ssa.run_trajectories` is compiled with ``nogil
 each of ``n_threads`` worker threads calls it once, and inside the kernel, without the GIL,
 the calls claim the batch's rows a few at a time from one shared counter (an atomic
 fetch-and-add): dynamic scheduling, so unequal trajectories still balance, at the cost of
-one kernel call per thread and batch. Every trajectory seeds its own stream from its
-global index, so the result does not depend on the number of threads or on which thread
-ran what. Each call counts firings in its own work arrays and writes every output row
-once per trajectory, so two threads never write one cache line at every event.
+one kernel call per thread and batch. The claims shrink towards the end of the batch
+(guided scheduling: at most a quarter of a thread's share of the rows left), so the last
+ones are single rows and the threads end within about one trajectory of each other; the
+rows finished are counted in the same small array. Every trajectory seeds its own stream
+from its global index, so the result does not depend on the number of threads, on the
+claims or on which thread ran what. Each call counts firings in its own work arrays and
+writes every output row once per trajectory, so two threads never write one cache line
+at every event.
 
 In the exact mode the calling thread runs the kernel itself for the first trajectories of
 a batch while they are short (:data:`INLINE_ROW_WORK` events each, :data:`INLINE_WORK` in
@@ -18,7 +22,10 @@ a wall-clock budget), and stays able to take a Ctrl-C. With several threads it r
 a pilot (:data:`PILOT_WORK`), which measures the work per row, alone; a rest worth less
 than a worker's wake-up (:data:`INLINE_ROW_WORK`) it finishes alone too, and with a rest
 worth at most INLINE_WORK per thread it wakes one worker fewer and claims rows itself,
-alongside them, before it waits. On a KeyboardInterrupt (or any
+alongside them; when none are left it spins briefly (:data:`JOIN_SPINS`) on the count
+of finished rows and returns as soon as the workers' last rows are written, without
+blocking on their futures (a blocked thread's wake-up costs tens of microseconds on a
+virtual machine). On a KeyboardInterrupt (or any
 error from ``poll``) it sets the kernel's stop flag, which every running trajectory reads
 every few thousand events, waits for the workers to return (well under a second) and
 re-raises.
@@ -40,8 +47,10 @@ import numba
 import numpy as np
 
 from ..network import PackedNetwork, pack
+from numba.core import types
+
 from .jit import load_from_cache
-from .ssa import run_trajectories
+from .ssa import CLAIM_BUDGET, CLAIM_NEXT, new_claim, run_trajectories, wait_for_rows
 
 #: Seconds between two calls of ``poll`` while a batch runs.
 POLL_INTERVAL_S = 0.2
@@ -72,9 +81,12 @@ PILOT_WORK = 1024
 #: unevenly the last claims can end.
 CLAIMS_PER_THREAD = 64
 
-#: The kernel's modes (True: exact, False: hybrid) loaded by :func:`load_from_cache` in
-#: this process: its check of the arguments' types costs ~20 µs, once per mode suffices.
-_loaded_modes: set = set()
+#: Looks at the count of finished rows (:func:`stochsyn.engine.ssa.wait_for_rows`, an
+#: atomic read of 10-40 ns each) the calling thread makes, when it has claimed its last
+#: rows alongside the workers, before it blocks on their futures instead: ~0.1 ms, tens of
+#: small trajectories (the last claims are single rows), so a short batch ends without
+#: a second wake-up while a long row in a worker costs little spinning.
+JOIN_SPINS = 2**12
 
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
@@ -102,6 +114,14 @@ def _worker_pool(n_threads: int) -> ThreadPoolExecutor:
             _pool = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="stochsyn")
             _pool_size = n_threads
         return _pool
+
+
+def _mode_loaded(exact: bool) -> bool:
+    """Whether numba already holds the kernel of the exact (``exact``) or the hybrid mode
+    (its last argument, the hybrid arrays, is None in the exact mode): then
+    :func:`load_from_cache`, whose typing of the arguments costs ~20 µs, is not needed."""
+    return any((signature[-1] == types.none) == exact      # (a stand-in has none)
+               for signature in getattr(run_trajectories, "signatures", ()))
 
 
 def default_threads() -> int:
@@ -172,35 +192,34 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
     # steps) is not counted by the budget, so a Ctrl-C or max_wall could wait for it.
     run_inline = hybrid is None or n == 0
     inline = INLINE_WORK if n_threads == 1 else PILOT_WORK
-    claim = np.array([0, n, rows_per_claim, inline if run_inline else 0, INLINE_ROW_WORK],
-                     dtype=np.int64)
+    claim = new_claim(n, rows_per_claim, n_threads, inline if run_inline else 0,
+                      INLINE_ROW_WORK)
     if not isinstance(net, PackedNetwork):
         net = pack(net)              # (a Network carries its packed form: Network.packed)
     args = (*net, run_entropy, trajectories, claim, sample_times, spike_times,
             post_spike_times, t_end, max_events, record_idx, counts, voltages, firings,
             ev_time, ev_agent, ev_reaction, ev_from, ev_to, status, results, stop_flag,
             cont_values, hybrid)
-    if (hybrid is None) not in _loaded_modes:
+    if not _mode_loaded(hybrid is None):
         load_from_cache(run_trajectories, args)     # (else the first call loads it)
-        _loaded_modes.add(hybrid is None)
     join = False
     if run_inline:
         run_trajectories(*args)     # in this thread, up to ``inline`` (no rows: loads it)
-        rows_done, work_done = int(claim[0]), inline
+        rows_done, work_done = int(claim[CLAIM_NEXT]), inline
         if (n_threads > 1 and 0 < rows_done < n
                 and (n - rows_done) * inline <= INLINE_ROW_WORK * rows_done):
             # The pilot's rest is worth less than a worker's wake-up: finished here.
-            claim[3] = INLINE_ROW_WORK
+            claim[CLAIM_BUDGET] = INLINE_ROW_WORK
             run_trajectories(*args)
-            rows_done, work_done = int(claim[0]), inline + INLINE_ROW_WORK
-        claim[3] = 0
+            rows_done, work_done = int(claim[CLAIM_NEXT]), inline + INLINE_ROW_WORK
+        claim[CLAIM_BUDGET] = 0
         # A short batch (its rest worth at most INLINE_WORK per thread, at the work per
         # row just measured) is shared with the calling thread, which would otherwise
         # wait idle for n_threads workers: one thread fewer to wake (~0.05-0.1 ms), and
         # a Ctrl-C still waits for no more than INLINE_WORK.
         join = (n_threads > 1 and rows_done > 0
                 and (n - rows_done) * work_done <= INLINE_WORK * n_threads * rows_done)
-    if claim[0] >= n:           # all done here: no worker woken
+    if claim[CLAIM_NEXT] >= n:  # all done here: no worker woken
         if poll is not None:
             poll()
         return
@@ -211,6 +230,14 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
             futures.append(pool.submit(run_trajectories, *args))
         if join:
             run_trajectories(*args)     # rows claimed alongside the workers, no budget
+            if not wait_for_rows.signatures:    # (loaded as the kernel is: no registries)
+                load_from_cache(wait_for_rows, (claim, stop_flag, JOIN_SPINS))
+            if wait_for_rows(claim, stop_flag, JOIN_SPINS) and not stop_flag[0]:
+                # Every row is written: the workers only return now, claiming nothing;
+                # their futures are not waited for (a wake-up of this thread saved).
+                if poll is not None:
+                    poll()
+                return
         while True:
             _, pending = wait(futures, timeout=POLL_INTERVAL_S)
             if poll is not None:

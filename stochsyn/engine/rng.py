@@ -206,6 +206,21 @@ def double_words(s_hi, s_lo, inc_hi, inc_lo):
 
 
 @numba.njit(cache=True, inline="always")
+def _ziggurat_try(s_hi, s_lo, inc_hi, inc_lo):
+    """One try of NumPy's exponential ziggurat (:func:`standard_exponential`): one draw,
+    its layer and candidate, ``(ri, idx, x, n_hi, n_lo)``, the state after the draw in
+    the last two. The try is accepted at once if ``ri < _KE_DOUBLE[idx]``.
+
+    The one copy of the first try shared by :func:`exponential_words` and
+    :func:`exponential_fast_words`, so the two make the same draw with the same bits."""
+    n_hi, n_lo, ri = pcg64_words(s_hi, s_lo, inc_hi, inc_lo)
+    ri >>= np.uint64(3)
+    idx = ri & _BYTE
+    ri >>= np.uint64(8)
+    return ri, idx, np.float64(ri) * _WE_DOUBLE[idx], n_hi, n_lo
+
+
+@numba.njit(cache=True, inline="always")
 def exponential_words(s_hi, s_lo, inc_hi, inc_lo):
     """:func:`standard_exponential` on a state in four uint64 values: ``(x, s_hi, s_lo)``;
     the same draws and operations (NumPy's ziggurat, :func:`standard_exponential`).
@@ -214,11 +229,7 @@ def exponential_words(s_hi, s_lo, inc_hi, inc_lo):
     event loop (its rare tail and wedge branches make it large), and a call returns the
     state through memory."""
     while True:
-        s_hi, s_lo, ri = pcg64_words(s_hi, s_lo, inc_hi, inc_lo)
-        ri >>= np.uint64(3)
-        idx = ri & _BYTE
-        ri >>= np.uint64(8)
-        x = np.float64(ri) * _WE_DOUBLE[idx]
+        ri, idx, x, s_hi, s_lo = _ziggurat_try(s_hi, s_lo, inc_hi, inc_lo)
         if ri < _KE_DOUBLE[idx]:
             return x, s_hi, s_lo
         if idx == _ZERO:
@@ -233,19 +244,16 @@ def exponential_words(s_hi, s_lo, inc_hi, inc_lo):
 
 @numba.njit(cache=True, inline="always")
 def exponential_fast_words(s_hi, s_lo, inc_hi, inc_lo):
-    """The first try of :func:`exponential_words`, and nothing else: ``(accepted, x, n_hi,
-    n_lo)``, with ``x`` and the state after its one draw exactly as there when the
-    ziggurat accepts at once (all but ~1.1 % of draws: the other 256-layer wedge and tail
-    tests need ``exp``, ``log1p`` and more draws).
+    """The first try of :func:`exponential_words` (:func:`_ziggurat_try`), and nothing
+    else: ``(accepted, x, n_hi, n_lo)``, with ``x`` and the state after its one draw
+    exactly as there when the ziggurat accepts at once (all but ~1.1 % of draws: the
+    other 256-layer wedge and tail tests need ``exp``, ``log1p`` and more draws).
 
     For an event loop without calls (:func:`stochsyn.engine.ssa._simulate_tiny`): when
     ``accepted`` is false the caller keeps its old state (nothing is consumed) and draws
     again with :func:`exponential_words`, which makes the same first draw and goes on."""
-    n_hi, n_lo, ri = pcg64_words(s_hi, s_lo, inc_hi, inc_lo)
-    ri >>= np.uint64(3)
-    idx = ri & _BYTE
-    ri >>= np.uint64(8)
-    return ri < _KE_DOUBLE[idx], np.float64(ri) * _WE_DOUBLE[idx], n_hi, n_lo
+    ri, idx, x, n_hi, n_lo = _ziggurat_try(s_hi, s_lo, inc_hi, inc_lo)
+    return ri < _KE_DOUBLE[idx], x, n_hi, n_lo
 
 
 # --------------------------------------------------------------------------

@@ -1541,6 +1541,73 @@ def _simulate_tiny(net, work, s_hi, s_lo, inc_hi, inc_lo, t_iv, sample_times, t_
     return status, k, n_events, t
 
 
+# The slots of a batch's ``claim`` array (:func:`run_trajectories`, :func:`new_claim`).
+CLAIM_NEXT = 0          # the next row to claim (advanced atomically)
+CLAIM_END = 1           # one past the last row
+CLAIM_ROWS = 2          # the most rows one claim takes
+CLAIM_BUDGET = 3        # work budget of a call alone on the batch (0: none)
+CLAIM_ROW_BUDGET = 4    # event budget of a row within that budget
+CLAIM_FINISHED = 5      # rows finished (atomic count; :func:`wait_for_rows`)
+CLAIM_THREADS = 6       # threads sharing the batch: claims shrink towards its end
+CLAIM_SLOTS = 8         # (64 bytes)
+#: A claim without budget on a shared batch takes at most 1/GUIDED_SHARE of its share
+#: of the rows left (and at most ``claim[CLAIM_ROWS]``): guided scheduling.
+GUIDED_SHARE = 4
+
+
+def new_claim(n_rows, rows_per_claim, n_threads=1, budget=0, row_budget=0):
+    """The ``claim`` array of a batch of ``n_rows`` rows for :func:`run_trajectories`.
+
+    Parameters
+    ----------
+    n_rows : int
+    rows_per_claim : int
+        The most rows a call claims at once (at least 1).
+    n_threads : int
+        Threads sharing the batch; with more than one, claims without a budget shrink
+        towards the end of the batch (:data:`GUIDED_SHARE`).
+    budget, row_budget : int
+        Work budget (events and samples) of a call alone on the batch (0: none), and the
+        event budget of a row within it.
+
+    Returns
+    -------
+    (CLAIM_SLOTS,) int64 ndarray
+    """
+    claim = np.zeros(CLAIM_SLOTS, dtype=np.int64)
+    claim[CLAIM_END] = n_rows
+    claim[CLAIM_ROWS] = rows_per_claim
+    claim[CLAIM_BUDGET] = budget
+    claim[CLAIM_ROW_BUDGET] = row_budget
+    claim[CLAIM_THREADS] = n_threads
+    return claim
+
+
+@numba.njit(cache=True, nogil=True)
+def wait_for_rows(claim, stop_flag, spins):
+    """Wait, without the GIL and without sleeping, until every row of the batch is
+    finished (``claim[CLAIM_FINISHED]`` reaches ``claim[CLAIM_END]``; the batch starts at
+    row 0) or ``stop_flag`` is set, for at most ``spins`` looks at the count.
+
+    The calling thread of :func:`stochsyn.engine.batch.run_batch`, when it has claimed its
+    last rows, waits here for the rows still running in a worker (at most a claim's
+    worth): a thread blocked on a lock is woken by the kernel, which on a virtual machine
+    takes tens of microseconds more when its core has gone idle.
+
+    Returns
+    -------
+    bool
+        True if every row is finished.
+    """
+    end = claim[CLAIM_END]
+    for _ in range(spins):
+        if fetch_add(claim, CLAIM_FINISHED, 0) >= end:
+            return True
+        if fetch_add(stop_flag, 0, 0) != 0:
+            return False
+    return fetch_add(claim, CLAIM_FINISHED, 0) >= end
+
+
 @numba.njit(cache=True, nogil=True)
 def run_trajectories(ints, reals, bounds, run_entropy, trajectories, claim, sample_times,
                      spike_times, post_spike_times, t_end, max_events, record_idx, counts,
@@ -1548,17 +1615,20 @@ def run_trajectories(ints, reals, bounds, run_entropy, trajectories, claim, samp
                      results, stop_flag, cont_values=None, hy=None):
     """Simulate rows of a batch, one after another, without the GIL.
 
-    The rows are claimed ``claim[2]`` at a time from ``claim[0]`` (an atomic fetch-and-add,
-    :func:`.jit.fetch_add`) until ``claim[1]``: every thread running the batch
+    The rows are claimed from ``claim[CLAIM_NEXT]`` (an atomic fetch-and-add,
+    :func:`.jit.fetch_add`) until ``claim[CLAIM_END]``, ``claim[CLAIM_ROWS]`` at a time (on
+    a batch shared by several threads, fewer towards its end: :data:`GUIDED_SHARE`), and
+    counted in ``claim[CLAIM_FINISHED]`` once finished: every thread running the batch
     (:func:`stochsyn.engine.batch.run_batch`) calls this once with the same ``claim`` and
     takes rows until none are left, so a batch costs one call per thread, and the work
     arrays are allocated once per call (:func:`workspace`). Trajectory ``trajectories[b]``
     draws only from ``SeedSequence(root_seed, spawn_key=(trajectories[b],))``, so its result
     is the same whichever batch, thread or claim runs it.
 
-    A call alone on a batch may be given a budget of work (``claim[3] > 0``) and a budget
-    per row (``claim[4]``): it stops before it would exceed the first and gives the rest
-    of the batch back (``claim[0]`` is then the first row not done), so that
+    A call alone on a batch may be given a budget of work (``claim[CLAIM_BUDGET] > 0``)
+    and a budget per row (``claim[CLAIM_ROW_BUDGET]``): it stops before it would exceed
+    the first and gives the rest of the batch back (``claim[CLAIM_NEXT]`` is then the
+    first row not done), so that
     :func:`stochsyn.engine.batch.run_batch` can run small trajectories in the calling
     thread, without handing them to a worker, and still stay responsive to Ctrl-C. A row's
     work is its events plus its samples; a row is run with at most the smaller budget left
@@ -1574,10 +1644,11 @@ def run_trajectories(ints, reals, bounds, run_entropy, trajectories, claim, samp
         The root seed as SeedSequence entropy words (:func:`rng.entropy_words`).
     trajectories : (B,) int64 ndarray
         Global trajectory indices.
-    claim : (5,) int64 ndarray
-        [next row to claim, end row, rows per claim, work budget of this call (events and
-        samples; 0: none), event budget of a row within it]; ``claim[0]`` is advanced.
-        With a budget, no other call may share ``claim`` while this one runs.
+    claim : (CLAIM_SLOTS,) int64 ndarray
+        :func:`new_claim`: [next row to claim, end row, most rows per claim, work budget
+        of this call (events and samples; 0: none), event budget of a row within it, rows
+        finished, threads sharing the batch, unused]; the first and the sixth are
+        advanced. With a budget, no other call may share ``claim`` while this one runs.
     counts : (B, n_times, R) int64 ndarray
     voltages : (B, n_times) or (B, 0) float64 ndarray
     firings : (B, M) int64 ndarray
@@ -1607,22 +1678,33 @@ def run_trajectories(ints, reals, bounds, run_entropy, trajectories, claim, samp
         cp_static = np.zeros(len(hy.cp_rx), dtype=np.float64)
         fx_static = np.zeros(len(hy.fx_rx), dtype=np.float64)
     plain = cont_values is None and is_plain(net)
-    stop = claim[1]
-    size = max(claim[2], 1)
-    budget = claim[3]
-    row_budget = claim[4]
+    stop = claim[CLAIM_END]
+    largest = max(claim[CLAIM_ROWS], 1)
+    budget = claim[CLAIM_BUDGET]
+    row_budget = claim[CLAIM_ROW_BUDGET]
+    sharing = claim[CLAIM_THREADS]
     spent = 0
     while True:
-        first = fetch_add(claim, 0, size)
+        size = largest
+        if budget == 0 and sharing > 1:
+            # Guided: a claim is at most 1/GUIDED_SHARE of a thread's share of the rows
+            # left (read atomically), so the last claims are single rows and the threads
+            # end within about one trajectory of each other.
+            left = stop - fetch_add(claim, CLAIM_NEXT, 0)
+            size = min(largest, max(1, left // (sharing * GUIDED_SHARE)))
+        first = fetch_add(claim, CLAIM_NEXT, size)
         if first >= stop:
             break
+        finished = 0
         for b in range(first, min(first + size, stop)):
             if stop_flag[0] != 0:       # stopped: this row and the rest stay unstarted
+                fetch_add(claim, CLAIM_FINISHED, finished)
                 return
             row_events = max_events
             if budget > 0:
                 if spent >= budget:     # the rest is given back (this call is alone)
-                    claim[0] = b
+                    claim[CLAIM_NEXT] = b
+                    fetch_add(claim, CLAIM_FINISHED, finished)
                     return
                 row_events = min(max_events, min(budget - spent, row_budget))
             fill = status[b]
@@ -1646,6 +1728,12 @@ def run_trajectories(ints, reals, bounds, run_entropy, trajectories, claim, samp
             if budget > 0:
                 if status[b] == MAX_EVENTS and row_events < max_events:
                     status[b] = fill    # cut short by the budget: redone in full later
-                    claim[0] = b
+                    claim[CLAIM_NEXT] = b
+                    fetch_add(claim, CLAIM_FINISHED, finished)
                     return
                 spent += np.int64(results[b, 0]) + len(sample_times)
+            if status[b] != INTERRUPTED:
+                finished += 1
+        # After the rows' outputs are written (a sequentially consistent add), so a
+        # thread that reads the count sees them: wait_for_rows.
+        fetch_add(claim, CLAIM_FINISHED, finished)

@@ -18,7 +18,8 @@ import stochsyn as ss
 from stochsyn.engine import layout
 from stochsyn.network import pack
 from stochsyn.engine.jit import fetch_add
-from stochsyn.engine.ssa import MAX_EVENTS, run_trajectories
+from stochsyn.engine.ssa import (CLAIM_BUDGET, CLAIM_FINISHED, CLAIM_NEXT, MAX_EVENTS,
+                                  new_claim, run_trajectories)
 from stochsyn.ensemble import apply_protocol
 
 REPO = Path(__file__).resolve().parents[2]
@@ -243,37 +244,75 @@ def test_a_call_with_a_work_budget_gives_the_rest_back_unchanged():
     and the rows finished then by another call are the bits of a call without budget."""
     model = ss.Model.from_dict(BIRTH_DEATH)       # ~100 events and 11 samples a trajectory
     n = 8
-    whole_args, whole = _kernel_args(model, n, np.array([0, n, n, 0, 0]),
+    whole_args, whole = _kernel_args(model, n, new_claim(n, n),
                                      np.zeros(1, np.int64))
     run_trajectories(*whole_args)
     assert (whole[2] == 0).all() and whole[3][:, 0].min() > 50
 
-    claim = np.array([0, n, 1, 300, 10**6])
+    claim = new_claim(n, 1, budget=300, row_budget=10**6)
     args, parts = _kernel_args(model, n, claim, np.zeros(1, np.int64))
     run_trajectories(*args)
-    done = int(claim[0])
+    done = int(claim[CLAIM_NEXT])
+    assert claim[CLAIM_FINISHED] == done
     spent = whole[3][:done, 0].sum() + 11 * done
     assert 1 <= done < n and spent < 300 <= spent + whole[3][done, 0] + 11
     assert (parts[2][:done] == 0).all() and (parts[2][done:] == -1).all()
-    claim[3] = 0                                 # the rest, by a call without budget
+    claim[CLAIM_BUDGET] = 0                      # the rest, by a call without budget
     run_trajectories(*args)
-    assert claim[0] >= n
+    assert claim[CLAIM_NEXT] >= n and claim[CLAIM_FINISHED] == n
     for mine, reference in zip(parts, whole):
         np.testing.assert_array_equal(mine, reference)
 
     shortest = int(whole[3][:, 0].min())         # a row budget below every trajectory
-    claim = np.array([0, n, 1, 10**6, shortest - 1])
+    claim = new_claim(n, 1, budget=10**6, row_budget=shortest - 1)
     args, parts = _kernel_args(model, n, claim, np.zeros(1, np.int64))
     run_trajectories(*args)
-    assert claim[0] == 0 and (parts[2] == -1).all()
+    assert claim[CLAIM_NEXT] == 0 and claim[CLAIM_FINISHED] == 0 and (parts[2] == -1).all()
 
 
 def test_a_stop_leaves_unclaimed_rows_not_started():
     model = ss.Model.from_dict(BIRTH_DEATH)
     args, (counts, firings, status, results) = _kernel_args(
-        model, 5, np.array([0, 5, 1, 0, 0]), np.ones(1, np.int64))
+        model, 5, new_claim(5, 1), np.ones(1, np.int64))
     run_trajectories(*args)
     assert (status == -1).all() and (results == 0).all()
+
+
+def test_guided_claims_by_three_threads_give_the_bits_of_one_call():
+    """On a shared batch the claims shrink towards its end (guided scheduling): three
+    threads claiming rows of one batch at once finish every row once, count them, and
+    give each trajectory the bits of a single call that claims them all at once."""
+    model = ss.Model.from_dict(BIRTH_DEATH)
+    n = 61
+    whole_args, whole = _kernel_args(model, n, new_claim(n, n), np.zeros(1, np.int64))
+    run_trajectories(*whole_args)
+    for rows_per_claim in (1, 4, 64):
+        claim = new_claim(n, rows_per_claim, n_threads=3)
+        args, parts = _kernel_args(model, n, claim, np.zeros(1, np.int64))
+        threads = [threading.Thread(target=run_trajectories, args=args) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert claim[CLAIM_NEXT] >= n and claim[CLAIM_FINISHED] == n
+        for mine, reference in zip(parts, whole):
+            np.testing.assert_array_equal(mine, reference)
+
+
+def test_waiting_for_rows_ends_when_all_are_finished_or_at_a_stop():
+    """The calling thread's wait for a worker's last rows (wait_for_rows): true once the
+    count of finished rows reaches the batch's end, false after its spins or at a stop."""
+    from stochsyn.engine.ssa import wait_for_rows
+    claim = new_claim(3, 1)
+    stop_flag = np.zeros(1, np.int64)
+    claim[CLAIM_FINISHED] = 2
+    assert not wait_for_rows(claim, stop_flag, 100)
+    stop_flag[0] = 1
+    assert not wait_for_rows(claim, stop_flag, 10**12)      # returns at once: stopped
+    claim[CLAIM_FINISHED] = 3
+    assert wait_for_rows(claim, stop_flag, 0)
+    stop_flag[0] = 0
+    assert wait_for_rows(claim, stop_flag, 1)
 
 
 def test_short_trajectories_wake_no_worker(monkeypatch):
