@@ -8,6 +8,11 @@ picks some by name):
 * ``literature``: the model's own values (``pp1_camkii_kcat`` = 10 /s, Miller et al. 2005);
 * ``kcat2`` / ``kcat1``: PP1's catalytic rate on pT286 at 2 or 1 /s;
 * ``untrap_hours``: slot maintenance, ``k_untrap`` = 1/(3 h) instead of 0.01 /s;
+* ``cluster_K55_n12``, ``cluster_K60_n16``: cluster stabilisation of trapped receptors,
+  untrapping slowed as the trapped count rises (ampar_trafficking_rules.toml);
+* ``recruit_K85_n24``, ``recruit_K90_n16``: slot self-recruitment, CaMKII-free slot
+  phosphorylation as a Hill law of the phosphorylated slots (docs/trafficking.md
+  "Maintenance options"; ranked first by ``analysis/maintenance_prescreen.py``);
 Graupner & Brunel's k8 (a CaM-free pT286 *neighbour*) is already the module's
 ``camkii_k_auto_p``; phosphorylation of a CaM-free *substrate* is in neither source, so it
 is not a candidate (docs/science.md §8.5).
@@ -16,12 +21,12 @@ Every condition goes through :func:`stochsyn.validation.plasticity.run_condition
 warm-up, the weight relative to it, read-out ``--after`` seconds after the end of
 induction, common random numbers across conditions of one candidate). Criteria (§8.5):
 rest quiet (pT286 < 5 %, control Δw ~ 0), HFS Δw > 0 and not decaying between the two
-read-outs (``--after`` / 2 and ``--after``), LFS Δw < 0.
+read-outs (``--reference-after``, by default ``--after`` / 2, and ``--after``), LFS Δw < 0.
 
 Usage (repository root)::
 
-    python analysis/lasting_ltp.py [--trajectories 8] [--after 900] [--lfs | --lfs-only]
-        [--candidates literature,kcat2] [--out out]
+    python analysis/lasting_ltp.py [--trajectories 8] [--after 900] [--reference-after 300]
+        [--lfs | --lfs-only] [--candidates literature,kcat2] [--out out]
 """
 
 from __future__ import annotations
