@@ -58,6 +58,7 @@ CANDIDATES = {
                         "slot_recruit_n": 24},
     "recruit_K90_n16": {"k_slot_recruit": "0.5 /s", "slot_recruit_K": 90,
                         "slot_recruit_n": 16},
+    "no_recruitment": {"k_slot_recruit": "0 /s"},
 }
 SEED = 20261216
 
