@@ -58,6 +58,8 @@ CANDIDATES = {
                         "slot_recruit_n": 24},
     "recruit_K90_n16": {"k_slot_recruit": "0.5 /s", "slot_recruit_K": 90,
                         "slot_recruit_n": 16},
+    "recruit_K80_n24_k1": {"k_slot_recruit": "1 /s", "slot_recruit_K": 80,
+                           "slot_recruit_n": 24},
     "no_recruitment": {"k_slot_recruit": "0 /s"},
 }
 SEED = 20261216

@@ -23,7 +23,7 @@ LTD-like arm not potentiated.
 
 Usage (repository root; ~2 s CPU per candidate at 100 synapses)::
 
-    python analysis/maintenance_prescreen.py [--trajectories 100] [--out out]
+    python analysis/maintenance_prescreen.py [--trajectories 100] [--spine-pulse] [--out out]
 """
 
 from __future__ import annotations
@@ -51,6 +51,15 @@ PULSE = [(0.0, dict(CaMKII_psd_active=200, PKA_active=50, CaN_active=80, PP1_fre
          (15.0, dict(CaMKII_psd_active=7, PKA_active=1, CaN_active=60, PP1_free=7)),
          (75.0, dict(CaN_active=20)),
          (135.0, dict(CaN_active=0))]
+#: ``--spine-pulse``: the course measured in the spine itself (docs/science.md §8.5
+#: "Calibration, part 2b", one HFS trajectory, 5 s samples): PSD CaMKII 156 of 240 for
+#: ~5 s, PP1 0 during the train and 9-12 of 12 free after it (so 10 at rest too).
+SPINE_MEASURED_PULSE = [(0.0, dict(CaMKII_psd_active=156, PKA_active=50, CaN_active=80,
+                                   PP1_free=0)),
+                        (7.0, dict(CaMKII_psd_active=7, PKA_active=1, CaN_active=60,
+                                   PP1_free=10)),
+                        (75.0, dict(CaN_active=20)),
+                        (135.0, dict(CaN_active=0))]
 #: An LTD-like enzyme state for 15 min from PULSE_AT_S (analysis/ampar_mutants.py's
 #: LTD-like state: calcineurin half active, PP1 all free; a stand-in for 1 Hz x 900, whose
 #: enzyme course in the spine is not measured): its 20-min read-out is 5 min after its end.
@@ -70,6 +79,7 @@ CANDIDATES = {
     "recruit_K85_n16": dict(k_slot_recruit="0.3 /s", slot_recruit_K=85, slot_recruit_n=16),
     "recruit_K90_n16": dict(k_slot_recruit="0.5 /s", slot_recruit_K=90, slot_recruit_n=16),
     "recruit_K85_n24": dict(k_slot_recruit="0.3 /s", slot_recruit_K=85, slot_recruit_n=24),
+    "recruit_K80_n24_k1": dict(k_slot_recruit="1 /s", slot_recruit_K=80, slot_recruit_n=24),
 }
 
 
@@ -150,8 +160,16 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trajectories", type=int, default=100)
     parser.add_argument("--candidates", default=",".join(CANDIDATES))
+    parser.add_argument("--spine-pulse", action="store_true",
+                        help="the pulse measured in the spine (SPINE_MEASURED_PULSE) and 10 "
+                             "of 12 PP1 free at rest, instead of the prescribed pulse")
     parser.add_argument("--out", type=Path, default=Path("out"))
     args = parser.parse_args(argv)
+    stem = "maintenance_prescreen"
+    if args.spine_pulse:
+        ARMS["HFS-like pulse"] = SPINE_MEASURED_PULSE
+        SPINE_REST["pp1_free"] = 10
+        stem += "_spine_pulse"
     rows, courses = [], []
     for name in args.candidates.split(","):
         r, c = screen(name, args.trajectories)
@@ -159,12 +177,12 @@ def main(argv=None) -> int:
         courses.append(c)
     table = pd.DataFrame(rows)
     args.out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out / "maintenance_prescreen.csv", index=False)
+    table.to_csv(args.out / f"{stem}.csv", index=False)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table[["candidate", "arm", "n", "dw_5min_pct", "dw_5min_sem", "dw_20min_pct",
                      "dw_20min_sem", "switched_share", "max_phospho_slots_rest"]]
               .round(2).to_string(index=False))
-    plot(pd.concat(courses), args.out / "maintenance_prescreen.png")
+    plot(pd.concat(courses), args.out / f"{stem}.png")
     return 0
 
 
