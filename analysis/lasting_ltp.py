@@ -8,6 +8,11 @@ picks some by name):
 * ``literature``: the model's own values (``pp1_camkii_kcat`` = 10 /s, Miller et al. 2005);
 * ``kcat2`` / ``kcat1``: PP1's catalytic rate on pT286 at 2 or 1 /s;
 * ``untrap_hours``: slot maintenance, ``k_untrap`` = 1/(3 h) instead of 0.01 /s;
+* ``cluster_K55_n12``, ``cluster_K60_n16``: cluster stabilisation of trapped receptors,
+  untrapping slowed as the trapped count rises (ampar_trafficking_rules.toml);
+* ``recruit_K85_n24``, ``recruit_K90_n16``: slot self-recruitment, CaMKII-free slot
+  phosphorylation as a Hill law of the phosphorylated slots (docs/trafficking.md
+  "Maintenance options"; ranked first by ``analysis/maintenance_prescreen.py``);
 Graupner & Brunel's k8 (a CaM-free pT286 *neighbour*) is already the module's
 ``camkii_k_auto_p``; phosphorylation of a CaM-free *substrate* is in neither source, so it
 is not a candidate (docs/science.md §8.5).
@@ -16,12 +21,12 @@ Every condition goes through :func:`stochsyn.validation.plasticity.run_condition
 warm-up, the weight relative to it, read-out ``--after`` seconds after the end of
 induction, common random numbers across conditions of one candidate). Criteria (§8.5):
 rest quiet (pT286 < 5 %, control Δw ~ 0), HFS Δw > 0 and not decaying between the two
-read-outs (``--after`` / 2 and ``--after``), LFS Δw < 0.
+read-outs (``--reference-after``, by default ``--after`` / 2, and ``--after``), LFS Δw < 0.
 
 Usage (repository root)::
 
-    python analysis/lasting_ltp.py [--trajectories 8] [--after 900] [--lfs | --lfs-only]
-        [--candidates literature,kcat2] [--out out]
+    python analysis/lasting_ltp.py [--trajectories 8] [--after 900] [--reference-after 300]
+        [--lfs | --lfs-only] [--candidates literature,kcat2] [--out out]
 """
 
 from __future__ import annotations
@@ -39,14 +44,36 @@ CANDIDATES = {
     "kcat2": {"pp1_camkii_kcat": "2 /s"},
     "kcat1": {"pp1_camkii_kcat": "1 /s"},
     "untrap_hours": {"k_untrap": "1/(3 h)"},
+    # Cluster stabilisation of trapped receptors (ampar_trafficking_rules.toml,
+    # docs/trafficking.md "Cluster stabilisation"): untrapping slowed as the trapped count T
+    # rises, k_untrap * g(T)/g(45) with g = K^n/(K^n + T^n); the resting dwell is unchanged.
+    "cluster_K55_n12": {"untrap_cluster_share": 1, "untrap_cluster_K": 55,
+                        "untrap_cluster_n": 12},
+    "cluster_K60_n16": {"untrap_cluster_share": 1, "untrap_cluster_K": 60,
+                        "untrap_cluster_n": 16},
+    # Slot self-recruitment (ampar_trafficking_rules.toml, docs/trafficking.md "Slot
+    # self-recruitment"): a free slot is phosphorylated without CaMKII at
+    # k_slot_recruit * Q^n/(K^n + Q^n), Q the phosphorylated slots (free + occupied).
+    "recruit_K85_n24": {"k_slot_recruit": "0.3 /s", "slot_recruit_K": 85,
+                        "slot_recruit_n": 24},
+    "recruit_K90_n16": {"k_slot_recruit": "0.5 /s", "slot_recruit_K": 90,
+                        "slot_recruit_n": 16},
+    "recruit_K80_n24_k1": {"k_slot_recruit": "1 /s", "slot_recruit_K": 80,
+                           "slot_recruit_n": 24},
+    "no_recruitment": {"k_slot_recruit": "0 /s"},
 }
 SEED = 20261216
 
 
-def conditions(lfs: bool, after_s: float):
-    """Control, HFS (its weight also read half-way, ``delta_from_reference_pct``: the
-    change from there to the read-out, for the decay criterion) and optionally LFS."""
-    halfway = pl.WARM_UP_S + pl.SAMPLE_EVERY_S * round((1.0 + after_s / 2) / pl.SAMPLE_EVERY_S)
+def conditions(lfs: bool, after_s: float, reference_after_s: float | None = None):
+    """Control, HFS (its weight also read ``reference_after_s`` after the train, by default
+    half-way to the read-out: ``delta_from_reference_pct`` is the change from there to the
+    read-out, for the decay criterion) and optionally LFS."""
+    if reference_after_s is None:
+        reference_after_s = after_s / 2
+    # the HFS train lasts 1 s: its last spike is ~1 s after WARM_UP_S
+    halfway = pl.WARM_UP_S + pl.SAMPLE_EVERY_S * round((1.0 + reference_after_s)
+                                                       / pl.SAMPLE_EVERY_S)
     if lfs == "only":
         return [pl.Condition("LFS", ss.protocols.lfs(start_s=pl.WARM_UP_S))]
     out = [pl.Condition("control", None),
@@ -60,6 +87,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trajectories", type=int, default=8)
     parser.add_argument("--after", type=float, default=900.0)
+    parser.add_argument("--reference-after", type=float, default=None,
+                        help="second HFS read-out, s after the train (default: --after / 2);"
+                             " delta_from_reference_pct is the change from it to --after")
     parser.add_argument("--lfs", action="store_true", help="also 1 Hz x 900")
     parser.add_argument("--lfs-only", action="store_true", help="only 1 Hz x 900")
     parser.add_argument("--candidates", default=",".join(CANDIDATES))
@@ -70,7 +100,9 @@ def main(argv=None) -> int:
     rows, courses = [], []
     for name in args.candidates.split(","):
         model = base.with_parameters(**CANDIDATES[name]) if CANDIDATES[name] else base
-        run = pl.run_conditions(conditions("only" if args.lfs_only else args.lfs, args.after), n_trajectories=args.trajectories,
+        run = pl.run_conditions(conditions("only" if args.lfs_only else args.lfs, args.after,
+                                           args.reference_after),
+                                n_trajectories=args.trajectories,
                                 after_s=args.after, seed=SEED, n_threads=args.threads,
                                 model=model, progress=lambda s: print(name, s, flush=True))
         table = run.per_trajectory.assign(candidate=name)

@@ -212,3 +212,103 @@ def test_one_receptor_cycles_between_endosome_and_membrane_as_the_two_state_law(
     se = np.sqrt(p * (1 - p) / n)
     z = (observed[1:] - p[1:]) / se[1:]
     assert (np.abs(z) < 3).all(), z
+
+
+# -- cluster stabilisation of trapped receptors (docs/trafficking.md, "Cluster stabilisation")
+
+CLUSTER_ON = dict(untrap_cluster_share=1, untrap_cluster_K=50, untrap_cluster_n=8,
+                  untrap_cluster_ref=45)
+
+
+def _untrapping_hazard_per_receptor(model, trapped):
+    """k_untrap * [(1 - s) + s g(T)/g(T_ref)] from the built reactions' constants (1/s)."""
+    for r in model.reactions:
+        if r.name.startswith("untrapping_cluster["):
+            assert r.kind == "hill" and r.repress
+            total_cluster = r.rate * r.half ** r.hill_n / (r.half ** r.hill_n + trapped ** r.hill_n)
+        elif r.name.startswith("untrapping["):
+            assert r.kind == "mass_action"
+            total_plain = r.rate
+    return total_plain + total_cluster
+
+
+@pytest.mark.parametrize("parameters", [{}, CLUSTER_ON,
+                                        dict(CLUSTER_ON, untrap_cluster_share=0.5)])
+def test_cluster_untrapping_rates_are_as_declared(model, parameters):
+    m = model.with_parameters(**parameters)
+    s = parameters.get("untrap_cluster_share", 0)
+    # at the reference count the dwell is 1/k_untrap whatever the cluster parameters ...
+    assert _untrapping_hazard_per_receptor(m, 45) == pytest.approx(0.01, rel=1e-12)
+    # ... and above it the cluster share is slowed by g(T)/g(45), g = 50^8/(50^8 + T^8)
+    g = lambda t: 1.0 / (1.0 + (t / 50.0) ** 8)
+    expected = 0.01 * ((1 - s) + s * g(90) / g(45))
+    assert _untrapping_hazard_per_receptor(m, 90) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("trapped, t_s", [(45, 1.5), (90, 60.0)])
+def test_cluster_untrapping_first_release_is_exponential_at_the_declared_hazard(
+        model, trapped, t_s):
+    # Only untrapping on (no trapping, hopping, trafficking or enzymes): the trapped count is
+    # a pure death chain, and P(no release by t) = exp(-T0 k(T0) t) exactly, k(T0) the
+    # declared per-receptor hazard. Without CaMKII and PP1 the slots a receptor leaves stay
+    # phosphorylated: SLOT_p + trapped stays T0 (an occupied slot is never dephosphorylated).
+    # Frozen seed, binomial standard error, |Z| < 3 (DSMTS convention).
+    import copy
+    spec = copy.deepcopy(dict(model.spec))
+    spec["agents"]["AMPAR"]["initial"] = [{"count": trapped, "loc": "trapped"}]
+    spec["species"].update(SLOT=100 - trapped, SLOT_p=0)
+    rates = {k: v for k, v in TRAFFICKING_RATES.items() if k != "k_untrap"}
+    m = ss.Model.from_dict(spec, source=model.source).with_parameters(
+        **rates, **NO_ENZYMES, **CLUSTER_ON)
+    n = 1000
+    ens = ss.simulate(m, t_end=t_s, n_trajectories=n, seed=20261217, sample_every=t_s,
+                      progress=False)
+    hazard = trapped * _untrapping_hazard_per_receptor(m, trapped)
+    p = np.exp(-hazard * t_s)
+    assert 0.2 < p < 0.8                          # the test has power either way
+    observed = (ens.values("ampar_trapped")[:, -1] == trapped).mean()
+    z = (observed - p) / np.sqrt(p * (1 - p) / n)
+    assert abs(z) < 3, (observed, p, z)
+    phospho = ens.values("slots_phosphorylated")
+    assert (phospho == trapped).all()
+    assert (ens.values("SLOT") == 100 - trapped).all()
+
+
+# -- slot self-recruitment (docs/trafficking.md, "Slot self-recruitment")
+
+RECRUIT_ON = dict(k_slot_recruit="0.3 /s", slot_recruit_K=85, slot_recruit_n=24)
+
+
+def test_slot_self_recruitment_is_off_in_the_module_and_as_declared_when_on(model):
+    (off,) = [r for r in model.reactions if r.name == "slot_self_recruitment"]
+    assert off.rate == 0.0
+    (on,) = [r for r in model.with_parameters(**RECRUIT_ON).reactions
+             if r.name == "slot_self_recruitment"]
+    assert on.kind == "hill" and not on.repress
+    assert (on.rate, on.half, on.hill_n) == (0.3, 85.0, 24.0)
+    # the law reads every phosphorylated slot, free (SLOT_p) and occupied (trapped receptors)
+    names = {model.species[i] for i, _ in on.modifier}
+    assert "SLOT_p" in names and "SLOT" not in names
+    assert len(names) == 1 + 4                   # SLOT_p + the four trapped AMPAR states
+
+
+def test_slot_self_recruitment_without_enzymes_first_phosphorylation_is_exponential(model):
+    # No CaMKII, no PP1, no receptor movement: only self-recruitment changes a slot, so
+    # P(no SLOT -> SLOT_p by t) = exp(-SLOT * k * Q^n/(K^n + Q^n) * t) exactly, with the
+    # phosphorylated count Q = 45 trapped + 45 free. Frozen seed, |Z| < 3.
+    import copy
+    spec = copy.deepcopy(dict(model.spec))
+    spec["species"].update(SLOT=10, SLOT_p=45)   # + the 45 trapped of the initial pools
+    m = ss.Model.from_dict(spec, source=model.source).with_parameters(
+        **TRAFFICKING_RATES, **NO_ENZYMES, **RECRUIT_ON)
+    t_s, n = 0.3, 1000
+    ens = ss.simulate(m, t_end=t_s, n_trajectories=n, seed=20261218, sample_every=t_s,
+                      progress=False)
+    q = 90.0
+    p = np.exp(-10 * 0.3 * q ** 24 / (85.0 ** 24 + q ** 24) * t_s)
+    assert 0.2 < p < 0.8
+    observed = (ens.values("SLOT")[:, -1] == 10).mean()
+    z = (observed - p) / np.sqrt(p * (1 - p) / n)
+    assert abs(z) < 3, (observed, p, z)
+    # no dephosphorylation without PP1, occupied or free
+    assert (np.diff(ens.values("slots_phosphorylated"), axis=1) >= 0).all()

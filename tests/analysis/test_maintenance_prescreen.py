@@ -1,0 +1,55 @@
+"""The direction of the maintenance pre-screen (analysis/maintenance_prescreen.py,
+docs/trafficking.md "Maintenance options"): on the standalone trafficking module at the
+default spine's resting activities, slot self-recruitment (K = 85, n = 24, 0.3 /s) keeps an
+HFS-like enzyme pulse's potentiation for 20 min while resting synapses stay put and an
+LTD-like state still depresses; without it the same pulse leaves nothing.
+
+Frozen seed (the script's), 40 synapses per arm; bounds are 3 standard errors of the
+ensemble mean (plus the ±5 % of a stable weight where "flat" is the claim)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("matplotlib")
+
+SCRIPT = Path(__file__).resolve().parents[2] / "analysis" / "maintenance_prescreen.py"
+
+
+@pytest.fixture(scope="module")
+def prescreen():
+    spec = importlib.util.spec_from_file_location("analysis_maintenance_prescreen", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _arms(prescreen, name, n=40):
+    rows, _ = prescreen.screen(name, n)
+    return {row["arm"]: row for row in rows}
+
+
+@pytest.mark.slow
+def test_slot_self_recruitment_holds_a_pulse_and_leaves_rest_and_ltd_alone(prescreen):
+    arms = _arms(prescreen, "recruit_K85_n24")
+    pulse, rest, ltd = arms["HFS-like pulse"], arms["rest"], arms["LTD-like 15 min"]
+    # lasting: well above +20 % at 20 min, and not decaying from 5 to 20 min
+    assert pulse["dw_20min_pct"] - 3 * pulse["dw_20min_sem"] > 20.0
+    assert pulse["dw_5_to_20min_pct"] + 3 * pulse["dw_5_to_20min_sem"] > 0.0
+    # rest flat: within ±5 % beyond 3 SE, and no resting synapse switched
+    assert abs(rest["dw_20min_pct"]) < 5.0 + 3 * rest["dw_20min_sem"]
+    assert rest["switched_share"] == 0.0
+    # the LTD-like state still depresses
+    assert ltd["dw_20min_pct"] + 3 * ltd["dw_20min_sem"] < 0.0
+
+
+@pytest.mark.slow
+def test_without_a_maintenance_option_the_pulse_leaves_nothing(prescreen):
+    pulse = _arms(prescreen, "none")["HFS-like pulse"]
+    assert pulse["dw_20min_pct"] < 5.0 + 3 * pulse["dw_20min_sem"]
+    assert pulse["switched_share"] == 0.0
