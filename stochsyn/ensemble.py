@@ -410,8 +410,11 @@ def run_batch_task(task: BatchTask, stop_flag: np.ndarray | None = None,
     status = np.empty(n, dtype=np.int64)
     status.fill(NOT_STARTED)        # (np.full is a Python function: ~1 µs more)
     results = np.zeros((n, _result_columns(network)), dtype=np.float64)
-    voltages = np.empty((n, len(task.times) if record_voltage else 0), dtype=np.float64)
-    cont_values = np.empty((n, len(task.times), len(network.continuous)), dtype=np.float64)
+    # (without a membrane or continuous species these are empty, shared: _empty)
+    voltages = (np.empty((n, len(task.times)), dtype=np.float64) if record_voltage
+                else _empty((n, 0)))
+    cont_values = (np.empty((n, len(task.times), len(network.continuous)), dtype=np.float64)
+                   if network.continuous else _empty((n, len(task.times), 0)))
     outputs = (counts, firings, status, results, voltages, cont_values)
     started = time.perf_counter()
     dropped = 0
@@ -598,6 +601,14 @@ def _every_species(network: Network) -> np.ndarray:
         # (a frozen dataclass: its __dict__, as functools.cached_property does)
         network.__dict__["_every_species"] = index
     return index
+
+
+@functools.lru_cache(maxsize=64)
+def _empty(shape: tuple) -> np.ndarray:
+    """A float64 array of ``shape`` with no element (one per shape, shared: nothing can be
+    written to it)."""
+    assert 0 in shape
+    return np.empty(shape, dtype=np.float64)
 
 
 @functools.lru_cache(maxsize=16)
