@@ -596,9 +596,10 @@ def _every_species(network: Network) -> np.ndarray:
     """``arange(n_species)``: the kernel records every species (made once per network)."""
     index = network.__dict__.get("_every_species")
     if index is None:
-        index = np.arange(network.n_species, dtype=np.int64)  # (writable: the kernel's
-        # compiled types; it only reads it)
-        # (a frozen dataclass: its __dict__, as functools.cached_property does)
+        # Left writable (a read-only array is another type to numba: another kernel);
+        # the kernel only reads it. Kept in the frozen dataclass's __dict__, as
+        # functools.cached_property does.
+        index = np.arange(network.n_species, dtype=np.int64)
         network.__dict__["_every_species"] = index
     return index
 
@@ -1082,6 +1083,7 @@ def _run_blocks(blocks, options, model, out, resume, overwrite, executor, shard,
         raise RunInterrupted(f"interrupted{where}") from None
     bar.close()
     dropped = sum(o.records_dropped for o in outcomes)
+    n_done = sum(o.n_trajectories for o in outcomes)
     if dropped:
         warnings.warn(f"{dropped} event records were not kept: some trajectories logged "
                       f"more than max_event_records = {options.max_event_records} (their "
@@ -1095,14 +1097,16 @@ def _run_blocks(blocks, options, model, out, resume, overwrite, executor, shard,
                 warnings.simplefilter("ignore", IncompleteDatasetWarning)
             ens = read(directory)
     else:
-        parts = sorted((o for o in outcomes if o.ensemble is not None), key=lambda o: o.number)
+        parts = [o for o in outcomes if o.ensemble is not None]
+        if len(parts) > 1:
+            parts.sort(key=lambda o: o.number)
         ens = _concatenate([o.ensemble for o in parts], labels, provenance)
-        ens.complete = sum(o.n_trajectories for o in outcomes) == total and not any(
+        ens.complete = n_done == total and not any(
             INTERRUPTED in o.statuses or NOT_STARTED in o.statuses for o in outcomes)
     if deadline is not None and not ens.complete:
         ens.complete = False
     _check_status(ens, options.on_stop, options.max_events,
-                  skipped=total - sum(o.n_trajectories for o in outcomes), network=network)
+                  skipped=total - n_done, network=network)
     return ens
 
 
