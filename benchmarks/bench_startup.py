@@ -44,7 +44,8 @@ import sys, time, json
 t0, c0 = time.perf_counter(), time.process_time()
 marks = {}
 def mark(name):
-    loaded = [m for m in ("numba.np.arraymath", "scipy.linalg", "pint", "pyarrow", "pandas")
+    loaded = [m for m in ("numba.np.arraymath", "scipy.linalg", "numpy.ma", "pint", "pyarrow",
+                          "pyarrow.compute", "pandas")
               if m in sys.modules]
     marks[name] = (time.perf_counter() - t0, time.process_time() - c0, loaded)
 import numpy

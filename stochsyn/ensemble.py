@@ -3,6 +3,7 @@ sizing, streaming Parquet output, resume, shards and budgets."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import os
@@ -89,7 +90,7 @@ def sample_grid(t_end: float, sample_every: float | None = None,
         times = np.asarray(sample_times, dtype=np.float64).reshape(-1)
         # One pass when all is well (NaN fails every comparison); the reason after.
         if len(times) and (times[0] >= 0 and times[-1] <= t_end
-                           and (times[1:] >= times[:-1]).all()):
+                           and np.count_nonzero(times[1:] >= times[:-1]) == len(times) - 1):
             return times
         if not np.all(np.isfinite(times)) or np.any(times < 0) or np.any(times > t_end):
             raise ValueError(f"sample_times must be finite and within [0, t_end = {t_end}]")
@@ -232,6 +233,14 @@ def _provenance(network: Network, seed: int, t_end: float, max_events: int) -> d
         "seed": int(seed),
         "t_end": float(t_end),
         "max_events": int(max_events),
+        **_versions(),
+    }
+
+
+@functools.cache
+def _versions() -> dict:
+    """The provenance's last entries, the same for every run of this process."""
+    return {
         "seeding": "trajectory i draws from numpy SeedSequence(seed, spawn_key=(i,)) -> PCG64",
         "numpy_version": np.__version__,
         "numba_version": numba.__version__,
@@ -334,11 +343,17 @@ def _network_of(model: Model) -> Network:
 
 
 def _labels(network: Network, model: Model, times) -> dict:
+    """The labels an Ensemble of ``network`` takes (each its own observables' dict)."""
+    agent_types = network.__dict__.get("_agent_types") if model is network.model else None
+    if agent_types is None:
+        agent_types = tuple((a.name, model.agent_state_base[a.name], len(a.states))
+                            for a in model.agent_types)
+        if model is network.model:      # kept (a frozen dataclass: as cached_property)
+            network.__dict__["_agent_types"] = agent_types
     return dict(times=times, species=network.species, reactions=network.reactions,
                 continuous=network.continuous,
                 observables={k: dict(v) for k, v in model.observables.items()},
-                agent_types=tuple((a.name, model.agent_state_base[a.name], len(a.states))
-                                  for a in model.agent_types))
+                agent_types=agent_types)
 
 
 def run_batch_task(task: BatchTask, stop_flag: np.ndarray | None = None,
@@ -392,10 +407,14 @@ def run_batch_task(task: BatchTask, stop_flag: np.ndarray | None = None,
     record_voltage = task.model.membrane is not None
     counts = np.empty((n, len(task.times), network.n_species), dtype=np.int64)
     firings = np.empty((n, network.n_reactions), dtype=np.int64)
-    status = np.full(n, NOT_STARTED, dtype=np.int64)
+    status = np.empty(n, dtype=np.int64)
+    status.fill(NOT_STARTED)        # (np.full is a Python function: ~1 µs more)
     results = np.zeros((n, _result_columns(network)), dtype=np.float64)
-    voltages = np.empty((n, len(task.times) if record_voltage else 0), dtype=np.float64)
-    cont_values = np.empty((n, len(task.times), len(network.continuous)), dtype=np.float64)
+    # (without a membrane or continuous species these are empty, shared: _empty)
+    voltages = (np.empty((n, len(task.times)), dtype=np.float64) if record_voltage
+                else _empty((n, 0)))
+    cont_values = (np.empty((n, len(task.times), len(network.continuous)), dtype=np.float64)
+                   if network.continuous else _empty((n, len(task.times), 0)))
     outputs = (counts, firings, status, results, voltages, cont_values)
     started = time.perf_counter()
     dropped = 0
@@ -411,9 +430,10 @@ def run_batch_task(task: BatchTask, stop_flag: np.ndarray | None = None,
             results[not_started] = 0.0
             voltages[not_started] = np.nan
             cont_values[not_started] = np.nan
+        n_events = results[:, 0].astype(np.int64)
         ensemble = Ensemble(
             counts=counts, trajectories=trajectories, status=status,
-            n_events=results[:, 0].astype(np.int64), t_reached=results[:, 1].copy(),
+            n_events=n_events, t_reached=results[:, 1].copy(),
             firings=firings, event_records=Events.concatenate(kept) if kept else Events.empty(),
             n_releases=results[:, 3].astype(np.int64),
             voltage_mv=voltages if record_voltage else None,
@@ -432,13 +452,13 @@ def run_batch_task(task: BatchTask, stop_flag: np.ndarray | None = None,
         if writer is not None:
             writer.abort()
         raise
-    return BatchOutcome(task.number, n, int(results[:, 0].sum()), seconds,
+    return BatchOutcome(task.number, n, int(n_events.sum()), seconds,
                         ensemble if directory is None else None, statuses, dropped)
 
 
 def _status_counts(status: np.ndarray) -> dict[int, int]:
     """How many rows of a batch have each status code."""
-    if not status.any():        # all OK, the usual case (~1 µs; np.unique takes ~10)
+    if not np.count_nonzero(status):    # all OK, the usual case (np.unique takes ~10 µs)
         return {OK: len(status)} if len(status) else {}
     codes, how_many = np.unique(status, return_counts=True)
     return {int(c): int(k) for c, k in zip(codes, how_many)}
@@ -536,11 +556,17 @@ def _redo_overflow(network, task, trajectories, outputs, start, overflow, wanted
 def _kernel(network, task, trajectories, outputs, first, last, capacity, stop_flag, poll,
             buffers=None):
     """Rows ``first … last-1`` of ``outputs`` through :func:`stochsyn.engine.run_batch`."""
-    counts, firings, status, results, voltages, cont_values = (a[first:last] for a in outputs)
+    if first == 0 and last == len(trajectories):
+        counts, firings, status, results, voltages, cont_values = outputs
+    else:
+        counts, firings, status, results, voltages, cont_values = (a[first:last]
+                                                                   for a in outputs)
+        trajectories = trajectories[first:last]
     if buffers is None:
-        buffers = _event_buffers(last - first, capacity)
-    run_batch(network.packed, task.run_entropy, trajectories[first:last], task.times,
-              task.t_end, task.max_events, np.arange(network.n_species, dtype=np.int64),
+        buffers = (_event_buffers(last - first, capacity) if capacity
+                   else _no_event_buffers(last - first))
+    run_batch(network.packed, task.run_entropy, trajectories, task.times,
+              task.t_end, task.max_events, _every_species(network),
               counts, firings, *buffers, status, results, n_threads=task.n_threads,
               spike_times=task.spike_times[0], post_spike_times=task.spike_times[1],
               voltages=voltages, cont_values=cont_values, hybrid=network.hybrid,
@@ -564,6 +590,32 @@ def _hybrid_fields(cont_values, results, network) -> dict:
                 ode_rejected=results[:, 5].astype(np.int64),
                 continuous_deficit=results[:, 6].copy(),
                 ode_restarts=results[:, 7].astype(np.int64), flux_totals=flux_totals)
+
+
+def _every_species(network: Network) -> np.ndarray:
+    """``arange(n_species)``: the kernel records every species (made once per network)."""
+    index = network.__dict__.get("_every_species")
+    if index is None:
+        # Left writable (a read-only array is another type to numba: another kernel);
+        # the kernel only reads it. Kept in the frozen dataclass's __dict__, as
+        # functools.cached_property does.
+        index = np.arange(network.n_species, dtype=np.int64)
+        network.__dict__["_every_species"] = index
+    return index
+
+
+@functools.lru_cache(maxsize=64)
+def _empty(shape: tuple) -> np.ndarray:
+    """A float64 array of ``shape`` with no element (one per shape, shared: nothing can be
+    written to it)."""
+    assert 0 in shape
+    return np.empty(shape, dtype=np.float64)
+
+
+@functools.lru_cache(maxsize=16)
+def _no_event_buffers(n: int):
+    """:func:`_event_buffers` of capacity 0 (nothing is recorded; empty arrays, shared)."""
+    return _event_buffers(n, 0)
 
 
 def _event_buffers(n: int, capacity: int):
@@ -626,6 +678,13 @@ def _kernel_cached() -> bool:
 
 
 def _concatenate(parts, labels, provenance) -> Ensemble:
+    """The parts as one Ensemble; ``labels``: a dict of labels, or a function that makes
+    it (not called for one part)."""
+    if len(parts) == 1 and not parts[0].sweep_columns:
+        parts[0].provenance = provenance
+        return parts[0]
+    if callable(labels):
+        labels = labels()
     n_species = len(labels["species"])
     n_reactions = len(labels["reactions"])
     if not parts:
@@ -635,9 +694,6 @@ def _concatenate(parts, labels, provenance) -> Ensemble:
                         n_events=np.zeros(0, np.int64), t_reached=np.zeros(0),
                         firings=np.zeros((0, n_reactions), np.int64), provenance=provenance,
                         **labels)
-    if len(parts) == 1 and not parts[0].sweep_columns:
-        parts[0].provenance = provenance
-        return parts[0]
     return Ensemble(
         counts=np.concatenate([p.counts for p in parts]),
         trajectories=np.concatenate([p.trajectories for p in parts]),
@@ -832,6 +888,8 @@ class _RunOptions:
 
 def _whole(name: str, value, minimum: int, maximum: int | None = None) -> None:
     """Refuse a count that is not a whole number in [``minimum``, ``maximum``]."""
+    if type(value) is int and minimum <= value and (maximum is None or value <= maximum):
+        return          # the usual case, without the checks below (~0.5 µs a call)
     try:
         whole = int(value) == value
     except (TypeError, ValueError, OverflowError):
@@ -899,6 +957,8 @@ def _check_run(model: Model, options: "_RunOptions", out, protocols,
 
 
 def _as_model(model) -> Model:
+    if type(model) is Model:
+        return model        # (isinstance with os.PathLike, an ABC, costs ~1 µs)
     if isinstance(model, (str, os.PathLike)):
         from .model import load_model
         model = load_model(model)
@@ -908,9 +968,13 @@ def _as_model(model) -> Model:
     return model
 
 
+#: The spike times of a run without a protocol (empty, so shared).
+_NO_SPIKES = (np.zeros(0), np.zeros(0))
+
+
 def _spike_times(protocol) -> tuple:
     if protocol is None:
-        return (np.zeros(0), np.zeros(0))
+        return _NO_SPIKES
     return (np.asarray(protocol.pre_spikes_s, dtype=np.float64),
             np.asarray(protocol.post_spikes_s, dtype=np.float64))
 
@@ -931,7 +995,10 @@ def _run_blocks(blocks, options, model, out, resume, overwrite, executor, shard,
     """Run the batches of ``blocks`` (with ``out``: into a dataset) and return the
     Ensemble (read lazily from ``out`` when given)."""
     network = blocks[0].network
-    labels = _labels(network, blocks[0].model, options.times)
+
+    def labels():
+        return _labels(network, blocks[0].model, options.times)
+
     plan = _plan(blocks, options.batch_size)
     provenance = dict(blocks[0].provenance) if sweep_manifest is None else \
         dict(sweep_manifest["provenance"])
@@ -945,6 +1012,7 @@ def _run_blocks(blocks, options, model, out, resume, overwrite, executor, shard,
     directory = Path(out) if out is not None else None
     todo = plan
     if directory is not None:
+        labels = labels()
         provenance.update(n_trajectories=sum(b.n_trajectories for b in blocks),
                           first_trajectory=options.first_trajectory,
                           batch_size=options.batch_size, record_events=options.record_events)
@@ -1015,6 +1083,7 @@ def _run_blocks(blocks, options, model, out, resume, overwrite, executor, shard,
         raise RunInterrupted(f"interrupted{where}") from None
     bar.close()
     dropped = sum(o.records_dropped for o in outcomes)
+    n_done = sum(o.n_trajectories for o in outcomes)
     if dropped:
         warnings.warn(f"{dropped} event records were not kept: some trajectories logged "
                       f"more than max_event_records = {options.max_event_records} (their "
@@ -1028,14 +1097,16 @@ def _run_blocks(blocks, options, model, out, resume, overwrite, executor, shard,
                 warnings.simplefilter("ignore", IncompleteDatasetWarning)
             ens = read(directory)
     else:
-        parts = sorted((o for o in outcomes if o.ensemble is not None), key=lambda o: o.number)
+        parts = [o for o in outcomes if o.ensemble is not None]
+        if len(parts) > 1:
+            parts.sort(key=lambda o: o.number)
         ens = _concatenate([o.ensemble for o in parts], labels, provenance)
-        ens.complete = sum(o.n_trajectories for o in outcomes) == total and not any(
+        ens.complete = n_done == total and not any(
             INTERRUPTED in o.statuses or NOT_STARTED in o.statuses for o in outcomes)
     if deadline is not None and not ens.complete:
         ens.complete = False
     _check_status(ens, options.on_stop, options.max_events,
-                  skipped=total - sum(o.n_trajectories for o in outcomes), network=network)
+                  skipped=total - n_done, network=network)
     return ens
 
 
@@ -1260,7 +1331,7 @@ def _check_status(ens: Ensemble, on_stop: str, max_events: int, skipped: int = 0
             "same moiety, so totals hold, but a pool so often empty is too scarce to be "
             f"continuous: {', '.join(ens.continuous)}); make it discrete",
             HybridWarning, stacklevel=3)
-    if on_stop == "ignore" or (not skipped and not ens.status.any()):
+    if on_stop == "ignore" or (not skipped and not np.count_nonzero(ens.status)):
         return
     stopped = np.flatnonzero(ens.status != 0)
     reasons = {}

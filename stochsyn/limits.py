@@ -121,6 +121,10 @@ POLICIES: dict[str, Policy] = {p.name: p for p in (
 )}
 
 
+#: Each limit's environment variable, by name (``Policy.variable``, made once).
+_VARIABLES = {name: policy.variable for name, policy in POLICIES.items()}
+
+
 def value(name: str) -> float:
     """The limit ``name`` now: its environment variable if set, else the default.
 
@@ -130,7 +134,7 @@ def value(name: str) -> float:
         The environment variable is set to something that is not a number > 0.
     """
     policy = POLICIES[name]
-    text = os.environ.get(policy.variable)
+    text = os.environ.get(_VARIABLES[name])
     if text is None or not text.strip():
         return policy.default if policy.default is not None else _half_the_memory_mb()
     try:

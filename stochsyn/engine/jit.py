@@ -26,7 +26,9 @@ from __future__ import annotations
 import threading
 
 import numba
+import numpy as np
 from numba.core import cgutils, types
+from numba.np import numpy_support
 from numba.extending import intrinsic
 
 
@@ -107,7 +109,10 @@ def load_from_cache(dispatcher, args) -> bool:
     cache hit does (``Dispatcher.compile``). When the cache has no entry for these types,
     numba compiles them as usual (its compiler sets itself up fully), so a miss costs
     nothing extra; with a numba whose internals differ, nothing is done and the first
-    call loads the kernel numba's way.
+    call loads the kernel numba's way. Plain arrays are typed here
+    (:func:`_typeof_without_numpy_ma`, also for the dispatcher's later calls): numba's
+    own typing of an array imports ``numpy.ma`` (0.03–0.04 s of CPU) to check that it is
+    not a masked array.
 
     Parameters
     ----------
@@ -124,29 +129,99 @@ def load_from_cache(dispatcher, args) -> bool:
     """
     cache = getattr(dispatcher, "_cache", None)
     if not (hasattr(cache, "_load_overload")
-            and hasattr(cache, "_guard_against_spurious_io_errors")):
+            and hasattr(cache, "_guard_against_spurious_io_errors")
+            and hasattr(dispatcher, "_types_active_call")):
         return False
     try:
         from numba.core.runtime import rtsys
-        signature = tuple(dispatcher.typeof_pyval(a) for a in args)
+        typeof_pyval = _typeof_without_numpy_ma(dispatcher)
+        quick = tuple(typeof_pyval(a) for a in args)
     except Exception:       # noqa: BLE001 - a type numba cannot name: its call says why
+        return False
+    if quick in dispatcher.overloads:
+        return True
+    # Only an entry the cache holds is loaded under the quick types (the cache files an
+    # entry under the exact types numba compiled it for); else numba's own types, which
+    # a miss compiles.
+    if _load_overload(dispatcher, cache, rtsys, quick, only_cached=True):
+        # numba's dispatcher types an argument it has not seen (a tuple of arrays, on
+        # the first call) through this method of the instance: the same types, without
+        # numpy.ma
+        dispatcher.typeof_pyval = typeof_pyval
+        return True
+    try:
+        signature = tuple(dispatcher.typeof_pyval(a) for a in args)
+    except Exception:       # noqa: BLE001
         return False
     if signature in dispatcher.overloads:
         return True
+    _load_overload(dispatcher, cache, rtsys, signature, only_cached=False)
+    return signature in dispatcher.overloads
+
+
+class _NotInCache(Exception):
+    """Stops ``Dispatcher.compile`` when the cache has no entry (the quick types)."""
+
+
+def _load_overload(dispatcher, cache, rtsys, signature, only_cached: bool) -> bool:
+    """``dispatcher.compile(signature)`` with its cache's ``load_overload`` replaced by
+    one without ``target_context.refresh()`` (numba's registries); with ``only_cached``,
+    nothing is compiled on a miss. True if the overload is now there."""
 
     def load_overload(sig, target_context):
         # numba's Cache.load_overload without its target_context.refresh()
         rtsys.initialize(target_context)
         with cache._guard_against_spurious_io_errors():
-            return cache._load_overload(sig, target_context)
+            loaded = cache._load_overload(sig, target_context)
+        if loaded is None and only_cached:
+            raise _NotInCache
+        return loaded
 
     with _load_lock:
         cache.load_overload = load_overload     # this instance only, for this call
         try:
             dispatcher.compile(signature)
+        except _NotInCache:
+            return False
         finally:
             del cache.load_overload
     return signature in dispatcher.overloads
+
+
+def _typeof_without_numpy_ma(dispatcher):
+    """``dispatcher.typeof_pyval`` (numba's type of an argument), with a plain
+    ``numpy.ndarray``, or a tuple (named or not) of such arrays and tuples, typed here as
+    numba's ``_typeof_ndarray`` and ``_typeof_tuple`` type it, but without the check that
+    an array is no ``numpy.ma.MaskedArray``, which imports ``numpy.ma`` (0.02-0.04 s of
+    CPU, a cold start's): a masked array is not a plain ndarray and goes to numba."""
+    numba_typeof = dispatcher.typeof_pyval
+    active = dispatcher._types_active_call
+
+    def typeof_pyval(value):
+        numba_type = _plain_type(value)
+        if numba_type is None:
+            return numba_typeof(value)
+        active.add(numba_type)
+        return numba_type
+    return typeof_pyval
+
+
+def _plain_type(value):
+    """The numba type of a plain ndarray or a tuple of them (recursively); None for
+    anything else (numba types it)."""
+    if type(value) is np.ndarray:
+        try:
+            dtype = numpy_support.from_dtype(value.dtype)
+        except Exception:       # noqa: BLE001 - numba says why
+            return None
+        return types.Array(dtype, value.ndim, numpy_support.map_layout(value),
+                           readonly=not value.flags.writeable)
+    if isinstance(value, tuple) and len(value):
+        members = [_plain_type(v) for v in value]
+        if any(m is None for m in members):
+            return None
+        return types.BaseTuple.from_types(members, type(value))
+    return None
 
 
 __all__ = ["borrowing_njit", "fetch_add", "load_from_cache"]

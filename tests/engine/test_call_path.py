@@ -145,6 +145,8 @@ def test_stochsyn_run_writes_and_summarises_a_dataset_without_pandas(tmp_path):
         assert "pyarrow" in sys.modules and "pandas" not in sys.modules
         assert "scipy.linalg" not in sys.modules      # (engine.jit.load_from_cache)
         assert "numba.np.arraymath" not in sys.modules
+        # nor numpy.ma (numba's typeof of an array) nor pyarrow.compute (Table.cast)
+        assert "numpy.ma" not in sys.modules and "pyarrow.compute" not in sys.modules
     """)
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
                           text=True)
@@ -195,6 +197,33 @@ def test_a_kernel_loaded_from_the_cache_needs_no_compiler_and_gives_the_same_bit
     assert cached[1:3] == ["False", "True 3.0 False"]     # both from the cache
     own = run("numba")
     assert own[1] == "True" and own[0] == cached[0] == first[0]
+
+
+def test_arguments_are_typed_as_numba_types_them_without_numpy_ma():
+    """engine.jit types plain arrays (in tuples and named tuples too) itself, to spare
+    numba's check for masked arrays, which imports numpy.ma: the same types as numba's
+    typeof, and anything else is left to numba."""
+    from collections import namedtuple
+
+    from numba.core.typing.typeof import Purpose, typeof
+
+    from stochsyn.engine.jit import _plain_type
+    pair = namedtuple("pair", "a b")
+    a = np.zeros((3, 4))
+    frozen = np.zeros(5)
+    frozen.flags.writeable = False
+    values = [a, a.T, a[:, ::2], np.zeros(0, np.int64), np.zeros((0, 3)), np.zeros(()),
+              frozen, np.zeros(3, np.uint32), np.zeros(3, np.bool_),
+              np.zeros(2, np.complex128), np.zeros(7, np.float32)[::3], (a, frozen),
+              pair(a, (frozen, a.T)), network_packed()]
+    for value in values:
+        assert _plain_type(value) == typeof(value, Purpose.argument)
+    for other in (np.ma.zeros(3), (a, 1), 1.5, 2, None, ()):
+        assert _plain_type(other) is None
+
+
+def network_packed():
+    return ss.compile(ss.Model.from_dict(BIRTH_DEATH)).packed
 
 
 def test_a_kept_network_does_not_keep_its_model_alive():
