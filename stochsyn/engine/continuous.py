@@ -92,8 +92,8 @@ stiff J is. The integrator uses it, instead of Rodas4 steps, for every interval 
   again at the current y and the interval tried once more; refused again, Rodas4 takes
   it, and the next linearisation is tried one slowest time constant (1/|λ_min|) later;
 * the **decomposition** (:func:`_eigen`) is computed in the engine (shifted QR iteration,
-  eigenvectors by inverse iteration, V⁻¹ by Gauss–Jordan; ~10 µs for the spine's 5
-  species) and used only when every eigenvalue is real, negative and distinct, ``J V =
+  eigenvectors by inverse iteration, V⁻¹ by Gauss–Jordan; its cost is not timed
+  separately) and used only when every eigenvalue is real, negative and distinct, ``J V =
   V Λ`` holds to 10⁻⁹ relative and ``‖V‖‖V⁻¹‖ < 10⁸``; otherwise (oscillatory or
   defective linearisations) Rodas4 steps;
 * it is **used when** (:func:`_linear_able`): every ODE term is mass action of at most
