@@ -164,7 +164,8 @@ class HybridArrays(NamedTuple):
 
     cont_idx: np.ndarray       # (Y,) int64 state index of each continuous species
     cont_slot: np.ndarray      # (S + P,) int64 slot of each state entry, -1 if discrete
-    cont_tol: np.ndarray       # (2,) float64 ODE rtol, atol (molecules)
+    cont_tol: np.ndarray       # (3,) float64 ODE rtol, atol (molecules), 1.0 if the
+                               # linear propagation may be used ([continuous] linear)
     ode_rx: np.ndarray         # (Q,) int64 the ODE terms (rate_kind ODE_TERM)
     mt_rx: np.ndarray          # int64 the mass-action ODE terms of at most two reactants of
     mt_a: np.ndarray           #   order 1 (the usual ones), laid out for speed: reaction,
@@ -724,7 +725,7 @@ def _hybrid_arrays(model, roles, slot, reactant_rows, change_rows, dependents,
               (np.int64, np.int64, np.float64))
     return dict(
         cont_idx=_i64(sorted(slot)), cont_slot=cont_slot,
-        cont_tol=_f64(model.continuous_tolerance),
+        cont_tol=_f64(tuple(model.continuous_tolerance) + (float(model.continuous_linear),)),
         ode_rx=_i64(ode), ode_code=_i64(ode_code), ode_law_code=_i64(ode_law_code),
         mt_rx=_i64([f[0] for f in fast]), mt_a=_i64([f[1] for f in fast]),
         mt_b=_i64([f[3] for f in fast]), mt_ptr=mt[0], mt_slot=mt[1], mt_val=mt[2],

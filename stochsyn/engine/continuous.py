@@ -56,6 +56,58 @@ matrix are not carried across a restart: J depends on y (the buffers' binding is
 bilinear) and y at the restart lies inside the last step, not at its start where J was
 evaluated, and Rodas4's order needs the exact Jacobian (a W-method would not).
 
+Linear propagation near a fixed point
+-------------------------------------
+Between two changes of the right-hand side the continuous part is ``dy/dt = g(y) + b`` with
+``b`` constant (the fluxes' discrete factors and V do not change between events). Near
+a point y_ref it is nearly linear: ``g(y) = g(y_ref) + J (y − y_ref) + N(y)``, with N the
+quadratic remainder, for a bilinear mass-action term ``c·y_a·y_b`` exactly ``c·δa·δb``
+(δ = y − y_ref). Without N the solution is known in closed form,
+``y(t0 + s) = y_u + V exp(Λs) V⁻¹ (y0 − y_u)``, with ``J = V Λ V⁻¹`` and
+``y_u = y_ref − J⁻¹ (g(y_ref) + b)`` the fixed point of the linearised system: one
+matrix–vector product and Z exponentials per interval, whatever its length and however
+stiff J is. The integrator uses it, instead of Rodas4 steps, for every interval it can
+(:func:`_linear`):
+
+* the **error** of the linear solution is, to first order in N,
+  ``e(s) = ∫_0^s exp(J(s − σ)) N(y(σ)) dσ``. Along the linear solution δ(σ) is a
+  constant plus a sum of exponentials ``exp(λ_m σ)``, so each bilinear remainder is a sum
+  of ``exp(μσ)`` with μ ∈ {0, λ_m, λ_m + λ_l}, and e(s) is integrated exactly, mode by
+  mode (:func:`_linear_try`, ~Z³ operations per bilinear term). The solution advances
+  with this correction added (local extrapolation, as Rodas4 advances with its order-4
+  solution), and the correction's size, ``‖e‖`` in the norm of Rodas4's error control
+  (``atol + rtol·max(|y0|, |y1|)``, RMS over the species), must be <= 1: the same local
+  error control as a Rodas4 step. What it leaves out is of second order in N (the
+  remainder along the true instead of the linear path); measured on the spine example's
+  Ca²⁺ module at its resting point (``benchmarks/RESULTS.md``, issue 12, i12e; against
+  Radau at 10⁻¹², both in that norm) the error of the corrected solution is 6·10⁻⁴ to
+  0.08 of the estimate for 3 to 300 extra free ions relaxing over 4 ms (3 ions: estimate
+  8·10⁻⁴, error 4.5·10⁻⁷; 30 ions: 0.049 and 4·10⁻⁴; 300 ions: 3.0, refused, and 0.24);
+  at 3000 ions in 1 ms the estimate (63) is no longer an upper bound (error 64), and is
+  refused. A transient the
+  estimate refuses (an EPSP's Ca²⁺, a train) is integrated by Rodas4 steps as before;
+* **J is kept**, with its eigen-decomposition, while the estimate accepts the
+  intervals: a T-type channel's flicker at rest (~3 ions in and out) leaves the state
+  near y_ref and costs one interval each. When an interval is refused, J is computed
+  again at the current y and the interval tried once more; refused again, Rodas4 takes
+  it, and the next linearisation is tried one slowest time constant (1/|λ_min|) later;
+* the **decomposition** (:func:`_eigen`) is computed in the engine (shifted QR iteration,
+  eigenvectors by inverse iteration, V⁻¹ by Gauss–Jordan; its cost is not timed
+  separately) and used only when every eigenvalue is real, negative and distinct, ``J V =
+  V Λ`` holds to 10⁻⁹ relative and ``‖V‖‖V⁻¹‖ < 10⁸``; otherwise (oscillatory or
+  defective linearisations) Rodas4 steps;
+* it is **used when** (:func:`_linear_able`): every ODE term is mass action of at most
+  two reactants of order 1 (the fast terms, ``hy.mt_*``), no discrete reaction reads a
+  continuous species (no coupled reaction: nothing needs y between the times asked, so
+  an interval ends exactly at the time asked, a sample, an event, and leaves no step
+  open), and no flux reads a continuous species or has a Michaelis–Menten or Hill factor;
+  per interval, when the forcing does not vary inside it (no pulse or sine on a flux's
+  input), no amount is in deficit and none would go below zero;
+* ``[continuous] linear = false`` (:meth:`stochsyn.Model.with_continuous`, ``linear=False``)
+  integrates every interval with Rodas4. The discrete events, their random numbers and
+  their times are the same either way; only the continuous amounts differ, within the
+  tolerance.
+
 Deficits
 --------
 A discrete reaction takes whole molecules; a continuous pool may hold less. Calmodulin's
@@ -214,8 +266,15 @@ FLUX_NEGATIVE_ATOLS = 10.0
 # variables and n rows for the inverted stage matrix (Z <= n of each used): N_ROWS + 2n
 # rows in all (allocated by .ssa.run_trajectories).
 (Y0, Y1, U1, U2, U3, U4, U5, U6, TMP, FV, F0, FT, D1, D2, YT, AUX, GATH, PIV,
- B0, B1, B2, B3, B4, BD) = range(24)
-N_ROWS = 24
+ B0, B1, B2, B3, B4, BD, LAM, YREF, GREF, YU, MODE) = range(29)
+N_ROWS = 29
+# (The last five: the linear propagation's eigenvalues, reference point y_ref, f(y_ref) with
+# the current fluxes, the fixed point y_u of the linearised system, the modal
+# coefficients; the eigenvectors V and their inverse take the rows
+# N_ROWS + 2n … N_ROWS + 4n: N_MATRICES = 4 matrices of n rows after N_ROWS in all.)
+#: Matrices of n × n after the N_ROWS rows of ``ws``: the Jacobian, the inverted stage
+#: matrix, and the linear propagation's eigenvectors and their inverse.
+N_MATRICES = 4
 # Entries of the scalar state ``st``: start and end of the current step (equal: no step),
 # the next step size (0: not chosen yet), the last accepted step and its error (predictive
 # control), accepted and rejected steps, the largest deficit a jump left (molecules), how many samples
@@ -225,8 +284,13 @@ N_ROWS = 24
 # the last restart, and the first step accepted after the last restart (the next restart's
 # first guess).
 (T0, T1, HNEXT, HACC, ERRACC, N_STEPS, N_REJECTED, MAX_DEFICIT, SAMPLED, N_RESTARTS,
- T_BARRIER, NEG_SLOT, FRESH, HRESTART) = range(14)
-N_SCALARS = 14
+ T_BARRIER, NEG_SLOT, FRESH, HRESTART, LIN_ABLE, LIN_VALID, LIN_NEXT, LIN_KAPPA, N_LINEAR,
+ N_LIN_REFUSED, N_LIN_REFRESH) = range(21)
+N_SCALARS = 21
+# (LIN_*: the linear propagation (section "Linear propagation near a fixed point"): the
+# model qualifies, the eigen-decomposition in ws is valid, no refresh before this time,
+# ‖V‖∞‖V⁻¹‖∞; and counts of propagations, of refused ones (Rodas4 took over), of
+# refreshes of the reference point.)
 
 # Rodas4 (Hairer & Wanner; rodas.f, METH = 1): γ, stage abscissae, the a_ij of the stage
 # arguments, the C_ij (divided by h) of the stage equations, the d_i of ∂f/∂t, and the
@@ -975,6 +1039,407 @@ def _step(hy, drive, ctx, ws, st):
         return OK
 
 
+# ----------------------------------------------------------------- linear propagation
+
+@borrowing_njit(error_model="numpy")
+def _linear_able(hy):
+    """Whether the model's continuous part can be propagated linearly (module docstring,
+    "Linear propagation near a fixed point"): its ODE terms are all of the fast kind
+    (mass action of at most two reactants of order 1: ``hy.mt_*``), no reaction reads a
+    continuous species (no coupled reaction: nothing needs the dense output between the
+    times asked), and no flux reads one or has a Michaelis–Menten or Hill factor (every
+    flux is then a constant between events, or a forcing of the time)."""
+    if len(hy.ode_code) or len(hy.ode_law_code) or len(hy.cp_rx):
+        return False
+    fx_ptr, fx_code = hy.fx_ptr, hy.fx_code
+    for q in range(len(fx_ptr) - 1):
+        p = fx_ptr[q]
+        kind = fx_code[p + 1]
+        if kind >= MICHAELIS_MENTEN or fx_code[p + 3 + 2 * fx_code[p + 2]] > 0:
+            return False
+    return True
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _eigen(hy, ws, st):
+    """The eigen-decomposition ``J = V Λ V⁻¹`` of the species block of the Jacobian (the
+    Jacobian rows, :func:`_jacobian`): Λ into ws[LAM], V and V⁻¹ into the rows N_ROWS + 2n
+    and N_ROWS + 3n, ‖V‖∞‖V⁻¹‖∞ into st[LIN_KAPPA]. Returns False unless the eigenvalues
+    are real, negative and distinct and the decomposition reproduces J (then the linear
+    propagation is not used): shifted QR iteration (Rayleigh shift, deflation from the
+    bottom, Givens rotations), eigenvectors by inverse iteration, V⁻¹ by Gauss–Jordan.
+    Uses the inverted stage matrix's rows as scratch (a Rodas4 step rebuilds them)."""
+    n = ws.shape[1]
+    m_s = _n_species_z(hy, ws)
+    jac, wrk, ev, evi = N_ROWS, N_ROWS + n, N_ROWS + 2 * n, N_ROWS + 3 * n
+    scale = 0.0
+    for i in range(m_s):
+        row = 0.0
+        for k in range(m_s):
+            ws[wrk + i, k] = ws[jac + i, k]
+            row += abs(ws[jac + i, k])
+        scale = max(scale, row)
+    if not (scale > 0.0 and scale < math.inf):
+        return False
+    m = m_s
+    iterations = 0
+    while m > 1:
+        off = 0.0
+        for j in range(m - 1):
+            off = max(off, abs(ws[wrk + m - 1, j]))
+        if off <= 1e-14 * scale:
+            m -= 1
+            continue
+        iterations += 1
+        if iterations > 60 * m_s:
+            return False        # no convergence: complex eigenvalues, most likely
+        mu = ws[wrk + m - 1, m - 1]
+        if iterations % 11 == 0:
+            mu += off           # an exceptional shift, against a cycle
+        for i in range(m):
+            ws[wrk + i, i] -= mu
+            for k in range(m):
+                ws[evi + i, k] = 1.0 if i == k else 0.0
+        for k in range(m):      # R = Gᵀ… (W − μI) in place, Q = Π Gᵀ in the evi rows
+            for i in range(k + 1, m):
+                b = ws[wrk + i, k]
+                if b == 0.0:
+                    continue
+                a = ws[wrk + k, k]
+                r = math.hypot(a, b)
+                c = a / r
+                s = b / r
+                for col in range(m):
+                    rk = ws[wrk + k, col]
+                    ri = ws[wrk + i, col]
+                    ws[wrk + k, col] = c * rk + s * ri
+                    ws[wrk + i, col] = -s * rk + c * ri
+                    qk = ws[evi + col, k]
+                    qi = ws[evi + col, i]
+                    ws[evi + col, k] = c * qk + s * qi
+                    ws[evi + col, i] = -s * qk + c * qi
+        for i in range(m):      # W = R Q + μI
+            for j in range(m):
+                acc = 0.0
+                for k in range(i, m):
+                    acc += ws[wrk + i, k] * ws[evi + k, j]
+                ws[ev + i, j] = acc
+        for i in range(m):
+            for j in range(m):
+                ws[wrk + i, j] = ws[ev + i, j]
+            ws[wrk + i, i] += mu
+    for i in range(m_s):
+        lam = ws[wrk + i, i]
+        if not (lam < 0.0 and lam > -math.inf):
+            return False
+        for k in range(i):
+            if abs(lam - ws[LAM, k]) <= 1e-6 * max(abs(lam), abs(ws[LAM, k])):
+                return False    # (nearly) equal eigenvalues: V may be ill-conditioned
+        ws[LAM, i] = lam
+    for i in range(m_s):        # inverse iteration, two solves from a vector of ones
+        shift = ws[LAM, i] * (1.0 + 1e-10)
+        for r in range(m_s):
+            ws[ev + r, i] = 1.0
+        for _ in range(2):
+            for r in range(m_s):
+                for k in range(m_s):
+                    ws[wrk + r, k] = ws[jac + r, k] - (shift if r == k else 0.0)
+                ws[MODE, r] = ws[ev + r, i]
+            for k in range(m_s):    # Gaussian elimination with partial pivoting
+                pivot = k
+                for r in range(k + 1, m_s):
+                    if abs(ws[wrk + r, k]) > abs(ws[wrk + pivot, k]):
+                        pivot = r
+                if pivot != k:
+                    for c in range(m_s):
+                        v = ws[wrk + k, c]
+                        ws[wrk + k, c] = ws[wrk + pivot, c]
+                        ws[wrk + pivot, c] = v
+                    v = ws[MODE, k]
+                    ws[MODE, k] = ws[MODE, pivot]
+                    ws[MODE, pivot] = v
+                if ws[wrk + k, k] == 0.0:
+                    ws[wrk + k, k] = 1e-300
+                for r in range(k + 1, m_s):
+                    f = ws[wrk + r, k] / ws[wrk + k, k]
+                    if f != 0.0:
+                        for c in range(k, m_s):
+                            ws[wrk + r, c] -= f * ws[wrk + k, c]
+                        ws[MODE, r] -= f * ws[MODE, k]
+            biggest = 0.0
+            for k in range(m_s - 1, -1, -1):
+                acc = ws[MODE, k]
+                for c in range(k + 1, m_s):
+                    acc -= ws[wrk + k, c] * ws[MODE, c]
+                ws[MODE, k] = acc / ws[wrk + k, k]
+                biggest = max(biggest, abs(ws[MODE, k]))
+            if not (biggest > 0.0 and biggest < math.inf):
+                return False
+            for r in range(m_s):
+                ws[ev + r, i] = ws[MODE, r] / biggest
+    residual = 0.0              # ‖J V − V Λ‖, relative
+    for r in range(m_s):
+        for i in range(m_s):
+            acc = -ws[ev + r, i] * ws[LAM, i]
+            for k in range(m_s):
+                acc += ws[jac + r, k] * ws[ev + k, i]
+            residual = max(residual, abs(acc))
+    if not residual <= 1e-9 * scale:
+        return False
+    for r in range(m_s):        # V⁻¹: Gauss–Jordan on [V | I] (V copied to the scratch rows)
+        for k in range(m_s):
+            ws[wrk + r, k] = ws[ev + r, k]
+            ws[evi + r, k] = 1.0 if r == k else 0.0
+    for k in range(m_s):
+        pivot = k
+        for r in range(k + 1, m_s):
+            if abs(ws[wrk + r, k]) > abs(ws[wrk + pivot, k]):
+                pivot = r
+        if not abs(ws[wrk + pivot, k]) > 0.0:
+            return False
+        for c in range(m_s):
+            v = ws[wrk + k, c]
+            ws[wrk + k, c] = ws[wrk + pivot, c]
+            ws[wrk + pivot, c] = v
+            v = ws[evi + k, c]
+            ws[evi + k, c] = ws[evi + pivot, c]
+            ws[evi + pivot, c] = v
+        inverse = 1.0 / ws[wrk + k, k]
+        for c in range(m_s):
+            ws[wrk + k, c] *= inverse
+            ws[evi + k, c] *= inverse
+        for r in range(m_s):
+            if r != k:
+                f = ws[wrk + r, k]
+                if f != 0.0:
+                    for c in range(m_s):
+                        ws[wrk + r, c] -= f * ws[wrk + k, c]
+                        ws[evi + r, c] -= f * ws[evi + k, c]
+    norm_v = 0.0
+    norm_vi = 0.0
+    for r in range(m_s):
+        a = 0.0
+        b = 0.0
+        for k in range(m_s):
+            a += abs(ws[ev + r, k])
+            b += abs(ws[evi + r, k])
+        norm_v = max(norm_v, a)
+        norm_vi = max(norm_vi, b)
+    kappa = norm_v * norm_vi
+    if not kappa < 1e8:
+        return False
+    st[LIN_KAPPA] = kappa
+    return True
+
+
+@borrowing_njit(error_model="numpy")
+def _refresh_linear(hy, ctx, ws, st):
+    """Linearise at y0 = ws[Y0]: y_ref, the Jacobian and its eigen-decomposition
+    (:func:`_eigen`); st[LIN_VALID] says whether it can be used."""
+    for q in range(ws.shape[1]):
+        ws[YREF, q] = ws[Y0, q]
+    _jacobian(hy, ctx, ws)
+    valid = _eigen(hy, ws, st)
+    st[LIN_VALID] = 1.0 if valid else 0.0
+    st[N_LIN_REFRESH] += 1
+    return valid
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _mode_weight(hy, ws, slot, m):
+    """The weight of mode ``m`` in the deviation of ``slot`` (an integrated species, or a
+    dependent one through its conservation law) along the linear solution:
+    ``V[slot, m] · c_m``."""
+    n = ws.shape[1]
+    i = hy.zpos[slot]
+    if i >= 0:
+        return ws[N_ROWS + 2 * n + i, m] * ws[MODE, m]
+    d = hy.depof[slot]
+    w = 0.0
+    for p in range(hy.dep_ptr[d], hy.dep_ptr[d + 1]):
+        w -= hy.dep_coef[p] * ws[N_ROWS + 2 * n + hy.dep_col[p], m]
+    return w * ws[MODE, m]
+
+
+@borrowing_njit(error_model="numpy")
+def _linear_try(hy, drive, ctx, ws, st, t, forced):
+    """One linear propagation from (st[T0], ws[Y0]) to ``t`` with the current
+    decomposition; y(t) into ws[Y1] and the error bound's norm returned (inf: not
+    applicable). Module docstring, "Linear propagation near a fixed point"."""
+    n = ws.shape[1]
+    n_y = len(hy.cont_idx)
+    m_s = _n_species_z(hy, ws)
+    z_idx = hy.z_idx
+    ev, evi = N_ROWS + 2 * n, N_ROWS + 3 * n
+    t0 = st[T0]
+    s = t - t0
+    # f(y_ref) with the current fluxes (they are constants between events)
+    _state_rhs(hy, ctx, ws, YREF, GREF)
+    if forced:
+        _forcing(hy, drive, ctx, ws, t0, t0, B0)
+        for q in range(n):
+            ws[GREF, q] += ws[B0, q]
+    # y_u = y_ref − J⁻¹ f(y_ref) = y_ref − V Λ⁻¹ V⁻¹ f(y_ref): the fixed point of the
+    # linearised system
+    for m in range(m_s):
+        acc = 0.0
+        for k in range(m_s):
+            acc += ws[evi + m, k] * ws[GREF, z_idx[k]]
+        ws[MODE, m] = acc / ws[LAM, m]
+    for i in range(m_s):
+        acc = 0.0
+        for m in range(m_s):
+            acc += ws[ev + i, m] * ws[MODE, m]
+        ws[YU, z_idx[i]] = ws[YREF, z_idx[i]] - acc
+    for m in range(m_s):        # the modal coefficients of y0 − y_u
+        acc = 0.0
+        for k in range(m_s):
+            acc += ws[evi + m, k] * (ws[Y0, z_idx[k]] - ws[YU, z_idx[k]])
+        ws[MODE, m] = acc
+    for i in range(m_s):        # y(t) = y_u + V exp(Λs) c
+        acc = ws[YU, z_idx[i]]
+        for m in range(m_s):
+            acc += ws[ev + i, m] * math.exp(ws[LAM, m] * s) * ws[MODE, m]
+        ws[Y1, z_idx[i]] = acc
+    dep_slot, dep_ptr, dep_col, dep_coef = hy.dep_slot, hy.dep_ptr, hy.dep_col, hy.dep_coef
+    for d in range(len(dep_slot)):      # the conservation laws: as _solve
+        acc = 0.0
+        acc_u = 0.0
+        for p in range(dep_ptr[d], dep_ptr[d + 1]):
+            q = z_idx[dep_col[p]]
+            acc -= dep_coef[p] * (ws[Y1, q] - ws[Y0, q])
+            acc_u -= dep_coef[p] * (ws[YU, q] - ws[YREF, q])
+        ws[Y1, dep_slot[d]] = ws[Y0, dep_slot[d]] + acc
+        ws[YU, dep_slot[d]] = ws[YREF, dep_slot[d]] + acc_u
+    for q in range(n_y):
+        if not ws[Y1, q] >= 0.0:
+            return math.inf     # (an amount would go below 0: Rodas4 decides)
+    for q in range(n_y, n):     # the flux totals: constant rates between events
+        ws[Y1, q] = ws[Y0, q] + ws[GREF, q] * s
+    # The error: e(s) = ∫_0^s exp(J(s − σ)) N(y(σ)) dσ to first order, N the quadratic
+    # remainder c·δa·δb of each bilinear term along δ(σ) = y(σ) − y_ref = d + Σ_m w_m
+    # exp(λ_m σ): a sum of exponentials exp(μσ), μ ∈ {0, λ_m, λ_m + λ_l}, each integrated
+    # exactly mode by mode (ψ). Scratch: the mode weights w (slot × mode) in the stage
+    # matrix's rows, N's coefficients of one μ in U1, V⁻¹ of them in U2, e in U3.
+    wrk = N_ROWS + n
+    for m in range(m_s):
+        for q in range(n_y):
+            ws[wrk + m, q] = _mode_weight(hy, ws, q, m)
+        ws[U4, m] = math.exp(ws[LAM, m] * s)
+    for q in range(n):
+        ws[U3, q] = 0.0
+    rate = ctx[0]
+    mt_rx, mt_a, mt_b = hy.mt_rx, hy.mt_a, hy.mt_b
+    mt_ptr, mt_slot, mt_val = hy.mt_ptr, hy.mt_slot, hy.mt_val
+    for m in range(-1, m_s):        # μ = λ_m + λ_l (l >= m), μ = λ_l (m = -1), and μ = 0
+        for l in range(m, m_s):
+            mu = (ws[LAM, m] if m >= 0 else 0.0) + (ws[LAM, l] if l >= 0 else 0.0)
+            for q in range(n):
+                ws[U1, q] = 0.0
+            any_term = False
+            for k in range(len(mt_rx)):
+                sa = mt_a[k]
+                sb = mt_b[k]
+                if sa < 0 or sb < 0:
+                    continue
+                if m >= 0:          # w_am w_bl (+ w_al w_bm)
+                    coef = ws[wrk + m, sa] * ws[wrk + l, sb]
+                    if l != m:
+                        coef += ws[wrk + l, sa] * ws[wrk + m, sb]
+                elif l >= 0:        # d_a w_bl + d_b w_al
+                    coef = ((ws[YU, sa] - ws[YREF, sa]) * ws[wrk + l, sb]
+                            + (ws[YU, sb] - ws[YREF, sb]) * ws[wrk + l, sa])
+                else:               # d_a d_b
+                    coef = (ws[YU, sa] - ws[YREF, sa]) * (ws[YU, sb] - ws[YREF, sb])
+                if coef == 0.0:
+                    continue
+                any_term = True
+                coef *= rate[mt_rx[k]]
+                for p in range(mt_ptr[k], mt_ptr[k + 1]):
+                    ws[U1, mt_slot[p]] += mt_val[p] * coef
+            if not any_term:
+                continue
+            for j in range(m_s):
+                acc = 0.0
+                for k in range(m_s):
+                    acc += ws[evi + j, k] * ws[U1, z_idx[k]]
+                # ψ = ∫_0^s exp(λ_j (s − σ)) exp(μ σ) dσ, without overflow or cancellation
+                lam = ws[LAM, j]
+                delta = mu - lam
+                if delta == 0.0:
+                    psi = s * ws[U4, j]
+                elif delta > 0.0:
+                    psi = math.exp(mu * s) * (-math.expm1(-delta * s)) / delta
+                else:
+                    psi = ws[U4, j] * math.expm1(delta * s) / delta
+                ws[U2, j] = acc * psi
+            for i in range(m_s):
+                acc = 0.0
+                for j in range(m_s):
+                    acc += ws[ev + i, j] * ws[U2, j]
+                ws[U3, z_idx[i]] += acc
+    for d in range(len(dep_slot)):
+        acc = 0.0
+        for p in range(dep_ptr[d], dep_ptr[d + 1]):
+            acc -= dep_coef[p] * ws[U3, z_idx[dep_col[p]]]
+        ws[U3, dep_slot[d]] = acc
+    # the solution advances with the correction (local extrapolation, as Rodas4 advances
+    # with its order-4 solution); its size is the error estimate
+    rtol, atol = hy.cont_tol[0], hy.cont_tol[1]
+    total = 0.0
+    for q in range(n_y):
+        corrected = ws[Y1, q] + ws[U3, q]
+        scale = atol + rtol * max(abs(ws[Y0, q]), abs(corrected))
+        total += (ws[U3, q] / scale) ** 2
+        ws[Y1, q] = corrected
+        if not corrected >= 0.0:
+            return math.inf
+    return math.sqrt(total / max(n_y, 1))
+
+
+@borrowing_njit(error_model="numpy")
+def _linear(hy, drive, ctx, ws, st, t, forced):
+    """Propagate y exactly along the linearised system from st[T0] to ``t`` (no step is
+    left open: st[T0] = st[T1] = t) if its error bound is within the tolerance, with the
+    current reference point or, if that fails, one linearised at y0 now. Returns whether
+    it did; if not, Rodas4 steps (module docstring, "Linear propagation near a fixed
+    point")."""
+    n_y = len(hy.cont_idx)
+    t0 = st[T0]
+    for q in range(n_y):
+        if not ws[Y0, q] >= 0.0:
+            return False        # a deficit: the terms read |y| (section "Deficits")
+    fresh = False
+    if st[LIN_VALID] == 0.0:
+        if t0 < st[LIN_NEXT]:
+            return False
+        fresh = True
+        if not _refresh_linear(hy, ctx, ws, st):
+            st[LIN_NEXT] = math.inf     # (not diagonalisable here: Rodas4 from now on)
+            return False
+    err = _linear_try(hy, drive, ctx, ws, st, t, forced)
+    if not err <= 1.0 and not fresh and t0 >= st[LIN_NEXT]:
+        fresh = True
+        if not _refresh_linear(hy, ctx, ws, st):
+            st[LIN_NEXT] = math.inf
+            return False
+        err = _linear_try(hy, drive, ctx, ws, st, t, forced)
+    if not err <= 1.0:
+        st[N_LIN_REFUSED] += 1
+        if fresh:   # linearised here and still refused: try again after the slowest mode
+            slowest = 0.0
+            for m in range(_n_species_z(hy, ws)):
+                slowest = max(slowest, 1.0 / abs(ws[LAM, m]))
+            st[LIN_NEXT] = t0 + (slowest if slowest < math.inf else math.inf)
+        return False
+    for q in range(ws.shape[1]):
+        ws[Y0, q] = ws[Y1, q]
+    st[T0] = t
+    st[T1] = t
+    st[N_LINEAR] += 1
+    return True
+
+
 @borrowing_njit(error_model="numpy")
 def cover(hy, drive, ctx, ws, st, t, strict, values, sample_times):
     """Integrate until a step covers ``t``: ``st[T0] <= t <= st[T1]``, and ``t < st[T1]``
@@ -1005,6 +1470,14 @@ def cover(hy, drive, ctx, ws, st, t, strict, values, sample_times):
                 ws[Y0, q] = ws[Y1, q]
             if t == st[T0] and not strict:
                 return OK
+        if st[LIN_ABLE] != 0.0 and not strict and t > st[T0]:
+            t0 = st[T0]
+            if t0 >= st[T_BARRIER]:
+                st[T_BARRIER] = _barrier(hy, drive, t0)
+            forced, timed = _forcing_state(hy, drive, ctx, t0)
+            if not timed and t <= st[T_BARRIER] and _linear(hy, drive, ctx, ws, st, t,
+                                                              forced):
+                continue        # y(t) is in ws[Y0], st[T0] = st[T1] = t
         status = _step(hy, drive, ctx, ws, st)
         if status != OK:
             return status
@@ -1058,16 +1531,20 @@ def start(hy, ctx, ws, st, cp_static):
     cont_idx = hy.cont_idx
     st[:] = 0.0
     st[T_BARRIER] = -math.inf
+    st[LIN_ABLE] = 1.0 if (hy.cont_tol[2] != 0.0 and _linear_able(hy)
+                           and _n_species_z(hy, ws) > 0) else 0.0
     for q in range(ws.shape[1]):
         ws[Y0, q] = x[cont_idx[q]] if q < len(cont_idx) else 0.0
     return refresh_all(hy, ctx, cp_static)
 
 
 @borrowing_njit(error_model="numpy")
-def resume(hy, ctx, cp_static):
+def resume(hy, ctx, st, cp_static):
     """After interventions (at the time of :func:`settle`; counts, amounts and rates
-    changed): refresh every discrete factor. Returns the live counts of
-    :func:`start`."""
+    changed): refresh every discrete factor, and linearise afresh (the rates may have
+    changed the Jacobian). Returns the live counts of :func:`start`."""
+    st[LIN_VALID] = 0.0
+    st[LIN_NEXT] = 0.0
     return refresh_all(hy, ctx, cp_static)
 
 

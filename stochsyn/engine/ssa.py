@@ -912,7 +912,7 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
                 if status != OK:
                     break
                 if hybrid is not None:
-                    n_cp_live, n_fx_timed = continuous.resume(hy, ctx, cp_static)
+                    n_cp_live, n_fx_timed = continuous.resume(hy, ctx, st, cp_static)
                 n_tv_live = _fill_tree(tree, n_leaves, x, rate, net, tv_static)
                 if has_laws:
                     _law_leaves(tree, n_leaves, x, law)
@@ -1673,7 +1673,8 @@ def run_trajectories(ints, reals, bounds, run_entropy, trajectories, claim, samp
     rng_state = np.empty(4, dtype=np.uint64)
     if cont_values is not None:     # the hybrid mode's work arrays (.continuous)
         n_ode = len(hy.cont_idx) + len(hy.fx_rx)    # species, then the fluxes' totals
-        ws = np.empty((continuous.N_ROWS + 2 * n_ode, n_ode), dtype=np.float64)
+        ws = np.empty((continuous.N_ROWS + continuous.N_MATRICES * n_ode, n_ode),
+                      dtype=np.float64)
         st = np.zeros(continuous.N_SCALARS, dtype=np.float64)
         cp_static = np.zeros(len(hy.cp_rx), dtype=np.float64)
         fx_static = np.zeros(len(hy.fx_rx), dtype=np.float64)

@@ -60,6 +60,10 @@ class Model:
     membrane: Membrane | None = None
     continuous: tuple[int, ...] = ()
     continuous_tolerance: tuple[float, float] = (CONTINUOUS_RTOL, CONTINUOUS_ATOL)
+    #: Whether the hybrid mode may propagate the continuous part by the exact solution of
+    #: its linearisation where its error estimate allows (``[continuous] linear``; see
+    #: docs/model-format.md, "Continuous species"); False: Rodas4 steps only.
+    continuous_linear: bool = True
     #: Clamped species: (species index, input index); see docs/model-format.md, "Clamps".
     clamps: tuple[tuple[int, int], ...] = ()
     #: The model's temperature (°C), None if it states none (every rate as written).
@@ -211,7 +215,8 @@ class Model:
         return tuple(describe_variants(self.spec))
 
     def with_continuous(self, species, *, rtol: float | None = None,
-                        atol: float | str | None = None) -> "Model":
+                        atol: float | str | None = None,
+                        linear: bool | None = None) -> "Model":
         """A new model whose ``species`` are continuous (the hybrid mode); ``[]`` or None
         gives the exact model back.
 
@@ -219,7 +224,10 @@ class Model:
         involve only them, between the events of the others (``docs/model-format.md``,
         "Continuous species"). The list replaces any ``[continuous] species`` of the model;
         ``rtol`` and ``atol`` (molecules) set the ODE's error control (default: the model's,
-        else 1e-6 and 1e-6). Kernels are not recompiled.
+        else 1e-6 and 1e-6); ``linear=False`` integrates every interval with Rodas4
+        instead of the exact solution of the linearised system where its error estimate
+        allows (default: the model's ``[continuous] linear``, else True). Kernels are not
+        recompiled.
 
         Parameters
         ----------
@@ -241,8 +249,9 @@ class Model:
         spec = copy.deepcopy(dict(self.spec))
         table = dict(spec.get("continuous", {}))
         if not species:
-            if rtol is not None or atol is not None:
-                raise ModelError("rtol and atol need continuous species", source=self.source,
+            if rtol is not None or atol is not None or linear is not None:
+                raise ModelError("rtol, atol and linear need continuous species",
+                                 source=self.source,
                                  hint="name the species: with_continuous(['Ca', ...], "
                                       "rtol=...)")
             spec.pop("continuous", None)
@@ -252,6 +261,8 @@ class Model:
             table["rtol"] = rtol
         if atol is not None:
             table["atol"] = atol
+        if linear is not None:
+            table["linear"] = bool(linear)
         spec["continuous"] = table
         return Model.from_dict(spec, source=self.source)
 

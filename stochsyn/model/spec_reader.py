@@ -38,7 +38,7 @@ _SINE_KEYS = ("amplitude", "frequency", "phase")
 MODEL_VOLUME = "model_volume"
 _AGENT_KEYS = ("sites", "initial", "ring_size", "complex_size", "capacity", "note")
 _INTERVENTION_KEYS = ("time", "set", "add", "parameters", "rates", "note")
-_CONTINUOUS_KEYS = ("species", "rtol", "atol", "note")
+_CONTINUOUS_KEYS = ("species", "rtol", "atol", "linear", "note")
 
 def read_spec(data: Mapping[str, Any], *, source: str = "<dict>",
               locations: Mapping[tuple, int] | None = None) -> dict[str, Any]:
@@ -241,6 +241,12 @@ class _Builder(ReactionReader, ClampReader):
         interventions = self.interventions(species_index, parameters, reactions)
         continuous, tolerance = self.continuous(species, species_index, agent_types,
                                                 channels, reactions, parameters)
+        linear = self.table("continuous").get("linear", True)
+        if not isinstance(linear, bool):
+            raise self.error(f"[continuous] linear must be true or false, got {linear!r}",
+                             where=self.where("continuous", "linear"),
+                             hint="linear = false integrates every interval with Rodas4 "
+                                  "(docs/model-format.md, \"Continuous species\")")
         return dict(
             name=name, description=str(header.get("description", "")), source=self.source,
             volume_litre=volume, species=tuple(species), n_plain_species=len(species_names),
@@ -248,7 +254,8 @@ class _Builder(ReactionReader, ClampReader):
             reactions=tuple(reactions), parameters=parameters, observables=observables,
             interventions=tuple(interventions), spec=self.spec, inputs=tuple(self.inputs),
             channels=channels, membrane=self.membrane, continuous=continuous,
-            continuous_tolerance=tolerance, temperature_c=temperature_c,
+            continuous_tolerance=tolerance, continuous_linear=linear,
+            temperature_c=temperature_c,
             temperature_scaling=temperature_scaling,
             clamps=tuple((species_index[n], i) for n, i in self.clamps.items()))
 

@@ -87,9 +87,11 @@ PURE = {
 @pytest.mark.parametrize("name", sorted(PURE))
 def test_purely_continuous_models_follow_radau(name):
     """No discrete part: every trajectory is the ODE solution, within 20 (atol + rtol |y|)
-    (the bound of the module docstring; measured at most 6.2 (pump), 0.9 elsewhere)."""
+    (the bound of the module docstring; measured at most 6.2 (pump), 0.9 elsewhere).
+    Rodas4 alone (``linear = false``): the linear propagation would take the linear
+    decay in one exact interval."""
     species, reactions = PURE[name]
-    model = build(species, reactions, {"species": list(species)})
+    model = build(species, reactions, {"species": list(species), "linear": False})
     assert set(hybrid_roles(model)) == {"ode"}
     times = np.linspace(0.0, 1.0, 101)
     ens = ss.simulate(model, 1.0, 3, seed=SEED, sample_times=times)
@@ -106,8 +108,9 @@ def test_decay_matches_the_analytic_solution_and_tolerance_controls_the_error():
     species, reactions = PURE["decay"]
     times = np.linspace(0.0, 2.0, 41)
     errors = {}
-    for tol in (1e-4, 1e-8):
-        model = build(species, reactions, {"species": ["A"], "rtol": tol, "atol": tol})
+    for tol in (1e-4, 1e-8):       # Rodas4 (the linear propagation is exact here)
+        model = build(species, reactions, {"species": ["A"], "rtol": tol, "atol": tol,
+                                           "linear": False})
         ens = ss.simulate(model, 2.0, 1, seed=SEED, sample_times=times)
         exact = 1000.0 * np.exp(-3.0 * times)
         errors[tol] = np.max(np.abs(ens.values("A")[0] - exact))
@@ -302,19 +305,107 @@ def test_a_minute_at_rest_costs_a_handful_of_steps():
     assert abs(ca[-1] - ca[-2]) < 1e-6          # relaxed: 50 nM, 3.01 ions
 
 
-def _toggled_channel(n_toggles, period_s):
+def _toggled_channel(n_toggles, period_s, linear=True):
     """One channel O (open at 0) that interventions close and reopen every ``period_s``;
     while open it lets Ca in at J (a flux), Ca leaves at k (an ODE term): every toggle is
-    a flux-only change (dCa/dt gains or loses the constant J; the Jacobian, −k, stays)."""
+    a flux-only change (dCa/dt gains or loses the constant J; the Jacobian, −k, stays).
+    ``linear``: the model's ``[continuous] linear`` (False: Rodas4 steps only)."""
     influx, k = 2000.0, 200.0
     interventions = [{"time": period_s * (i + 1), "set": {"O": int(i % 2 == 1)}}
                      for i in range(n_toggles)]
     model = build({"O": 1, "Ca": 0},
                   [{"name": "in", "equation": "O -> O + Ca", "rate": influx},
                    {"name": "out", "equation": "Ca ->", "rate": k}],
-                  {"species": ["Ca"], "rtol": 1e-6, "atol": 1e-6},
+                  {"species": ["Ca"], "rtol": 1e-6, "atol": 1e-6, "linear": linear},
                   interventions=interventions)
     return model, influx, k
+
+
+def _toggled_closed_form(times, period, influx, k):
+    """Ca(t) of :func:`_toggled_channel`: exponential relaxation towards J/k while the
+    channel is open and towards 0 while it is shut, segment by segment."""
+    ca, level, t0 = [], 0.0, 0.0
+    for t in times:
+        while t >= t0 + period:
+            is_open = int(round(t0 / period)) % 2 == 0
+            target = influx / k if is_open else 0.0
+            level = target + (level - target) * math.exp(-k * period)
+            t0 += period
+        target = influx / k if int(round(t0 / period)) % 2 == 0 else 0.0
+        ca.append(target + (level - target) * math.exp(-k * (t - t0)))
+    return np.array(ca)
+
+
+def test_the_linear_propagation_is_the_exact_relaxation_of_a_switched_influx():
+    """One pool, a constant influx switched on and off 40 times (module docstring of
+    stochsyn.engine.continuous, "Linear propagation near a fixed point"): the system is
+    linear, so its quadratic remainder and error estimate are 0 and every interval is
+    propagated by the exact exponential relaxation without a Rodas4 step. The samples are
+    the closed form to round-off (Rodas4 on the same model, ``linear = false``: 18 steps
+    per segment and an error up to ~1 (atol + rtol |y|)), and the flux's total is J times
+    the open time."""
+    period = 0.005
+    times = np.arange(0.0005, 40 * period, 0.001)
+    model, influx, k = _toggled_channel(40, period)
+    ens = ss.simulate(model, 41 * period, 1, seed=SEED, sample_times=times)
+    ca = _toggled_closed_form(times, period, influx, k)
+    got = ens.values("Ca")[0]
+    assert ens.ode_steps[0] == 0 and ens.ode_rejected[0] == 0 and ens.ode_restarts[0] == 40
+    assert np.max(np.abs(got - ca)) < 1e-9 * np.max(ca)
+    assert ens.flux_totals[0, 0] == pytest.approx(influx * 21 * period, rel=1e-12)
+    rodas, _, _ = _toggled_channel(40, period, linear=False)
+    stepped = ss.simulate(rodas, 41 * period, 1, seed=SEED, sample_times=times)
+    assert stepped.ode_steps[0] > 40
+    assert np.max(np.abs(stepped.values("Ca")[0] - ca)) > 100 * np.max(np.abs(got - ca))
+
+
+def _toggled_buffer(influx, linear=True):
+    """:func:`_toggled_channel`'s pool with a buffer (Ca + B <-> CaB, the spine's fast
+    buffer constants; bilinear): the channel opens for 5 ms every 10 ms, 10 times."""
+    interventions = [{"time": 0.005 * (i + 1), "set": {"O": int(i % 2 == 1)}}
+                     for i in range(20)]
+    return build({"O": 1, "Ca": 0, "B": 500, "CaB": 0},
+                 [{"name": "in", "equation": "O -> O + Ca", "rate": influx},
+                  {"name": "b", "equation": "Ca + B <-> CaB", "rate": [4.1, 524.0]},
+                  {"name": "out", "equation": "Ca ->", "rate": 600.0}],
+                 {"species": ["Ca", "B", "CaB"], "rtol": 1e-6, "atol": 1e-6,
+                  "linear": linear}, interventions=interventions)
+
+
+def _toggled_buffer_reference(influx, times):
+    """Radau at 1e-12, segment by segment, of :func:`_toggled_buffer`: (Ca, B, CaB)."""
+    def rhs(t, y, on):
+        bind = 4.1 * y[0] * y[1] - 524.0 * y[2]
+        return [influx * on - bind - 600.0 * y[0], -bind, bind]
+    y, out, t0 = np.array([0.0, 500.0, 0.0]), [], 0.0
+    for i in range(21):
+        t1 = 0.005 * (i + 1)
+        sol = solve_ivp(rhs, (t0, t1), y, method="Radau", rtol=1e-12, atol=1e-12,
+                        dense_output=True, args=(float(i % 2 == 0),))
+        inside = times[(times >= t0) & (times < t1)]
+        out.append(sol.sol(inside).T)
+        y, t0 = sol.y[:, -1], t1
+    return np.concatenate(out)
+
+
+@pytest.mark.parametrize("influx", [20.0, 2e6])
+def test_the_linear_propagation_falls_back_to_rodas4_when_its_error_estimate_is_large(influx):
+    """A bilinear buffer: with 0.1 ion per opening the linearisation's error estimate
+    (its quadratic remainder integrated along the interval) stays far below the tolerance
+    and no Rodas4 step is taken; with 10⁴ ions per opening against 500 buffer sites it is
+    far above, and Rodas4 takes the intervals. Both follow Radau at 1e-12 within the
+    tolerance bound of the module docstring, 20 (atol + rtol |y|)."""
+    times = np.arange(0.0005, 0.105, 0.001)
+    ens = ss.simulate(_toggled_buffer(influx), 0.105, 1, seed=SEED, sample_times=times)
+    got = np.stack([ens.values(s)[0] for s in ("Ca", "B", "CaB")], axis=1)
+    expected = _toggled_buffer_reference(influx, times)
+    assert np.max(np.abs(got - expected) / (1e-6 + 1e-6 * np.abs(expected))) < 20
+    if influx < 100:
+        assert ens.ode_steps[0] == 0
+    else:
+        stepped = ss.simulate(_toggled_buffer(influx, linear=False), 0.105, 1, seed=SEED,
+                              sample_times=times)
+        assert ens.ode_steps[0] > 0.5 * stepped.ode_steps[0] > 0
 
 
 def test_a_restart_keeps_the_step_size_and_the_solution():
@@ -327,22 +418,13 @@ def test_a_restart_keeps_the_step_size_and_the_solution():
     is the ramp-up from hinit's tiny first step; the rest of a segment's steps are set
     by the tolerance (benchmarks/RESULTS.md, issue 12, i12d)."""
     period = 0.005
-    model, influx, k = _toggled_channel(40, period)
+    model, influx, k = _toggled_channel(40, period, linear=False)
     times = np.arange(0.0005, 40 * period, 0.001)
     ens = ss.simulate(model, 41 * period, 1, seed=SEED, sample_times=times)
-    ca, level, t0 = [], 0.0, 0.0
-    for t in times:                     # the closed form, segment by segment
-        while t >= t0 + period:
-            is_open = int(round(t0 / period)) % 2 == 0
-            target = influx / k if is_open else 0.0
-            level = target + (level - target) * math.exp(-k * period)
-            t0 += period
-        target = influx / k if int(round(t0 / period)) % 2 == 0 else 0.0
-        ca.append(target + (level - target) * math.exp(-k * (t - t0)))
-    ca = np.array(ca)
+    ca = _toggled_closed_form(times, period, influx, k)
     assert np.max(np.abs(ens.values("Ca")[0] - ca) / (1e-6 + 1e-6 * ca)) < 20
     assert ens.ode_restarts[0] == 40 and ens.n_events[0] == 0
-    fresh_model, _, _ = _toggled_channel(0, period)
+    fresh_model, _, _ = _toggled_channel(0, period, linear=False)
     fresh = ss.simulate(fresh_model, period, 1, seed=SEED, sample_times=[period])
     per_restart = (ens.ode_steps[0] + ens.ode_rejected[0]) / 41
     fresh_cost = fresh.ode_steps[0] + fresh.ode_rejected[0]

@@ -133,6 +133,7 @@ def test_a_time_dependent_rate_cannot_read_a_continuous_species():
     ({"species": ["Ca"], "rtol": 0}, "rtol must be a number in"),
     ({"species": ["Ca"], "rtol": "1e-6"}, "rtol must be a number in"),
     ({"species": ["Ca"], "atol": "1 /s"}, "atol"),
+    ({"species": ["Ca"], "linear": "no"}, "linear must be true or false"),
 ])
 def test_bad_tables(table, match):
     error({"continuous": table}, match)
@@ -154,6 +155,12 @@ def test_with_continuous():
     assert hybrid.with_parameters().continuous == hybrid.continuous       # kept in the spec
     with pytest.raises(ModelError, match="need continuous species"):
         exact.with_continuous([], rtol=1e-3)
+    assert hybrid.continuous_linear and exact.continuous_linear         # the default
+    rodas = exact.with_continuous(["Ca", "B", "CaB"], rtol=1e-7, linear=False)
+    assert not rodas.continuous_linear and rodas.hash != hybrid.hash
+    assert rodas.with_parameters().continuous_linear is False             # kept in the spec
+    with pytest.raises(ModelError, match="need continuous species"):
+        exact.with_continuous([], linear=False)
     with pytest.raises(ModelError, match="not a species"):
         exact.with_continuous(["Cq"])
 
