@@ -116,12 +116,24 @@ def _worker_pool(n_threads: int) -> ThreadPoolExecutor:
         return _pool
 
 
+#: The modes :func:`_mode_loaded` found loaded. Only a memo of numba's own list, which
+#: is the source of truth: numba never drops a compiled version, so a mode once found
+#: stays loaded, and asking numba again costs ~13 µs per call (its ``signatures`` list
+#: and the comparison of numba types), a fifth of a one-trajectory ``simulate`` call.
+_modes_found_loaded: set = set()
+
+
 def _mode_loaded(exact: bool) -> bool:
     """Whether numba already holds the kernel of the exact (``exact``) or the hybrid mode
     (its last argument, the hybrid arrays, is None in the exact mode): then
     :func:`load_from_cache`, whose typing of the arguments costs ~20 µs, is not needed."""
-    return any((signature[-1] == types.none) == exact      # (a stand-in has none)
-               for signature in getattr(run_trajectories, "signatures", ()))
+    if exact in _modes_found_loaded:
+        return True
+    if any((signature[-1] == types.none) == exact      # (a stand-in has none)
+           for signature in getattr(run_trajectories, "signatures", ())):
+        _modes_found_loaded.add(exact)
+        return True
+    return False
 
 
 def default_threads() -> int:
