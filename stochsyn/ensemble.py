@@ -28,7 +28,7 @@ from .engine.rng import entropy_words, new_root_seed
 from .limits import LimitError
 from .model.errors import ModelError, shorten
 from .model.model import Model
-from .network import Network, compile
+from .network import Network, agent_type_labels, compile
 from .results import Ensemble, Events, IncompleteDatasetWarning, read, write_batch
 
 #: Default per-trajectory event budget: large enough for hours of a spine model, small
@@ -344,12 +344,8 @@ def _network_of(model: Model) -> Network:
 
 def _labels(network: Network, model: Model, times) -> dict:
     """The labels an Ensemble of ``network`` takes (each its own observables' dict)."""
-    agent_types = network.__dict__.get("_agent_types") if model is network.model else None
-    if agent_types is None:
-        agent_types = tuple((a.name, model.agent_state_base[a.name], len(a.states))
-                            for a in model.agent_types)
-        if model is network.model:      # kept (a frozen dataclass: as cached_property)
-            network.__dict__["_agent_types"] = agent_types
+    agent_types = (network.agent_types if model is network.model
+                   else agent_type_labels(model))
     return dict(times=times, species=network.species, reactions=network.reactions,
                 continuous=network.continuous,
                 observables={k: dict(v) for k, v in model.observables.items()},
@@ -566,7 +562,7 @@ def _kernel(network, task, trajectories, outputs, first, last, capacity, stop_fl
         buffers = (_event_buffers(last - first, capacity) if capacity
                    else _no_event_buffers(last - first))
     run_batch(network.packed, task.run_entropy, trajectories, task.times,
-              task.t_end, task.max_events, _every_species(network),
+              task.t_end, task.max_events, network.every_species,
               counts, firings, *buffers, status, results, n_threads=task.n_threads,
               spike_times=task.spike_times[0], post_spike_times=task.spike_times[1],
               voltages=voltages, cont_values=cont_values, hybrid=network.hybrid,
@@ -590,18 +586,6 @@ def _hybrid_fields(cont_values, results, network) -> dict:
                 ode_rejected=results[:, 5].astype(np.int64),
                 continuous_deficit=results[:, 6].copy(),
                 ode_restarts=results[:, 7].astype(np.int64), flux_totals=flux_totals)
-
-
-def _every_species(network: Network) -> np.ndarray:
-    """``arange(n_species)``: the kernel records every species (made once per network)."""
-    index = network.__dict__.get("_every_species")
-    if index is None:
-        # Left writable (a read-only array is another type to numba: another kernel);
-        # the kernel only reads it. Kept in the frozen dataclass's __dict__, as
-        # functools.cached_property does.
-        index = np.arange(network.n_species, dtype=np.int64)
-        network.__dict__["_every_species"] = index
-    return index
 
 
 @functools.lru_cache(maxsize=64)

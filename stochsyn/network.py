@@ -298,6 +298,10 @@ class Network:
         The hybrid mode's arrays; None for the exact mode.
     packed : stochsyn.engine.layout.PackedNetwork
         ``arrays`` packed for the kernels (a cached property).
+    every_species : ndarray of int64, shape (S,)
+        ``arange(S)``, the index of every species (a cached property).
+    agent_types : tuple of (str, int, int)
+        Each agent type's name, first state index and number of states (a cached property).
     """
 
     model: Model
@@ -314,6 +318,19 @@ class Network:
         over per call instead of 85), made on first use."""
         return pack(self.arrays)
 
+    @functools.cached_property
+    def every_species(self) -> np.ndarray:
+        """``arange(n_species)``: the kernels record every species (made once per network;
+        left writable, since a read-only array is another type to numba, i.e. another
+        compiled kernel; the kernels only read it)."""
+        return np.arange(self.n_species, dtype=np.int64)
+
+    @functools.cached_property
+    def agent_types(self) -> tuple[tuple[str, int, int], ...]:
+        """Each agent type of ``model`` as (name, index of its first state, number of
+        states), the labels an :class:`~stochsyn.Ensemble` reads its event records with."""
+        return agent_type_labels(self.model)
+
     @property
     def n_species(self) -> int:
         return len(self.species)
@@ -321,6 +338,12 @@ class Network:
     @property
     def n_reactions(self) -> int:
         return len(self.reactions)
+
+
+def agent_type_labels(model: Model) -> tuple[tuple[str, int, int], ...]:
+    """Each agent type of ``model`` as (name, index of its first state, number of states)."""
+    return tuple((a.name, model.agent_state_base[a.name], len(a.states))
+                 for a in model.agent_types)
 
 
 def _csr(rows: list[list], n_fields: int, dtypes):
