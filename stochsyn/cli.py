@@ -857,6 +857,13 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``stochsyn`` command; returns the exit status (0 done, 2 a
     mistake in the input, 3 trajectories stopped early, 1 results could not be written,
     130 interrupted, 70 a bug in stochsyn)."""
+    if argv is None:
+        # Run as the command. Nothing in it calls BLAS (the kernels are numba's; the model's
+        # conservation analysis is on small matrices), but numpy's OpenBLAS starts a
+        # thread per core when numpy is imported: ~50 ms of CPU on 2 cores, a seventh of a
+        # small run's start (benchmarks/RESULTS.md, issue 18), and threads that would only
+        # compete with the kernels'. A user's own setting is kept.
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         return _main(argv)
     finally:

@@ -1,5 +1,6 @@
 """The stochsyn command line."""
 
+import os
 import subprocess
 import sys
 
@@ -67,6 +68,31 @@ def test_module_entry_point_runs_in_a_subprocess():
     result = subprocess.run([sys.executable, "-m", "stochsyn.cli", "--version"],
                             capture_output=True, text=True, check=True)
     assert result.stdout.startswith("stochsyn ")
+
+
+_BLAS_PROBE = ("import os, sys; sys.argv = ['stochsyn', 'info', {model!r}]; "
+               "from stochsyn.cli import main; main(); "
+               "print('OPENBLAS_NUM_THREADS=' + str(os.environ.get('OPENBLAS_NUM_THREADS')))")
+
+
+@pytest.mark.parametrize("preset, expected", [(None, "1"), ("3", "3")])
+def test_the_command_starts_numpy_without_a_blas_thread_pool_unless_asked(preset, expected):
+    # Run as the command (argv None), the CLI asks OpenBLAS for one thread before numpy is
+    # imported (it calls no BLAS; the pool's start costs ~50 ms of CPU); a user's own
+    # setting is kept. main(argv) from Python leaves the environment alone.
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if preset is not None:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    code = _BLAS_PROBE.format(model="reactions/examples/birth_death.toml")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, check=True)
+    assert f"OPENBLAS_NUM_THREADS={expected}" in result.stdout
+
+
+def test_main_called_with_arguments_leaves_the_blas_setting_alone(monkeypatch):
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    assert main(["info", "reactions/examples/birth_death.toml"]) == 0
+    assert "OPENBLAS_NUM_THREADS" not in os.environ
 
 
 # -- mistakes get one clear answer (issue 16) --------------------------------------------------
