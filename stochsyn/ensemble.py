@@ -566,7 +566,7 @@ def _kernel(network, task, trajectories, outputs, first, last, capacity, stop_fl
               counts, firings, *buffers, status, results, n_threads=task.n_threads,
               spike_times=task.spike_times[0], post_spike_times=task.spike_times[1],
               voltages=voltages, cont_values=cont_values, hybrid=network.hybrid,
-              stop_flag=stop_flag, poll=poll)
+              stop_flag=stop_flag, poll=poll, plain=network.plain)
 
 
 def _result_columns(network: Network) -> int:
@@ -610,8 +610,9 @@ def _event_buffers(n: int, capacity: int):
             np.empty((n, capacity), dtype=np.int64))
 
 
-#: The kernels this process has loaded, by mode (True: hybrid): :func:`_warm_up` is needed
-#: once per mode and process (its watcher thread alone costs ~0.1 ms a call).
+#: The kernels this process has loaded, by mode (stochsyn.engine.batch's PLAIN, EXACT,
+#: HYBRID): :func:`_warm_up` is needed once per mode and process (its watcher thread alone
+#: costs ~0.1 ms a call).
 _LOADED_MODES: set = set()
 
 
@@ -619,7 +620,8 @@ def _warm_up(network: Network, times, notify) -> float:
     """Load (or compile, the first time on a machine) the kernel for ``network``'s types
     by running it on zero trajectories, outside any timing; says so via ``notify`` when it
     takes long. Returns the seconds it took (0 when this process has loaded it before)."""
-    mode = network.hybrid is not None
+    mode = ("hybrid" if network.hybrid is not None else "plain" if network.plain
+            else "exact")
     if mode in _LOADED_MODES:
         return 0.0
     task = BatchTask(0, None, (0, 0), entropy_words(0), times, 0.0, 0, False, 0,

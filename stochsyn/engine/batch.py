@@ -123,15 +123,27 @@ def _worker_pool(n_threads: int) -> ThreadPoolExecutor:
 _modes_found_loaded: set = set()
 
 
-def _mode_loaded(exact: bool) -> bool:
-    """Whether numba already holds the kernel of the exact (``exact``) or the hybrid mode
-    (its last argument, the hybrid arrays, is None in the exact mode): then
-    :func:`load_from_cache`, whose typing of the arguments costs ~20 µs, is not needed."""
-    if exact in _modes_found_loaded:
+#: The kernel's modes: plain networks (``ev_time`` None), the exact mode, the hybrid mode.
+PLAIN, EXACT, HYBRID = "plain", "exact", "hybrid"
+_EV_TIME = 15       # the position of ``ev_time`` in the kernel's arguments
+
+
+def _mode_of(signature) -> str:
+    """The mode a version of the kernel (its argument types) was compiled for."""
+    if signature[-1] != types.none:          # the hybrid arrays
+        return HYBRID
+    return PLAIN if signature[_EV_TIME] == types.none else EXACT
+
+
+def _mode_loaded(mode: str) -> bool:
+    """Whether numba already holds the kernel of ``mode`` (:data:`PLAIN`, :data:`EXACT`
+    or :data:`HYBRID`): then :func:`load_from_cache`, whose typing of the arguments costs
+    ~20 µs, is not needed."""
+    if mode in _modes_found_loaded:
         return True
-    if any((signature[-1] == types.none) == exact      # (a stand-in has none)
+    if any(_mode_of(signature) == mode        # (a stand-in has none)
            for signature in getattr(run_trajectories, "signatures", ())):
-        _modes_found_loaded.add(exact)
+        _modes_found_loaded.add(mode)
         return True
     return False
 
@@ -145,7 +157,8 @@ def default_threads() -> int:
 def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, record_idx,
               counts, firings, ev_time, ev_agent, ev_reaction, ev_from, ev_to, status,
               results, n_threads=None, spike_times=None, post_spike_times=None,
-              voltages=None, cont_values=None, hybrid=None, stop_flag=None, poll=None):
+              voltages=None, cont_values=None, hybrid=None, stop_flag=None, poll=None,
+              plain=False):
     """Simulate a batch of trajectories, in parallel when ``n_threads > 1``.
 
     Parameters are those of :func:`stochsyn.engine.ssa.run_trajectories` (without
@@ -175,6 +188,12 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
     poll : callable, optional
         Called without arguments about every :data:`POLL_INTERVAL_S` s while the batch
         runs, in the calling thread; an exception from it stops the batch and propagates.
+    plain : bool, optional
+        ``Network.plain``: the network runs on :func:`stochsyn.engine.ssa.simulate_plain`
+        (:func:`stochsyn.engine.ssa.is_plain`; then it has no event records). The kernel
+        compiled with that loop alone is used: the same bits, and a third of the machine
+        code to load (a cold start's ~25 ms less; benchmarks/RESULTS.md, issue 18).
+        Default False: the general kernel, which takes that loop too for such a network.
     """
     n = len(trajectories)
     status[:] = NOT_STARTED     # rows finish by writing their status: progress is >= 0
@@ -208,11 +227,12 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
                       INLINE_ROW_WORK)
     if not isinstance(net, PackedNetwork):
         net = pack(net)              # (a Network carries its packed form: Network.packed)
+    mode = HYBRID if hybrid is not None else PLAIN if plain else EXACT
     args = (*net, run_entropy, trajectories, claim, sample_times, spike_times,
             post_spike_times, t_end, max_events, record_idx, counts, voltages, firings,
-            ev_time, ev_agent, ev_reaction, ev_from, ev_to, status, results, stop_flag,
-            cont_values, hybrid)
-    if not _mode_loaded(hybrid is None):
+            None if mode == PLAIN else ev_time, ev_agent, ev_reaction, ev_from, ev_to,
+            status, results, stop_flag, cont_values, hybrid)
+    if not _mode_loaded(mode):
         load_from_cache(run_trajectories, args)     # (else the first call loads it)
     join = False
     if run_inline:

@@ -440,3 +440,43 @@ def test_hybrid_trajectories_are_not_run_in_the_calling_thread(monkeypatch):
     ss.simulate(model, 1.0, 2, seed=5, n_threads=1)
     with_rows = [thread for thread, rows in calls if rows]     # (no rows: loading it)
     assert with_rows and threading.main_thread() not in with_rows
+
+
+@pytest.mark.parametrize("path", ["dimerisation.toml", "birth_death.toml",
+                                  "ampar_exchange.toml", "camkii_ring.toml"])
+def test_network_plain_is_the_kernels_own_test(path):
+    from stochsyn.engine.ssa import is_plain
+    network = ss.compile(ss.load_model(EXAMPLES / path))
+    assert network.plain == is_plain(network.arrays)       # the compiled version
+    assert network.plain == (path in ("dimerisation.toml", "birth_death.toml"))
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_the_plain_kernel_gives_the_general_kernels_bits(n_threads):
+    """A plain network runs on a kernel compiled with the plain loop alone (``ev_time``
+    None, batch.run_batch(plain=True)); the general kernel takes the same loop for it, so
+    both give the same bits, and each mode is a kernel of its own."""
+    from stochsyn.engine import batch
+    from stochsyn.engine.rng import entropy_words
+    network = ss.compile(ss.load_model(EXAMPLES / "dimerisation.toml"))
+    assert network.plain
+    times = np.linspace(0.0, 5.0, 11)
+    n = 40
+    outputs = {}
+    for plain in (False, True):
+        counts = np.zeros((n, len(times), network.n_species), dtype=np.int64)
+        firings = np.zeros((n, network.n_reactions), dtype=np.int64)
+        status = np.zeros(n, dtype=np.int64)
+        results = np.zeros((n, 9), dtype=np.float64)
+        empty = np.zeros((n, 0))
+        events = (empty, empty.astype(np.int64), empty.astype(np.int64),
+                  empty.astype(np.int64), empty.astype(np.int64))
+        batch.run_batch(network.packed, entropy_words(7), np.arange(n, dtype=np.int64), times,
+                        5.0, 10 ** 7, network.every_species, counts, firings, *events, status,
+                        results, n_threads=n_threads, plain=plain)
+        outputs[plain] = (counts, firings, status, results)
+    for general, plain in zip(outputs[False], outputs[True]):
+        np.testing.assert_array_equal(general, plain)
+    assert outputs[True][0][:, -1].sum() > 0
+    modes = {batch._mode_of(signature) for signature in run_trajectories.signatures}
+    assert {batch.PLAIN, batch.EXACT} <= modes
