@@ -45,9 +45,9 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import numba
 import numpy as np
+from numba.core import types
 
 from ..network import PackedNetwork, pack
-from numba.core import types
 
 from .jit import load_from_cache
 from .ssa import CLAIM_BUDGET, CLAIM_NEXT, new_claim, run_trajectories, wait_for_rows
