@@ -19,6 +19,11 @@ NMDARs), and both (62 µM, off, 12 NMDARs: the frozen set). Per variant, on one 
   mean over the train, CaN·CaM (of 96) and pT286 (of 240) at 0.5, 1 and 5 s after the
   train's onset, their peaks and their means over the 5 s.
 
+With ``--rest-s T`` (e.g. 600) the script instead runs T s of rest only (seed 20261209,
+samples every second) and reports, per variant, the means over the second half of free
+Ca²⁺ (µM), pT286 (of 240), CaN·CaM (of 96) and free PP1 (of 12), and the weight
+(``ampar_psd_conductance``) at T relative to 60 s (CSV ``--out`` with ``_rest`` added).
+
 Peaks are given both of the ensemble mean ("peak_of_mean") and as the mean of the
 per-trajectory peaks ± SE. Seeds: 20261207 (A) and 20261208 (B), fixed before the first
 run; the same for every variant. CPU time per variant is in the CSV (HFS ≈ 10–13 s per
@@ -96,14 +101,53 @@ def measure(model, n: int, warm_s: float) -> dict:
     return row
 
 
+def rest(model, n: int, rest_s: float) -> dict:
+    t0 = time.process_time()
+    ens = ss.simulate(model, rest_s, n, seed=SEED + 2, sample_every=1.0, n_threads=1)
+    late = ens.times >= rest_s / 2 - 1e-9
+    row = {"n": n, "rest_s": rest_s, "status_ok": bool(np.all(ens.status == 0))}
+    for name in ("ca_free_uM", "camkii_pt286", "CaN_CaM", "PP1"):
+        per = ens.values(name)[:, late].astype(float).mean(axis=1)
+        row[f"{name}_mean_2nd_half"] = per.mean()
+        row[f"{name}_se"] = per.std(ddof=1) / np.sqrt(len(per))
+    weight = ens.values("ampar_psd_conductance").astype(float)
+    ratio = weight[:, -1] / weight[:, int(np.argmin(np.abs(ens.times - 60.0)))]
+    row["weight_end_over_60s"] = ratio.mean()
+    row["weight_se"] = ratio.std(ddof=1) / np.sqrt(len(ratio))
+    row["cpu_s"] = time.process_time() - t0
+    return row
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trajectories", type=int, default=8)
     parser.add_argument("--warm-up", type=float, default=60.0)
     parser.add_argument("--out", default="calcium_spine_impact.csv")
+    parser.add_argument("--rest-s", type=float, default=0.0,
+                        help="run this many seconds of rest only (see the docstring)")
     args = parser.parse_args(argv)
     base = ss.load_model(ROOT / "reactions" / "spine.toml")
     rows = []
+    if args.rest_s > 0:
+        for label, parameters in VARIANTS.items():
+            row = {"variant": label, **rest(base.with_parameters(**parameters),
+                                            args.trajectories, args.rest_s)}
+            rows.append(row)
+            print(f"{label}: rest {args.rest_s:g} s, second half: free Ca "
+                  f"{row['ca_free_uM_mean_2nd_half']:.4f} ± {row['ca_free_uM_se']:.4f} uM, "
+                  f"pT286 {row['camkii_pt286_mean_2nd_half']:.2f} ± {row['camkii_pt286_se']:.2f}, "
+                  f"CaN.CaM {row['CaN_CaM_mean_2nd_half']:.2f} ± {row['CaN_CaM_se']:.2f}, "
+                  f"free PP1 {row['PP1_mean_2nd_half']:.2f} ± {row['PP1_se']:.2f}; weight at end / "
+                  f"60 s {row['weight_end_over_60s']:.3f} ± {row['weight_se']:.3f}; CPU "
+                  f"{row['cpu_s']:.0f} s", flush=True)
+        out = Path(args.out)
+        out = out.with_name(out.stem + "_rest" + out.suffix)
+        with open(out, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        print(f"wrote {out}")
+        return 0
     for label, parameters in VARIANTS.items():
         row = {"variant": label, **measure(base.with_parameters(**parameters),
                                            args.trajectories, args.warm_up)}
