@@ -7,6 +7,12 @@ Usage::
     python analysis/calcium.py [--trajectories 1000] [--seed 20261122] [--out calcium_v4.png]
         [--transient-trajectories 160] [--tetanus-trajectories 16]
         [--transients-out calcium_v5_v6.png] [--skip-v4] [--skip-tetanus]
+        [--parameter NAME=VALUE ...]
+
+``--parameter`` (repeatable) changes a parameter of the V5–V6 model (the electrophysiology
+example) for a calibration screen, e.g. ``--skip-v4 --skip-tetanus --parameter n_nmdar=13``
+(docs/science.md §8.4: the V5 screen of the NMDAR count after the V4 buffer fit); a value
+with a unit is given as the model file writes it (``--parameter "ca_B_total=80 uM"``).
 
 V5–V6 use stochsyn.validation.calcium_transients (release probability 1 for V5 and the
 pairing, the model's 0.3 for the tetanus; samples every 0.5 ms; peaks of the ensemble-mean free Ca above rest, ± jackknife SE). The tetanus (V6b,
@@ -16,7 +22,8 @@ TETANUS_DEPOLARISATION_MV) simulates ≈ 5·10⁶ events per trajectory in the e
 
 V4 details:
 
-Variants (all at 0.1 fL, every number the sourced one of the module headers):
+Variants (all at 0.1 fL; calcium.toml with its buffer totals fitted to V4 inside their sourced
+ranges, every other number the sourced one of the module headers):
 
 * ``calcium.toml`` with its defaults (buffers, PMCA, NCX, leak, neck diffusion);
 * the same without neck diffusion (``ca_neck_diffusion = 0``: the module's first version);
@@ -126,6 +133,8 @@ def main(argv=None) -> int:
     parser.add_argument("--transients-out", default="calcium_v5_v6.png")
     parser.add_argument("--skip-v4", action="store_true")
     parser.add_argument("--skip-tetanus", action="store_true")
+    parser.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE",
+                        help="change a parameter of the V5-V6 model (repeatable)")
     args = parser.parse_args(argv)
     if not args.skip_v4:
         v4(args)
@@ -133,21 +142,44 @@ def main(argv=None) -> int:
     return 0
 
 
+def parse_parameter(text: str) -> tuple[str, object]:
+    """``NAME=VALUE`` of ``--parameter``: a number if VALUE is one, else the string (a value
+    with its unit, e.g. ``80 uM``)."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise SystemExit(f"--parameter {text!r}: expected NAME=VALUE, e.g. n_nmdar=13")
+    value = value.strip()
+    try:
+        return name.strip(), int(value)
+    except ValueError:
+        pass
+    try:
+        return name.strip(), float(value)
+    except ValueError:
+        return name.strip(), value
+
+
 def transients(args) -> None:
     """V5 and V6: table and PNG of the mean free-Ca transients."""
     from stochsyn.validation import calcium_transients as ct
 
-    runs = ct.pairing(args.transient_trajectories, args.seed)
+    model = None
+    changed = dict(parse_parameter(text) for text in args.parameter)
+    if changed:
+        from stochsyn.validation import load_repository_model
+        model = ct.exact(load_repository_model(ct.MODEL).with_parameters(**changed))
+    runs = ct.pairing(args.transient_trajectories, args.seed, model=model)
     pre, post, pair = runs["pre"], runs["post"], runs["pair"]
     print(f"\nV5-V6: {ct.MODEL.name}, release probability 1 (tetanus: 0.3), "
-          f"{args.transient_trajectories} trajectories per protocol, seed {args.seed}")
+          f"{args.transient_trajectories} trajectories per protocol, seed {args.seed}"
+          + (f"; changed: {changed}" if changed else ""))
     print(f"{'protocol':28s} {'peak above rest (uM)':>22s} {'V peak (mV)':>12s} "
           f"{'events/traj':>12s}")
     rows = [("pre (1 release at 10 ms)", pre), ("post (1 bAP at 20 ms)", post),
             ("pre -> post, dt = +10 ms", pair)]
     tet = None
     if not args.skip_tetanus:
-        tet = ct.tetanus(args.tetanus_trajectories, args.seed + 10)
+        tet = ct.tetanus(args.tetanus_trajectories, args.seed + 10, model=model)
         rows.append((f"100 Hz x 1 s, {ct.TETANUS_DEPOLARISATION_MV:g} mV coop.", tet))
     for label, r in rows:
         print(f"{label:28s} {r.peak_um:14.3f} ± {r.peak_se_um:5.3f} {r.voltage_peak_mv:12.2f} "

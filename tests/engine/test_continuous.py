@@ -184,7 +184,9 @@ def test_conservation_laws_are_found_and_solved_for_the_most_abundant_species():
     assert conservation_laws([[(0, -1)], [(0, 1), (1, 1)]], 2, [0, 1]) == []         # none
     spine = ss.compile(ss.load_model("reactions/examples/spine_electrophysiology.toml"))
     names = spine.continuous
-    assert [names[q] for q in spine.hybrid.dep_slot] == ["B", "Bslow", "PMCA", "NCX"]
+    # one dependent species per law, the most abundant first (B 3648, PMCA 815, NCX 143,
+    # Bslow 0: calcium.toml's slow buffer is off since its V4 fit; 2354 when on)
+    assert [names[q] for q in spine.hybrid.dep_slot] == ["B", "PMCA", "NCX", "Bslow"]
     # one integrated total per flux: the NMDAR's and the four VGCC entries (R, T, L O1, L O2)
     assert [names[q] if q < len(names) else "total" for q in spine.hybrid.z_idx] == [
         "Ca", "CaB", "CaBslow", "CaPMCA", "CaNCX"] + ["total"] * 5

@@ -309,7 +309,12 @@ def test_spine_epsp_of_hybrid_matches_exact():
         assert ok, (name, z, m["exact"][name].mean(), m["hybrid"][name].mean())
     assert np.all(runs["hybrid"].firings[:, [j for j, r in enumerate(runs["hybrid"].reactions)
                                               if r.startswith("nmda_ca_influx")]] == 0)
-    assert hybrid.events_per_trajectory < 0.02 * exact.events_per_trajectory
+    # the hybrid keeps < 3 % of the exact mode's events. Measured (256 each, this seed):
+    # 4603 of 237,895 (1.9 %) with calcium.toml's first buffers (80 + 40 uM, 15 NMDARs),
+    # 4240 of 162,857 (2.6 %) since their V4 fit (62 uM, slow buffer off, 12 NMDARs): the
+    # exact count lost the slow buffer's binding events, the hybrid's discrete events are
+    # the same (the bound was 2 %, set on the first ratio).
+    assert hybrid.events_per_trajectory < 0.03 * exact.events_per_trajectory
 
 
 @pytest.mark.slow

@@ -65,7 +65,7 @@ def test_every_conserved_total_holds_during_hfs(hfs_run):
         "slots": v("SLOT") + v("SLOT_p") + v("ampar_trapped"),
         "GluN2B": v("GluN2B") + v("camkii_glun2b_subunits") / 12,
     }
-    expected = {"NMDAR": 15, "AMPA gating": 50, "CaMKII subunits": 240, "PP1": 12, "I1": 60,
+    expected = {"NMDAR": 12, "AMPA gating": 50, "CaMKII subunits": 240, "PP1": 12, "I1": 60,
                 "CaN": 96, "PKA": 60, "slots": 100, "GluN2B": 14}
     for name, total in exact_totals.items():
         assert np.all(total == expected[name]), name
