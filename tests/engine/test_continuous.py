@@ -351,6 +351,10 @@ def test_the_linear_propagation_is_the_exact_relaxation_of_a_switched_influx():
     ca = _toggled_closed_form(times, period, influx, k)
     got = ens.values("Ca")[0]
     assert ens.ode_steps[0] == 0 and ens.ode_rejected[0] == 0 and ens.ode_restarts[0] == 40
+    # never refused; a linearisation at the start and after each intervention (which
+    # may change rates: continuous.resume), an interval per restart and sample at least
+    assert ens.ode_linear_refreshes[0] == 41 and ens.ode_linear_refused[0] == 0
+    assert ens.ode_linear[0] >= 40 + len(times)
     assert np.max(np.abs(got - ca)) < 1e-9 * np.max(ca)
     assert ens.flux_totals[0, 0] == pytest.approx(influx * 21 * period, rel=1e-12)
     rodas, _, _ = _toggled_channel(40, period, linear=False)
@@ -401,11 +405,17 @@ def test_the_linear_propagation_falls_back_to_rodas4_when_its_error_estimate_is_
     expected = _toggled_buffer_reference(influx, times)
     assert np.max(np.abs(got - expected) / (1e-6 + 1e-6 * np.abs(expected))) < 20
     if influx < 100:
-        assert ens.ode_steps[0] == 0
+        assert ens.ode_steps[0] == 0 and ens.ode_linear_refused[0] == 0
     else:
         stepped = ss.simulate(_toggled_buffer(influx, linear=False), 0.105, 1, seed=SEED,
                               sample_times=times)
         assert ens.ode_steps[0] > 0.5 * stepped.ode_steps[0] > 0
+        assert stepped.ode_linear[0] == stepped.ode_linear_refreshes[0] == 0
+        # No wasted tries (module docstring): a refusal comes only from a fresh
+        # linearisation (one per refusal at most), and none follows before the wait,
+        # so the refusals are far fewer than the Rodas4 steps taken meanwhile
+        assert 0 < ens.ode_linear_refused[0] <= ens.ode_linear_refreshes[0]
+        assert ens.ode_linear_refused[0] < 0.1 * ens.ode_steps[0]
 
 
 def test_a_restart_keeps_the_step_size_and_the_solution():
@@ -593,6 +603,10 @@ def test_results_tables_and_parquet(tmp_path):
     np.testing.assert_array_equal(back.counts, ens.counts)
     np.testing.assert_array_equal(back.ode_steps, ens.ode_steps)
     np.testing.assert_array_equal(back.ode_rejected, ens.ode_rejected)
+    for name in ("ode_linear", "ode_linear_refused", "ode_linear_refreshes"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(ens, name))
+        np.testing.assert_array_equal(ens.summary()[name], getattr(ens, name))
+    assert np.all(ens.ode_linear > 0)
     import pyarrow.parquet as pq
     schema = pq.read_schema(next((tmp_path / "run" / "counts").glob("*.parquet")))
     assert str(schema.field("Ca").type) == "double" and str(schema.field("O").type) == "int64"
