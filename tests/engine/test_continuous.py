@@ -654,3 +654,107 @@ def test_coupled_michaelis_menten_and_hill_read_continuous_modifiers():
     ens = ss.simulate(model, 1.0, 2000, seed=SEED, sample_every=1.0)
     mean = 100.0 * 40 ** 2 / (20 ** 2 + 40 ** 2)
     assert abs(ens.values("X")[:, -1].mean() - mean) < 4 * math.sqrt(mean / 2000)
+
+
+def _engine_state(model):
+    """The hybrid mode's work arrays for ``model`` at t = 0 as the kernel sets them up
+    (stochsyn.engine.ssa.run_trajectories, continuous.start), for calling the engine's
+    helpers directly: (hy, drive, ctx, ws, st, cp_static, rate)."""
+    from stochsyn.engine import continuous, hazard
+    from stochsyn.network import compile as compile_network
+    network = compile_network(model)
+    net, hy = network.arrays, network.hybrid
+    n = len(hy.cont_idx) + len(hy.fx_rx)
+    ws = np.zeros((continuous.N_ROWS + continuous.N_MATRICES * n, n))
+    st = np.zeros(continuous.N_SCALARS)
+    cp_static = np.zeros(len(hy.cp_rx))
+    rate = net.rate.copy()
+    ctx = (rate, net.x0.astype(np.int64).copy(), np.zeros(len(hy.fx_rx)), np.zeros(5),
+           np.zeros((4, len(net.comp_rate))), np.zeros(len(net.in_value)))
+    continuous.start(hy, ctx, ws, st, cp_static)
+    return hy, hazard.drive_arrays(net), ctx, ws, st, cp_static, rate
+
+
+def test_the_closed_form_coupled_hazard_is_the_integral_along_the_linear_solution():
+    """stochsyn.engine.continuous, "Coupled reactions along the linear solution": the
+    cumulative hazard of two coupled reactions (one reading Ca and the buffer B, a
+    dependent species of the law B + CaB, one reading CaB) in closed form equals a fine
+    quadrature (scipy.quad, 1e-13) of their propensities along the linearised system's
+    solution computed independently (the full system linearised at y0, solved with the
+    matrix exponential of the augmented matrix), to 1e-9 relative, at times from 10 µs to
+    0.1 s; and the propensity returned is the integrand at t."""
+    from scipy.integrate import quad
+    from scipy.linalg import expm
+    from stochsyn.engine import continuous
+    model = build({"Ca": 4, "B": 507, "CaB": 13, "S": 3, "P": 0, "Q": 0},
+                  [{"name": "bind", "equation": "Ca + B -> CaB", "rate": 4.1},
+                   {"name": "unbind", "equation": "CaB -> Ca + B", "rate": 524.0},
+                   {"name": "out", "equation": "Ca ->", "rate": 600.0},
+                   {"name": "in", "equation": "-> Ca", "rate": 2000.0},
+                   {"name": "fire", "equation": "S + Ca + B -> P + Ca + B", "rate": 0.003},
+                   {"name": "read", "equation": "S + CaB -> S + CaB + Q", "rate": 0.7}],
+                  {"species": ["Ca", "B", "CaB"], "rtol": 1e-2, "atol": 1e-2})
+    assert hybrid_roles(model)[4:] == ("coupled", "coupled")
+    hy, drive, ctx, ws, st, cp_static, rate = _engine_state(model)
+    assert st[continuous.LIN_ABLE] == 1.0       # linear-able with coupled reactions
+    k_bind, k_unbind, k_out, k_in, c_fire, c_read = rate[:6]
+    y0 = np.array([4.0, 507.0, 13.0])
+
+    def g(y):
+        bind = k_bind * y[0] * y[1] - k_unbind * y[2]
+        return np.array([k_in - k_out * y[0] - bind, -bind, bind])
+    jac = np.array([[-k_out - k_bind * y0[1], -k_bind * y0[0], k_unbind],
+                    [-k_bind * y0[1], -k_bind * y0[0], k_unbind],
+                    [k_bind * y0[1], k_bind * y0[0], -k_unbind]])
+    aug = np.zeros((4, 4))
+    aug[:3, :3] = jac
+    aug[:3, 3] = g(y0)
+
+    def y_lin(t):
+        return y0 + (expm(aug * t) @ np.append(np.zeros(3), 1.0))[:3]
+
+    def propensity(t):
+        y = y_lin(t)
+        return 3 * (c_fire * y[0] * y[1] + c_read * y[2])
+    for t in (1e-5, 1e-3, 0.01, 0.1):
+        used, total, at_t = continuous.lin_cumulative_hazard(hy, drive, ctx, ws, st,
+                                                             cp_static, t)
+        assert used
+        reference = quad(propensity, 0.0, t, epsabs=0.0, epsrel=1e-13, limit=200)[0]
+        assert total == pytest.approx(reference, rel=1e-9), t
+        assert at_t == pytest.approx(propensity(t), rel=1e-9), t
+
+
+@pytest.mark.parametrize("case", ["spine", "example", "squared", "hill", "flux_reads"])
+def test_the_model_level_linear_obstacle_agrees_with_the_engine(case):
+    """stochsyn.model.linear_obstacle (shown by ``stochsyn info``) says what the engine's
+    _linear_able decides (continuous.start sets st[LIN_ABLE]): the default spine model
+    (coupled calmodulin binding) and the spine example qualify; a coupled reaction of
+    order 2 in a continuous species, a Hill ODE term and a flux reading a continuous
+    species do not."""
+    from pathlib import Path
+    from stochsyn.engine import continuous
+    from stochsyn.model import linear_obstacle
+    root = Path(__file__).resolve().parents[2] / "reactions"
+    base = {"A": 50, "S": 2, "P": 0, "O": 1}
+    models = {
+        "spine": lambda: ss.load_model(root / "spine.toml"),
+        "example": lambda: ss.load_model(root / "examples" / "spine_electrophysiology.toml"),
+        "squared": lambda: build(base, [{"name": "d", "equation": "A ->", "rate": 1.0},
+                                        {"name": "f", "equation": "S + 2 A -> P + 2 A",
+                                         "rate": 0.1}], {"species": ["A"]}),
+        "hill": lambda: build(base, [{"name": "h", "equation": "A ->",
+                                      "rate": {"kind": "hill", "k": "5 /s", "of": "A",
+                                               "K": 10, "n": 2}},
+                                     {"name": "f", "equation": "S + A -> P + A",
+                                      "rate": 0.1}], {"species": ["A"]}),
+        "flux_reads": lambda: build(base, [{"name": "d", "equation": "A ->", "rate": 1.0},
+                                           {"name": "in", "equation": "O + A -> O + 2 A",
+                                            "rate": 0.5}], {"species": ["A"]}),
+    }
+    model = models[case]()
+    st = _engine_state(model)[4]
+    expected = case in ("spine", "example")
+    assert (linear_obstacle(model) is None) == expected, linear_obstacle(model)
+    assert (st[continuous.LIN_ABLE] == 1.0) == expected
+    assert ("linear propagation near a fixed point: applies" in model.info()) == expected

@@ -335,3 +335,75 @@ def test_spine_train_of_hybrid_matches_exact():
         ok, z = agree(m["exact"][name], m["hybrid"][name], 0.0)
         assert ok, (name, z, m["exact"][name].mean(), m["hybrid"][name].mean())
     assert np.all(runs["hybrid"].ode_restarts > 1000)
+
+
+# --------------------------------------------------------------------------- first firing
+
+FF_A0, FF_KD, FF_C, FF_B0, FF_KB = 100.0, 50.0, 0.02, 40.0, 20.0
+FF_EDGES_S = np.array([0.0, 0.002, 0.005, 0.01, 0.02, 0.04, 0.1])
+FF_N = 4000
+
+
+def first_firing_model(linear):
+    """A decays at KD (continuous, linear); a discrete S fires once, at the propensity
+    c·S·A·B (the coupled reaction ``S + A + B -> P + A + B``: two continuous reactants of
+    order 1, B decaying at KB), so the first firing time has the CDF ``1 − exp(−H(t))``,
+    ``H(t) = c A0 B0 (1 − exp(−(KD + KB) t)) / (KD + KB)``."""
+    return ss.Model.from_dict({
+        "model": {"name": "first_firing"},
+        "species": {"A": FF_A0, "B": FF_B0, "S": 1, "P": 0},
+        "reactions": [
+            {"name": "decay_a", "equation": "A ->", "rate": FF_KD},
+            {"name": "decay_b", "equation": "B ->", "rate": FF_KB},
+            {"name": "fire", "equation": "S + A + B -> P + A + B", "rate": FF_C},
+        ],
+        "continuous": {"species": ["A", "B"], "rtol": 1e-6, "atol": 1e-6, "linear": linear},
+    })
+
+
+def first_firing_probabilities():
+    """P(first firing in each bin of FF_EDGES_S), then P(none by the last edge)."""
+    k = FF_KD + FF_KB
+    hazard = FF_C * FF_A0 * FF_B0 * (1 - np.exp(-k * FF_EDGES_S)) / k
+    cdf = 1 - np.exp(-hazard)
+    return np.append(np.diff(cdf), 1 - cdf[-1])
+
+
+@pytest.mark.parametrize("linear", [True, False])
+def test_first_firing_time_along_a_decaying_continuous_species(linear):
+    """A coupled reaction reading two continuous species that decay exponentially: the
+    binned first firing times of FF_N trajectories against the exact CDF (Pearson χ², the
+    cells pooled from the expected counts; p > 0.001 at the frozen seed), with the linear
+    propagation on (its closed-form hazard: stochsyn.engine.continuous, "Coupled
+    reactions along the linear solution") and off (Rodas4 and Gauss–Legendre
+    quadrature). With the linear propagation on, the whole run takes no Rodas4 step."""
+    from .chi2 import chi2_test
+    model = first_firing_model(linear)
+    assert hybrid_roles(model) == ("ode", "ode", "coupled")
+    ens = ss.simulate(model, FF_EDGES_S[-1], FF_N, seed=SEED,
+                      sample_times=FF_EDGES_S[1:])
+    fired = ens.values("P")                    # (N, bins): 1 once fired
+    assert set(np.unique(fired)) <= {0, 1}
+    first_bin = np.where(fired[:, -1] > 0, np.argmax(fired > 0, axis=1), len(FF_EDGES_S) - 1)
+    observed = np.bincount(first_bin, minlength=len(FF_EDGES_S))
+    statistic, df, p = chi2_test(observed, first_firing_probabilities(), FF_N)
+    assert p > 1e-3, (observed, statistic, df)
+    if linear:
+        assert np.all(ens.ode_steps == 0) and np.all(ens.ode_linear > 0)
+    else:
+        assert np.all(ens.ode_linear == 0)
+
+
+def test_first_firing_time_with_a_wrong_hazard_is_rejected():
+    """The same χ² against a hazard 20 % too large is rejected (the test has power)."""
+    from .chi2 import chi2_test
+    ens = ss.simulate(first_firing_model(True), FF_EDGES_S[-1], FF_N, seed=SEED,
+                      sample_times=FF_EDGES_S[1:])
+    fired = ens.values("P")
+    first_bin = np.where(fired[:, -1] > 0, np.argmax(fired > 0, axis=1), len(FF_EDGES_S) - 1)
+    observed = np.bincount(first_bin, minlength=len(FF_EDGES_S))
+    k = FF_KD + FF_KB
+    hazard = 1.2 * FF_C * FF_A0 * FF_B0 * (1 - np.exp(-k * FF_EDGES_S)) / k
+    cdf = 1 - np.exp(-hazard)
+    wrong = np.append(np.diff(cdf), 1 - cdf[-1])
+    assert chi2_test(observed, wrong, FF_N)[2] < 1e-3
