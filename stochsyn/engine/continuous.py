@@ -87,7 +87,9 @@ stiff J is. The integrator uses it, instead of Rodas4 steps, for every interval 
   refused. A transient the
   estimate refuses (an EPSP's Ca²⁺, a train) is integrated by Rodas4 steps as before;
 * **J is kept**, with its eigen-decomposition, while the estimate accepts the
-  intervals: a T-type channel's flicker at rest (~3 ions in and out) leaves the state
+  intervals and no jump has changed a conserved total since the linearisation (the
+  dependent species were eliminated with the totals at y_ref; :func:`_law_totals_moved`:
+  a jump that adds a buffer site makes the next interval linearise afresh): a T-type channel's flicker at rest (~3 ions in and out) leaves the state
   near y_ref and costs one interval each. When an interval is refused, J is computed
   again at the current y and the interval tried once more; refused again (estimate
   E > 1), Rodas4 takes it, and **nothing is tried** (neither a propagation nor a new
@@ -107,38 +109,16 @@ stiff J is. The integrator uses it, instead of Rodas4 steps, for every interval 
   V Λ`` holds to 10⁻⁹ relative and ``‖V‖‖V⁻¹‖ < 10⁸``; otherwise (oscillatory or
   defective linearisations) Rodas4 steps;
 * it is **used when** (:func:`_linear_able`): every ODE term is mass action of at most
-  two reactants of order 1 (the fast terms, ``hy.mt_*``), every coupled reaction is mass
-  action with at most two distinct continuous reactants of order 1 (next section), and
-  no flux reads a continuous species or has a Michaelis–Menten or Hill factor; per
-  interval, when the forcing does not vary inside it (no pulse or sine on a flux's
-  input), no amount is in deficit and none would go below zero. An interval ends exactly
-  at the time asked (a sample, an event, a firing time) and leaves no step open;
-* **coupled reactions along the linear solution**: a coupled reaction's propensity
-  ``s_q · y_a`` or ``s_q · y_a · y_b`` (``s_q`` its discrete factor, constant between
-  events) is, along the linear solution, where every amount is a constant plus a sum of
-  exponentials ``u + Σ_m w_m exp(λ_m s)``, a sum of ``exp(μ s)`` with μ ∈ {0, λ_m,
-  λ_m + λ_l}: their total ``R(s)`` (:func:`_hazard_coefficients`) is integrated in closed
-  form (``∫_0^s exp(μσ) dσ = expm1(μs)/μ``, :func:`_lin_hazard`). When
-  :func:`next_event_time` finds no step open, it opens the linear solution up to the
-  next stop (at most ``LIN_HORIZON_S`` ahead; :func:`_linear_segment`): its estimate at
-  that end must pass; the firing time is found by the same safeguarded Newton iteration
-  as along Rodas4 steps, on the closed-form cumulative hazard (plus the time-dependent
-  reactions by Gauss–Legendre quadrature, as there); y advances to exactly that time,
-  where the estimate is checked again (it is not monotone in s; refused, Rodas4 takes
-  the interval from its start, nothing having advanced); the samples inside go to the
-  results from the same linear solution. **Error control of the hazard**: the hazard
-  is integrated along the linear solution *without* its first-order correction e(s)
-  (the correction is itself a sum of exponentials, but its products with the amounts
-  would multiply the terms by Z); the propensity's error is then, to first order, its
-  derivative times e(s), whose norm (Rodas4's: per species within ``atol + rtol·|y|``,
-  RMS) is the estimate the interval passed at its end and at the firing time, as a
-  Rodas4 step's embedded error estimate bounds its lower-order solution. The solution
-  advances with the correction added;
+  two reactants of order 1 (the fast terms, ``hy.mt_*``), no discrete reaction reads a
+  continuous species (no coupled reaction: nothing needs y between the times asked, so
+  an interval ends exactly at the time asked, a sample, an event, and leaves no step
+  open), and no flux reads a continuous species or has a Michaelis–Menten or Hill factor;
+  per interval, when the forcing does not vary inside it (no pulse or sine on a flux's
+  input), no amount is in deficit and none would go below zero;
 * ``[continuous] linear = false`` (:meth:`stochsyn.Model.with_continuous`, ``linear=False``)
-  integrates every interval with Rodas4. When no discrete reaction reads a continuous
-  species, the discrete events, their random numbers and their times are the same either
-  way and only the continuous amounts differ, within the tolerance; with coupled
-  reactions the firing times follow the hazard, which both give within the tolerance.
+  integrates every interval with Rodas4. The discrete events, their random numbers and
+  their times are the same either way; only the continuous amounts differ, within the
+  tolerance.
 
 Deficits
 --------
@@ -298,18 +278,15 @@ FLUX_NEGATIVE_ATOLS = 10.0
 # variables and n rows for the inverted stage matrix (Z <= n of each used): N_ROWS + 2n
 # rows in all (allocated by .ssa.run_trajectories).
 (Y0, Y1, U1, U2, U3, U4, U5, U6, TMP, FV, F0, FT, D1, D2, YT, AUX, GATH, PIV,
- B0, B1, B2, B3, B4, BD, LAM, YREF, GREF, YU, MODE, CH1) = range(30)
-N_ROWS = 30
-# (The last six: the linear propagation's eigenvalues, reference point y_ref, f(y_ref) with
+ B0, B1, B2, B3, B4, BD, LAM, YREF, GREF, YU, MODE) = range(29)
+N_ROWS = 29
+# (The last five: the linear propagation's eigenvalues, reference point y_ref, f(y_ref) with
 # the current fluxes, the fixed point y_u of the linearised system, the modal
-# coefficients, and the coupled hazard's coefficients of exp(λ_m s); the eigenvectors V
-# and their inverse take the rows N_ROWS + 2n … N_ROWS + 4n, the coupled hazard's
-# coefficients of exp((λ_m + λ_l) s) the rows N_ROWS + 4n … N_ROWS + 5n: N_MATRICES = 5
-# matrices of n rows after N_ROWS in all.)
+# coefficients; the eigenvectors V and their inverse take the rows
+# N_ROWS + 2n … N_ROWS + 4n: N_MATRICES = 4 matrices of n rows after N_ROWS in all.)
 #: Matrices of n × n after the N_ROWS rows of ``ws``: the Jacobian, the inverted stage
-#: matrix, the linear propagation's eigenvectors and their inverse, and the coupled
-#: hazard's coefficients along the linear solution (:func:`_hazard_coefficients`).
-N_MATRICES = 5
+#: matrix, and the linear propagation's eigenvectors and their inverse.
+N_MATRICES = 4
 # Entries of the scalar state ``st``: start and end of the current step (equal: no step),
 # the next step size (0: not chosen yet), the last accepted step and its error (predictive
 # control), accepted and rejected steps, the largest deficit a jump left (molecules), how many samples
@@ -320,13 +297,12 @@ N_MATRICES = 5
 # first guess).
 (T0, T1, HNEXT, HACC, ERRACC, N_STEPS, N_REJECTED, MAX_DEFICIT, SAMPLED, N_RESTARTS,
  T_BARRIER, NEG_SLOT, FRESH, HRESTART, LIN_ABLE, LIN_VALID, LIN_NEXT, LIN_KAPPA, N_LINEAR,
- N_LIN_REFUSED, N_LIN_REFRESH, LIN_C0) = range(22)
-N_SCALARS = 22
+ N_LIN_REFUSED, N_LIN_REFRESH) = range(21)
+N_SCALARS = 21
 # (LIN_*: the linear propagation (section "Linear propagation near a fixed point"): the
 # model qualifies, the eigen-decomposition in ws is valid, no refresh before this time,
 # ‖V‖∞‖V⁻¹‖∞; and counts of propagations, of refused ones (Rodas4 took over), of
-# refreshes of the reference point; the constant term of the coupled reactions' total
-# propensity along the linear solution.)
+# refreshes of the reference point.)
 
 # Rodas4 (Hairer & Wanner; rodas.f, METH = 1): γ, stage abscissae, the a_ij of the stage
 # arguments, the C_ij (divided by h) of the stage equations, the d_i of ∂f/∂t, and the
@@ -1081,28 +1057,12 @@ def _step(hy, drive, ctx, ws, st):
 def _linear_able(hy):
     """Whether the model's continuous part can be propagated linearly (module docstring,
     "Linear propagation near a fixed point"): its ODE terms are all of the fast kind
-    (mass action of at most two reactants of order 1: ``hy.mt_*``), every coupled
-    reaction is mass action with at most two continuous reactants of order 1 (its
-    propensity along the linear solution is then a sum of exponentials, integrated in
-    closed form: :func:`_hazard_coefficients`), and no flux reads a continuous species or
-    has a Michaelis–Menten or Hill factor (every flux is then a constant between events,
-    or a forcing of the time)."""
-    if len(hy.ode_code) or len(hy.ode_law_code):
+    (mass action of at most two reactants of order 1: ``hy.mt_*``), no reaction reads a
+    continuous species (no coupled reaction: nothing needs the dense output between the
+    times asked), and no flux reads one or has a Michaelis–Menten or Hill factor (every
+    flux is then a constant between events, or a forcing of the time)."""
+    if len(hy.ode_code) or len(hy.ode_law_code) or len(hy.cp_rx):
         return False
-    cp_ptr, cp_code = hy.cp_ptr, hy.cp_code
-    for q in range(len(cp_ptr) - 1):
-        p = cp_ptr[q]
-        if cp_code[p + 1] != MASS_ACTION:
-            return False
-        p += 3 + 2 * cp_code[p + 2]
-        n_cont = cp_code[p]
-        if n_cont < 1 or n_cont > 2:
-            return False
-        for k in range(n_cont):
-            if cp_code[p + 2 + 2 * k] != 1:
-                return False
-        if n_cont == 2 and cp_code[p + 1] == cp_code[p + 3]:
-            return False        # y² (the same species twice): not covered
     fx_ptr, fx_code = hy.fx_ptr, hy.fx_code
     for q in range(len(fx_ptr) - 1):
         p = fx_ptr[q]
@@ -1450,12 +1410,12 @@ def _linear_try(hy, drive, ctx, ws, st, t, forced):
 
 
 @borrowing_njit(error_model="numpy")
-def _linear_prepare(hy, drive, ctx, ws, st, t, forced):
-    """Whether y can be propagated along the linearised system from (st[T0], ws[Y0]) to
-    ``t``: its error bound within the tolerance, with the current reference point or, if
-    that fails, one linearised at y0 now; then y(t) (corrected) is in ws[Y1], and y_u and
-    the modal coefficients in ws[YU], ws[MODE] (nothing is advanced: :func:`_lin_commit`).
-    After a refusal nothing is tried before st[LIN_NEXT] (:func:`_lin_wait`)."""
+def _linear(hy, drive, ctx, ws, st, t, forced):
+    """Propagate y exactly along the linearised system from st[T0] to ``t`` (no step is
+    left open: st[T0] = st[T1] = t) if its error bound is within the tolerance, with the
+    current reference point or, if that fails, one linearised at y0 now. Returns whether
+    it did; if not, Rodas4 steps (module docstring, "Linear propagation near a fixed
+    point"). After a refusal nothing is tried before st[LIN_NEXT] (:func:`_lin_wait`)."""
     n_y = len(hy.cont_idx)
     t0 = st[T0]
     if t0 < st[LIN_NEXT]:
@@ -1464,6 +1424,8 @@ def _linear_prepare(hy, drive, ctx, ws, st, t, forced):
         if not ws[Y0, q] >= 0.0:
             return False        # a deficit: the terms read |y| (section "Deficits")
     fresh = False
+    if st[LIN_VALID] != 0.0 and _law_totals_moved(hy, ws):
+        st[LIN_VALID] = 0.0     # a jump changed a conserved total: linearise afresh
     if st[LIN_VALID] == 0.0:
         fresh = True
         if not _refresh_linear(hy, ctx, ws, st):
@@ -1482,29 +1444,36 @@ def _linear_prepare(hy, drive, ctx, ws, st, t, forced):
         st[N_LIN_REFUSED] += 1
         st[LIN_NEXT] = t0 + _lin_wait(hy, ws, err)
         return False
-    return True
-
-
-@numba.njit(cache=True, inline="always", error_model="numpy")
-def _lin_commit(ws, st, t):
-    """Advance to the linear solution at ``t`` in ws[Y1]: no step is left open."""
     for q in range(ws.shape[1]):
         ws[Y0, q] = ws[Y1, q]
     st[T0] = t
     st[T1] = t
     st[N_LINEAR] += 1
-
-
-@borrowing_njit(error_model="numpy")
-def _linear(hy, drive, ctx, ws, st, t, forced):
-    """Propagate y exactly along the linearised system from st[T0] to ``t`` (no step is
-    left open: st[T0] = st[T1] = t) if its error bound is within the tolerance
-    (:func:`_linear_prepare`). Returns whether it did; if not, Rodas4 steps (module
-    docstring, "Linear propagation near a fixed point")."""
-    if not _linear_prepare(hy, drive, ctx, ws, st, t, forced):
-        return False
-    _lin_commit(ws, st, t)
     return True
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _law_totals_moved(hy, ws):
+    """Whether a conserved total (``y_d + Σ coef · y_c`` of a conservation law, the
+    dependent species d) differs at ws[Y0] from the reference point ws[YREF]: a jump (a
+    discrete reaction's net change in continuous species) changed it. The linearisation
+    eliminated d with the total at y_ref, so the linear solution would keep the old total's
+    dynamics, and the error estimate (the quadratic remainder) does not see it: measured
+    before this check on a buffer whose sites a discrete reaction adds one by one (40
+    jumps in 0.3 s, ``tests/engine/test_continuous.py``), 3.7·10⁴ times the tolerance off
+    Rodas4."""
+    z_idx = hy.z_idx
+    dep_slot, dep_ptr, dep_col, dep_coef = hy.dep_slot, hy.dep_ptr, hy.dep_col, hy.dep_coef
+    for d in range(len(dep_slot)):
+        now = ws[Y0, dep_slot[d]]
+        ref = ws[YREF, dep_slot[d]]
+        for p in range(dep_ptr[d], dep_ptr[d + 1]):
+            q = z_idx[dep_col[p]]
+            now += dep_coef[p] * ws[Y0, q]
+            ref += dep_coef[p] * ws[YREF, q]
+        if abs(now - ref) > 1e-9 * max(1.0, abs(now)):
+            return True
+    return False
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
@@ -1527,225 +1496,6 @@ def _lin_wait(hy, ws, err):
     return slowest
 
 
-@numba.njit(cache=True, inline="always", error_model="numpy")
-def _lin_constant(hy, ws, slot):
-    """The constant term of ``slot``'s amount along the linear solution from ws[Y0]
-    (without the correction): y_u for an integrated species; for a dependent one, its
-    conservation law read from y0 (``y0_d − Σ coef (y_u − y0)``, the law's total as at y0:
-    a jump may have changed it since the reference point)."""
-    i = hy.zpos[slot]
-    if i >= 0:
-        return ws[YU, slot]
-    d = hy.depof[slot]
-    z_idx = hy.z_idx
-    v = ws[Y0, slot]
-    for p in range(hy.dep_ptr[d], hy.dep_ptr[d + 1]):
-        q = z_idx[hy.dep_col[p]]
-        v -= hy.dep_coef[p] * (ws[YU, q] - ws[Y0, q])
-    return v
-
-
-@borrowing_njit(error_model="numpy")
-def _hazard_coefficients(hy, ws, st, cp_static):
-    """The coupled reactions' total propensity along the linear solution from (st[T0],
-    ws[Y0]) (without its correction; module docstring, "Coupled reactions along the
-    linear solution"): ``R(s) = C0 + Σ_m C1_m exp(λ_m s) + Σ_{m,l} C2_ml exp((λ_m + λ_l)
-    s)``, C0 into st[LIN_C0], C1 into ws[CH1], C2 into the rows N_ROWS + 4n …. Each
-    amount is ``u + Σ_m w_m exp(λ_m s)`` (:func:`_lin_constant`, :func:`_mode_weight`);
-    a propensity ``s_q · y_a`` or ``s_q · y_a · y_b`` (:func:`_linear_able`) is then a
-    sum of such exponentials. Needs ws[YU] and ws[MODE] of the last
-    :func:`_linear_try` from ws[Y0]."""
-    n = ws.shape[1]
-    m_s = _n_species_z(hy, ws)
-    c2 = N_ROWS + 4 * n
-    for m in range(m_s):
-        ws[CH1, m] = 0.0
-        for l in range(m_s):
-            ws[c2 + m, l] = 0.0
-    c0 = 0.0
-    cp_ptr, cp_code = hy.cp_ptr, hy.cp_code
-    for q in range(len(cp_static)):
-        a = cp_static[q]
-        if a <= 0.0:
-            continue
-        p = cp_ptr[q]
-        p += 3 + 2 * cp_code[p + 2]
-        r1 = cp_code[p + 1]
-        u1 = _lin_constant(hy, ws, r1)
-        if cp_code[p] == 1:
-            c0 += a * u1
-            for m in range(m_s):
-                ws[CH1, m] += a * _mode_weight(hy, ws, r1, m)
-            continue
-        r2 = cp_code[p + 3]
-        u2 = _lin_constant(hy, ws, r2)
-        c0 += a * u1 * u2
-        for m in range(m_s):
-            w1 = _mode_weight(hy, ws, r1, m)
-            w2 = _mode_weight(hy, ws, r2, m)
-            ws[CH1, m] += a * (u1 * w2 + u2 * w1)
-            if w1 != 0.0:
-                for l in range(m_s):
-                    ws[c2 + m, l] += a * w1 * _mode_weight(hy, ws, r2, l)
-    st[LIN_C0] = c0
-
-
-@numba.njit(cache=True, inline="always", error_model="numpy")
-def _lin_hazard(hy, ws, st, s):
-    """(∫_0^s R, R(s)) of :func:`_hazard_coefficients` at ``s`` >= 0 after the start of
-    the linear solution: ``∫_0^s exp(μσ) dσ = expm1(μs)/μ`` (every μ < 0); the
-    exponentials of the pairs are products of the Z of the modes (U5 holds them)."""
-    n = ws.shape[1]
-    m_s = _n_species_z(hy, ws)
-    c2 = N_ROWS + 4 * n
-    c0 = st[LIN_C0]
-    total = c0 * s
-    rate = c0
-    for m in range(m_s):
-        ws[U5, m] = math.exp(ws[LAM, m] * s)
-    for m in range(m_s):
-        lam = ws[LAM, m]
-        em = ws[U5, m]
-        c = ws[CH1, m]
-        if c != 0.0:
-            total += c * math.expm1(lam * s) / lam
-            rate += c * em
-        for l in range(m_s):
-            c = ws[c2 + m, l]
-            if c != 0.0:
-                e = em * ws[U5, l]
-                total += c * (e - 1.0) / (lam + ws[LAM, l])
-                rate += c * e
-    return total, rate
-
-
-@borrowing_njit(error_model="numpy")
-def lin_cumulative_hazard(hy, drive, ctx, ws, st, cp_static, t):
-    """Test hook (``tests/engine/test_continuous.py``): set up the linear solution from
-    (st[T0], ws[Y0]) as :func:`next_event_time` does (the error estimate taken at ``t``)
-    and return (whether it may be used, ∫_{T0}^{t} of the coupled reactions' propensity
-    in closed form, that propensity at ``t``); nothing is advanced."""
-    forced, timed = _forcing_state(hy, drive, ctx, st[T0])
-    if timed or not _linear_prepare(hy, drive, ctx, ws, st, t, forced):
-        return False, 0.0, 0.0
-    _hazard_coefficients(hy, ws, st, cp_static)
-    total, rate = _lin_hazard(hy, ws, st, t - st[T0])
-    return True, total, rate
-
-
-@borrowing_njit(error_model="numpy")
-def _lin_commit_at(hy, drive, ctx, ws, st, t, forced, values, sample_times):
-    """Advance the linear solution (corrected) from st[T0] to ``t``, the samples before
-    ``t`` into ``values`` first, if its error estimate at ``t`` is within the tolerance
-    (it was checked at the end of the interval when the interval was opened; the
-    estimate is not monotone in s). Returns whether it did; a refusal counts as one and
-    starts the wait (:func:`_lin_wait`)."""
-    err = _linear_try(hy, drive, ctx, ws, st, t, forced)
-    if not err <= 1.0:
-        st[N_LIN_REFUSED] += 1
-        st[LIN_NEXT] = st[T0] + _lin_wait(hy, ws, err)
-        return False
-    k = int(st[SAMPLED])
-    if k < len(sample_times) and sample_times[k] < t:
-        n_y = len(hy.cont_idx)
-        while k < len(sample_times) and sample_times[k] < t:
-            _linear_try(hy, drive, ctx, ws, st, max(sample_times[k], st[T0]), forced)
-            for q in range(n_y):
-                values[k, q] = ws[Y1, q]
-            k += 1
-        st[SAMPLED] = k
-        _linear_try(hy, drive, ctx, ws, st, t, forced)
-    _lin_commit(ws, st, t)
-    return True
-
-
-#: The longest interval (s) one linear solution is opened for when nothing (a stop, an
-#: input's step) ends it sooner: another is opened from its end.
-LIN_HORIZON_S = 1.0
-
-
-@borrowing_njit(error_model="numpy")
-def _linear_segment(hy, drive, ctx, ws, st, cp_static, tv_list, tv_static, used_inputs,
-                    u_now, h_max, has_tv, a_const, hazard, e, t_limit, values,
-                    sample_times):
-    """:func:`next_event_time` from st[T0] (no step open) along the linear solution:
-    (used, τ, hazard). ``used`` False: the linear propagation does not apply or its
-    estimate refused (nothing advanced; Rodas4 steps). Else the cumulative hazard is the
-    closed form of the coupled reactions (:func:`_lin_hazard`) plus ``a_const`` and the
-    time-dependent ones (Gauss–Legendre, as along Rodas4 steps); τ is found by the same
-    safeguarded Newton iteration on it, and y advanced to τ (τ < inf) or, with no firing
-    before the interval's end (min(``t_limit``, an input's step, st[T0] +
-    LIN_HORIZON_S)), to that end, with the hazard accumulated so far returned."""
-    x, mem, pulse, base = ctx[1], ctx[3], ctx[4], ctx[5]
-    t0 = st[T0]
-    if t0 >= st[T_BARRIER]:
-        st[T_BARRIER] = _barrier(hy, drive, t0)
-    forced, timed = _forcing_state(hy, drive, ctx, t0)
-    if timed:
-        return False, math.inf, hazard
-    t_end = min(min(t_limit, st[T_BARRIER]), t0 + LIN_HORIZON_S)
-    if not t_end > t0:
-        return False, math.inf, hazard
-    if not _linear_prepare(hy, drive, ctx, ws, st, t_end, forced):
-        return False, math.inf, hazard
-    _hazard_coefficients(hy, ws, st, cp_static)
-    start = hazard
-    a = t0
-    cum_a = 0.0
-    t_break = set_bases(drive, used_inputs, a, base) if has_tv else math.inf
-    while a < t_end:
-        b = t_end
-        if has_tv:
-            if a >= t_break:
-                t_break = set_bases(drive, used_inputs, a, base)
-            b = min(b, quadrature_step_end(drive, used_inputs, pulse, mem, base, a, h_max),
-                    t_break)
-        cum_b, _ = _lin_hazard(hy, ws, st, b - t0)
-        step = a_const * (b - a) + (cum_b - cum_a)
-        if has_tv:
-            step += _tv_span(drive, tv_list, tv_static, used_inputs, base, pulse, mem, u_now,
-                             a, b)
-        if hazard + step >= e:
-            lo = a
-            hi = b
-            tau = a + (b - a) * (e - hazard) / step if step > 0.0 else b
-            tol = 4e-16 * max(1.0, abs(tau))
-            for _ in range(100):
-                cum, rate = _lin_hazard(hy, ws, st, tau - t0)
-                g = hazard + a_const * (tau - a) + (cum - cum_a) - e
-                if has_tv:
-                    g += _tv_span(drive, tv_list, tv_static, used_inputs, base, pulse, mem,
-                                  u_now, a, tau)
-                if g == 0.0:
-                    break
-                if g > 0.0:
-                    hi = tau
-                else:
-                    lo = tau
-                slope = a_const + rate
-                if has_tv:
-                    slope += tv_rate_at(drive, tv_list, tv_static, used_inputs, base, pulse,
-                                        mem, u_now, tau)
-                candidate = tau - g / slope if slope > 0.0 else 0.5 * (lo + hi)
-                if abs(candidate - tau) <= tol:
-                    tau = min(max(candidate, lo), hi)
-                    break
-                if not (candidate > lo and candidate < hi):
-                    candidate = 0.5 * (lo + hi)
-                tau = candidate
-                if hi - lo <= tol:
-                    break
-            if not _lin_commit_at(hy, drive, ctx, ws, st, tau, forced, values, sample_times):
-                return False, math.inf, start
-            return True, tau, hazard
-        hazard += step
-        a = b
-        cum_a = cum_b
-    if not _lin_commit_at(hy, drive, ctx, ws, st, t_end, forced, values, sample_times):
-        return False, math.inf, start
-    return True, math.inf, hazard
-
-
 @borrowing_njit(error_model="numpy")
 def cover(hy, drive, ctx, ws, st, t, strict, values, sample_times):
     """Integrate until a step covers ``t``: ``st[T0] <= t <= st[T1]``, and ``t < st[T1]``
@@ -1757,13 +1507,23 @@ def cover(hy, drive, ctx, ws, st, t, strict, values, sample_times):
 
     ``ctx`` is (rate, x, fx_static, mem, pulse, base) of the kernel: what the right-hand
     side reads besides y."""
+    n_y = len(hy.cont_idx)
+    n = ws.shape[1]
     while True:
         if t == st[T0] and not strict:
             return OK
         if st[T1] > st[T0] and (t < st[T1] or (t == st[T1] and not strict)):
             return OK
         if st[T1] > st[T0]:            # move to the end of the current step
-            _leave_step(hy, ws, st, values, sample_times)
+            k = int(st[SAMPLED])
+            while k < len(sample_times) and sample_times[k] <= st[T1]:
+                for q in range(n_y):
+                    values[k, q] = value_at(ws, st, q, sample_times[k])
+                k += 1
+            st[SAMPLED] = k
+            st[T0] = st[T1]
+            for q in range(n):
+                ws[Y0, q] = ws[Y1, q]
             if t == st[T0] and not strict:
                 return OK
         if st[LIN_ABLE] != 0.0 and not strict and t > st[T0]:
@@ -1777,22 +1537,6 @@ def cover(hy, drive, ctx, ws, st, t, strict, values, sample_times):
         status = _step(hy, drive, ctx, ws, st)
         if status != OK:
             return status
-
-
-@numba.njit(cache=True, inline="always", error_model="numpy")
-def _leave_step(hy, ws, st, values, sample_times):
-    """Move to the end of the current step (st[T0] < st[T1]): the samples it holds into
-    ``values`` first (once left, its dense output is gone)."""
-    n_y = len(hy.cont_idx)
-    k = int(st[SAMPLED])
-    while k < len(sample_times) and sample_times[k] <= st[T1]:
-        for q in range(n_y):
-            values[k, q] = value_at(ws, st, q, sample_times[k])
-        k += 1
-    st[SAMPLED] = k
-    st[T0] = st[T1]
-    for q in range(ws.shape[1]):
-        ws[Y0, q] = ws[Y1, q]
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
@@ -2113,22 +1857,7 @@ def next_event_time(hy, drive, ctx, ws, st, cp_static, tv_list, tv_static, used_
     hazard = 0.0
     a = t
     t_break = set_bases(drive, used_inputs, a, base) if has_tv else math.inf
-    linear = st[LIN_ABLE] != 0.0
     while a < t_limit:
-        if linear and a == st[T1]:      # no step open after a: the linear solution?
-            if st[T1] > st[T0]:
-                _leave_step(hy, ws, st, values, sample_times)
-            used, tau, hazard_lin = _linear_segment(
-                hy, drive, ctx, ws, st, cp_static, tv_list, tv_static, used_inputs, u_now,
-                h_max, has_tv, a_const, hazard, e, t_limit, values, sample_times)
-            if used:
-                if tau < math.inf:
-                    return tau, OK
-                hazard = hazard_lin
-                a = st[T0]
-                if has_tv:
-                    t_break = set_bases(drive, used_inputs, a, base)
-                continue
         status = cover(hy, drive, ctx, ws, st, a, True, values, sample_times)
         if status != OK:
             return math.inf, status

@@ -53,7 +53,7 @@ def test_every_conserved_total_holds_during_hfs(hfs_run):
     ens = hfs_run
     v = ens.values
     assert np.all(ens.status == 0)
-    assert ens.n_releases.sum() > 0                      # glutamate was released
+    assert ens.n_releases.sum() > 5                      # glutamate was released
     exact_totals = {
         "NMDAR": sum(v(s) for s in ens.species if s.startswith("NMDAR(")),
         "AMPA gating": sum(v(f"AMPA_{s}") for s in ("C0", "C1", "C2", "D1", "D2", "O")),
