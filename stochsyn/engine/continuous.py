@@ -89,7 +89,8 @@ stiff J is. The integrator uses it, instead of Rodas4 steps, for every interval 
 * **J is kept**, with its eigen-decomposition, while the estimate accepts the
   intervals and no jump has changed a conserved total since the linearisation (the
   dependent species were eliminated with the totals at y_ref; :func:`_law_totals_moved`:
-  a jump that adds a buffer site makes the next interval linearise afresh): a T-type channel's flicker at rest (~3 ions in and out) leaves the state
+  a jump that adds a buffer site makes the next interval linearise afresh): a T-type
+  channel's flicker at rest (~3 ions in and out) leaves the state
   near y_ref and costs one interval each. When an interval is refused, J is computed
   again at the current y and the interval tried once more; refused again (estimate
   E > 1), Rodas4 takes it, and **nothing is tried** (neither a propagation nor a new
