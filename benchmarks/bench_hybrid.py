@@ -26,8 +26,11 @@ over the exact mode. Steps, rejections, restarts and events do not depend on the
 compare those between runs on a busy machine, the times only on a quiet one.
 
 ``ODE steps`` are Rodas4's; an interval the linear propagation takes (the default,
-``[continuous] linear``; ``--no-linear`` switches it off) is not a step, and its cost
-shows in the CPU time only.
+``[continuous] linear``; ``--no-linear`` switches it off) is not a step: "where the time
+goes" counts those intervals (``linear``), the refusals of its error estimate
+(``refused``: Rodas4 took the interval) and its linearisations (``refresh``: a Jacobian
+and its eigen-decomposition) per trajectory. ``bench_linear.py`` compares linear on and
+off in one process.
 
 Where the time goes (hybrid): firings per trajectory by reaction group (the groups of
 bench_electrophysiology.py), ODE steps per restart and the share rejected, and the wall
@@ -158,7 +161,10 @@ def main(argv=None):
             if mode == "hybrid":
                 result[mode].update(steps=float(ens.ode_steps.mean()),
                                     rejected=float(ens.ode_rejected.mean()),
-                                    restarts=float(ens.ode_restarts.mean()))
+                                    restarts=float(ens.ode_restarts.mean()),
+                                    linear=float(ens.ode_linear.mean()),
+                                    refused=float(ens.ode_linear_refused.mean()),
+                                    refreshes=float(ens.ode_linear_refreshes.mean()))
                 quiet = model.with_parameters(**QUIET)
                 ens0, wall0, _, cpu0 = measure(quiet, protocol, t_end, n, every, args.seed,
                                                repeat)
@@ -195,7 +201,8 @@ def main(argv=None):
     print("\n== where the hybrid's time goes ==")
     labels = [label for label, _ in GROUPS] + [OTHER]
     print(f"{'case':10s} {'discrete':>10s} {'ODE':>10s} {'ODE share':>9s} {'µs/step':>8s} "
-          f"{'CPU: disc.':>10s} {'ODE':>10s} {'steps/restart':>13s} {'rejected':>8s}  "
+          f"{'CPU: disc.':>10s} {'ODE':>10s} {'steps/restart':>13s} {'rejected':>8s} "
+          f"{'linear':>8s} {'refused':>8s} {'refresh':>8s}  "
           "firings per trajectory by group (hybrid; Ca²⁺ influx: the flux's total)")
     for name in rows:
         h = figures[name]["hybrid"]
@@ -208,13 +215,15 @@ def main(argv=None):
               f"{100 * ode / h['wall']:8.0f}% {1e6 * ode / max(attempts, 1):8.2f} "
               f"{1e3 * h['discrete_cpu']:8.3f}ms {1e3 * ode_cpu:8.3f}ms "
               f"{h['steps'] / max(h['restarts'], 1):13.2f} "
-              f"{100 * h['rejected'] / max(attempts, 1):7.1f}%  {groups}"
+              f"{100 * h['rejected'] / max(attempts, 1):7.1f}% {h['linear']:8.4g} "
+              f"{h['refused']:8.4g} {h['refreshes']:8.4g}  {groups}"
               + ("" if h["same_events"] else "  (NOT the same events!)"))
     print("(discrete: the same trajectories with the flux's rate 0, same events, ODE at rest "
           f"with {', '.join(str(figures[n]['hybrid']['quiet_restarts']) for n in rows)} "
           "restarts; ODE: the rest; µs/step: the ODE's wall time per step attempted, "
           "accepted or rejected; steps/restart: accepted steps per restart; rejected: "
-          "share of the attempts)")
+          "share of the attempts; linear, refused, refresh: intervals the linear "
+          "propagation took, its refusals and linearisations per trajectory)")
     print("\nloadavg at end:", open("/proc/loadavg").read().split()[:3],
           f"; total run time {time.perf_counter() - started:.0f} s")
     if args.json:

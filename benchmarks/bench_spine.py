@@ -40,7 +40,9 @@ def measure(model, t_end: float, protocol=None, seed: int = 1) -> dict:
                       sample_every=t_end / 10, max_events=10 ** 10)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     return {"t_end_s": t_end, "wall_s": wall, "cpu_s": cpu, "events": int(ens.n_events[0]),
-            "ode_steps": int(np.asarray(ens.ode_steps)[0])}
+            "ode_steps": int(np.asarray(ens.ode_steps)[0]),
+            "restarts": int(ens.ode_restarts[0]), "linear": int(ens.ode_linear[0]),
+            "refused": int(ens.ode_linear_refused[0])}
 
 
 def main(argv=None) -> int:
@@ -67,7 +69,9 @@ def main(argv=None) -> int:
         per_s = r["cpu_s"] / t_end
         print(f"{name:32s} {t_end:7.0f} s simulated: wall {r['wall_s']:7.2f} s, CPU "
               f"{r['cpu_s']:7.2f} s, {r['events'] / t_end:8.0f} events/s, "
-              f"{r['ode_steps'] / t_end:8.0f} ODE steps/s; CPU per simulated s "
+              f"{r['ode_steps'] / t_end:8.0f} ODE steps/s, {r['restarts'] / t_end:8.0f} "
+              f"restarts/s, {r['linear'] / t_end:8.0f} linear intervals/s "
+              f"({r['refused'] / t_end:.0f} refused/s); CPU per simulated s "
               f"{per_s * 1e3:7.2f} ms, per 60 min {per_s * 3600:7.1f} s")
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
     return 0

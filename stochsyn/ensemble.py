@@ -570,9 +570,9 @@ def _kernel(network, task, trajectories, outputs, first, last, capacity, stop_fl
 
 
 def _result_columns(network: Network) -> int:
-    """Columns of the kernel's per-trajectory results: 9, and in the hybrid mode one more
-    per flux (its total; stochsyn.engine.ssa.simulate_trajectory)."""
-    return 9 + (len(network.hybrid.fx_rx) if network.hybrid is not None else 0)
+    """Columns of the kernel's per-trajectory results: 9, and in the hybrid mode 12 and
+    one more per flux (its total; stochsyn.engine.ssa.simulate_trajectory)."""
+    return 9 if network.hybrid is None else 12 + len(network.hybrid.fx_rx)
 
 
 def _hybrid_fields(cont_values, results, network) -> dict:
@@ -581,11 +581,14 @@ def _hybrid_fields(cont_values, results, network) -> dict:
         return {}
     flux_totals = np.zeros((len(results), network.n_reactions))
     fluxes = network.hybrid.fx_rx
-    flux_totals[:, fluxes] = results[:, 9:9 + len(fluxes)]
+    flux_totals[:, fluxes] = results[:, 12:12 + len(fluxes)]
     return dict(continuous_values=cont_values, ode_steps=results[:, 4].astype(np.int64),
                 ode_rejected=results[:, 5].astype(np.int64),
                 continuous_deficit=results[:, 6].copy(),
-                ode_restarts=results[:, 7].astype(np.int64), flux_totals=flux_totals)
+                ode_restarts=results[:, 7].astype(np.int64), flux_totals=flux_totals,
+                ode_linear=results[:, 9].astype(np.int64),
+                ode_linear_refused=results[:, 10].astype(np.int64),
+                ode_linear_refreshes=results[:, 11].astype(np.int64))
 
 
 @functools.lru_cache(maxsize=64)
@@ -695,6 +698,9 @@ def _concatenate(parts, labels, provenance) -> Ensemble:
             ode_rejected=np.concatenate([p.ode_rejected for p in parts]),
             continuous_deficit=np.concatenate([p.continuous_deficit for p in parts]),
             ode_restarts=np.concatenate([p.ode_restarts for p in parts]),
+            ode_linear=np.concatenate([p.ode_linear for p in parts]),
+            ode_linear_refused=np.concatenate([p.ode_linear_refused for p in parts]),
+            ode_linear_refreshes=np.concatenate([p.ode_linear_refreshes for p in parts]),
             flux_totals=np.concatenate([p.flux_totals for p in parts]))),
         firings=np.concatenate([p.firings for p in parts]),
         event_records=Events.concatenate([p.event_records for p in parts]),

@@ -143,6 +143,17 @@ class Ensemble:
         Times the ODE was stopped at an event or a scheduled change that altered its
         right-hand side (a jump, a flux's discrete factor, V(t) under a live flux, ...) and
         started afresh there.
+    ode_linear : (n_trajectories,) int64 ndarray or None
+        Intervals between events that the linear propagation took instead of Rodas4 steps
+        (:mod:`stochsyn.engine.continuous`, "Linear propagation near a fixed point";
+        ``[continuous] linear``). 0 when the model does not qualify (``stochsyn info``:
+        coupled reactions, Michaelis–Menten or Hill terms, ...) and in a dataset written
+        before this column existed.
+    ode_linear_refused : (n_trajectories,) int64 ndarray or None
+        Linear propagations its error estimate refused (Rodas4 took the interval).
+    ode_linear_refreshes : (n_trajectories,) int64 ndarray or None
+        Linearisations (a Jacobian and its eigen-decomposition) the linear propagation
+        computed.
     flux_totals : (n_trajectories, n_reactions) float64 ndarray or None
         The hybrid mode's fluxes (reactions that are terms of dy/dt, never events): how
         many times each would have fired, i.e. the molecules it moved, integrated to the
@@ -180,6 +191,9 @@ class Ensemble:
     continuous_deficit: np.ndarray | None = None
     ode_restarts: np.ndarray | None = None
     flux_totals: np.ndarray | None = None
+    ode_linear: np.ndarray | None = None
+    ode_linear_refused: np.ndarray | None = None
+    ode_linear_refreshes: np.ndarray | None = None
     sweep_columns: dict[str, np.ndarray] = field(default_factory=dict)
     complete: bool = True
 
@@ -199,6 +213,9 @@ class Ensemble:
                 self.continuous_deficit = np.zeros(n)
             if self.ode_restarts is None:
                 self.ode_restarts = np.zeros(n, dtype=np.int64)
+            for name in ("ode_linear", "ode_linear_refused", "ode_linear_refreshes"):
+                if getattr(self, name) is None:
+                    setattr(self, name, np.zeros(n, dtype=np.int64))
             if self.flux_totals is None:
                 self.flux_totals = np.zeros((n, len(self.reactions)))
 
@@ -404,6 +421,9 @@ class Ensemble:
             table["ode_steps"] = self.ode_steps
             table["ode_rejected"] = self.ode_rejected
             table["ode_restarts"] = self.ode_restarts
+            table["ode_linear"] = self.ode_linear
+            table["ode_linear_refused"] = self.ode_linear_refused
+            table["ode_linear_refreshes"] = self.ode_linear_refreshes
             table["continuous_deficit"] = self.continuous_deficit
         if names is None:
             names = (tuple(self.observables or self.species)
@@ -680,6 +700,9 @@ def trajectory_table(ens: Ensemble, records_per_trajectory: np.ndarray | None = 
         add("ode_rejected", ens.ode_rejected, pa.int64())
         add("continuous_deficit", ens.continuous_deficit, pa.float64(), _UNIT_COUNT)
         add("ode_restarts", ens.ode_restarts, pa.int64())
+        add("ode_linear", ens.ode_linear, pa.int64())
+        add("ode_linear_refused", ens.ode_linear_refused, pa.int64())
+        add("ode_linear_refreshes", ens.ode_linear_refreshes, pa.int64())
         for j, reaction in enumerate(ens.reactions):      # the fluxes' totals (else 0)
             add(f"{FLUX_PREFIX}{reaction}", ens.flux_totals[:, j], pa.float64(), _UNIT_COUNT)
     for j, reaction in enumerate(ens.reactions):
@@ -973,6 +996,10 @@ def read(directory: str | os.PathLike, names: str | Iterable[str] | None = None,
         continuous_deficit=(column("continuous_deficit", np.float64, np.nan) if continuous
                             else None),
         ode_restarts=column("ode_restarts", np.int64) if continuous else None,
+        ode_linear=column("ode_linear", np.int64) if continuous else None,
+        ode_linear_refused=column("ode_linear_refused", np.int64) if continuous else None,
+        ode_linear_refreshes=(column("ode_linear_refreshes", np.int64) if continuous
+                              else None),
         flux_totals=((np.stack([column(f"{FLUX_PREFIX}{r}", np.float64) for r in reactions],
                                axis=1) if reactions else np.zeros((n, 0)))
                      if continuous else None),

@@ -179,7 +179,7 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
         Output: the amounts of the Y continuous species (hybrid mode) at the sample times.
     hybrid : stochsyn.network.HybridArrays, optional
         ``Network.hybrid`` of a model with continuous species (then ``cont_values`` and
-        ``results`` with 9 + F columns, F its fluxes, are needed); without it the kernel
+        ``results`` with 12 + F columns, F its fluxes, are needed); without it the kernel
         of the exact mode runs.
     stop_flag : (1,) int64 ndarray, optional
         Setting it non-zero (from ``poll`` or another thread) stops the batch: running
@@ -211,11 +211,11 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
         cont_values = None          # the kernel compiled without the hybrid mode
     elif cont_values is None or cont_values.shape != (n, len(sample_times),
                                                       len(hybrid.cont_idx)) \
-            or results.shape[1] < 9 + len(hybrid.fx_rx):
+            or results.shape[1] < 12 + len(hybrid.fx_rx):
         n_cont = len(hybrid.cont_idx)
         raise ValueError(f"the network has {n_cont} continuous species: pass cont_values, "
                          f"a float64 array of shape {(n, len(sample_times), n_cont)}, and "
-                         f"results with 9 + {len(hybrid.fx_rx)} columns (one per flux)")
+                         f"results with 12 + {len(hybrid.fx_rx)} columns (one per flux)")
     n_threads = default_threads() if n_threads is None else int(n_threads)
     n_threads = max(1, min(n_threads, n))
     rows_per_claim = n if n_threads == 1 else max(1, n // (n_threads * CLAIMS_PER_THREAD))

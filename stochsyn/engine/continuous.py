@@ -87,10 +87,23 @@ stiff J is. The integrator uses it, instead of Rodas4 steps, for every interval 
   refused. A transient the
   estimate refuses (an EPSP's Ca²⁺, a train) is integrated by Rodas4 steps as before;
 * **J is kept**, with its eigen-decomposition, while the estimate accepts the
-  intervals: a T-type channel's flicker at rest (~3 ions in and out) leaves the state
+  intervals and no jump has changed a conserved total since the linearisation (the
+  dependent species were eliminated with the totals at y_ref; :func:`_law_totals_moved`:
+  a jump that adds a buffer site makes the next interval linearise afresh): a T-type
+  channel's flicker at rest (~3 ions in and out) leaves the state
   near y_ref and costs one interval each. When an interval is refused, J is computed
-  again at the current y and the interval tried once more; refused again, Rodas4 takes
-  it, and the next linearisation is tried one slowest time constant (1/|λ_min|) later;
+  again at the current y and the interval tried once more; refused again (estimate
+  E > 1), Rodas4 takes it, and **nothing is tried** (neither a propagation nor a new
+  linearisation) for ``min(ln(E)/2, 1)/|λ_min|`` (:func:`_lin_wait`): the estimate is
+  quadratic in the deviation from the reference point, which decays at least as fast as
+  the slowest mode, so that is when the decay alone brings it to 1; a driven transient
+  (its fixed point moves with the fluxes) is tried once per slowest time constant.
+  Before, every restart and every Rodas4 step of a transient was followed by a try that
+  the estimate refused (after a refusal, the try of the next interval with the same J):
+  +12–19 % CPU for an EPSP, +13–23 % for HFS with the linear propagation on
+  (``benchmarks/RESULTS.md``, issue 12, i12e; the effect of the wait: i12f).
+  ``Ensemble.ode_linear``, ``ode_linear_refused`` and ``ode_linear_refreshes`` count the
+  intervals propagated, the refusals and the linearisations;
 * the **decomposition** (:func:`_eigen`) is computed in the engine (shifted QR iteration,
   eigenvectors by inverse iteration, V⁻¹ by Gauss–Jordan; its cost is not timed
   separately) and used only when every eigenvalue is real, negative and distinct, ``J V =
@@ -1403,34 +1416,34 @@ def _linear(hy, drive, ctx, ws, st, t, forced):
     left open: st[T0] = st[T1] = t) if its error bound is within the tolerance, with the
     current reference point or, if that fails, one linearised at y0 now. Returns whether
     it did; if not, Rodas4 steps (module docstring, "Linear propagation near a fixed
-    point")."""
+    point"). After a refusal nothing is tried before st[LIN_NEXT] (:func:`_lin_wait`)."""
     n_y = len(hy.cont_idx)
     t0 = st[T0]
+    if t0 < st[LIN_NEXT]:
+        return False            # refused lately: the transient has not relaxed yet
     for q in range(n_y):
         if not ws[Y0, q] >= 0.0:
             return False        # a deficit: the terms read |y| (section "Deficits")
     fresh = False
+    if st[LIN_VALID] != 0.0 and _law_totals_moved(hy, ws):
+        st[LIN_VALID] = 0.0     # a jump changed a conserved total: linearise afresh
     if st[LIN_VALID] == 0.0:
-        if t0 < st[LIN_NEXT]:
-            return False
         fresh = True
         if not _refresh_linear(hy, ctx, ws, st):
             st[LIN_NEXT] = math.inf     # (not diagonalisable here: Rodas4 from now on)
             return False
     err = _linear_try(hy, drive, ctx, ws, st, t, forced)
-    if not err <= 1.0 and not fresh and t0 >= st[LIN_NEXT]:
+    if not err <= 1.0 and not fresh:
         fresh = True
         if not _refresh_linear(hy, ctx, ws, st):
             st[LIN_NEXT] = math.inf
             return False
         err = _linear_try(hy, drive, ctx, ws, st, t, forced)
     if not err <= 1.0:
+        # linearised here and still refused: no try (nor refresh) before the slowest
+        # mode alone would bring the estimate to 1
         st[N_LIN_REFUSED] += 1
-        if fresh:   # linearised here and still refused: try again after the slowest mode
-            slowest = 0.0
-            for m in range(_n_species_z(hy, ws)):
-                slowest = max(slowest, 1.0 / abs(ws[LAM, m]))
-            st[LIN_NEXT] = t0 + (slowest if slowest < math.inf else math.inf)
+        st[LIN_NEXT] = t0 + _lin_wait(hy, ws, err)
         return False
     for q in range(ws.shape[1]):
         ws[Y0, q] = ws[Y1, q]
@@ -1438,6 +1451,50 @@ def _linear(hy, drive, ctx, ws, st, t, forced):
     st[T1] = t
     st[N_LINEAR] += 1
     return True
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _law_totals_moved(hy, ws):
+    """Whether a conserved total (``y_d + Σ coef · y_c`` of a conservation law, the
+    dependent species d) differs at ws[Y0] from the reference point ws[YREF]: a jump (a
+    discrete reaction's net change in continuous species) changed it. The linearisation
+    eliminated d with the total at y_ref, so the linear solution would keep the old total's
+    dynamics, and the error estimate (the quadratic remainder) does not see it: measured
+    before this check on a buffer whose sites a discrete reaction adds one by one (40
+    jumps in 0.3 s, ``tests/engine/test_continuous.py``), 3.7·10⁴ times the tolerance off
+    Rodas4."""
+    z_idx = hy.z_idx
+    dep_slot, dep_ptr, dep_col, dep_coef = hy.dep_slot, hy.dep_ptr, hy.dep_col, hy.dep_coef
+    for d in range(len(dep_slot)):
+        now = ws[Y0, dep_slot[d]]
+        ref = ws[YREF, dep_slot[d]]
+        for p in range(dep_ptr[d], dep_ptr[d + 1]):
+            q = z_idx[dep_col[p]]
+            now += dep_coef[p] * ws[Y0, q]
+            ref += dep_coef[p] * ws[YREF, q]
+        if abs(now - ref) > 1e-9 * max(1.0, abs(now)):
+            return True
+    return False
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _lin_wait(hy, ws, err):
+    """How long (s) no linear propagation is tried after one refused with the estimate
+    ``err`` > 1 from a fresh linearisation (module docstring, "Linear propagation near a
+    fixed point"): the estimate is quadratic in the deviation from the reference point,
+    which decays at least as fast as the slowest mode, exp(λ_min s); so ``ln(err) /
+    (2|λ_min|)``, the time that decay alone takes to bring the estimate to 1, at most one
+    slowest time constant ``1/|λ_min|`` (a driven transient, whose fixed point moves with
+    the fluxes, is then tried again once per time constant; an amount that would go below
+    zero, err = inf, waits that long too)."""
+    slowest = 0.0
+    for m in range(_n_species_z(hy, ws)):
+        slowest = max(slowest, 1.0 / abs(ws[LAM, m]))
+    if not slowest < math.inf:
+        return math.inf
+    if err < math.inf:
+        return slowest * min(1.0, 0.5 * math.log(err))
+    return slowest
 
 
 @borrowing_njit(error_model="numpy")

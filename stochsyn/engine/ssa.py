@@ -662,12 +662,15 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
     ev_time, ev_agent, ev_reaction, ev_from, ev_to : (capacity,) ndarrays
         Output event records of logged reactions (time s; agent id within its type;
         reaction; state species before and after, -1 for none).
-    result : (4,) or (9 + F,) float64 ndarray
+    result : (4,) or (12 + F,) float64 ndarray
         Output: [number of reaction events, time reached (s), event records wanted
         (may exceed the capacity), number of releases]; in the hybrid mode also
         [accepted ODE steps, rejected ODE steps, the largest deficit a jump left in a
-        continuous amount (molecules; .continuous, "Deficits"), ODE restarts (.continuous.settle), the slot a flux drove below zero (-1:
-        none), then the amount each of the F fluxes moved (molecules)].
+        continuous amount (molecules; .continuous, "Deficits"), ODE restarts
+        (.continuous.settle), the slot a flux drove below zero (-1: none), intervals
+        propagated linearly, linear propagations refused, linearisations
+        (.continuous, "Linear propagation near a fixed point"), then the amount each of
+        the F fluxes moved (molecules)].
     stop_flag : (1,) int64 ndarray
         Read every :data:`STOP_CHECK_EVENTS` events: non-zero (set by another thread) stops
         the trajectory with status INTERRUPTED. Reading it draws nothing, so the bits of a
@@ -1152,15 +1155,18 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
     result[1] = t
     result[2] = n_records
     result[3] = n_releases
-    if hybrid is not None and len(result) >= 9:
+    if hybrid is not None and len(result) >= 12:
         if status == OK:    # the fluxes' totals at the end (the ODE may have stopped short)
             status = continuous.totals(hy, drive, ctx, ws, st, t, cont_values, sample_times,
-                                       result, 9)
+                                       result, 12)
         result[4] = st[continuous.N_STEPS]
         result[5] = st[continuous.N_REJECTED]
         result[6] = st[continuous.MAX_DEFICIT]
         result[7] = st[continuous.N_RESTARTS]
         result[8] = st[continuous.NEG_SLOT] if status == FLUX_NEGATIVE else -1.0
+        result[9] = st[continuous.N_LINEAR]
+        result[10] = st[continuous.N_LIN_REFUSED]
+        result[11] = st[continuous.N_LIN_REFRESH]
     return status
 
 
@@ -1657,10 +1663,11 @@ def run_trajectories(ints, reals, bounds, run_entropy, trajectories, claim, samp
         accepts (it has none): the kernel is then compiled with :func:`simulate_plain`
         alone (``stochsyn.engine.batch.run_batch``, ``plain=True``).
     status : (B,) int64 ndarray
-    results : (B, 4) or (B, 9 + F) float64 ndarray
+    results : (B, 4) or (B, 12 + F) float64 ndarray
         Per trajectory: events, time reached, event records wanted, releases (and in the
         hybrid mode ODE steps, rejected steps, the largest deficit, ODE restarts, the slot
-        a flux drove below zero, the F fluxes' totals: :func:`simulate_trajectory`).
+        a flux drove below zero, linear propagations, refused ones, linearisations, the F
+        fluxes' totals: :func:`simulate_trajectory`).
     stop_flag : (1,) int64 ndarray
         Set non-zero by another thread to stop: the trajectory running stops with status
         INTERRUPTED and rows not yet started are left untouched (their ``status`` keeps

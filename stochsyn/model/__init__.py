@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from .errors import ExpressionError, ModelError, UnitError, UnitWarning
-from .model import Intervention, Model, Reaction, hybrid_roles
+from .model import Intervention, Model, Reaction, hybrid_roles, linear_obstacle
 from .rules import AgentType
 
 
@@ -31,4 +31,4 @@ def load_model(path: str | os.PathLike) -> Model:
 
 
 __all__ = ["Model", "Reaction", "Intervention", "AgentType", "ModelError", "ExpressionError",
-           "UnitError", "UnitWarning", "load_model", "hybrid_roles"]
+           "UnitError", "UnitWarning", "load_model", "hybrid_roles", "linear_obstacle"]

@@ -374,6 +374,11 @@ class Model:
             lines.append(f"hybrid mode: {len(self.continuous)} continuous species, ODE error "
                          f"control rtol = {self.continuous_tolerance[0]:g}, atol = "
                          f"{self.continuous_tolerance[1]:g} molecules")
+            obstacle = linear_obstacle(self)
+            lines.append("linear propagation near a fixed point: "
+                         + ("off ([continuous] linear = false)" if not self.continuous_linear
+                            else "applies" if obstacle is None
+                            else f"does not apply ({obstacle})"))
         for agent in self.agent_types:
             ring = f", rings of {agent.ring_size}" if agent.ring_size else ""
             lines.append(f"agent type {agent.name} ({sum(agent.initial)} agents{ring}, "
@@ -590,3 +595,27 @@ def hybrid_roles(model: Model) -> tuple[str, ...]:
         else:
             roles.append("exact")
     return tuple(roles)
+
+
+def linear_obstacle(model: Model) -> str | None:
+    """Why the hybrid mode's linear propagation (``[continuous] linear``) cannot apply to
+    ``model``, or None if it can: the model-level statement of the engine's
+    ``stochsyn.engine.continuous._linear_able`` (its module docstring, "Linear propagation
+    near a fixed point"; ``tests/engine/test_continuous.py`` checks that both agree).
+    Every ODE term must be mass action of at most two reactants of order 1, no discrete
+    reaction may read a continuous species (a coupled reaction), and no flux may read one
+    or have a Michaelis–Menten or Hill law. (Per interval the engine also needs real,
+    negative, distinct eigenvalues, no deficit and no pulse or sine on a flux's input.)"""
+    continuous = set(model.continuous)
+    for r, role in zip(model.reactions, hybrid_roles(model)):
+        if role == "ode" and (r.kind != "mass_action" or len(r.reactants) > 2
+                              or any(n != 1 for _, n in r.reactants)):
+            return (f"ODE term {r.name!r} is not mass action of at most two reactants of "
+                    "order 1")
+        if role == "coupled":
+            return f"reaction {r.name!r} reads a continuous species (a coupled reaction)"
+        if role == "flux" and (r.kind in ("michaelis_menten", "hill")
+                               or any(s in continuous for s, _ in r.reactants)):
+            return (f"flux {r.name!r} reads a continuous species or has a "
+                    "Michaelis–Menten or Hill law")
+    return None

@@ -353,6 +353,10 @@ def test_the_linear_propagation_is_the_exact_relaxation_of_a_switched_influx():
     ca = _toggled_closed_form(times, period, influx, k)
     got = ens.values("Ca")[0]
     assert ens.ode_steps[0] == 0 and ens.ode_rejected[0] == 0 and ens.ode_restarts[0] == 40
+    # never refused; a linearisation at the start and after each intervention (which
+    # may change rates: continuous.resume), an interval per restart and sample at least
+    assert ens.ode_linear_refreshes[0] == 41 and ens.ode_linear_refused[0] == 0
+    assert ens.ode_linear[0] >= 40 + len(times)
     assert np.max(np.abs(got - ca)) < 1e-9 * np.max(ca)
     assert ens.flux_totals[0, 0] == pytest.approx(influx * 21 * period, rel=1e-12)
     rodas, _, _ = _toggled_channel(40, period, linear=False)
@@ -403,11 +407,17 @@ def test_the_linear_propagation_falls_back_to_rodas4_when_its_error_estimate_is_
     expected = _toggled_buffer_reference(influx, times)
     assert np.max(np.abs(got - expected) / (1e-6 + 1e-6 * np.abs(expected))) < 20
     if influx < 100:
-        assert ens.ode_steps[0] == 0
+        assert ens.ode_steps[0] == 0 and ens.ode_linear_refused[0] == 0
     else:
         stepped = ss.simulate(_toggled_buffer(influx, linear=False), 0.105, 1, seed=SEED,
                               sample_times=times)
         assert ens.ode_steps[0] > 0.5 * stepped.ode_steps[0] > 0
+        assert stepped.ode_linear[0] == stepped.ode_linear_refreshes[0] == 0
+        # No wasted tries (module docstring): a refusal comes only from a fresh
+        # linearisation (one per refusal at most), and none follows before the wait,
+        # so the refusals are far fewer than the Rodas4 steps taken meanwhile
+        assert 0 < ens.ode_linear_refused[0] <= ens.ode_linear_refreshes[0]
+        assert ens.ode_linear_refused[0] < 0.1 * ens.ode_steps[0]
 
 
 def test_a_restart_keeps_the_step_size_and_the_solution():
@@ -595,6 +605,10 @@ def test_results_tables_and_parquet(tmp_path):
     np.testing.assert_array_equal(back.counts, ens.counts)
     np.testing.assert_array_equal(back.ode_steps, ens.ode_steps)
     np.testing.assert_array_equal(back.ode_rejected, ens.ode_rejected)
+    for name in ("ode_linear", "ode_linear_refused", "ode_linear_refreshes"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(ens, name))
+        np.testing.assert_array_equal(ens.summary()[name], getattr(ens, name))
+    assert np.all(ens.ode_linear > 0)
     import pyarrow.parquet as pq
     schema = pq.read_schema(next((tmp_path / "run" / "counts").glob("*.parquet")))
     assert str(schema.field("Ca").type) == "double" and str(schema.field("O").type) == "int64"
@@ -642,3 +656,82 @@ def test_coupled_michaelis_menten_and_hill_read_continuous_modifiers():
     ens = ss.simulate(model, 1.0, 2000, seed=SEED, sample_every=1.0)
     mean = 100.0 * 40 ** 2 / (20 ** 2 + 40 ** 2)
     assert abs(ens.values("X")[:, -1].mean() - mean) < 4 * math.sqrt(mean / 2000)
+
+
+def _engine_state(model):
+    """The hybrid mode's work arrays for ``model`` at t = 0 as the kernel sets them up
+    (stochsyn.engine.ssa.run_trajectories, continuous.start), for calling the engine's
+    helpers directly: (hy, drive, ctx, ws, st, cp_static, rate)."""
+    from stochsyn.engine import continuous, hazard
+    from stochsyn.network import compile as compile_network
+    network = compile_network(model)
+    net, hy = network.arrays, network.hybrid
+    n = len(hy.cont_idx) + len(hy.fx_rx)
+    ws = np.zeros((continuous.N_ROWS + continuous.N_MATRICES * n, n))
+    st = np.zeros(continuous.N_SCALARS)
+    cp_static = np.zeros(len(hy.cp_rx))
+    rate = net.rate.copy()
+    ctx = (rate, net.x0.astype(np.int64).copy(), np.zeros(len(hy.fx_rx)), np.zeros(5),
+           np.zeros((4, len(net.comp_rate))), np.zeros(len(net.in_value)))
+    continuous.start(hy, ctx, ws, st, cp_static)
+    return hy, hazard.drive_arrays(net), ctx, ws, st, cp_static, rate
+
+
+@pytest.mark.parametrize("case", ["spine", "example", "coupled", "hill", "flux_reads"])
+def test_the_model_level_linear_obstacle_agrees_with_the_engine(case):
+    """stochsyn.model.linear_obstacle (shown by ``stochsyn info``) says what the engine's
+    _linear_able decides (continuous.start sets st[LIN_ABLE]): the spine example
+    qualifies; the default spine model (calmodulin's Ca²⁺ binding is coupled), a coupled
+    reaction, a Hill ODE term and a flux reading a continuous species do not."""
+    from pathlib import Path
+    from stochsyn.engine import continuous
+    from stochsyn.model import linear_obstacle
+    root = Path(__file__).resolve().parents[2] / "reactions"
+    base = {"A": 50, "S": 2, "P": 0, "O": 1}
+    models = {
+        "spine": lambda: ss.load_model(root / "spine.toml"),
+        "example": lambda: ss.load_model(root / "examples" / "spine_electrophysiology.toml"),
+        "coupled": lambda: build(base, [{"name": "d", "equation": "A ->", "rate": 1.0},
+                                        {"name": "f", "equation": "S + A -> P + A",
+                                         "rate": 0.1}], {"species": ["A"]}),
+        "hill": lambda: build(base, [{"name": "h", "equation": "A ->",
+                                      "rate": {"kind": "hill", "k": "5 /s", "of": "A",
+                                               "K": 10, "n": 2}}], {"species": ["A"]}),
+        "flux_reads": lambda: build(base, [{"name": "d", "equation": "A ->", "rate": 1.0},
+                                           {"name": "in", "equation": "O + A -> O + 2 A",
+                                            "rate": 0.5}], {"species": ["A"]}),
+    }
+    model = models[case]()
+    st = _engine_state(model)[4]
+    expected = case == "example"
+    assert (linear_obstacle(model) is None) == expected, linear_obstacle(model)
+    assert (st[continuous.LIN_ABLE] == 1.0) == expected
+    assert ("linear propagation near a fixed point: applies" in model.info()) == expected
+
+
+def test_a_jump_that_changes_a_conserved_total_is_linearised_afresh():
+    """A discrete reaction adds buffer sites one by one (``X -> B``: a jump that changes the
+    conserved total B + CaB). The linearisation eliminated CaB with the total at its
+    reference point, so each such jump makes the next interval linearise afresh
+    (continuous._law_totals_moved); without that the linear solution kept the old total's
+    dynamics, 3.7·10⁴ times the tolerance off Rodas4 here. The discrete events are the
+    same with the linear propagation on and off (nothing discrete reads a continuous
+    species), and the amounts agree within 20 (atol + rtol |y|)."""
+    def model(linear):
+        return build({"O": 1, "X": 40, "Ca": 3, "B": 500, "CaB": 20},
+                     [{"name": "in", "equation": "O -> O + Ca", "rate": 2000.0},
+                      {"name": "b", "equation": "Ca + B <-> CaB", "rate": [4.1, 524.0]},
+                      {"name": "out", "equation": "Ca ->", "rate": 600.0},
+                      {"name": "add_b", "equation": "X -> B", "rate": 10.0}],
+                     {"species": ["Ca", "B", "CaB"], "rtol": 1e-6, "atol": 1e-6,
+                      "linear": linear})
+    times = np.arange(0.001, 0.3, 0.001)
+    on = ss.simulate(model(True), 0.3, 2, seed=SEED, sample_times=times)
+    off = ss.simulate(model(False), 0.3, 2, seed=SEED, sample_times=times)
+    np.testing.assert_array_equal(on.firings, off.firings)
+    jumps = on.firings[:, list(on.reactions).index("add_b")]
+    assert np.all(jumps >= 20) and np.all(on.ode_linear_refreshes > jumps)
+    for name in ("Ca", "B", "CaB"):
+        expected = off.values(name)
+        assert np.max(np.abs(on.values(name) - expected)
+                      / (1e-6 + 1e-6 * np.abs(expected))) < 20, name
