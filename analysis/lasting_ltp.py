@@ -26,7 +26,8 @@ read-outs (``--reference-after``, by default ``--after`` / 2, and ``--after``), 
 Usage (repository root)::
 
     python analysis/lasting_ltp.py [--trajectories 8] [--after 900] [--reference-after 300]
-        [--lfs | --lfs-only] [--candidates literature,kcat2] [--out out]
+        [--lfs | --lfs-only] [--candidates literature,kcat2] [--first-trajectory 0]
+        [--out out]
 """
 
 from __future__ import annotations
@@ -94,6 +95,10 @@ def main(argv=None) -> int:
     parser.add_argument("--lfs-only", action="store_true", help="only 1 Hz x 900")
     parser.add_argument("--candidates", default=",".join(CANDIDATES))
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--first-trajectory", type=int, default=0,
+                        help="global index of the first trajectory (default 0): trajectory i"
+                             " draws from SeedSequence(seed, spawn_key=(i,)) whatever the run,"
+                             " so a screen can be split, e.g. 0-3 and then 4-7")
     parser.add_argument("--out", type=Path, default=Path("out"))
     args = parser.parse_args(argv)
     base = ss.load_model(pl.MODEL)
@@ -104,7 +109,11 @@ def main(argv=None) -> int:
                                            args.reference_after),
                                 n_trajectories=args.trajectories,
                                 after_s=args.after, seed=SEED, n_threads=args.threads,
-                                model=model, progress=lambda s: print(name, s, flush=True))
+                                model=model, progress=lambda s: print(name, s, flush=True),
+                                simulate_condition=(None if args.first_trajectory == 0 else
+                                                    offset_runner(args.first_trajectory,
+                                                                  args.trajectories,
+                                                                  args.threads)))
         table = run.per_trajectory.assign(candidate=name)
         course = run.timecourse.assign(candidate=name)
         rows.append(table)
@@ -116,6 +125,18 @@ def main(argv=None) -> int:
         pd.concat(courses).to_csv(args.out / "lasting_ltp_timecourse.csv", index=False)
     plot(pd.concat(courses), args.out / "lasting_ltp.png")
     return 0
+
+
+def offset_runner(first_trajectory: int, n_trajectories: int, n_threads: int):
+    """A ``simulate_condition`` for :func:`stochsyn.validation.plasticity.run_conditions`
+    that runs trajectories ``first_trajectory`` … ``first_trajectory + n_trajectories - 1``
+    (the same streams a run of all of them from 0 would give those trajectories)."""
+    def run(model, condition, t_end_s, seed):
+        return ss.simulate(model, t_end_s, n_trajectories, seed=seed,
+                           sample_every=pl.SAMPLE_EVERY_S, protocol=condition.protocol,
+                           record_events=True, n_threads=n_threads, max_events=10 ** 9,
+                           first_trajectory=first_trajectory)
+    return run
 
 
 def plot(courses: pd.DataFrame, path: Path) -> None:
