@@ -28,6 +28,12 @@ Usage (repository root)::
     python analysis/lasting_ltp.py [--trajectories 8] [--after 900] [--reference-after 300]
         [--lfs | --lfs-only] [--candidates literature,kcat2] [--first-trajectory 0]
         [--out out]
+    python analysis/lasting_ltp.py --combine run1/lasting_ltp.csv run2/lasting_ltp.csv
+
+Each run prints, per candidate, the Δweight table and the maintenance state at the
+read-out (per-synapse Δw, the first read-out's Δw, trapped receptors, phosphorylated slots
+Q, free PP1, peak pT286: :func:`report`); ``--combine`` prints the same for runs of one
+screen split by arm (``--lfs-only``) or by trajectories (``--first-trajectory``).
 """
 
 from __future__ import annotations
@@ -100,7 +106,14 @@ def main(argv=None) -> int:
                              " draws from SeedSequence(seed, spawn_key=(i,)) whatever the run,"
                              " so a screen can be split, e.g. 0-3 and then 4-7")
     parser.add_argument("--out", type=Path, default=Path("out"))
+    parser.add_argument("--combine", type=Path, nargs="+", default=None, metavar="CSV",
+                        help="simulate nothing: read these lasting_ltp.csv files (runs of one"
+                             " screen split by arm or trajectories) and print their tables")
     args = parser.parse_args(argv)
+    if args.combine:
+        print(report(pd.concat([pd.read_csv(path) for path in args.combine],
+                               ignore_index=True)))
+        return 0
     base = ss.load_model(pl.MODEL)
     rows, courses = [], []
     for name in args.candidates.split(","):
@@ -118,13 +131,47 @@ def main(argv=None) -> int:
         course = run.timecourse.assign(candidate=name)
         rows.append(table)
         courses.append(course)
-        summary = run.summary()
-        print(name, "\n", pl.format_summary(summary), flush=True)
+        print(report(table), flush=True)
         args.out.mkdir(parents=True, exist_ok=True)
         pd.concat(rows).to_csv(args.out / "lasting_ltp.csv", index=False)
         pd.concat(courses).to_csv(args.out / "lasting_ltp_timecourse.csv", index=False)
     plot(pd.concat(courses), args.out / "lasting_ltp.png")
     return 0
+
+
+#: Per-trajectory columns of the maintenance state (means per condition in :func:`report`).
+STATE_COLUMNS = {"delta_5min_pct": "Δw at the first read-out (%)",
+                 "delta_from_reference_pct": "change first → second read-out (%)",
+                 "ampar_trapped": "trapped receptors",
+                 "slots_phosphorylated_at_readout": "Q (phospho-slots, of 100)",
+                 "pp1_free_at_readout": "free PP1 (of 12)",
+                 "peak_pt286_fraction": "peak pT286 fraction"}
+
+
+def report(table: pd.DataFrame) -> str:
+    """Per candidate: the Δweight table (mean ± SE, 95 % CI, fractions) and the mean ± SE
+    of the maintenance state at the read-out (:data:`STATE_COLUMNS`). The first read-out's
+    Δw is ``(1 + Δw) / (1 + change from it) − 1`` for the conditions that have one."""
+    table = table.copy()
+    if "delta_from_reference_pct" in table:
+        table["delta_5min_pct"] = 100.0 * ((1 + table["delta_weight_pct"] / 100.0)
+                                           / (1 + table["delta_from_reference_pct"] / 100.0)
+                                           - 1.0)
+    lines = []
+    for name, rows in table.groupby("candidate", sort=False):
+        lines += [str(name), pl.format_summary(ss.trafficking.summary(rows, by="condition"))]
+        columns = [c for c in STATE_COLUMNS if c in rows]
+        state = rows.groupby("condition", sort=False)[columns].agg(["mean", "sem"])
+        for condition, c in rows.groupby("condition", sort=False):
+            lines.append(f"  {condition} per synapse (Δw %): " + " ".join(
+                f"{x:+.1f}" for x in c.sort_values("trajectory")["delta_weight_pct"]))
+        for column in columns:
+            lines.append(f"  {STATE_COLUMNS[column]:<38} " + "   ".join(
+                f"{condition} {state.loc[condition, (column, 'mean')]:.3g}"
+                f" ± {state.loc[condition, (column, 'sem')]:.2g}"
+                for condition in state.index
+                if pd.notna(state.loc[condition, (column, 'mean')])))
+    return "\n".join(lines)
 
 
 def offset_runner(first_trajectory: int, n_trajectories: int, n_threads: int):
