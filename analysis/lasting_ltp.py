@@ -165,6 +165,19 @@ def report(table: pd.DataFrame) -> str:
         for condition, c in rows.groupby("condition", sort=False):
             lines.append(f"  {condition} per synapse (Δw %): " + " ".join(
                 f"{x:+.1f}" for x in c.sort_values("trajectory")["delta_weight_pct"]))
+        # common random numbers: trajectory i of every condition shares its stream
+        control = rows[rows["condition"] == "control"].set_index("trajectory")
+        for condition, c in rows.groupby("condition", sort=False):
+            if condition == "control" or control.empty:
+                continue
+            paired = (c.set_index("trajectory")["delta_weight_pct"]
+                      - control["delta_weight_pct"]).dropna()
+            if len(paired) > 1:
+                d = ss.trafficking.summary(paired.to_numpy()).iloc[0]
+                lines.append(f"  {condition} − control, paired (n = {len(paired)}): "
+                             f"{d['delta_weight_pct_mean']:+.1f} ± "
+                             f"{d['delta_weight_pct_se']:.1f} % [{d['ci95_low_pct']:+.1f}, "
+                             f"{d['ci95_high_pct']:+.1f}]")
         for column in columns:
             lines.append(f"  {STATE_COLUMNS[column]:<38} " + "   ".join(
                 f"{condition} {state.loc[condition, (column, 'mean')]:.3g}"

@@ -40,6 +40,8 @@ def test_the_report_gives_the_first_readout_the_per_synapse_values_and_the_state
     assert "Δw at the first read-out (%)           HFS 50 ± 0" in text
     assert "trapped receptors                      control 45 ± 1   HFS 75 ± 5" in text
     assert "+65.0 ± 15.0" in text and "+0.0 ± 10.0" in text       # the Δweight table
+    # paired by trajectory: 80 - 10 = 70 and 50 - (-10) = 60
+    assert "HFS − control, paired (n = 2): +65.0 ± 5.0 % [+1.5, +128.5]" in text
 
 
 def test_the_offset_runner_reproduces_the_trajectories_of_a_run_from_zero():
