@@ -60,3 +60,29 @@ def test_the_offset_runner_reproduces_the_trajectories_of_a_run_from_zero():
                "pp1_free_at_readout", "pt286_at_readout"]
     np.testing.assert_array_equal(second[columns].to_numpy(),
                                   both[both["trajectory"] == 1][columns].to_numpy())
+
+
+def test_maintenance_drive_tabulates_the_lattice_of_each_synapse(monkeypatch, tmp_path):
+    """analysis/maintenance_drive.py's per-synapse table agrees with its own time course
+    (largest Q from the start of induction to 2 min after it, Q and Δw at the read-out) and
+    the plot is written; 2 synapses, a 10 s warm-up, 5 pulses (~5 s CPU)."""
+    spec = importlib.util.spec_from_file_location("analysis_maintenance_drive",
+                                                  ANALYSIS / "maintenance_drive.py")
+    md = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(md)
+    monkeypatch.setattr(P, "WARM_UP_S", 10.0)
+    model = P.log_trafficking_only(ss.load_model(P.MODEL))
+    protocol = ss.protocols.hfs(start_s=10.0, pulses=5)
+    ens = ss.simulate(model, 30.0, 2, seed=1, sample_every=10.0, protocol=protocol,
+                      record_events=True, n_threads=1)
+    table, course = md.drive(ens, "HFS", P.induction_end_s(protocol, 10.0), 30.0)
+    assert list(table["trajectory"]) == [0, 1]
+    for i, row in table.iterrows():
+        one = course[course["trajectory"] == i]
+        q = one["slots_phosphorylated"].to_numpy()
+        assert row["q_max_induction"] == q[one["time_s"].to_numpy() >= 10.0].max()
+        assert row["q_at_readout"] == q[-1]
+        assert row["delta_weight_pct"] == 100.0 * (one["weight"].to_numpy()[-1] - 1.0)
+        assert 0 <= row["minutes_q_ge_85"] <= row["minutes_q_ge_80"] <= 20.0 / 60.0
+    md.plot(course, tmp_path / "drive.png", "test")
+    assert (tmp_path / "drive.png").stat().st_size > 10_000
