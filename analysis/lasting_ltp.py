@@ -13,6 +13,9 @@ picks some by name):
 * ``recruit_K85_n24``, ``recruit_K90_n16``: slot self-recruitment, CaMKII-free slot
   phosphorylation as a Hill law of the phosphorylated slots (docs/trafficking.md
   "Maintenance options"; ranked first by ``analysis/maintenance_prescreen.py``);
+* ``recruit_K80_n24_k1`` (first of the ``--spine-pulse`` pre-screen), ``recruit_K90_n24_k1``
+  (a higher threshold, after K80 let 1 Hz × 900 switch the lattice: docs/science.md §8.5
+  part 2b, "The screen at n = 8"); ``no_recruitment``: the rule off (k = 0);
 Graupner & Brunel's k8 (a CaM-free pT286 *neighbour*) is already the module's
 ``camkii_k_auto_p``; phosphorylation of a CaM-free *substrate* is in neither source, so it
 is not a candidate (docs/science.md §8.5).
@@ -66,6 +69,10 @@ CANDIDATES = {
     "recruit_K90_n16": {"k_slot_recruit": "0.5 /s", "slot_recruit_K": 90,
                         "slot_recruit_n": 16},
     "recruit_K80_n24_k1": {"k_slot_recruit": "1 /s", "slot_recruit_K": 80,
+                           "slot_recruit_n": 24},
+    # K80 passes HFS but 1 Hz x 900 switches the lattice too (docs/science.md §8.5 part 2b,
+    # "The screen at n = 8"); a higher threshold, the same steepness and rate:
+    "recruit_K90_n24_k1": {"k_slot_recruit": "1 /s", "slot_recruit_K": 90,
                            "slot_recruit_n": 24},
     "no_recruitment": {"k_slot_recruit": "0 /s"},
 }
