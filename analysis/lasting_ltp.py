@@ -13,6 +13,9 @@ picks some by name):
 * ``recruit_K85_n24``, ``recruit_K90_n16``: slot self-recruitment, CaMKII-free slot
   phosphorylation as a Hill law of the phosphorylated slots (docs/trafficking.md
   "Maintenance options"; ranked first by ``analysis/maintenance_prescreen.py``);
+* ``recruit_K80_n24_k1`` (first of the ``--spine-pulse`` pre-screen), ``recruit_K90_n24_k1``
+  (a higher threshold, after K80 let 1 Hz × 900 switch the lattice: docs/science.md §8.5
+  part 2b, "The screen at n = 8"); ``no_recruitment``: the rule off (k = 0);
 Graupner & Brunel's k8 (a CaM-free pT286 *neighbour*) is already the module's
 ``camkii_k_auto_p``; phosphorylation of a CaM-free *substrate* is in neither source, so it
 is not a candidate (docs/science.md §8.5).
@@ -26,7 +29,14 @@ read-outs (``--reference-after``, by default ``--after`` / 2, and ``--after``), 
 Usage (repository root)::
 
     python analysis/lasting_ltp.py [--trajectories 8] [--after 900] [--reference-after 300]
-        [--lfs | --lfs-only] [--candidates literature,kcat2] [--out out]
+        [--lfs | --lfs-only] [--candidates literature,kcat2] [--first-trajectory 0]
+        [--out out]
+    python analysis/lasting_ltp.py --combine run1/lasting_ltp.csv run2/lasting_ltp.csv
+
+Each run prints, per candidate, the Δweight table and the maintenance state at the
+read-out (per-synapse Δw, the first read-out's Δw, trapped receptors, phosphorylated slots
+Q, free PP1, peak pT286: :func:`report`); ``--combine`` prints the same for runs of one
+screen split by arm (``--lfs-only``) or by trajectories (``--first-trajectory``).
 """
 
 from __future__ import annotations
@@ -59,6 +69,10 @@ CANDIDATES = {
     "recruit_K90_n16": {"k_slot_recruit": "0.5 /s", "slot_recruit_K": 90,
                         "slot_recruit_n": 16},
     "recruit_K80_n24_k1": {"k_slot_recruit": "1 /s", "slot_recruit_K": 80,
+                           "slot_recruit_n": 24},
+    # K80 passes HFS but 1 Hz x 900 switches the lattice too (docs/science.md §8.5 part 2b,
+    # "The screen at n = 8"); a higher threshold, the same steepness and rate:
+    "recruit_K90_n24_k1": {"k_slot_recruit": "1 /s", "slot_recruit_K": 90,
                            "slot_recruit_n": 24},
     "no_recruitment": {"k_slot_recruit": "0 /s"},
 }
@@ -94,8 +108,19 @@ def main(argv=None) -> int:
     parser.add_argument("--lfs-only", action="store_true", help="only 1 Hz x 900")
     parser.add_argument("--candidates", default=",".join(CANDIDATES))
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--first-trajectory", type=int, default=0,
+                        help="global index of the first trajectory (default 0): trajectory i"
+                             " draws from SeedSequence(seed, spawn_key=(i,)) whatever the run,"
+                             " so a screen can be split, e.g. 0-3 and then 4-7")
     parser.add_argument("--out", type=Path, default=Path("out"))
+    parser.add_argument("--combine", type=Path, nargs="+", default=None, metavar="CSV",
+                        help="simulate nothing: read these lasting_ltp.csv files (runs of one"
+                             " screen split by arm or trajectories) and print their tables")
     args = parser.parse_args(argv)
+    if args.combine:
+        print(report(pd.concat([pd.read_csv(path) for path in args.combine],
+                               ignore_index=True)))
+        return 0
     base = ss.load_model(pl.MODEL)
     rows, courses = [], []
     for name in args.candidates.split(","):
@@ -104,18 +129,81 @@ def main(argv=None) -> int:
                                            args.reference_after),
                                 n_trajectories=args.trajectories,
                                 after_s=args.after, seed=SEED, n_threads=args.threads,
-                                model=model, progress=lambda s: print(name, s, flush=True))
+                                model=model, progress=lambda s: print(name, s, flush=True),
+                                simulate_condition=(None if args.first_trajectory == 0 else
+                                                    offset_runner(args.first_trajectory,
+                                                                  args.trajectories,
+                                                                  args.threads)))
         table = run.per_trajectory.assign(candidate=name)
         course = run.timecourse.assign(candidate=name)
         rows.append(table)
         courses.append(course)
-        summary = run.summary()
-        print(name, "\n", pl.format_summary(summary), flush=True)
+        print(report(table), flush=True)
         args.out.mkdir(parents=True, exist_ok=True)
         pd.concat(rows).to_csv(args.out / "lasting_ltp.csv", index=False)
         pd.concat(courses).to_csv(args.out / "lasting_ltp_timecourse.csv", index=False)
     plot(pd.concat(courses), args.out / "lasting_ltp.png")
     return 0
+
+
+#: Per-trajectory columns of the maintenance state (means per condition in :func:`report`).
+STATE_COLUMNS = {"delta_5min_pct": "Δw at the first read-out (%)",
+                 "delta_from_reference_pct": "change first → second read-out (%)",
+                 "ampar_trapped": "trapped receptors",
+                 "slots_phosphorylated_at_readout": "Q (phospho-slots, of 100)",
+                 "pp1_free_at_readout": "free PP1 (of 12)",
+                 "peak_pt286_fraction": "peak pT286 fraction"}
+
+
+def report(table: pd.DataFrame) -> str:
+    """Per candidate: the Δweight table (mean ± SE, 95 % CI, fractions) and the mean ± SE
+    of the maintenance state at the read-out (:data:`STATE_COLUMNS`). The first read-out's
+    Δw is ``(1 + Δw) / (1 + change from it) − 1`` for the conditions that have one."""
+    table = table.copy()
+    if "delta_from_reference_pct" in table:
+        table["delta_5min_pct"] = 100.0 * ((1 + table["delta_weight_pct"] / 100.0)
+                                           / (1 + table["delta_from_reference_pct"] / 100.0)
+                                           - 1.0)
+    lines = []
+    for name, rows in table.groupby("candidate", sort=False):
+        lines += [str(name), pl.format_summary(ss.trafficking.summary(rows, by="condition"))]
+        columns = [c for c in STATE_COLUMNS if c in rows]
+        state = rows.groupby("condition", sort=False)[columns].agg(["mean", "sem"])
+        for condition, c in rows.groupby("condition", sort=False):
+            lines.append(f"  {condition} per synapse (Δw %): " + " ".join(
+                f"{x:+.1f}" for x in c.sort_values("trajectory")["delta_weight_pct"]))
+        # common random numbers: trajectory i of every condition shares its stream
+        control = rows[rows["condition"] == "control"].set_index("trajectory")
+        for condition, c in rows.groupby("condition", sort=False):
+            if condition == "control" or control.empty:
+                continue
+            paired = (c.set_index("trajectory")["delta_weight_pct"]
+                      - control["delta_weight_pct"]).dropna()
+            if len(paired) > 1:
+                d = ss.trafficking.summary(paired.to_numpy()).iloc[0]
+                lines.append(f"  {condition} − control, paired (n = {len(paired)}): "
+                             f"{d['delta_weight_pct_mean']:+.1f} ± "
+                             f"{d['delta_weight_pct_se']:.1f} % [{d['ci95_low_pct']:+.1f}, "
+                             f"{d['ci95_high_pct']:+.1f}]")
+        for column in columns:
+            lines.append(f"  {STATE_COLUMNS[column]:<38} " + "   ".join(
+                f"{condition} {state.loc[condition, (column, 'mean')]:.3g}"
+                f" ± {state.loc[condition, (column, 'sem')]:.2g}"
+                for condition in state.index
+                if pd.notna(state.loc[condition, (column, 'mean')])))
+    return "\n".join(lines)
+
+
+def offset_runner(first_trajectory: int, n_trajectories: int, n_threads: int):
+    """A ``simulate_condition`` for :func:`stochsyn.validation.plasticity.run_conditions`
+    that runs trajectories ``first_trajectory`` … ``first_trajectory + n_trajectories - 1``
+    (the same streams a run of all of them from 0 would give those trajectories)."""
+    def run(model, condition, t_end_s, seed):
+        return ss.simulate(model, t_end_s, n_trajectories, seed=seed,
+                           sample_every=pl.SAMPLE_EVERY_S, protocol=condition.protocol,
+                           record_events=True, n_threads=n_threads, max_events=10 ** 9,
+                           first_trajectory=first_trajectory)
+    return run
 
 
 def plot(courses: pd.DataFrame, path: Path) -> None:

@@ -54,6 +54,12 @@ SAMPLE_EVERY_S = 10.0
 SUBUNITS_PER_HOLOENZYME = 12
 #: Single-synapse time courses kept per condition.
 SINGLE_SYNAPSES = 5
+#: Per-trajectory columns read at the read-out (molecules; NaN if the model lacks the
+#: observable): the state that keeps, or loses, a potentiation (docs/trafficking.md
+#: "Maintenance options").
+READOUT_STATE = {"slots_phosphorylated_at_readout": "slots_phosphorylated",
+                 "pp1_free_at_readout": "pp1_activity",
+                 "pt286_at_readout": "camkii_pt286"}
 
 
 @dataclass(frozen=True)
@@ -121,7 +127,9 @@ class PlasticityRun:
         ``insertions`` and ``endocytoses`` (from the end of the warm-up to the read-out),
         ``peak_ca_uM`` (largest sampled free Ca²⁺ after the warm-up: a lower bound of the
         true peak, samples are ``sample_every`` apart), ``peak_pt286_fraction`` (of the model's
-        12 · n_camkii subunits, after the warm-up), ``pt286_fraction_at_baseline``, ``readout_s``
+        12 · n_camkii subunits, after the warm-up), ``pt286_fraction_at_baseline``,
+        ``slots_phosphorylated_at_readout``, ``pp1_free_at_readout``, ``pt286_at_readout``
+        (molecules at the read-out, :data:`READOUT_STATE`), ``readout_s``
         (absolute) and ``readout_after_induction_s``, ``wall_s`` (the condition's wall
         time divided by its trajectories).
     timecourse : DataFrame
@@ -337,6 +345,12 @@ def per_trajectory_table(ens, condition: Condition, readout_s: float, warm_up_s:
         table["pt286_fraction_at_baseline"] = pt286[:, np.argmax(after)] / pt286_subunits
     else:
         table["peak_pt286_fraction"] = table["pt286_fraction_at_baseline"] = np.nan
+    # the maintenance state at the read-out (docs/science.md §8.5, "Calibration, part 2b"):
+    # phosphorylated slots (free + occupied), free PP1 and pT286 subunits, in molecules
+    k_readout = _sample(times, readout)
+    for column, observable in READOUT_STATE.items():
+        table[column] = (ens.values(observable)[:, k_readout] if observable in ens.names
+                         else np.nan)
     table["readout_s"] = readout
     table["readout_after_induction_s"] = readout - end
     table["wall_s"] = wall_per_trajectory
