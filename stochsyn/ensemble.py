@@ -342,6 +342,27 @@ def _network_of(model: Model) -> Network:
     return network
 
 
+#: Whether a model's network runs on the kernels' plain loop, by model hash (the network is
+#: the model's: :func:`_network_of`).
+_PLAIN: dict = {}
+
+
+def _plain(network: Network) -> bool:
+    """Whether ``network`` runs on the kernels' plain loop
+    (:func:`stochsyn.engine.ssa.is_plain`, run here as Python on its arrays: the same
+    test), so that the kernel compiled with that loop alone can run it
+    (``stochsyn.engine.batch.run_batch(plain=True)``); False with continuous species."""
+    key = network.model.hash
+    plain = _PLAIN.get(key)
+    if plain is None:
+        from .engine.ssa import is_plain
+        if len(_PLAIN) > 256:
+            _PLAIN.clear()
+        plain = _PLAIN[key] = (network.hybrid is None
+                               and bool(is_plain.py_func(network.arrays)))
+    return plain
+
+
 def _labels(network: Network, model: Model, times) -> dict:
     """The labels an Ensemble of ``network`` takes (each its own observables' dict)."""
     agent_types = (network.agent_types if model is network.model
@@ -566,7 +587,7 @@ def _kernel(network, task, trajectories, outputs, first, last, capacity, stop_fl
               counts, firings, *buffers, status, results, n_threads=task.n_threads,
               spike_times=task.spike_times[0], post_spike_times=task.spike_times[1],
               voltages=voltages, cont_values=cont_values, hybrid=network.hybrid,
-              stop_flag=stop_flag, poll=poll, plain=network.plain)
+              stop_flag=stop_flag, poll=poll, plain=_plain(network))
 
 
 def _result_columns(network: Network) -> int:
@@ -623,7 +644,7 @@ def _warm_up(network: Network, times, notify) -> float:
     """Load (or compile, the first time on a machine) the kernel for ``network``'s types
     by running it on zero trajectories, outside any timing; says so via ``notify`` when it
     takes long. Returns the seconds it took (0 when this process has loaded it before)."""
-    mode = ("hybrid" if network.hybrid is not None else "plain" if network.plain
+    mode = ("hybrid" if network.hybrid is not None else "plain" if _plain(network)
             else "exact")
     if mode in _LOADED_MODES:
         return 0.0

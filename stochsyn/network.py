@@ -302,8 +302,6 @@ class Network:
         ``arange(S)``, the index of every species (a cached property).
     agent_types : tuple of (str, int, int)
         Each agent type's name, first state index and number of states (a cached property).
-    plain : bool
-        Whether the kernels run it on their plain loop (a cached property).
     """
 
     model: Model
@@ -332,15 +330,6 @@ class Network:
         """Each agent type of ``model`` as (name, index of its first state, number of
         states), the labels an :class:`~stochsyn.Ensemble` reads its event records with."""
         return agent_type_labels(self.model)
-
-    @functools.cached_property
-    def plain(self) -> bool:
-        """Whether the network runs on the kernels' plain loop
-        (:func:`stochsyn.engine.ssa.is_plain`, run here as Python on ``arrays``: the same
-        test): mass action only, no agents, complex rules, laws, time-dependent rates,
-        membrane or spike-triggered pulses, and no continuous species."""
-        from .engine.ssa import is_plain
-        return self.hybrid is None and bool(is_plain.py_func(self.arrays))
 
     @property
     def n_species(self) -> int:

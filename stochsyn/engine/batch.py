@@ -189,8 +189,9 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
         Called without arguments about every :data:`POLL_INTERVAL_S` s while the batch
         runs, in the calling thread; an exception from it stops the batch and propagates.
     plain : bool, optional
-        ``Network.plain``: the network runs on :func:`stochsyn.engine.ssa.simulate_plain`
-        (:func:`stochsyn.engine.ssa.is_plain`; then it has no event records). The kernel
+        Whether the network runs on :func:`stochsyn.engine.ssa.simulate_plain`
+        (:func:`stochsyn.engine.ssa.is_plain`; then it has no event records; the runner
+        asks ``is_plain`` once per model). The kernel
         compiled with that loop alone is used: the same bits, and a third of the machine
         code to load (a cold start's ~25 ms less; benchmarks/RESULTS.md, issue 18).
         Default False: the general kernel, which takes that loop too for such a network.

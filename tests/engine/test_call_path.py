@@ -444,11 +444,12 @@ def test_hybrid_trajectories_are_not_run_in_the_calling_thread(monkeypatch):
 
 @pytest.mark.parametrize("path", ["dimerisation.toml", "birth_death.toml",
                                   "ampar_exchange.toml", "camkii_ring.toml"])
-def test_network_plain_is_the_kernels_own_test(path):
+def test_the_runners_plain_test_is_the_kernels_own(path):
     from stochsyn.engine.ssa import is_plain
+    from stochsyn.ensemble import _plain
     network = ss.compile(ss.load_model(EXAMPLES / path))
-    assert network.plain == is_plain(network.arrays)       # the compiled version
-    assert network.plain == (path in ("dimerisation.toml", "birth_death.toml"))
+    assert _plain(network) == is_plain(network.arrays)       # the compiled version
+    assert _plain(network) == (path in ("dimerisation.toml", "birth_death.toml"))
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])
@@ -458,8 +459,9 @@ def test_the_plain_kernel_gives_the_general_kernels_bits(n_threads):
     both give the same bits, and each mode is a kernel of its own."""
     from stochsyn.engine import batch
     from stochsyn.engine.rng import entropy_words
+    from stochsyn.ensemble import _plain
     network = ss.compile(ss.load_model(EXAMPLES / "dimerisation.toml"))
-    assert network.plain
+    assert _plain(network)
     times = np.linspace(0.0, 5.0, 11)
     n = 40
     outputs = {}
