@@ -191,9 +191,9 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
     plain : bool, optional
         Whether the network runs on :func:`stochsyn.engine.ssa.simulate_plain`
         (:func:`stochsyn.engine.ssa.is_plain`; then it has no event records; the runner
-        asks ``is_plain`` once per model). The kernel
-        compiled with that loop alone is used: the same bits, and a third of the machine
-        code to load (a cold start's ~25 ms less; benchmarks/RESULTS.md, issue 18).
+        asks ``is_plain`` once per model). The kernel compiled with that loop alone is
+        used: the same bits, and under half the cached code to load (0.75 MB instead of
+        1.61 MB: ~45 ms less of a cold start's CPU; benchmarks/RESULTS.md, issue 18).
         Default False: the general kernel, which takes that loop too for such a network.
     """
     n = len(trajectories)
