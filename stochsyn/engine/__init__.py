@@ -111,7 +111,8 @@ def invalidate_stale_kernel_cache(package_dir: Path | None = None) -> bool:
     docstring or a comment, a reformatting, or an edit of ``batch.py``, which compiles
     nothing, keeps it) is kept next to the cache; when it differs,
     the cache files are removed (:func:`kernel_cache_folder`: also under
-    ``NUMBA_CACHE_DIR``) and numba recompiles (2–3 minutes of CPU, once).
+    ``NUMBA_CACHE_DIR``) and numba recompiles (once: ~1 CPU-minute for the exact kernels,
+    ~6 more and ~5 GB of memory for the hybrid one; README "Start-up").
     Best effort: a read-only install (whose files change only on reinstall) is left
     alone.
 
