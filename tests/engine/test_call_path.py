@@ -148,6 +148,9 @@ def test_stochsyn_run_writes_and_summarises_a_dataset_without_pandas(tmp_path):
         # nor numpy.ma (numba's typeof of an array) nor pyarrow.compute (Table.cast)
         assert "numpy.ma" not in sys.modules and "pyarrow.compute" not in sys.modules
     """)
+    # The kernel in numba's cache first (this test may run first, or just after an edit
+    # of the engine): a compilation in the subprocess would set numba's registries up.
+    ss.simulate(ss.load_model(EXAMPLES / "dimerisation.toml"), 5.0, 3, seed=1, n_threads=1)
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
                           text=True)
     assert done.returncode == 0, done.stdout + done.stderr
