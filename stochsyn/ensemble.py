@@ -342,8 +342,9 @@ def _network_of(model: Model) -> Network:
     return network
 
 
-#: Whether a model's network runs on the kernels' plain loop, by model hash (the network is
-#: the model's: :func:`_network_of`).
+#: Whether a network runs on the kernels' plain loop: id(network) -> (a weak reference to
+#: it, the answer). (A Network cannot be a dict key: its arrays are not hashable; the model's
+#: hash would do, but costs ~6 µs a call.)
 _PLAIN: dict = {}
 
 
@@ -352,14 +353,14 @@ def _plain(network: Network) -> bool:
     (:func:`stochsyn.engine.ssa.is_plain`, run here as Python on its arrays: the same
     test), so that the kernel compiled with that loop alone can run it
     (``stochsyn.engine.batch.run_batch(plain=True)``); False with continuous species."""
-    key = network.model.hash
-    plain = _PLAIN.get(key)
-    if plain is None:
-        from .engine.ssa import is_plain
-        if len(_PLAIN) > 256:
-            _PLAIN.clear()
-        plain = _PLAIN[key] = (network.hybrid is None
-                               and bool(is_plain.py_func(network.arrays)))
+    known = _PLAIN.get(id(network))
+    if known is not None and known[0]() is network:
+        return known[1]
+    from .engine.ssa import is_plain
+    plain = network.hybrid is None and bool(is_plain.py_func(network.arrays))
+    if len(_PLAIN) > 256:
+        _PLAIN.clear()
+    _PLAIN[id(network)] = (weakref.ref(network), plain)
     return plain
 
 
