@@ -141,12 +141,7 @@ def main(argv=None) -> int:
                   f"60 s {row['weight_end_over_60s']:.3f} ± {row['weight_se']:.3f}; CPU "
                   f"{row['cpu_s']:.0f} s", flush=True)
         out = Path(args.out)
-        out = out.with_name(out.stem + "_rest" + out.suffix)
-        with open(out, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        print(f"wrote {out}")
+        write_rows(out.with_name(out.stem + "_rest" + out.suffix), rows)
         return 0
     for label, parameters in VARIANTS.items():
         row = {"variant": label, **measure(base.with_parameters(**parameters),
@@ -161,12 +156,17 @@ def main(argv=None) -> int:
               f"{row['hfs_pt286_at_0.5s']:.1f}/{row['hfs_pt286_at_1s']:.1f}/"
               f"{row['hfs_pt286_at_5s']:.1f} of 240 (peak {row['hfs_pt286_mean_peak']:.1f}); "
               f"CPU {row['cpu_epsp_s'] + row['cpu_hfs_s']:.0f} s", flush=True)
-    with open(args.out, "w", newline="") as f:
+    write_rows(Path(args.out), rows)
+    return 0
+
+
+def write_rows(path: Path, rows: list[dict]) -> None:
+    """The rows (one per variant) as a CSV table at ``path``."""
+    with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    print(f"wrote {args.out}")
-    return 0
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

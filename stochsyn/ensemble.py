@@ -24,6 +24,7 @@ from . import dataset as ds
 from . import limits
 from ._version import __version__
 from .engine import INTERRUPTED, NOT_STARTED, OK, STATUS_TEXT, run_batch
+from .engine.batch import kernel_mode, mode_loaded
 from .engine.rng import entropy_words, new_root_seed
 from .limits import LimitError
 from .model.errors import ModelError, shorten
@@ -342,10 +343,8 @@ def _network_of(model: Model) -> Network:
     return network
 
 
-#: Whether a network runs on the kernels' plain loop: id(network) -> (a weak reference to
-#: it, the answer). (A Network cannot be a dict key: its arrays are not hashable; the model's
-#: hash would do, but costs ~6 µs a call.)
-_PLAIN: dict = {}
+#: Whether a network runs on the kernels' plain loop, per network (by identity).
+_PLAIN: "weakref.WeakKeyDictionary[Network, bool]" = weakref.WeakKeyDictionary()
 
 
 def _plain(network: Network) -> bool:
@@ -353,14 +352,11 @@ def _plain(network: Network) -> bool:
     (:func:`stochsyn.engine.ssa.is_plain`, run here as Python on its arrays: the same
     test), so that the kernel compiled with that loop alone can run it
     (``stochsyn.engine.batch.run_batch(plain=True)``); False with continuous species."""
-    known = _PLAIN.get(id(network))
-    if known is not None and known[0]() is network:
-        return known[1]
-    from .engine.ssa import is_plain
-    plain = network.hybrid is None and bool(is_plain.py_func(network.arrays))
-    if len(_PLAIN) > 256:
-        _PLAIN.clear()
-    _PLAIN[id(network)] = (weakref.ref(network), plain)
+    plain = _PLAIN.get(network)
+    if plain is None:
+        from .engine.ssa import is_plain
+        plain = _PLAIN[network] = (network.hybrid is None
+                                   and bool(is_plain.py_func(network.arrays)))
     return plain
 
 
@@ -635,19 +631,13 @@ def _event_buffers(n: int, capacity: int):
             np.empty((n, capacity), dtype=np.int64))
 
 
-#: The kernels this process has loaded, by mode (stochsyn.engine.batch's PLAIN, EXACT,
-#: HYBRID): :func:`_warm_up` is needed once per mode and process (its watcher thread alone
-#: costs ~0.1 ms a call).
-_LOADED_MODES: set = set()
-
 
 def _warm_up(network: Network, times, notify) -> float:
     """Load (or compile, the first time on a machine) the kernel for ``network``'s types
     by running it on zero trajectories, outside any timing; says so via ``notify`` when it
-    takes long. Returns the seconds it took (0 when this process has loaded it before)."""
-    mode = ("hybrid" if network.hybrid is not None else "plain" if _plain(network)
-            else "exact")
-    if mode in _LOADED_MODES:
+    takes long. Returns the seconds it took (0 when this process has loaded it before:
+    needed once per mode and process, its watcher thread alone costs ~0.1 ms a call)."""
+    if mode_loaded(kernel_mode(network.hybrid, _plain(network))):
         return 0.0
     task = BatchTask(0, None, (0, 0), entropy_words(0), times, 0.0, 0, False, 0,
                      (np.zeros(0), np.zeros(0)), {}, {}, None, 1, None)
@@ -671,7 +661,6 @@ def _warm_up(network: Network, times, notify) -> float:
                 np.zeros(1, dtype=np.int64), None)
     finally:
         done.set()
-    _LOADED_MODES.add(mode)
     seconds = time.perf_counter() - started
     if seconds > 1.5:
         notify(f"kernels ready after {seconds:.1f} s (not counted in events/s)")

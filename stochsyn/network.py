@@ -280,9 +280,11 @@ def pack(arrays: NetworkArrays) -> PackedNetwork:
                          reals.astype(np.float64, copy=False), bounds)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Network:
     """A compiled model: labels for the Python side, :class:`NetworkArrays` for the kernels.
+    Compared and hashed by identity (arrays have no truth value to compare by), so the
+    layers above can key what they learn of a network on it.
 
     Attributes
     ----------

@@ -116,7 +116,7 @@ def _worker_pool(n_threads: int) -> ThreadPoolExecutor:
         return _pool
 
 
-#: The modes :func:`_mode_loaded` found loaded. Only a memo of numba's own list, which
+#: The modes :func:`mode_loaded` found loaded. Only a memo of numba's own list, which
 #: is the source of truth: numba never drops a compiled version, so a mode once found
 #: stays loaded, and asking numba again costs ~13 µs per call (its ``signatures`` list
 #: and the comparison of numba types), a fifth of a one-trajectory ``simulate`` call.
@@ -135,10 +135,17 @@ def _mode_of(signature) -> str:
     return PLAIN if signature[_EV_TIME] == types.none else EXACT
 
 
-def _mode_loaded(mode: str) -> bool:
-    """Whether numba already holds the kernel of ``mode`` (:data:`PLAIN`, :data:`EXACT`
-    or :data:`HYBRID`): then :func:`load_from_cache`, whose typing of the arguments costs
-    ~20 µs, is not needed."""
+def kernel_mode(hybrid, plain: bool) -> str:
+    """The kernel's mode for a network: :data:`HYBRID` with hybrid arrays, else
+    :data:`PLAIN` for a network :func:`stochsyn.engine.ssa.is_plain` accepts, else
+    :data:`EXACT`."""
+    return HYBRID if hybrid is not None else PLAIN if plain else EXACT
+
+
+def mode_loaded(mode: str) -> bool:
+    """Whether numba already holds the kernel of ``mode`` (:func:`kernel_mode`): then
+    :func:`load_from_cache`, whose typing of the arguments costs ~20 µs, is not needed
+    (nor the runner's warm-up, ``stochsyn.ensemble._warm_up``)."""
     if mode in _modes_found_loaded:
         return True
     if any(_mode_of(signature) == mode        # (a stand-in has none)
@@ -228,12 +235,12 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
                       INLINE_ROW_WORK)
     if not isinstance(net, PackedNetwork):
         net = pack(net)              # (a Network carries its packed form: Network.packed)
-    mode = HYBRID if hybrid is not None else PLAIN if plain else EXACT
+    mode = kernel_mode(hybrid, plain)
     args = (*net, run_entropy, trajectories, claim, sample_times, spike_times,
             post_spike_times, t_end, max_events, record_idx, counts, voltages, firings,
             None if mode == PLAIN else ev_time, ev_agent, ev_reaction, ev_from, ev_to,
             status, results, stop_flag, cont_values, hybrid)
-    if not _mode_loaded(mode):
+    if not mode_loaded(mode):
         load_from_cache(run_trajectories, args)     # (else the first call loads it)
     join = False
     if run_inline:
