@@ -194,7 +194,9 @@ def _typeof_without_numpy_ma(dispatcher):
     numba's ``_typeof_ndarray`` and ``_typeof_tuple`` type it, but without the check that
     an array is no ``numpy.ma.MaskedArray``, which imports ``numpy.ma`` (0.02-0.04 s of
     CPU, a cold start's): a masked array is not a plain ndarray and goes to numba."""
-    numba_typeof = dispatcher.typeof_pyval
+    # numba's own method, not the instance attribute: that may already be a wrapper made
+    # here by an earlier load, and wrapping it again would chain one wrapper per load
+    numba_typeof = type(dispatcher).typeof_pyval.__get__(dispatcher)
     active = dispatcher._types_active_call
 
     def typeof_pyval(value):

@@ -485,3 +485,23 @@ def test_the_plain_kernel_gives_the_general_kernels_bits(n_threads):
     assert outputs[True][0][:, -1].sum() > 0
     modes = {batch._mode_of(signature) for signature in run_trajectories.signatures}
     assert {batch.PLAIN, batch.EXACT} <= modes
+
+
+def test_a_second_load_types_through_numba_not_through_the_first_wrapper():
+    """load_from_cache installs its typing (without numpy.ma) on the dispatcher; a later
+    load for other types must wrap numba's own method again, not the installed wrapper,
+    or every load would add one more layer to every later call's typing."""
+    import numba
+
+    from stochsyn.engine.jit import _typeof_without_numpy_ma
+
+    @numba.njit
+    def identity(x):
+        return x
+
+    identity.typeof_pyval = _typeof_without_numpy_ma(identity)
+    again = _typeof_without_numpy_ma(identity)
+    cells = dict(zip(again.__code__.co_freevars,
+                     (cell.cell_contents for cell in again.__closure__)))
+    assert getattr(cells["numba_typeof"], "__func__", None) is type(identity).typeof_pyval
+    assert again(np.zeros(3)) == numba.typeof(np.zeros(3))

@@ -53,7 +53,10 @@ def test_every_conserved_total_holds_during_hfs(hfs_run):
     ens = hfs_run
     v = ens.values
     assert np.all(ens.status == 0)
-    assert ens.n_releases.sum() > 5                      # glutamate was released
+    # glutamate was released, so the totals below are checked under activity: 30 pulses
+    # at Pr = 0.3 release none with probability 0.7**30 = 2.3e-5 (a bound on 5 releases
+    # would fail with probability 0.077 under another random stream)
+    assert ens.n_releases.sum() >= 1
     exact_totals = {
         "NMDAR": sum(v(s) for s in ens.species if s.startswith("NMDAR(")),
         "AMPA gating": sum(v(f"AMPA_{s}") for s in ("C0", "C1", "C2", "D1", "D2", "O")),
