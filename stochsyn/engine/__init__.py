@@ -1,5 +1,6 @@
 """Numba kernels: random streams (:mod:`.rng`), the exact SSA (:mod:`.ssa`) and the
-continuous species of the hybrid mode (:mod:`.continuous`)."""
+continuous species of the hybrid mode (:mod:`.continuous`); the kernel of plain networks
+also as native code loaded without numba (:mod:`.native`)."""
 
 import ast
 import hashlib
@@ -133,15 +134,22 @@ def invalidate_stale_kernel_cache(package_dir: Path | None = None) -> bool:
         kept_text, kept_code = stamp.read_text().split()
     except (OSError, ValueError):
         kept_text = kept_code = None
+    global _code_fingerprint
+    ours = here == Path(__file__).parent
     if text == kept_text:
+        if ours:
+            _code_fingerprint = kept_code
         return False
-    code = code_fingerprint({name.removesuffix(".py"): data.decode("utf-8", "replace")
-                             for name, data in sources})
+    code = code_fingerprint({
+        name.removesuffix(".py"): data.decode("utf-8", "replace") for name, data in sources})
+    if ours:
+        _code_fingerprint = code
     removed = False
     try:
         cache.mkdir(parents=True, exist_ok=True)
         if code != kept_code:
-            for path in list(cache.glob("*.nbi")) + list(cache.glob("*.nbc")):
+            for path in (list(cache.glob("*.nbi")) + list(cache.glob("*.nbc"))
+                         + list(cache.glob("stochsyn-native-*"))):
                 path.unlink(missing_ok=True)
                 removed = True
         stamp.write_text(f"{text}\n{code}\n")
@@ -150,12 +158,24 @@ def invalidate_stale_kernel_cache(package_dir: Path | None = None) -> bool:
     return removed
 
 
+#: The engine's code fingerprint (:func:`code_fingerprint`) as found by
+#: :func:`invalidate_stale_kernel_cache` at import; None if it could not be read.
+_code_fingerprint: str | None = None
+
+
+def engine_fingerprint() -> str | None:
+    """The fingerprint of the engine's compiled code in this install (it keys the native
+    kernel files, :mod:`.native`), or None."""
+    return _code_fingerprint
+
+
 invalidate_stale_kernel_cache()
 
+# Nothing here imports numba: the batch runner imports the kernels (.ssa) when numba runs
+# them, not when the native kernel of a plain network does (.native).
 from .batch import NOT_STARTED, run_batch  # noqa: E402
-from .ssa import (AGENT_CAPACITY, HAZARD_BOUND, INTERRUPTED, MAX_EVENTS,  # noqa: E402
-                  NEGATIVE_COUNT, NONFINITE_PROPENSITY, OK)
-from .continuous import FLUX_NEGATIVE, ODE_FAILURE  # noqa: E402
+from .codes import (AGENT_CAPACITY, FLUX_NEGATIVE, HAZARD_BOUND, INTERRUPTED,  # noqa: E402
+                    MAX_EVENTS, NEGATIVE_COUNT, NONFINITE_PROPENSITY, ODE_FAILURE, OK)
 
 #: What each kernel status code means, for messages and result tables.
 STATUS_TEXT = {

@@ -1,0 +1,311 @@
+"""The kernel of plain networks as native code, loaded and called without importing numba.
+
+Importing numba costs a cold ``stochsyn run`` ~0.12 s of CPU, and loading a kernel from
+numba's cache ~0.06 s more (numba's runtime compiled by LLVM at every start, the cached
+code's bitcode parsed, ``numba.np.arrayobj`` imported), while libroadrunner's whole cold
+start is ~0.12 s (benchmarks/RESULTS.md, issue 18). So for a network of the plain loop
+(:func:`.codes.is_plain`), once numba has compiled or loaded that kernel the normal way,
+the same compiled code is also written to a file beside numba's cache: a native object file
+holding a C-ABI entry (``numba.cfunc``, :mod:`.native_build`) around the very kernel
+:func:`stochsyn.engine.ssa.run_trajectories` (arrays passed as pointers and shapes), with
+numba's runtime functions linked in. A later process loads that file with llvmlite's
+MCJIT alone (``llvmlite.binding``, ~0.02 s to import) and calls it through ``ctypes``,
+which releases the GIL, so the batch runner's threads run it in parallel as they run the
+numba kernel. The machine code is the one numba makes for the kernel (same source, same
+compiler, same options: no ``fastmath``), so a trajectory's bits are the same either way
+(``tests/engine/test_native.py``).
+
+The file is keyed by everything that can change the code or its calling convention
+(:func:`_key`): the engine's code fingerprint (:func:`stochsyn.engine.code_fingerprint`,
+which changes with any code edit of a compiled engine module, :mod:`.native_build`
+included), the numba and llvmlite versions, the Python version, the CPU's name and
+features, and the types of the arguments. Every failure (no file, another key, a file whose
+checksum does not match, a symbol the process cannot provide, an array of another layout)
+gives None, and the runner uses numba as before: the same bits, the old start-up cost.
+
+Nothing is taken from numba but two of its C extension modules, loaded as files without
+importing the ``numba`` package (:func:`_runtime_symbols`): ``_nrt_python`` (the
+reference-counted allocator the kernel's work arrays come from, set up to use Python's raw
+allocator as ``numba.core.runtime.nrt`` sets it up) and ``_helperlib`` (the C math functions
+numba binds, and the helpers of the exception path: a kernel reports problems by status
+codes, so that path is not taken).
+
+Set ``STOCHSYN_NATIVE=0`` to use numba alone (no file read or written).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import hashlib
+import importlib.machinery
+import importlib.util
+import json
+import os
+import re
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+
+#: Version of the files' layout and of the entries' calling convention.
+FORMAT = 1
+#: Stem of the files in the kernel cache folder (``<stem>-<key digest>.o`` and ``.json``).
+STEM = "stochsyn-native-plain"
+
+
+def enabled() -> bool:
+    """Whether the native path may be used (``STOCHSYN_NATIVE`` not ``0``) on this
+    platform (ELF objects: Linux on x86-64 or aarch64)."""
+    return (os.environ.get("STOCHSYN_NATIVE", "1") != "0" and sys.platform.startswith("linux")
+            and sys.maxsize > 2**32)
+
+
+def argument_spec(args):
+    """The calling convention of ``args`` (the kernel's arguments), or None when one of them
+    cannot be passed to the native entry (then numba runs the call).
+
+    Each argument gives ``("a", dtype, ndim)`` for a C-contiguous, aligned, writeable
+    ndarray (numba's type of it is then ``array(dtype, ndim, 'C')``), ``("f",)`` for a
+    Python or NumPy float (float64), ``("i",)`` for a Python or NumPy integer (int64), or
+    ``("n",)`` for None."""
+    spec = []
+    for value in args:
+        if value is None:
+            spec.append(("n",))
+        elif type(value) is np.ndarray:
+            flags = value.flags
+            if not (flags.c_contiguous and flags.aligned and flags.writeable) \
+                    or value.dtype.byteorder not in "=|" or value.dtype.char not in "dqlI":
+                return None
+            spec.append(("a", value.dtype.str, value.ndim))
+        elif isinstance(value, (float, np.floating)) and not isinstance(value, np.float32):
+            spec.append(("f",))
+        elif isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+            spec.append(("i",))
+        else:
+            return None
+    return tuple(spec)
+
+
+def numba_version() -> str | None:
+    """The installed numba's version, read from its ``_version.py`` without importing it
+    (numba's own ``__version__`` when it is imported); None if it cannot be found."""
+    if "numba" in sys.modules:
+        return sys.modules["numba"].__version__
+    folder = _numba_folder()
+    if folder is None:
+        return None
+    try:
+        text = (folder / "_version.py").read_text()
+    except OSError:
+        return None
+    found = re.search(r'"version":\s*"([^"]+)"', text)
+    return found.group(1) if found else None
+
+
+def _numba_folder() -> Path | None:
+    try:
+        spec = importlib.util.find_spec("numba")     # locates the package, imports nothing
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _key(spec, fingerprint: str) -> dict:
+    """What the native code depends on (module docstring)."""
+    import llvmlite
+    import llvmlite.binding as ll
+    return {"format": FORMAT, "engine": fingerprint, "numba": numba_version(),
+            "llvmlite": llvmlite.__version__, "python": sys.version,
+            "platform": sys.platform, "cpu": ll.get_host_cpu_name(),
+            "features": ll.get_host_cpu_features().flatten(),
+            "arguments": [list(kind) for kind in spec]}
+
+
+def file_stem(spec, fingerprint: str) -> str:
+    """``<STEM>-<digest of the key>``: the name of the files of ``spec`` (no suffix)."""
+    text = json.dumps(_key(spec, fingerprint), sort_keys=True)
+    return f"{STEM}-{hashlib.sha256(text.encode()).hexdigest()[:24]}"
+
+
+class NativeKernel:
+    """The loaded entries of one argument spec: ``run(*args)`` as
+    :func:`stochsyn.engine.ssa.run_trajectories` (``args`` of that spec), and
+    ``wait_for_rows(claim, stop_flag, spins)`` as :func:`stochsyn.engine.ssa.wait_for_rows`.
+    """
+
+    def __init__(self, spec, engine, run_address: int, wait_address: int):
+        self.spec = spec
+        self._engine = engine       # owns the machine code: kept as long as this object
+        argtypes = []
+        for kind in spec:
+            if kind[0] == "a":
+                argtypes += [ctypes.c_void_p] + [ctypes.c_int64] * kind[2]
+            elif kind[0] == "f":
+                argtypes.append(ctypes.c_double)
+            elif kind[0] == "i":
+                argtypes.append(ctypes.c_int64)
+        # CFUNCTYPE (not PYFUNCTYPE): ctypes releases the GIL during the call.
+        self._run = ctypes.CFUNCTYPE(ctypes.c_int64, *argtypes)(run_address)
+        self._wait = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64,
+                                      ctypes.c_void_p, ctypes.c_int64,
+                                      ctypes.c_int64)(wait_address)
+
+    def run(self, *args):
+        """Run the kernel on ``args`` (their :func:`argument_spec` must be this one's)."""
+        flat = []
+        for value, kind in zip(args, self.spec):
+            code = kind[0]
+            if code == "a":
+                flat.append(value.ctypes.data)
+                flat.extend(value.shape)
+            elif code == "f":
+                flat.append(value)
+            elif code == "i":
+                flat.append(value)
+        self._run(*flat)
+
+    def wait_for_rows(self, claim, stop_flag, spins) -> bool:
+        """:func:`stochsyn.engine.ssa.wait_for_rows` (int64 arrays of one dimension)."""
+        return bool(self._wait(claim.ctypes.data, len(claim), stop_flag.ctypes.data,
+                               len(stop_flag), int(spins)))
+
+
+_lock = threading.Lock()
+_kernels: dict = {}         # spec -> NativeKernel or None (tried once per process)
+_symbols_ready = False
+_any_loaded = False
+
+
+def loaded() -> bool:
+    """Whether a native kernel is loaded in this process."""
+    return _any_loaded
+
+
+def plain_kernel(args, folder: Path, fingerprint: str | None):
+    """The native kernel for ``args`` from ``folder`` (the kernel cache folder), loaded
+    once per process and argument spec; None when it cannot be used (module docstring)."""
+    global _any_loaded
+    if fingerprint is None or not enabled():
+        return None
+    spec = argument_spec(args)
+    if spec is None:
+        return None
+    try:
+        return _kernels[spec]
+    except KeyError:
+        pass
+    with _lock:
+        if spec not in _kernels:
+            try:
+                _kernels[spec] = _load(spec, folder, fingerprint)
+            except Exception:       # noqa: BLE001 - any failure: numba runs it instead
+                _kernels[spec] = None
+            _any_loaded = _any_loaded or _kernels[spec] is not None
+        return _kernels[spec]
+
+
+def _load(spec, folder: Path, fingerprint: str):
+    stem = folder / file_stem(spec, fingerprint)
+    try:
+        meta = json.loads(stem.with_suffix(".json").read_text())
+        code = stem.with_suffix(".o").read_bytes()
+    except (OSError, ValueError):
+        return None
+    if (meta.get("key") != json.loads(json.dumps(_key(spec, fingerprint)))
+            or meta.get("sha256") != hashlib.sha256(code).hexdigest()):
+        return None     # another key (a digest collision) or a damaged file
+    import llvmlite.binding as ll
+    ll.initialize_native_target()
+    ll.initialize_native_asmprinter()
+    machine = ll.Target.from_default_triple().create_target_machine()
+    module = ll.parse_assembly("")
+    module.triple = ll.get_process_triple()
+    # (Creating the engine makes the process's own symbols, the C library's and Python's,
+    # visible to LLVM's lookup.)
+    engine = ll.create_mcjit_compiler(module, machine)
+    if not _runtime_symbols(ll, meta["undefined"]):
+        return None     # LLVM would abort on a symbol it cannot resolve: never try
+    engine.add_object_file(ll.ObjectFileRef.from_data(code))
+    engine.finalize_object()
+    run = engine.get_function_address(meta["run"])
+    wait = engine.get_function_address(meta["wait"])
+    if not (run and wait):
+        return None
+    return NativeKernel(spec, engine, run, wait)
+
+
+def _extension(path: str, name: str):
+    """A C extension module loaded from ``path`` under ``name``, not registered in
+    ``sys.modules`` and without importing its package (for numba's: no ``numba``)."""
+    loader = importlib.machinery.ExtensionFileLoader(name, path)
+    return loader.create_module(importlib.util.spec_from_loader(name, loader))
+
+
+def _runtime_symbols(ll, undefined) -> bool:
+    """Give LLVM the addresses of the symbols the native code needs from numba's C
+    extensions (as ``numba.core.runtime.nrt`` and ``numba.core.base`` give them), and say
+    whether every one of ``undefined`` can then be resolved."""
+    global _symbols_ready
+    if not _symbols_ready:
+        folder = _numba_folder()
+        nrt_files = glob.glob(str(folder / "core" / "runtime" / "_nrt_python*.so"))
+        helper_files = glob.glob(str(folder / "_helperlib*.so"))
+        if len(nrt_files) != 1 or len(helper_files) != 1:
+            return False
+        # The same files numba loads: the operating system maps each once, so numba,
+        # if it is imported later, shares the allocator state set up here.
+        nrt = _extension(nrt_files[0], "_nrt_python")
+        helper = _extension(helper_files[0], "_helperlib")
+        nrt.memsys_use_cpython_allocator()      # as numba.core.runtime.nrt does on import
+        for name, address in nrt.c_helpers.items():
+            ll.add_symbol(name if name.startswith("_") else "NRT_" + name, address)
+        for name, address in helper.c_helpers.items():
+            ll.add_symbol("numba_" + name, address)
+        # numba binds the C math functions to the C library its helper module links to
+        # (numba.core.externals): the same functions the kernel calls under numba.
+        for name in undefined:
+            if name in helper.c_helpers:
+                ll.add_symbol(name, helper.c_helpers[name])
+        ll.add_symbol("_Py_NoneStruct", id(None))
+        import builtins
+        for value in vars(builtins).values():
+            if isinstance(value, type) and issubclass(value, BaseException):
+                ll.add_symbol(f"PyExc_{value.__name__}", id(value))
+        _symbols_ready = True
+    return all(ll.address_of_symbol(name) for name in undefined)
+
+
+def save_plain(run_trajectories, wait_for_rows, args, folder: Path, fingerprint) -> bool:
+    """Write the native kernel for ``args`` to ``folder`` unless it is there (numba has just
+    run ``run_trajectories`` on ``args``: it is compiled or loaded). Best effort: False
+    when nothing was written (no spec for these arguments, a read-only folder, an error)."""
+    if fingerprint is None or not enabled():
+        return False
+    spec = argument_spec(args)
+    if spec is None:
+        return False
+    stem = folder / file_stem(spec, fingerprint)
+    if stem.with_suffix(".json").exists():
+        return False
+    try:
+        from .native_build import build
+        code, meta = build(run_trajectories, wait_for_rows, spec)
+        meta["key"] = _key(spec, fingerprint)
+        meta["sha256"] = hashlib.sha256(code).hexdigest()
+        folder.mkdir(parents=True, exist_ok=True)
+        for suffix, data in ((".o", code), (".json", json.dumps(meta).encode())):
+            partial = stem.with_suffix(f"{suffix}.{os.getpid()}.tmp")
+            partial.write_bytes(data)
+            os.replace(partial, stem.with_suffix(suffix))      # the .json last
+    except Exception:       # noqa: BLE001 - the numba path works without it
+        return False
+    return True
+
+
+__all__ = ["NativeKernel", "argument_spec", "enabled", "numba_version", "plain_kernel",
+           "save_plain"]
