@@ -48,7 +48,8 @@ import numpy as np
 
 from ..network import PackedNetwork, pack
 
-from . import engine_fingerprint, kernel_cache_folder, native
+from . import native
+from .kernel_cache import engine_fingerprint, kernel_cache_folder
 from .codes import CLAIM_BUDGET, CLAIM_NEXT, new_claim
 
 #: Seconds between two calls of ``poll`` while a batch runs.
@@ -196,6 +197,11 @@ def load_from_cache(dispatcher, args) -> bool:
     return load(dispatcher, args)
 
 
+def _kernel_folder():
+    """The folder of numba's kernel cache, where the native kernels are kept too."""
+    return kernel_cache_folder(os.path.dirname(__file__))
+
+
 def _kernels(mode: str, args):
     """(run, wait): the kernel and :func:`stochsyn.engine.ssa.wait_for_rows` for a batch
     of ``mode`` with the kernel's ``args``.
@@ -206,16 +212,16 @@ def _kernels(mode: str, args):
     missing (once per machine, engine version and argument types; it costs numba a
     compilation of two small entries and LLVM a code generation of the kernel:
     benchmarks/RESULTS.md)."""
-    folder = kernel_cache_folder(os.path.dirname(__file__))
     if mode == PLAIN and not _numba_holds(PLAIN):
-        kernel = native.plain_kernel(args, folder, engine_fingerprint())
-        if kernel is not None:
-            return kernel.run, kernel.wait_for_rows
+        found = native.plain_kernel(args, _kernel_folder, engine_fingerprint())
+        if found is not None:
+            kernel, bound = found
+            return lambda *_: kernel.run(bound), kernel.wait_for_rows
     from .ssa import run_trajectories, wait_for_rows
     if not _numba_holds(mode):
         load_from_cache(run_trajectories, args)     # (else the first call loads it)
         if mode == PLAIN:
-            native.save_plain(run_trajectories, wait_for_rows, args, folder,
+            native.save_plain(run_trajectories, wait_for_rows, args, _kernel_folder(),
                               engine_fingerprint())
 
     def wait_loaded(claim, stop_flag, spins):

@@ -16,7 +16,7 @@ compiler, same options: no ``fastmath``), so a trajectory's bits are the same ei
 (``tests/engine/test_native.py``).
 
 The file is keyed by everything that can change the code or its calling convention
-(:func:`_key`): the engine's code fingerprint (:func:`stochsyn.engine.code_fingerprint`,
+(:func:`_key`): the engine's code fingerprint (:func:`.kernel_cache.code_fingerprint`,
 which changes with any code edit of a compiled engine module, :mod:`.native_build`
 included), the numba and llvmlite versions, the Python version, the CPU's name and
 features, and the types of the arguments. Every failure (no file, another key, a file whose
@@ -56,31 +56,37 @@ STEM = "stochsyn-native-plain"
 
 
 def enabled() -> bool:
-    """Whether the native path may be used (``STOCHSYN_NATIVE`` not ``0``) on this
-    platform (ELF objects: Linux on x86-64 or aarch64)."""
+    """Whether the native path may be used (``STOCHSYN_NATIVE`` not ``0``) here: CPython
+    (an object's ``id`` is its address) on 64-bit Linux (ELF objects)."""
     return (os.environ.get("STOCHSYN_NATIVE", "1") != "0" and sys.platform.startswith("linux")
-            and sys.maxsize > 2**32)
+            and sys.maxsize > 2**32 and sys.implementation.name == "cpython")
+
+
+#: dtypes of the arrays the kernel takes (numba types each as its own dtype).
+_ARRAY_TYPES = {"<f8": 8, "<i8": 8, "<u4": 4}
 
 
 def argument_spec(args):
     """The calling convention of ``args`` (the kernel's arguments), or None when one of them
     cannot be passed to the native entry (then numba runs the call).
 
-    Each argument gives ``("a", dtype, ndim)`` for a C-contiguous, aligned, writeable
-    ndarray (numba's type of it is then ``array(dtype, ndim, 'C')``), ``("f",)`` for a
-    Python or NumPy float (float64), ``("i",)`` for a Python or NumPy integer (int64), or
-    ``("n",)`` for None."""
+    Each argument gives ``("a", typestr, ndim)`` for a C-contiguous, aligned, writeable
+    little-endian float64, int64 or uint32 ndarray (numba's type of it is then
+    ``array(dtype, ndim, 'C')``), ``("f",)`` for a Python or NumPy float (float64),
+    ``("i",)`` for a Python or NumPy integer (int64), or ``("n",)`` for None."""
     spec = []
     for value in args:
         if value is None:
             spec.append(("n",))
         elif type(value) is np.ndarray:
-            flags = value.flags
-            if not (flags.c_contiguous and flags.aligned and flags.writeable) \
-                    or value.dtype.byteorder not in "=|" or value.dtype.char not in "dqlI":
+            interface = value.__array_interface__
+            typestr = interface["typestr"]
+            address, readonly = interface["data"]
+            if (readonly or interface["strides"] is not None or typestr not in _ARRAY_TYPES
+                    or address % _ARRAY_TYPES[typestr]):
                 return None
-            spec.append(("a", value.dtype.str, value.ndim))
-        elif isinstance(value, (float, np.floating)) and not isinstance(value, np.float32):
+            spec.append(("a", typestr, len(interface["shape"])))
+        elif isinstance(value, (float, np.float64)):
             spec.append(("f",))
         elif isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
             spec.append(("i",))
@@ -120,6 +126,7 @@ def _key(spec, fingerprint: str) -> dict:
     import llvmlite
     import llvmlite.binding as ll
     return {"format": FORMAT, "engine": fingerprint, "numba": numba_version(),
+            "numpy": np.__version__, "implementation": sys.implementation.name,
             "llvmlite": llvmlite.__version__, "python": sys.version,
             "platform": sys.platform, "cpu": ll.get_host_cpu_name(),
             "features": ll.get_host_cpu_features().flatten(),
@@ -133,21 +140,22 @@ def file_stem(spec, fingerprint: str) -> str:
 
 
 class NativeKernel:
-    """The loaded entries of one argument spec: ``run(*args)`` as
-    :func:`stochsyn.engine.ssa.run_trajectories` (``args`` of that spec), and
-    ``wait_for_rows(claim, stop_flag, spins)`` as :func:`stochsyn.engine.ssa.wait_for_rows`.
-    """
+    """The loaded entries of one argument spec (:func:`argument_spec`):
+    :meth:`bind` the kernel's arguments, then ``run(bound)`` as
+    :func:`stochsyn.engine.ssa.run_trajectories` on them, and ``wait_for_rows(claim,
+    stop_flag, spins)`` as :func:`stochsyn.engine.ssa.wait_for_rows`."""
 
     def __init__(self, spec, engine, run_address: int, wait_address: int):
         self.spec = spec
         self._engine = engine       # owns the machine code: kept as long as this object
-        argtypes = []
-        for kind in spec:
-            if kind[0] == "a":
-                argtypes += [ctypes.c_void_p] + [ctypes.c_int64] * kind[2]
-            elif kind[0] == "f":
+        self._codes = tuple(kind[0] for kind in spec)
+        argtypes = [ctypes.c_int64, ctypes.c_int64]          # check, id(numpy.ndarray)
+        for code in self._codes:
+            if code == "a":
+                argtypes.append(ctypes.c_void_p)             # the array object's address
+            elif code == "f":
                 argtypes.append(ctypes.c_double)
-            elif kind[0] == "i":
+            elif code == "i":
                 argtypes.append(ctypes.c_int64)
         # CFUNCTYPE (not PYFUNCTYPE): ctypes releases the GIL during the call.
         self._run = ctypes.CFUNCTYPE(ctypes.c_int64, *argtypes)(run_address)
@@ -155,19 +163,39 @@ class NativeKernel:
                                       ctypes.c_void_p, ctypes.c_int64,
                                       ctypes.c_int64)(wait_address)
 
-    def run(self, *args):
-        """Run the kernel on ``args`` (their :func:`argument_spec` must be this one's)."""
-        flat = []
-        for value, kind in zip(args, self.spec):
-            code = kind[0]
+    def bind(self, args):
+        """The entry's arguments for the kernel's ``args`` (each array as the address of
+        its object: the entry reads numpy's array structure and checks its type, dtype,
+        dimensions and flags itself), or None if ``args`` are not of this kernel's spec.
+        The arrays must stay alive while the entry runs (the caller holds ``args``)."""
+        if len(args) != len(self._codes):
+            return None
+        bound = [0, id(np.ndarray)]
+        append = bound.append
+        for value, code in zip(args, self._codes):
             if code == "a":
-                flat.append(value.ctypes.data)
-                flat.extend(value.shape)
+                append(id(value))       # (the object's address, in CPython)
+            elif code == "n":
+                if value is not None:
+                    return None
             elif code == "f":
-                flat.append(value)
-            elif code == "i":
-                flat.append(value)
-        self._run(*flat)
+                if not isinstance(value, (float, np.float64)):
+                    return None
+                append(value)
+            else:
+                if (not isinstance(value, (int, np.integer))
+                        or isinstance(value, (bool, np.bool_))):
+                    return None
+                append(value)
+        bound[0] = 1
+        if self._run(*bound) != 0:      # the arrays' checks alone
+            return None
+        bound[0] = 0
+        return bound
+
+    def run(self, bound) -> None:
+        """Run the kernel on arguments :meth:`bind` gave (the arrays must still be alive)."""
+        self._run(*bound)
 
     def wait_for_rows(self, claim, stop_flag, spins) -> bool:
         """:func:`stochsyn.engine.ssa.wait_for_rows` (int64 arrays of one dimension)."""
@@ -186,27 +214,36 @@ def loaded() -> bool:
     return _any_loaded
 
 
-def plain_kernel(args, folder: Path, fingerprint: str | None):
-    """The native kernel for ``args`` from ``folder`` (the kernel cache folder), loaded
-    once per process and argument spec; None when it cannot be used (module docstring)."""
-    global _any_loaded
+_last: NativeKernel | None = None        # the kernel used last (nearly always the next)
+
+
+def plain_kernel(args, folder, fingerprint: str | None):
+    """(kernel, bound arguments) of the native kernel for ``args``, loaded from ``folder()``
+    (a function giving the kernel cache folder, asked only when a file is loaded) once per
+    process and argument spec; None when it cannot be used (module docstring)."""
+    global _any_loaded, _last
+    last = _last
+    if last is not None:
+        bound = last.bind(args)
+        if bound is not None:
+            return last, bound
     if fingerprint is None or not enabled():
         return None
     spec = argument_spec(args)
     if spec is None:
         return None
-    try:
-        return _kernels[spec]
-    except KeyError:
-        pass
     with _lock:
         if spec not in _kernels:
             try:
-                _kernels[spec] = _load(spec, folder, fingerprint)
+                _kernels[spec] = _load(spec, folder(), fingerprint)
             except Exception:       # noqa: BLE001 - any failure: numba runs it instead
                 _kernels[spec] = None
             _any_loaded = _any_loaded or _kernels[spec] is not None
-        return _kernels[spec]
+        kernel = _kernels[spec]
+    if kernel is None:
+        return None
+    _last = kernel
+    return kernel, kernel.bind(args)
 
 
 def _load(spec, folder: Path, fingerprint: str):

@@ -75,6 +75,7 @@ def _run(monkeypatch, how, threads, n=400, folder=None):
 
         patch.setattr(native.NativeKernel, "run", counted)
         patch.setattr(native, "_kernels", {})        # nothing loaded yet in this "process"
+        patch.setattr(native, "_last", None)
         if how == "native":      # as in a process where numba has not loaded the kernel
             numba_holds = batch._numba_holds
             patch.setattr(batch, "_numba_holds",
@@ -84,6 +85,11 @@ def _run(monkeypatch, how, threads, n=400, folder=None):
         if folder is not None:
             patch.setattr(batch, "kernel_cache_folder", lambda _: folder)
         ens = ss.simulate(ss.load_model(DIMERISATION), 20.0, n, seed=11, n_threads=threads)
+        # A worker may still be returning (run_batch does not wait for a worker that has
+        # nothing left to claim): wait for it, so it counts here and not in the next run.
+        if batch._pool is not None:
+            batch._pool.shutdown(wait=True)
+            batch._forget_pool()
     return ens, len(calls), len(set(calls))
 
 
@@ -92,13 +98,29 @@ def test_the_native_kernel_gives_the_bits_of_numbas(plain_args, monkeypatch, thr
     by_numba, native_calls, _ = _run(monkeypatch, "numba", threads)
     assert native_calls == 0
     by_native, native_calls, callers = _run(monkeypatch, "native", threads)
-    # (with 2 threads the batch is shared: the calling thread's pilot, then the workers)
-    assert native_calls > 0 and (callers == 1 if threads == 1 else callers >= 2)
+    # With 2 threads the batch is shared: the calling thread's pilot, then it claims rows
+    # alongside a worker (whose call may come after the batch is done, on a busy machine:
+    # how many threads ran rows is not asserted here).
+    assert native_calls >= threads and callers <= threads
     assert by_numba.n_events.min() > 0
     np.testing.assert_array_equal(by_native.counts, by_numba.counts)
     np.testing.assert_array_equal(by_native.firings, by_numba.firings)
     np.testing.assert_array_equal(by_native.n_events, by_numba.n_events)
     np.testing.assert_array_equal(by_native.status, by_numba.status)
+
+
+def test_two_workers_run_the_native_kernel_at_once_with_the_bits_of_one_thread(
+        plain_args, monkeypatch):
+    """A batch worth more than the calling thread shares (batch.INLINE_WORK per thread)
+    goes to two workers after the calling thread's pilot: the kernel is called from the
+    calling thread and from the pool (ctypes releases the GIL, so the workers run at once
+    when the machine has two cores free), and the bits are those of one thread."""
+    one, _, _ = _run(monkeypatch, "native", 1, n=4000)
+    two, native_calls, callers = _run(monkeypatch, "native", 2, n=4000)
+    assert callers >= 2      # (the ensemble runs it in blocks: a pilot and workers each)
+    np.testing.assert_array_equal(two.counts, one.counts)
+    np.testing.assert_array_equal(two.firings, one.firings)
+    np.testing.assert_array_equal(two.n_events, one.n_events)
 
 
 def test_a_cold_process_runs_the_native_kernel_without_importing_numba(plain_args,
@@ -171,7 +193,17 @@ def test_a_missing_symbol_or_another_key_is_never_loaded(plain_args, tmp_path):
     assert native._load(spec, tmp_path, engine_fingerprint()) is None
 
 
-def test_arguments_of_another_layout_go_to_numba():
+def test_arguments_of_another_layout_go_to_numba(plain_args):
+    args, stem = plain_args
+    kernel = native._load(native.argument_spec(args), stem.parent, engine_fingerprint())
+    assert kernel.bind(args) is not None
+    for k, value in enumerate(args):        # bind refuses what argument_spec refuses
+        if isinstance(value, np.ndarray) and value.ndim == 2 and value.size:
+            other = list(args)
+            other[k] = np.zeros((value.shape[1], 2 * value.shape[0] + 1), value.dtype)[:, 1:]
+            assert native.argument_spec(other) is None and kernel.bind(other) is None, k
+            other[k] = value.astype(np.int32) if value.dtype == np.float64 else value * 1.0
+            assert kernel.bind(other) is None, k
     a = np.zeros((4, 3))
     assert native.argument_spec((a, 1.0, 2, None)) == (("a", "<f8", 2), ("f",), ("i",),
                                                          ("n",))
