@@ -39,6 +39,7 @@ needs no OpenMP/TBB threading layer.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -183,6 +184,13 @@ def max_threads() -> int:
     numba = sys.modules.get("numba")
     if numba is not None:
         return int(numba.config.NUMBA_NUM_THREADS)
+    return _numba_default_threads()
+
+
+@functools.cache
+def _numba_default_threads() -> int:
+    """numba's ``NUMBA_NUM_THREADS`` as numba computes it when imported (numba reads it
+    once too; asking the system at every call cost a one-trajectory call ~5 µs)."""
     if os.environ.get("NUMBA_NUM_THREADS"):
         return int(os.environ["NUMBA_NUM_THREADS"])
     try:
@@ -216,7 +224,19 @@ def _kernels(mode: str, args):
         found = native.plain_kernel(args, _kernel_folder, engine_fingerprint())
         if found is not None:
             kernel, bound = found
-            return lambda *_: kernel.run(bound), kernel.wait_for_rows
+
+            def run_native(*args):
+                # The entry checks every array (dtype, dimensions, flags) before it runs a
+                # row, and refuses with nothing done: numba runs the call then.
+                if not kernel.run(bound):
+                    _numba_kernels(mode, args)[0](*args)
+
+            return run_native, kernel.wait_for_rows
+    return _numba_kernels(mode, args)
+
+
+def _numba_kernels(mode: str, args):
+    """(run, wait) of numba (:func:`_kernels`)."""
     from .ssa import run_trajectories, wait_for_rows
     if not _numba_holds(mode):
         load_from_cache(run_trajectories, args)     # (else the first call loads it)

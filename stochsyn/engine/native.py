@@ -166,8 +166,9 @@ class NativeKernel:
     def bind(self, args):
         """The entry's arguments for the kernel's ``args`` (each array as the address of
         its object: the entry reads numpy's array structure and checks its type, dtype,
-        dimensions and flags itself), or None if ``args`` are not of this kernel's spec.
-        The arrays must stay alive while the entry runs (the caller holds ``args``)."""
+        dimensions and flags itself, when it runs), or None if a scalar or a None of
+        ``args`` does not fit this kernel's spec. The arrays must stay alive while the
+        entry runs (the caller holds ``args``)."""
         if len(args) != len(self._codes):
             return None
         bound = [0, id(np.ndarray)]
@@ -179,23 +180,27 @@ class NativeKernel:
                 if value is not None:
                     return None
             elif code == "f":
-                if not isinstance(value, (float, np.float64)):
+                if not isinstance(value, float):        # (np.float64 is a float)
                     return None
                 append(value)
             else:
-                if (not isinstance(value, (int, np.integer))
-                        or isinstance(value, (bool, np.bool_))):
+                if type(value) is not int and not isinstance(value, np.integer):
                     return None
                 append(value)
-        bound[0] = 1
-        if self._run(*bound) != 0:      # the arrays' checks alone
-            return None
-        bound[0] = 0
         return bound
 
-    def run(self, bound) -> None:
-        """Run the kernel on arguments :meth:`bind` gave (the arrays must still be alive)."""
-        self._run(*bound)
+    def run(self, bound) -> bool:
+        """Run the kernel on arguments :meth:`bind` gave (the arrays must still be alive);
+        False, with nothing run, if an array is not of the spec."""
+        return self._run(*bound) == 0
+
+    def fits(self, bound) -> bool:
+        """Whether the arrays of ``bound`` are of the spec (the entry's checks alone)."""
+        bound[0] = 1
+        try:
+            return self._run(*bound) == 0
+        finally:
+            bound[0] = 0
 
     def wait_for_rows(self, claim, stop_flag, spins) -> bool:
         """:func:`stochsyn.engine.ssa.wait_for_rows` (int64 arrays of one dimension)."""
@@ -243,7 +248,8 @@ def plain_kernel(args, folder, fingerprint: str | None):
     if kernel is None:
         return None
     _last = kernel
-    return kernel, kernel.bind(args)
+    bound = kernel.bind(args)
+    return None if bound is None or not kernel.fits(bound) else (kernel, bound)
 
 
 def _load(spec, folder: Path, fingerprint: str):

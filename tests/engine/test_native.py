@@ -193,17 +193,34 @@ def test_a_missing_symbol_or_another_key_is_never_loaded(plain_args, tmp_path):
     assert native._load(spec, tmp_path, engine_fingerprint()) is None
 
 
-def test_arguments_of_another_layout_go_to_numba(plain_args):
+def test_arguments_of_another_layout_go_to_numba(plain_args, monkeypatch):
+    """argument_spec (the file's key) and the entry's own checks of numpy's array
+    structure refuse the same arrays; a refused call runs on numba, with its bits."""
     args, stem = plain_args
     kernel = native._load(native.argument_spec(args), stem.parent, engine_fingerprint())
-    assert kernel.bind(args) is not None
-    for k, value in enumerate(args):        # bind refuses what argument_spec refuses
+    assert kernel.fits(kernel.bind(args))
+    for k, value in enumerate(args):
         if isinstance(value, np.ndarray) and value.ndim == 2 and value.size:
             other = list(args)
             other[k] = np.zeros((value.shape[1], 2 * value.shape[0] + 1), value.dtype)[:, 1:]
-            assert native.argument_spec(other) is None and kernel.bind(other) is None, k
+            assert native.argument_spec(other) is None, k          # not C-contiguous
+            assert not kernel.fits(kernel.bind(other)), k
             other[k] = value.astype(np.int32) if value.dtype == np.float64 else value * 1.0
-            assert kernel.bind(other) is None, k
+            assert native.argument_spec(other) != native.argument_spec(args), k
+            assert not kernel.fits(kernel.bind(other)), k          # another dtype
+            other[k] = value.copy()
+            other[k].flags.writeable = False
+            assert native.argument_spec(other) is None, k
+            assert not kernel.fits(kernel.bind(other)), k          # read-only
+            other[k] = value.reshape(-1)
+            assert not kernel.fits(kernel.bind(other)), k          # another ndim
+    # a call whose arrays the entry refuses is run by numba: the same bits
+    expected = _run(monkeypatch, "numba", 1)[0]
+    with monkeypatch.context() as patch:
+        patch.setattr(native.NativeKernel, "fits", lambda self, bound: True)
+        patch.setattr(native.NativeKernel, "run", lambda self, bound: False)
+        refused = _run(monkeypatch, "native", 1)[0]
+    np.testing.assert_array_equal(refused.counts, expected.counts)
     a = np.zeros((4, 3))
     assert native.argument_spec((a, 1.0, 2, None)) == (("a", "<f8", 2), ("f",), ("i",),
                                                          ("n",))
