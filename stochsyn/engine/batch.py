@@ -152,18 +152,32 @@ def mode_loaded(mode: str) -> bool:
     return _numba_holds(mode) or (mode == PLAIN and native.loaded())
 
 
+#: mode -> how many versions of the kernel numba held when :func:`_numba_holds` last found
+#: none of that mode: asked again only when numba holds more (it never drops one). A plain
+#: network run natively while numba holds the exact mode's kernel would otherwise have
+#: numba's list compared on every call (~8 µs, twice a call).
+_versions_without: dict = {}
+
+
 def _numba_holds(mode: str) -> bool:
     """Whether numba holds the kernel of ``mode`` (memo: :data:`_modes_found_loaded`)."""
     if mode in _modes_found_loaded:
         return True
-    ssa = sys.modules.get(f"{__package__}.ssa")
+    ssa = sys.modules.get(_SSA)
     if ssa is None:         # the kernels are not imported: numba holds none of them
         return False
-    if any(_mode_of(signature) == mode        # (a stand-in has none)
+    versions = getattr(ssa.run_trajectories, "overloads", None)   # (a stand-in has none)
+    if versions is None or _versions_without.get(mode) == len(versions):
+        return False
+    if any(_mode_of(signature) == mode
            for signature in getattr(ssa.run_trajectories, "signatures", ())):
         _modes_found_loaded.add(mode)
         return True
+    _versions_without[mode] = len(versions)
     return False
+
+
+_SSA = f"{__package__}.ssa"
 
 
 def default_threads() -> int:

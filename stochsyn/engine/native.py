@@ -149,6 +149,12 @@ class NativeKernel:
         self.spec = spec
         self._engine = engine       # owns the machine code: kept as long as this object
         self._codes = tuple(kind[0] for kind in spec)
+        self._passed = tuple((k, code == "a") for k, code in enumerate(self._codes)
+                             if code != "n")
+        self._none_slots = tuple(k for k, code in enumerate(self._codes) if code == "n")
+        self._float_slots = tuple(k for k, code in enumerate(self._codes) if code == "f")
+        self._int_slots = tuple(k for k, code in enumerate(self._codes) if code == "i")
+        self._ndarray = id(np.ndarray)
         argtypes = [ctypes.c_int64, ctypes.c_int64]          # check, id(numpy.ndarray)
         for code in self._codes:
             if code == "a":
@@ -171,23 +177,19 @@ class NativeKernel:
         entry runs (the caller holds ``args``)."""
         if len(args) != len(self._codes):
             return None
-        bound = [0, id(np.ndarray)]
-        append = bound.append
-        for value, code in zip(args, self._codes):
-            if code == "a":
-                append(id(value))       # (the object's address, in CPython)
-            elif code == "n":
-                if value is not None:
-                    return None
-            elif code == "f":
-                if not isinstance(value, float):        # (np.float64 is a float)
-                    return None
-                append(value)
-            else:
-                if type(value) is not int and not isinstance(value, np.integer):
-                    return None
-                append(value)
-        return bound
+        for k in self._none_slots:
+            if args[k] is not None:
+                return None
+        for k in self._float_slots:
+            if not isinstance(args[k], float):          # (np.float64 is a float)
+                return None
+        for k in self._int_slots:
+            value = args[k]
+            if type(value) is not int and not isinstance(value, np.integer):
+                return None
+        # (an array as its object's address, in CPython; a scalar as itself)
+        return [0, self._ndarray] + [id(args[k]) if is_array else args[k]
+                                     for k, is_array in self._passed]
 
     def run(self, bound) -> bool:
         """Run the kernel on arguments :meth:`bind` gave (the arrays must still be alive);
