@@ -251,19 +251,24 @@ def _kernels(mode: str, args):
 
 def _numba_kernels(mode: str, args):
     """(run, wait) of numba (:func:`_kernels`)."""
-    from .ssa import run_trajectories, wait_for_rows
+    ssa = sys.modules.get(_SSA)
+    if ssa is None:
+        from . import ssa
+    run_trajectories = ssa.run_trajectories
     if not _numba_holds(mode):
         load_from_cache(run_trajectories, args)     # (else the first call loads it)
         if mode == PLAIN:
-            native.save_plain(run_trajectories, wait_for_rows, args, _kernel_folder(),
+            native.save_plain(run_trajectories, ssa.wait_for_rows, args, _kernel_folder(),
                               engine_fingerprint())
+    return run_trajectories, _wait_for_rows
 
-    def wait_loaded(claim, stop_flag, spins):
-        if not wait_for_rows.signatures:    # (loaded as the kernel is: no registries)
-            load_from_cache(wait_for_rows, (claim, stop_flag, spins))
-        return wait_for_rows(claim, stop_flag, spins)
 
-    return run_trajectories, wait_loaded
+def _wait_for_rows(claim, stop_flag, spins):
+    """:func:`stochsyn.engine.ssa.wait_for_rows`, loaded as the kernel is (no registries)."""
+    wait_for_rows = sys.modules[_SSA].wait_for_rows
+    if not wait_for_rows.signatures:
+        load_from_cache(wait_for_rows, (claim, stop_flag, spins))
+    return wait_for_rows(claim, stop_flag, spins)
 
 
 def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, record_idx,
