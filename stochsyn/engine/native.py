@@ -101,14 +101,18 @@ def numba_version() -> str | None:
     if "numba" in sys.modules:
         return sys.modules["numba"].__version__
     folder = _numba_folder()
-    if folder is None:
-        return None
     try:
-        text = (folder / "_version.py").read_text()
+        text = (folder / "_version.py").read_text() if folder is not None else ""
     except OSError:
-        return None
+        text = ""
     found = re.search(r'"version":\s*"([^"]+)"', text)
-    return found.group(1) if found else None
+    if found:
+        return found.group(1)
+    try:                            # (slower: ~10 ms; an install without versioneer's file)
+        from importlib.metadata import version
+        return version("numba")
+    except Exception:       # noqa: BLE001 - not installed as a distribution
+        return None
 
 
 def _numba_folder() -> Path | None:
@@ -328,26 +332,41 @@ def _runtime_symbols(ll, undefined) -> bool:
 def save_plain(run_trajectories, wait_for_rows, args, folder: Path, fingerprint) -> bool:
     """Write the native kernel for ``args`` to ``folder`` unless it is there (numba has just
     run ``run_trajectories`` on ``args``: it is compiled or loaded). Best effort: False
-    when nothing was written (no spec for these arguments, a read-only folder, an error)."""
+    when nothing was written (no spec for these arguments, a folder this process cannot
+    write to, an error). A build that failed leaves a ``.failed`` file with the error, so
+    that later processes do not pay for another attempt (it goes with the cache: an
+    engine edit or ``rm`` of the folder's ``stochsyn-native-*`` files retries)."""
     if fingerprint is None or not enabled():
         return False
     spec = argument_spec(args)
     if spec is None:
         return False
     stem = folder / file_stem(spec, fingerprint)
-    if stem.with_suffix(".json").exists():
+    if stem.with_suffix(".json").exists() or stem.with_suffix(".failed").exists():
         return False
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    if not os.access(folder, os.W_OK):
+        return False        # (checked first: a build costs seconds)
     try:
         from .native_build import build
         code, meta = build(run_trajectories, wait_for_rows, spec)
         meta["key"] = _key(spec, fingerprint)
         meta["sha256"] = hashlib.sha256(code).hexdigest()
-        folder.mkdir(parents=True, exist_ok=True)
+    except Exception as error:       # noqa: BLE001 - the numba path works without it
+        try:
+            stem.with_suffix(".failed").write_text(f"{type(error).__name__}: {error}\n")
+        except OSError:
+            pass
+        return False
+    try:
         for suffix, data in ((".o", code), (".json", json.dumps(meta).encode())):
             partial = stem.with_suffix(f"{suffix}.{os.getpid()}.tmp")
             partial.write_bytes(data)
             os.replace(partial, stem.with_suffix(suffix))      # the .json last
-    except Exception:       # noqa: BLE001 - the numba path works without it
+    except OSError:
         return False
     return True
 

@@ -231,3 +231,30 @@ def test_arguments_of_another_layout_go_to_numba(plain_args, monkeypatch):
     assert native.argument_spec((np.zeros(3, np.float32),)) is None
     assert native.argument_spec((True,)) is None
     assert native.argument_spec(("text",)) is None
+
+
+def test_a_failed_build_is_not_retried_by_every_process(plain_args, monkeypatch, tmp_path):
+    """A build that raises leaves a .failed file (with the error) and no kernel; the next
+    save does not build again; a folder that cannot be written is not built for."""
+    import stochsyn.engine.native_build as native_build
+    args, _ = plain_args
+    builds = []
+
+    def failing(*a):
+        builds.append(1)
+        raise RuntimeError("numba's internals changed")
+
+    monkeypatch.setattr(native_build, "build", failing)
+    fingerprint = engine_fingerprint()
+    assert not native.save_plain(ssa.run_trajectories, ssa.wait_for_rows, args, tmp_path,
+                                 fingerprint)
+    stem = tmp_path / native.file_stem(native.argument_spec(args), fingerprint)
+    assert "internals changed" in stem.with_suffix(".failed").read_text()
+    assert not stem.with_suffix(".json").exists()
+    assert not native.save_plain(ssa.run_trajectories, ssa.wait_for_rows, args, tmp_path,
+                                 fingerprint)
+    assert builds == [1]
+    monkeypatch.setattr(native.os, "access", lambda path, mode: False)
+    assert not native.save_plain(ssa.run_trajectories, ssa.wait_for_rows, args,
+                                 tmp_path / "other", fingerprint)
+    assert builds == [1]
