@@ -30,6 +30,11 @@ error from ``poll``) it sets the kernel's stop flag, which every running traject
 every few thousand events, waits for the workers to return (well under a second) and
 re-raises.
 
+A plain network (``plain=True``) runs on the native kernel of :mod:`.native` when its
+file is there and this process's numba does not hold that kernel already: the same machine
+code, called through ctypes (which releases the GIL too), without importing numba
+(:func:`_kernels`); the kernels of :mod:`.ssa` are imported only when numba runs one.
+
 Why not numba's ``prange``: a ``parallel=True`` kernel loaded from numba's on-disk cache
 ran 5–15 % slower on one thread than the same kernel freshly compiled (numba issue 8085;
 measured on the receptor network, benchmarks/RESULTS.md), while recompiling it in every
