@@ -17,15 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
-import numba
 import numpy as np
 
 from . import dataset as ds
 from . import limits
 from ._version import __version__
 from .engine import INTERRUPTED, NOT_STARTED, OK, STATUS_TEXT, run_batch
-from .engine.batch import kernel_mode, mode_loaded
-from .engine.rng import entropy_words, new_root_seed
+from .engine.batch import default_threads, kernel_mode, max_threads, mode_loaded
+from .engine.codes import is_plain
+from .engine.native import numba_version
+from .engine.seeds import entropy_words, new_root_seed
 from .limits import LimitError
 from .model.errors import ModelError, shorten
 from .model.model import Model
@@ -244,7 +245,7 @@ def _versions() -> dict:
     return {
         "seeding": "trajectory i draws from numpy SeedSequence(seed, spawn_key=(i,)) -> PCG64",
         "numpy_version": np.__version__,
-        "numba_version": numba.__version__,
+        "numba_version": numba_version(),
         "python_version": platform.python_version(),
     }
 
@@ -349,14 +350,13 @@ _PLAIN: "weakref.WeakKeyDictionary[Network, bool]" = weakref.WeakKeyDictionary()
 
 def _plain(network: Network) -> bool:
     """Whether ``network`` runs on the kernels' plain loop
-    (:func:`stochsyn.engine.ssa.is_plain`, run here as Python on its arrays: the same
-    test), so that the kernel compiled with that loop alone can run it
+    (:func:`stochsyn.engine.codes.is_plain`, run here as Python on its arrays: the test
+    the kernel compiles), so that the kernel compiled with that loop alone can run it
     (``stochsyn.engine.batch.run_batch(plain=True)``); False with continuous species."""
     plain = _PLAIN.get(network)
     if plain is None:
-        from .engine.ssa import is_plain
         plain = _PLAIN[network] = (network.hybrid is None
-                                   and bool(is_plain.py_func(network.arrays)))
+                                   and bool(is_plain(network.arrays)))
     return plain
 
 
@@ -487,7 +487,7 @@ def _simulate_rows(network, task, trajectories, outputs, logs, stop_flag, poll, 
         _kernel(network, task, trajectories, outputs, 0, n, 0, stop_flag, poll)
         return 0
     results = outputs[3]
-    n_threads = task.n_threads or numba.get_num_threads()
+    n_threads = task.n_threads or default_threads()
     capacity = _DEFAULT_EVENT_CAPACITY
     dropped = 0
     start = 0
@@ -865,8 +865,8 @@ class _RunOptions:
                                       or not isinstance(n_threads, (int, np.integer))
                                       or n_threads < 1):
             raise ValueError(f"n_threads must be a positive integer, not {n_threads!r}")
-        if n_threads is not None and n_threads > numba.config.NUMBA_NUM_THREADS:
-            available = numba.config.NUMBA_NUM_THREADS
+        if n_threads is not None and n_threads > max_threads():
+            available = max_threads()
             raise LimitError(f"the number of threads must be a whole number from 1 to "
                              f"{available}, not {n_threads!r}",
                              f"{available} is NUMBA_NUM_THREADS: by default the number of "

@@ -30,6 +30,11 @@ error from ``poll``) it sets the kernel's stop flag, which every running traject
 every few thousand events, waits for the workers to return (well under a second) and
 re-raises.
 
+A plain network (``plain=True``) runs on the native kernel of :mod:`.native` when its
+file is there and this process's numba does not hold that kernel already: the same machine
+code, called through ctypes (which releases the GIL too), without importing numba
+(:func:`_kernels`); the kernels of :mod:`.ssa` are imported only when numba runs one.
+
 Why not numba's ``prange``: a ``parallel=True`` kernel loaded from numba's on-disk cache
 ran 5–15 % slower on one thread than the same kernel freshly compiled (numba issue 8085;
 measured on the receptor network, benchmarks/RESULTS.md), while recompiling it in every
@@ -39,18 +44,19 @@ needs no OpenMP/TBB threading layer.
 
 from __future__ import annotations
 
+import functools
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 
-import numba
 import numpy as np
-from numba.core import types
 
 from ..network import PackedNetwork, pack
 
-from .jit import load_from_cache
-from .ssa import CLAIM_BUDGET, CLAIM_NEXT, new_claim, run_trajectories, wait_for_rows
+from . import native
+from .kernel_cache import engine_fingerprint, kernel_cache_folder
+from .codes import CLAIM_BUDGET, CLAIM_NEXT, new_claim
 
 #: Seconds between two calls of ``poll`` while a batch runs.
 POLL_INTERVAL_S = 0.2
@@ -130,6 +136,7 @@ _EV_TIME = 15       # the position of ``ev_time`` in the kernel's arguments
 
 def _mode_of(signature) -> str:
     """The mode a version of the kernel (its argument types) was compiled for."""
+    from numba.core import types
     if signature[-1] != types.none:          # the hybrid arrays
         return HYBRID
     return PLAIN if signature[_EV_TIME] == types.none else EXACT
@@ -143,22 +150,130 @@ def kernel_mode(hybrid, plain: bool) -> str:
 
 
 def mode_loaded(mode: str) -> bool:
-    """Whether numba already holds the kernel of ``mode`` (:func:`kernel_mode`): then
-    :func:`load_from_cache`, whose typing of the arguments costs ~20 µs, is not needed
-    (nor the runner's warm-up, ``stochsyn.ensemble._warm_up``)."""
+    """Whether the kernel of ``mode`` (:func:`kernel_mode`) is loaded in this process: numba
+    holds it (then :func:`load_from_cache`, whose typing of the arguments costs ~20 µs, is
+    not needed), or for :data:`PLAIN` a native kernel is loaded (:mod:`.native`); then
+    the runner's warm-up (``stochsyn.ensemble._warm_up``) is not needed either."""
+    return _numba_holds(mode) or (mode == PLAIN and native.loaded())
+
+
+#: mode -> how many versions of the kernel numba held when :func:`_numba_holds` last found
+#: none of that mode: asked again only when numba holds more (it never drops one). A plain
+#: network run natively while numba holds the exact mode's kernel would otherwise have
+#: numba's list compared on every call (~8 µs, twice a call).
+_versions_without: dict = {}
+
+
+def _numba_holds(mode: str) -> bool:
+    """Whether numba holds the kernel of ``mode`` (memo: :data:`_modes_found_loaded`)."""
     if mode in _modes_found_loaded:
         return True
-    if any(_mode_of(signature) == mode        # (a stand-in has none)
-           for signature in getattr(run_trajectories, "signatures", ())):
+    ssa = sys.modules.get(_SSA)
+    if ssa is None:         # the kernels are not imported: numba holds none of them
+        return False
+    versions = getattr(ssa.run_trajectories, "overloads", None)   # (a stand-in has none)
+    if versions is None or _versions_without.get(mode) == len(versions):
+        return False
+    if any(_mode_of(signature) == mode
+           for signature in getattr(ssa.run_trajectories, "signatures", ())):
         _modes_found_loaded.add(mode)
         return True
+    _versions_without[mode] = len(versions)
     return False
+
+
+_SSA = f"{__package__}.ssa"
 
 
 def default_threads() -> int:
     """Threads used when none are given: numba's setting (``NUMBA_NUM_THREADS``, or
-    :func:`numba.set_num_threads`), which is the number of cores unless limited."""
-    return int(numba.get_num_threads())
+    :func:`numba.set_num_threads`), which is the number of cores unless limited; without
+    numba imported (:mod:`.native`), the value numba would start with (:func:`max_threads`;
+    ``set_num_threads`` needs numba imported)."""
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        return int(numba.get_num_threads())
+    return max_threads()
+
+
+def max_threads() -> int:
+    """The most threads numba allows (``numba.config.NUMBA_NUM_THREADS``): the environment
+    variable ``NUMBA_NUM_THREADS``, else the cores this process may run on, computed as
+    numba computes it when numba is not imported."""
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        return int(numba.config.NUMBA_NUM_THREADS)
+    return _numba_default_threads()
+
+
+@functools.cache
+def _numba_default_threads() -> int:
+    """numba's ``NUMBA_NUM_THREADS`` as numba computes it when imported (numba reads it
+    once too; asking the system at every call cost a one-trajectory call ~5 µs)."""
+    if os.environ.get("NUMBA_NUM_THREADS"):
+        return int(os.environ["NUMBA_NUM_THREADS"])
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def load_from_cache(dispatcher, args) -> bool:
+    """:func:`stochsyn.engine.jit.load_from_cache` (imported when numba runs a kernel)."""
+    from .jit import load_from_cache as load
+    return load(dispatcher, args)
+
+
+def _kernel_folder():
+    """The folder of numba's kernel cache, where the native kernels are kept too."""
+    return kernel_cache_folder(os.path.dirname(__file__))
+
+
+def _kernels(mode: str, args):
+    """(run, wait): the kernel and :func:`stochsyn.engine.ssa.wait_for_rows` for a batch
+    of ``mode`` with the kernel's ``args``.
+
+    A plain network whose kernel numba has not loaded in this process runs the native
+    kernel (:mod:`.native`) when its file is there and matches; else numba runs it, and the
+    first time in a process, for a plain network, the native file is written if it is
+    missing (once per machine, engine version and argument types; it costs numba a
+    compilation of two small entries and LLVM a code generation of the kernel:
+    benchmarks/RESULTS.md)."""
+    if mode == PLAIN and not _numba_holds(PLAIN):
+        found = native.plain_kernel(args, _kernel_folder, engine_fingerprint())
+        if found is not None:
+            kernel, bound = found
+
+            def run_native(*args):
+                # The entry checks every array (dtype, dimensions, flags) before it runs a
+                # row, and refuses with nothing done: numba runs the call then.
+                if not kernel.run(bound):
+                    _numba_kernels(mode, args)[0](*args)
+
+            return run_native, kernel.wait_for_rows
+    return _numba_kernels(mode, args)
+
+
+def _numba_kernels(mode: str, args):
+    """(run, wait) of numba (:func:`_kernels`)."""
+    ssa = sys.modules.get(_SSA)
+    if ssa is None:
+        from . import ssa
+    run_trajectories = ssa.run_trajectories
+    if not _numba_holds(mode):
+        load_from_cache(run_trajectories, args)     # (else the first call loads it)
+        if mode == PLAIN:
+            native.save_plain(run_trajectories, ssa.wait_for_rows, args, _kernel_folder(),
+                              engine_fingerprint())
+    return run_trajectories, _wait_for_rows
+
+
+def _wait_for_rows(claim, stop_flag, spins):
+    """:func:`stochsyn.engine.ssa.wait_for_rows`, loaded as the kernel is (no registries)."""
+    wait_for_rows = sys.modules[_SSA].wait_for_rows
+    if not wait_for_rows.signatures:
+        load_from_cache(wait_for_rows, (claim, stop_flag, spins))
+    return wait_for_rows(claim, stop_flag, spins)
 
 
 def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, record_idx,
@@ -240,8 +355,7 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
             post_spike_times, t_end, max_events, record_idx, counts, voltages, firings,
             None if mode == PLAIN else ev_time, ev_agent, ev_reaction, ev_from, ev_to,
             status, results, stop_flag, cont_values, hybrid)
-    if not mode_loaded(mode):
-        load_from_cache(run_trajectories, args)     # (else the first call loads it)
+    run_trajectories, wait_for_rows = _kernels(mode, args)
     join = False
     if run_inline:
         run_trajectories(*args)     # in this thread, up to ``inline`` (no rows: loads it)
@@ -270,8 +384,6 @@ def run_batch(net, run_entropy, trajectories, sample_times, t_end, max_events, r
             futures.append(pool.submit(run_trajectories, *args))
         if join:
             run_trajectories(*args)     # rows claimed alongside the workers, no budget
-            if not wait_for_rows.signatures:    # (loaded as the kernel is: no registries)
-                load_from_cache(wait_for_rows, (claim, stop_flag, JOIN_SPINS))
             if wait_for_rows(claim, stop_flag, JOIN_SPINS) and not stop_flag[0]:
                 # Every row is written: the workers only return now, claiming nothing;
                 # their futures are not waited for (a wake-up of this thread saved).

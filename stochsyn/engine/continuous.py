@@ -257,10 +257,8 @@ from .hazard import (quadrature_step_end, select_tv, set_bases, step_part, time_
 from .jit import borrowing_njit
 from .membrane import pulse_sum, steady_voltage
 
-OK = 0
-NEGATIVE_COUNT = 2
-ODE_FAILURE = 5         # status codes (stochsyn.engine.STATUS_TEXT)
-FLUX_NEGATIVE = 8     # (7 is the kernel's INTERRUPTED)
+# Status codes (stochsyn.engine.STATUS_TEXT), defined in .codes.
+from .codes import FLUX_NEGATIVE, NEGATIVE_COUNT, ODE_FAILURE, OK  # noqa: E402,F401
 
 MASS_ACTION, VOLTAGE, INPUT, CURRENT, GHK, BOLTZMANN = 0, 1, 2, 3, 4, 5   # stochsyn.network
 MICHAELIS_MENTEN, HILL = 6, 7

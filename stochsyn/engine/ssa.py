@@ -84,7 +84,15 @@ import math
 import numba
 import numpy as np
 
+from . import codes as _codes
 from . import continuous, membrane
+# The status codes (also in stochsyn.engine.STATUS_TEXT), the slots of a batch's ``claim``
+# array and new_claim are defined in .codes (plain Python: the runner reads them without
+# numba).
+from .codes import (AGENT_CAPACITY, CLAIM_BUDGET, CLAIM_END, CLAIM_FINISHED,  # noqa: F401
+                    CLAIM_NEXT, CLAIM_ROW_BUDGET, CLAIM_ROWS, CLAIM_SLOTS, CLAIM_THREADS,
+                    FLUX_NEGATIVE, GUIDED_SHARE, HAZARD_BOUND, INTERRUPTED, MAX_EVENTS,
+                    NEGATIVE_COUNT, NONFINITE_PROPENSITY, ODE_FAILURE, OK, new_claim)
 from .hazard import (STEPS_PER_PERIOD, THIN_STEPS_PER_PERIOD, bound_holds, drive_arrays,
                      freeze_factors, new_interval, quiet_from, select_tv, tv_rate_at)
 from .jit import borrowing_njit, fetch_add
@@ -92,19 +100,9 @@ from .layout import unpack
 from .rng import (double_words, exponential_fast_words, exponential_words, lognormal_mean_cv,
                   next_double, seed_pcg64, standard_exponential)
 
-# Status codes (also in stochsyn.engine.STATUS_TEXT).
-OK = 0
-MAX_EVENTS = 1
-NEGATIVE_COUNT = 2
-NONFINITE_PROPENSITY = 3
-AGENT_CAPACITY = 4
-HAZARD_BOUND = 6   # a time-dependent rate above its bound (.hazard.bound_holds): a bug
-INTERRUPTED = 7    # the caller asked the run to stop (Ctrl-C, a wall-clock budget)
 #: Events between two looks at the caller's stop flag: ~0.1 ms of simulation at 50 M
 #: events/s, so a request stops every trajectory within a fraction of a second.
 STOP_CHECK_EVENTS = 4096
-ODE_FAILURE = continuous.ODE_FAILURE    # 5
-FLUX_NEGATIVE = continuous.FLUX_NEGATIVE  # 8: a flux drove an amount below zero
 
 MASS_ACTION = 0   # VOLTAGE = 1 … BOLTZMANN = 5 are handled in .hazard
 MICHAELIS_MENTEN, HILL, HILL_REPRESS = 6, 7, 8   # state-dependent: in the sum tree
@@ -1218,17 +1216,8 @@ def apply_interventions(net, x, rate, iv, t_iv, y):
     return status, iv, net.iv_time[iv] if iv < n_interventions else math.inf
 
 
-@borrowing_njit()
-def is_plain(net):
-    """Whether ``net`` runs on :func:`simulate_plain`: every reaction of mass action, and
-    none of agents, complex rules, Michaelis–Menten or Hill laws, time-dependent rates,
-    a membrane or spike-triggered pulses (interventions are allowed)."""
-    for j in range(len(net.rate_kind)):
-        if net.rate_kind[j] != MASS_ACTION or net.cx_type[j] >= 0:
-            return False
-    return (net.move_ptr[len(net.move_ptr) - 1] == 0 and len(net.type_capacity) == 0
-            and net.n_agent_slots[0] == 0 and len(net.law_rx) == 0 and len(net.tv_idx) == 0
-            and net.mem_io[0] < 0 and len(net.comp_trigger) == 0)
+#: Whether a network runs on simulate_plain (.codes.is_plain: also run as Python).
+is_plain = borrowing_njit()(_codes.is_plain)
 
 
 # What one pass of a plain loop does after the waiting time is drawn (_plain_pass).
@@ -1545,48 +1534,6 @@ def _simulate_tiny(net, work, s_hi, s_lo, inc_hi, inc_lo, t_iv, sample_times, t_
         leaf0, leaf1, leaf2, leaf3 = _fire_tiny(n_reactions, j, x, rate, fire, net)
         n_events += 1
     return status, k, n_events, t
-
-
-# The slots of a batch's ``claim`` array (:func:`run_trajectories`, :func:`new_claim`).
-CLAIM_NEXT = 0          # the next row to claim (advanced atomically)
-CLAIM_END = 1           # one past the last row
-CLAIM_ROWS = 2          # the most rows one claim takes
-CLAIM_BUDGET = 3        # work budget of a call alone on the batch (0: none)
-CLAIM_ROW_BUDGET = 4    # event budget of a row within that budget
-CLAIM_FINISHED = 5      # rows finished (atomic count; :func:`wait_for_rows`)
-CLAIM_THREADS = 6       # threads sharing the batch: claims shrink towards its end
-CLAIM_SLOTS = 8         # (64 bytes)
-#: A claim without budget on a shared batch takes at most 1/GUIDED_SHARE of its share
-#: of the rows left (and at most ``claim[CLAIM_ROWS]``): guided scheduling.
-GUIDED_SHARE = 4
-
-
-def new_claim(n_rows, rows_per_claim, n_threads=1, budget=0, row_budget=0):
-    """The ``claim`` array of a batch of ``n_rows`` rows for :func:`run_trajectories`.
-
-    Parameters
-    ----------
-    n_rows : int
-    rows_per_claim : int
-        The most rows a call claims at once (at least 1).
-    n_threads : int
-        Threads sharing the batch; with more than one, claims without a budget shrink
-        towards the end of the batch (:data:`GUIDED_SHARE`).
-    budget, row_budget : int
-        Work budget (events and samples) of a call alone on the batch (0: none), and the
-        event budget of a row within it.
-
-    Returns
-    -------
-    (CLAIM_SLOTS,) int64 ndarray
-    """
-    claim = np.zeros(CLAIM_SLOTS, dtype=np.int64)
-    claim[CLAIM_END] = n_rows
-    claim[CLAIM_ROWS] = rows_per_claim
-    claim[CLAIM_BUDGET] = budget
-    claim[CLAIM_ROW_BUDGET] = row_budget
-    claim[CLAIM_THREADS] = n_threads
-    return claim
 
 
 @numba.njit(cache=True, nogil=True)
