@@ -168,6 +168,10 @@ def test_a_kernel_loaded_from_the_cache_needs_no_compiler_and_gives_the_same_bit
     without numba's typing and lowering registries (numba.np.arraymath is the first of
     them; 0.2-0.3 s of CPU); its results are those of the kernel numba loads its own way;
     a function the cache does not hold yet is compiled (and then cached) as usual."""
+    # The kernel in numba's cache first: on an empty cache (a fresh clone, or just after an
+    # engine edit) the first subprocess would compile it, which sets numba's registries up
+    ss.simulate(ss.load_model(EXAMPLES / "ampar_network.toml"), 2.0, 6, seed=3, n_threads=2,
+                record_events=True)
     module = tmp_path / "tiny_kernel.py"
     module.write_text("import numba\n\n@numba.njit(cache=True)\ndef twice(x):\n"
                       "    return 2.0 * x\n")
