@@ -225,20 +225,6 @@ def _law_refresh(j, tree, first_leaf, x, rate, law):
             c = 4 * i + 1
             tree[i] = ((tree[c] + tree[c + 1]) + tree[c + 2]) + tree[c + 3]
 
-@borrowing_njit(inline="always")
-def _refresh_leaf(r, tree, first_leaf, x, rate, net):
-    """Recompute the leaf of reaction ``r`` (``c · Π C``, :func:`propensity`) and every node
-    on its path to the root, each from its children: a dependent's refresh after a
-    firing."""
-    i = first_leaf + r
-    tree[i] = propensity(r, x, rate, net.rate_kind, net.reac_ptr, net.reac_idx,
-                         net.reac_order)
-    while i > 0:
-        i = (i - 1) >> 2
-        c = 4 * i + 1
-        tree[i] = ((tree[c] + tree[c + 1]) + tree[c + 2]) + tree[c + 3]
-
-
 @borrowing_njit()
 def _set_tv_leaves(tree, n_leaves, tv_list, tv_static, tv_factor, frozen):
     """Freeze (``frozen``: leaf ``j`` = ``s_j · f_j``, the rate of a time-dependent reaction
@@ -1388,20 +1374,20 @@ def _fast_draws(a0, t, t_fast, s_hi, s_lo, inc_hi, inc_lo):
 
 
 @borrowing_njit(inline="always")
-def _fire_tree(j, x, rate, fire, tree, first_leaf, net):
+def _fire_tree(j, x, rate, fire, tree, first_leaf, net, tables):
     """Fire reaction ``j``: change the counts, count the firing, and recompute the leaves of
-    its dependents and every node on their paths, each from its final children: the same
-    bits as :func:`simulate_trajectory`'s refresh (:func:`_refresh_dependents`)."""
+    its dependents and the inner nodes above them (:func:`_refresh_dependents`, with
+    ``tables`` = ``(dep_rows, dep_split, dep_nodes)`` of :func:`dependent_tables`), as
+    :func:`simulate_trajectory` does."""
     for p in range(net.delta_ptr[j], net.delta_ptr[j + 1]):
         x[net.delta_idx[p]] += net.delta_val[p]
     fire[j] += 1
-    for p in range(net.dep_ptr[j], net.dep_ptr[j + 1]):
-        _refresh_leaf(net.dep_idx[p], tree, first_leaf, x, rate, net)
+    _refresh_dependents(j, tree, first_leaf, x, rate, tables[0], tables[1], tables[2], net)
 
 
 @borrowing_njit(inline="always")
 def _tree_events(tree, n_leaves, t, t_fast, s_hi, s_lo, inc_hi, inc_lo, n_events,
-                 next_check, x, rate, fire, net):
+                 next_check, x, rate, fire, net, tables):
     """:func:`simulate_plain`'s inner loop for a network of more than four reactions, as
     :func:`_tiny_events` for fewer: fires events while each needs nothing else, and
     returns ``(t, s_hi, s_lo, n_events)`` when one does, before that event's draws are
@@ -1413,7 +1399,8 @@ def _tree_events(tree, n_leaves, t, t_fast, s_hi, s_lo, inc_hi, inc_lo, n_events
         if not ok:
             break
         t, s_hi, s_lo = t_next, n_hi, n_lo
-        _fire_tree(tree_select(tree, n_leaves, u * a0), x, rate, fire, tree, first_leaf, net)
+        _fire_tree(tree_select(tree, n_leaves, u * a0), x, rate, fire, tree, first_leaf, net,
+                   tables)
         n_events += 1
     return t, s_hi, s_lo, n_events
 
@@ -1457,13 +1444,15 @@ def simulate_plain(net, work, rng_state, sample_times, t_end, max_events, record
         _plain_finish(k, counts, voltages, fire, firings, result, n_events, t)
         return status
     n_times = len(sample_times)
+    tables = (work[27], work[28], work[14])     # dependent_tables: dep_rows, dep_split, dep_nodes
     t, k, iv, n_events, next_check, status = 0.0, 0, 0, 0, 0, OK
     while True:
         t_fast = min(t_iv, t_end)
         if k < n_times:
             t_fast = min(t_fast, sample_times[k])
         t, s_hi, s_lo, n_events = _tree_events(tree, n_leaves, t, t_fast, s_hi, s_lo, inc_hi,
-                                               inc_lo, n_events, next_check, x, rate, fire, net)
+                                               inc_lo, n_events, next_check, x, rate, fire, net,
+                                               tables)
         # one pass of the whole loop
         a0 = tree[0]
         if not (a0 >= 0.0 and a0 < math.inf):
@@ -1482,7 +1471,8 @@ def simulate_plain(net, work, rng_state, sample_times, t_end, max_events, record
         if go == _STOP:
             break
         u, s_hi, s_lo = double_words(s_hi, s_lo, inc_hi, inc_lo)
-        _fire_tree(tree_select(tree, n_leaves, u * a0), x, rate, fire, tree, first_leaf, net)
+        _fire_tree(tree_select(tree, n_leaves, u * a0), x, rate, fire, tree, first_leaf, net,
+                   tables)
         n_events += 1
     _plain_finish(k, counts, voltages, fire, firings, result, n_events, t)
     return status
