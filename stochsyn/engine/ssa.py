@@ -10,9 +10,10 @@ Direct method (Gillespie 1976, 1977): the waiting time is ``tau = E / a0`` with 
 standard exponential draw, and the reaction is chosen with probability ``a_j / a0`` by one
 uniform draw. The propensities are the leaves of a 4-ary sum tree (heap layout: node ``i``
 has children ``4i+1 … 4i+4``, root 0, inner node = ((c1 + c2) + c3) + c4). Its inner nodes
-are recomputed (never incrementally adjusted, so there is no round-off drift) along the
-paths of the leaves that a firing changes (each changed node once, level by level); the
-dependency graph says which leaves those are. The choice walks down the tree, so both the
+are recomputed (never incrementally adjusted, so there is no round-off drift) above the
+leaves that a firing changes (each such node once, children before parents); the
+dependency graph says which leaves those are (laid out per firing reaction by
+:func:`dependent_tables`). The choice walks down the tree, so both the
 update and the choice cost O(log M). Four children per node halve the depth of a binary
 tree; on the 97-reaction receptor network that is 10 % more events/s (benchmarks/).
 
@@ -221,20 +222,6 @@ def _law_refresh(j, tree, first_leaf, x, rate, law):
             i = (i - 1) >> 2
             c = 4 * i + 1
             tree[i] = ((tree[c] + tree[c + 1]) + tree[c + 2]) + tree[c + 3]
-
-@borrowing_njit(inline="always")
-def _refresh_leaf(r, tree, first_leaf, x, rate, net):
-    """Recompute the leaf of reaction ``r`` (``c · Π C``, :func:`propensity`) and every node
-    on its path to the root, each from its children: a dependent's refresh after a
-    firing."""
-    i = first_leaf + r
-    tree[i] = propensity(r, x, rate, net.rate_kind, net.reac_ptr, net.reac_idx,
-                         net.reac_order)
-    while i > 0:
-        i = (i - 1) >> 2
-        c = 4 * i + 1
-        tree[i] = ((tree[c] + tree[c + 1]) + tree[c + 2]) + tree[c + 3]
-
 
 @borrowing_njit()
 def _set_tv_leaves(tree, n_leaves, tv_list, tv_static, tv_factor, frozen):
@@ -520,13 +507,16 @@ def workspace(net):
     -------
     tuple
         ``(x, rate, tree, agent_state, state_pos, class_slot, class_pos, members,
-        class_members, agent_id, free_slots, next_id, n_free, picked, dirty, fire,
-        tv_static, tv_factor, tv_fmax, base, u_now, u_lo, u_hi, bound, pulse, mem, sites)``:
+        class_members, agent_id, free_slots, next_id, n_free, picked, dep_nodes, fire,
+        tv_static, tv_factor, tv_fmax, base, u_now, u_lo, u_hi, bound, pulse, mem, sites,
+        dep_rows, dep_split)``:
         the state vector (S + P,) int64, the rate constants (M,), the sum tree, the agent
-        tables, scratch for the moved agents and the dirty tree nodes, the firings (M,)
-        int64, the time-dependent reactions' factors (M,), the inputs' values and bounds
-        (I,), the thinning bound (2,), the pulses (4, C), the membrane (5,) and the release
-        sites (3, I).
+        tables, scratch for the moved agents, the inner tree nodes above each reaction's
+        dependents (:func:`dependent_tables`), the firings (M,) int64, the time-dependent
+        reactions' factors (M,), the inputs' values and bounds (I,), the thinning bound
+        (2,), the pulses (4, C), the membrane (5,), the release sites (3, I), and the
+        dependents grouped by the form of their propensity (:func:`dependent_tables`; these
+        three are read, never reset).
     """
     n_reactions = len(net.rate)
     n_leaves = net.n_leaves[0]
@@ -535,10 +525,9 @@ def workspace(net):
     n_types = len(net.type_capacity)
     n_inputs = len(net.in_value)
     max_moves = 1
-    max_dependents = 1
     for j in range(n_reactions):
         max_moves = max(max_moves, net.move_ptr[j + 1] - net.move_ptr[j])
-        max_dependents = max(max_dependents, net.dep_ptr[j + 1] - net.dep_ptr[j])
+    dep_rows, dep_split, dep_nodes = dependent_tables(net)
     return (np.zeros(net.n_state[0], dtype=np.int64), np.empty(n_reactions, np.float64),
             np.zeros(first_leaf + n_leaves, dtype=np.float64),
             np.empty(n_slots, np.int64), np.empty(n_slots, np.int64),
@@ -546,14 +535,126 @@ def workspace(net):
             np.empty(net.n_members[0], np.int64), np.empty(net.n_class_members[0], np.int64),
             np.empty(n_slots, np.int64), np.empty(n_slots, np.int64),
             np.zeros(n_types, np.int64), np.zeros(n_types, np.int64),
-            np.empty(max_moves, np.int64), np.empty(max_dependents, np.int64),
+            np.empty(max_moves, np.int64), dep_nodes,
             np.zeros(n_reactions, np.int64),
             np.zeros(n_reactions, np.float64), np.zeros(n_reactions, np.float64),
             np.zeros(n_reactions, np.float64),
             np.zeros(n_inputs, np.float64), np.zeros(n_inputs, np.float64),
             np.zeros(n_inputs, np.float64), np.zeros(n_inputs, np.float64),
             np.zeros(2, np.float64), np.zeros((4, len(net.comp_rate)), np.float64),
-            np.zeros(5, np.float64), np.zeros((3, n_inputs), np.float64))
+            np.zeros(5, np.float64), np.zeros((3, n_inputs), np.float64), dep_rows,
+            dep_split)
+
+
+#: Forms of a dependent's propensity in :func:`dependent_tables` (columns of ``dep_split``).
+DEP_ONE, DEP_TWO, DEP_OTHER = 0, 1, 2
+
+
+@numba.njit(cache=True)
+def dependent_tables(net):
+    """The dependency graph laid out for :func:`_refresh_dependents`, once per worker.
+
+    After reaction ``j`` fires, the leaves of its dependents (``dep_idx[dep_ptr[j] …
+    dep_ptr[j+1]]``) are recomputed, then every inner node above them, once each. Here
+    the dependents of each reaction are grouped by the form of their propensity, so that
+    the refresh runs a loop per form without a test of the form per dependent:
+    ``DEP_ONE`` ``c · x_a`` (one reactant of order 1), ``DEP_TWO`` ``c · x_a · x_b`` (two
+    of order 1), ``DEP_OTHER`` anything else (:func:`propensity`). And the inner nodes above
+    them are listed once per reaction, children before parents, instead of being found and
+    deduplicated at every event. On the receptor network (97 reactions, ~13 dependents and
+    ~13 distinct inner nodes per event) this took the event from ~128 to ~91 ns
+    (benchmarks/RESULTS.md, "Issue 18, the receptor network's event").
+
+    Returns
+    -------
+    dep_rows : (E, 3) int64 ndarray
+        Per dependent ``[r, a, b]``: the reaction and its reactant species (-1 where its
+        form has none), grouped per firing reaction and, within it, by form.
+    dep_split : (M, 6) int64 ndarray
+        Per firing reaction ``j``: the rows of ``dep_rows`` of each form,
+        ``[start, end of DEP_ONE, end of DEP_TWO, end of DEP_OTHER]``, then the range
+        ``[start, end)`` of its inner nodes in ``dep_nodes``.
+    dep_nodes : (N,) int64 ndarray
+        Inner nodes of the sum tree, per firing reaction in decreasing index order (so a
+        node's children, which have larger indices, come before it).
+    """
+    n_reactions = len(net.rate)
+    first_leaf = (net.n_leaves[0] - 1) // 3
+    n_entries = net.dep_ptr[n_reactions]
+    depth = 0
+    i = first_leaf
+    while i > 0:
+        i = (i - 1) >> 2
+        depth += 1
+    dep_rows = np.empty((n_entries, 3), np.int64)
+    dep_split = np.empty((n_reactions, 6), np.int64)
+    dep_nodes = np.empty(n_entries * depth, np.int64)
+    marked = np.full(max(first_leaf, 1), -1, np.int64)   # the last reaction marking a node
+    n_rows = 0
+    n_nodes = 0
+    for j in range(n_reactions):
+        d0 = net.dep_ptr[j]
+        d1 = net.dep_ptr[j + 1]
+        dep_split[j, 0] = n_rows
+        for form in range(DEP_OTHER + 1):
+            for p in range(d0, d1):
+                r = net.dep_idx[p]
+                q = net.reac_ptr[r]
+                n_reactants = net.reac_ptr[r + 1] - q
+                this = DEP_OTHER
+                if n_reactants == 1 and net.reac_order[q] == 1:
+                    this = DEP_ONE
+                elif n_reactants == 2 and net.reac_order[q] == 1 and net.reac_order[q + 1] == 1:
+                    this = DEP_TWO
+                if this != form:
+                    continue
+                dep_rows[n_rows, 0] = r
+                dep_rows[n_rows, 1] = net.reac_idx[q] if form != DEP_OTHER else -1
+                dep_rows[n_rows, 2] = net.reac_idx[q + 1] if form == DEP_TWO else -1
+                n_rows += 1
+            dep_split[j, form + 1] = n_rows
+        start = n_nodes
+        for p in range(d0, d1):
+            i = first_leaf + net.dep_idx[p]
+            while i > 0:
+                i = (i - 1) >> 2
+                if marked[i] == j:    # so are its ancestors
+                    break
+                marked[i] = j
+                # insert, keeping this reaction's nodes in decreasing order
+                k = n_nodes
+                while k > start and dep_nodes[k - 1] < i:
+                    dep_nodes[k] = dep_nodes[k - 1]
+                    k -= 1
+                dep_nodes[k] = i
+                n_nodes += 1
+        dep_split[j, 4] = start
+        dep_split[j, 5] = n_nodes
+    return dep_rows, dep_split, dep_nodes[:n_nodes]
+
+
+@borrowing_njit(inline="always")
+def _refresh_dependents(j, tree, first_leaf, x, rate, dep_rows, dep_split, dep_nodes, net):
+    """After reaction ``j`` fired: recompute its dependents' leaves (``c · Π C``, the
+    operations of :func:`propensity` for each form, so the same bits) and then every inner
+    node above them once, each from its final children (:func:`dependent_tables`)."""
+    for p in range(dep_split[j, 0], dep_split[j, 1]):          # DEP_ONE: c · x_a
+        n_a = x[dep_rows[p, 1]]
+        value = rate[dep_rows[p, 0]] * n_a
+        tree[first_leaf + dep_rows[p, 0]] = value if n_a >= 1 else 0.0
+    for p in range(dep_split[j, 1], dep_split[j, 2]):          # DEP_TWO: c · x_a · x_b
+        n_a = x[dep_rows[p, 1]]
+        n_b = x[dep_rows[p, 2]]
+        value = (rate[dep_rows[p, 0]] * n_a) * n_b
+        tree[first_leaf + dep_rows[p, 0]] = value if (n_a >= 1 and n_b >= 1) else 0.0
+    for p in range(dep_split[j, 2], dep_split[j, 3]):          # DEP_OTHER
+        r = dep_rows[p, 0]
+        tree[first_leaf + r] = propensity(r, x, rate, net.rate_kind, net.reac_ptr,
+                                          net.reac_idx, net.reac_order)
+    for q in range(dep_split[j, 4], dep_split[j, 5]):
+        i = dep_nodes[q]
+        c = 4 * i + 1
+        tree[i] = ((tree[c] + tree[c + 1]) + tree[c + 2]) + tree[c + 3]
 
 
 @borrowing_njit()
@@ -698,8 +799,8 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
     # The work arrays (:func:`workspace`), reset here: allocated once per worker, not per
     # trajectory (25 allocations cost ~2 µs, 40 % of a DSMTS dimerisation trajectory).
     (x, rate, tree, agent_state, state_pos, class_slot, class_pos, members, class_members,
-     agent_id, free_slots, next_id, n_free, picked, dirty, fire, tv_static, tv_factor,
-     tv_fmax, base, u_now, u_lo, u_hi, bound, pulse, mem, sites) = work
+     agent_id, free_slots, next_id, n_free, picked, dep_nodes, fire, tv_static, tv_factor,
+     tv_fmax, base, u_now, u_lo, u_hi, bound, pulse, mem, sites, dep_rows, dep_split) = work
     x[:n_species] = net.x0
     x[n_species:] = 0
     rate[:] = net.rate
@@ -1103,43 +1204,8 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
                     tree[i] = ((tree[c] + tree[c + 1]) + tree[c + 2]) + tree[c + 3]
         if has_laws:
             _law_refresh(j, tree, first_leaf, x, rate, law)
-        # Refresh the dependents' leaves and the sum tree above them. With one or two
-        # dependents (most reactions of small networks) walking each path to the root is
-        # cheapest; with more, each changed inner node is recomputed once, level by level
-        # (dep_idx is sorted, so parents come out sorted and duplicates are adjacent).
-        # Either way every node is recomputed from its final children, so the sums are the
-        # same bits.
-        d0 = net.dep_ptr[j]
-        d1 = net.dep_ptr[j + 1]
-        if d1 - d0 <= 2:  # no shared ancestors worth tracking
-            for p in range(d0, d1):
-                _refresh_leaf(net.dep_idx[p], tree, first_leaf, x, rate, net)
-        else:
-            n_dirty = 0
-            for p in range(d0, d1):
-                r = net.dep_idx[p]
-                leaf = first_leaf + r
-                value = propensity(r, x, rate, net.rate_kind, net.reac_ptr, net.reac_idx,
-                                   net.reac_order)
-                if value == tree[leaf]:
-                    continue  # its ancestors need no refresh on its account
-                tree[leaf] = value
-                parent = (leaf - 1) >> 2
-                if n_dirty == 0 or dirty[n_dirty - 1] != parent:
-                    dirty[n_dirty] = parent
-                    n_dirty += 1
-            while n_dirty > 0:
-                n_next = 0
-                for q in range(n_dirty):
-                    i = dirty[q]
-                    c = 4 * i + 1
-                    tree[i] = ((tree[c] + tree[c + 1]) + tree[c + 2]) + tree[c + 3]
-                    if i > 0:
-                        parent = (i - 1) >> 2
-                        if n_next == 0 or dirty[n_next - 1] != parent:
-                            dirty[n_next] = parent
-                            n_next += 1
-                n_dirty = n_next
+        # The dependents' leaves and the sum tree above them, each inner node once
+        _refresh_dependents(j, tree, first_leaf, x, rate, dep_rows, dep_split, dep_nodes, net)
     while k < n_times:
         for r in range(len(record_idx)):
             counts[k, r] = -1
@@ -1297,20 +1363,20 @@ def _fast_draws(a0, t, t_fast, s_hi, s_lo, inc_hi, inc_lo):
 
 
 @borrowing_njit(inline="always")
-def _fire_tree(j, x, rate, fire, tree, first_leaf, net):
+def _fire_tree(j, x, rate, fire, tree, first_leaf, net, tables):
     """Fire reaction ``j``: change the counts, count the firing, and recompute the leaves of
-    its dependents and every node on their paths, each from its final children: the same
-    bits as :func:`simulate_trajectory`'s level-by-level refresh of many dependents."""
+    its dependents and the inner nodes above them (:func:`_refresh_dependents`, with
+    ``tables`` = ``(dep_rows, dep_split, dep_nodes)`` of :func:`dependent_tables`), as
+    :func:`simulate_trajectory` does."""
     for p in range(net.delta_ptr[j], net.delta_ptr[j + 1]):
         x[net.delta_idx[p]] += net.delta_val[p]
     fire[j] += 1
-    for p in range(net.dep_ptr[j], net.dep_ptr[j + 1]):
-        _refresh_leaf(net.dep_idx[p], tree, first_leaf, x, rate, net)
+    _refresh_dependents(j, tree, first_leaf, x, rate, tables[0], tables[1], tables[2], net)
 
 
 @borrowing_njit(inline="always")
 def _tree_events(tree, n_leaves, t, t_fast, s_hi, s_lo, inc_hi, inc_lo, n_events,
-                 next_check, x, rate, fire, net):
+                 next_check, x, rate, fire, net, tables):
     """:func:`simulate_plain`'s inner loop for a network of more than four reactions, as
     :func:`_tiny_events` for fewer: fires events while each needs nothing else, and
     returns ``(t, s_hi, s_lo, n_events)`` when one does, before that event's draws are
@@ -1322,7 +1388,8 @@ def _tree_events(tree, n_leaves, t, t_fast, s_hi, s_lo, inc_hi, inc_lo, n_events
         if not ok:
             break
         t, s_hi, s_lo = t_next, n_hi, n_lo
-        _fire_tree(tree_select(tree, n_leaves, u * a0), x, rate, fire, tree, first_leaf, net)
+        _fire_tree(tree_select(tree, n_leaves, u * a0), x, rate, fire, tree, first_leaf, net,
+                   tables)
         n_events += 1
     return t, s_hi, s_lo, n_events
 
@@ -1366,13 +1433,15 @@ def simulate_plain(net, work, rng_state, sample_times, t_end, max_events, record
         _plain_finish(k, counts, voltages, fire, firings, result, n_events, t)
         return status
     n_times = len(sample_times)
+    tables = (work[27], work[28], work[14])     # dependent_tables: dep_rows, dep_split, dep_nodes
     t, k, iv, n_events, next_check, status = 0.0, 0, 0, 0, 0, OK
     while True:
         t_fast = min(t_iv, t_end)
         if k < n_times:
             t_fast = min(t_fast, sample_times[k])
         t, s_hi, s_lo, n_events = _tree_events(tree, n_leaves, t, t_fast, s_hi, s_lo, inc_hi,
-                                               inc_lo, n_events, next_check, x, rate, fire, net)
+                                               inc_lo, n_events, next_check, x, rate, fire, net,
+                                               tables)
         # one pass of the whole loop
         a0 = tree[0]
         if not (a0 >= 0.0 and a0 < math.inf):
@@ -1391,7 +1460,8 @@ def simulate_plain(net, work, rng_state, sample_times, t_end, max_events, record
         if go == _STOP:
             break
         u, s_hi, s_lo = double_words(s_hi, s_lo, inc_hi, inc_lo)
-        _fire_tree(tree_select(tree, n_leaves, u * a0), x, rate, fire, tree, first_leaf, net)
+        _fire_tree(tree_select(tree, n_leaves, u * a0), x, rate, fire, tree, first_leaf, net,
+                   tables)
         n_events += 1
     _plain_finish(k, counts, voltages, fire, firings, result, n_events, t)
     return status

@@ -239,3 +239,55 @@ def test_plain_networks_take_the_plain_loop(name, plain):
     from stochsyn.network import compile as compile_network
     arrays = compile_network(ss.Model.from_dict(CASES[name][0])).arrays
     assert is_plain(arrays) == plain
+
+
+#: Propensities of every form that engine.ssa.dependent_tables groups: one reactant, two,
+#: and the rest (an order of 2, three reactants); enough reactions for a 3-level tree.
+ALL_FORMS = {
+    "model": {"name": "all_forms"},
+    "parameters": {"k": 0.01},
+    "species": {"A": 50, "B": 40, "C": 0, "D": 0, "E": 0},
+    "reactions": [{"name": "bind", "equation": "A + B <-> C", "rate": ["k", "k"]},
+                  {"name": "dimer", "equation": "2 A <-> D", "rate": ["k", "k"]},
+                  {"name": "three", "equation": "A + B + C -> E", "rate": "k"},
+                  {"name": "back", "equation": "E -> A + B + C", "rate": "k"}]
+                 + [{"name": f"turn{i}", "equation": f"{s} -> {s}", "rate": "k"}
+                    for i, s in enumerate("ABCDEABCDEABCDE")],
+}
+
+
+@pytest.mark.parametrize("spec", [ALL_FORMS, HOLOENZYMES])
+def test_dependent_tables_list_each_dependent_and_each_ancestor_once(spec):
+    """engine.ssa.dependent_tables, against the dependency graph it lays out: per
+    reaction, its dependents (each once, in the group of its propensity's form) and the
+    inner nodes above them (each once, children before parents)."""
+    from stochsyn.engine.ssa import DEP_ONE, DEP_OTHER, DEP_TWO, dependent_tables
+    from stochsyn.network import compile as compile_network
+    net = compile_network(ss.Model.from_dict(spec)).arrays
+    rows, split, nodes = dependent_tables.py_func(net)
+    first_leaf = (int(net.n_leaves[0]) - 1) // 3
+    forms_seen = set()
+    for j in range(len(net.rate)):
+        dependents = list(net.dep_idx[net.dep_ptr[j]:net.dep_ptr[j + 1]])
+        assert split[j, 0] == (split[j - 1, 3] if j else 0)
+        assert sorted(rows[split[j, 0]:split[j, 3], 0]) == sorted(dependents)
+        for form in (DEP_ONE, DEP_TWO, DEP_OTHER):
+            for r, a, b in rows[split[j, form]:split[j, form + 1]]:
+                q0, q1 = net.reac_ptr[r], net.reac_ptr[r + 1]
+                reactants = list(zip(net.reac_idx[q0:q1], net.reac_order[q0:q1]))
+                expected = {DEP_ONE: [(a, 1)], DEP_TWO: [(a, 1), (b, 1)]}.get(form)
+                if expected is None:
+                    assert a == b == -1
+                    assert [order for _, order in reactants] not in ([1], [1, 1])
+                else:
+                    assert reactants == expected
+                forms_seen.add(form)
+        ancestors = set()
+        for r in dependents:
+            i = first_leaf + r
+            while i > 0:
+                i = (i - 1) >> 2
+                ancestors.add(i)
+        assert list(nodes[split[j, 4]:split[j, 5]]) == sorted(ancestors, reverse=True)
+    if spec is ALL_FORMS:
+        assert forms_seen == {DEP_ONE, DEP_TWO, DEP_OTHER}
