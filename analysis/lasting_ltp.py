@@ -16,6 +16,9 @@ picks some by name):
 * ``recruit_K80_n24_k1`` (first of the ``--spine-pulse`` pre-screen), ``recruit_K90_n24_k1``
   (a higher threshold, after K80 let 1 Hz × 900 switch the lattice: docs/science.md §8.5
   part 2b, "The screen at n = 8"); ``no_recruitment``: the rule off (k = 0);
+* ``recruit_K80_can_dp01``: K80 with slot dephosphorylation downstream of calcineurin
+  (``k_slot_dp_can`` = 0.1 /s at full CaN; docs/trafficking.md), ``can_dp01`` the latter
+  alone (docs/science.md §8.5 part 2c);
 Graupner & Brunel's k8 (a CaM-free pT286 *neighbour*) is already the module's
 ``camkii_k_auto_p``; phosphorylation of a CaM-free *substrate* is in neither source, so it
 is not a candidate (docs/science.md §8.5).
@@ -75,6 +78,16 @@ CANDIDATES = {
     "recruit_K90_n24_k1": {"k_slot_recruit": "1 /s", "slot_recruit_K": 90,
                            "slot_recruit_n": 24},
     "no_recruitment": {"k_slot_recruit": "0 /s"},
+    # K80 with slot dephosphorylation downstream of calcineurin (ampar_trafficking_rules.toml
+    # k_slot_dp_can; Tomita et al. 2005: PP1 downstream of PP2B dephosphorylates stargazin in
+    # LTD), a free phospho-slot dephosphorylated at k_slot_dp_can * CaN.CaM / 96: calcineurin
+    # is ~50 % active for the whole 15-min LFS and ~100 % for ~1 min after an HFS
+    # (docs/science.md §8.5 part 2b), so the rule works against the lattice during LFS.
+    # 0.1 /s is the slot rate of PP1 at full activity (k_slot_dp); a mean-field estimate
+    # of the slot and pool equations puts the HFS lattice's loss between 0.12 and 0.15 /s.
+    "recruit_K80_can_dp01": {"k_slot_recruit": "1 /s", "slot_recruit_K": 80,
+                             "slot_recruit_n": 24, "k_slot_dp_can": "0.1 /s"},
+    "can_dp01": {"k_slot_dp_can": "0.1 /s"},
 }
 SEED = 20261216
 

@@ -41,7 +41,13 @@ _spec.loader.exec_module(lasting_ltp)
 
 #: Observables followed (names of reactions/spine.toml's modules).
 OBSERVABLES = ["slots_phosphorylated", "ampar_trapped", "camkii_psd_activity",
-               "can_activity", "pp1_activity", "camkii_pt286"]
+               "can_activity", "pp1_activity", "camkii_pt286",
+               # the LTD side (docs/science.md §8.3: CaN -> I1 -> PP1 -> S845, slots,
+               # endocytosis): where the receptors are and their GluA1 sites
+               "ampar_psd", "ampar_extra", "ampar_endo", "ampar_ps845", "ampar_ps831",
+               "pka_activity"]
+#: Endocytosis rules whose firings during the induction are counted per synapse.
+ENDOCYTOSIS_RULES = ss.trafficking.ENDOCYTOSIS_RULES
 #: Q thresholds whose occupancy time is reported (the screened ``slot_recruit_K``).
 THRESHOLDS = (80, 85)
 PROTOCOLS = {"HFS": lambda: ss.protocols.hfs(start_s=pl.WARM_UP_S),
@@ -71,6 +77,8 @@ def drive(ens, name: str, induction_end_s: float, readout_s: float) -> tuple:
                "can_active_mean_train": values["can_activity"][i, train].mean(),
                "pp1_free_mean_train": values["pp1_activity"][i, train].mean(),
                "delta_weight_pct": 100.0 * (weight[i, k_readout] - 1.0)}
+        for rule, count in events_during(ens, i, pl.WARM_UP_S, induction_end_s).items():
+            row[f"{rule}_during_train"] = count
         for threshold in THRESHOLDS:
             row[f"minutes_q_ge_{threshold}"] = step * np.sum(q[i, after] >= threshold) / 60.0
         rows.append(row)
@@ -79,6 +87,18 @@ def drive(ens, name: str, induction_end_s: float, readout_s: float) -> tuple:
                            "weight": weight.ravel(),
                            **{n: v.ravel() for n, v in values.items()}})
     return pd.DataFrame(rows), course
+
+
+def events_during(ens, row: int, start_s: float, end_s: float) -> dict:
+    """Firings of each endocytosis and exocytosis rule of trajectory row ``row`` in
+    [``start_s``, ``end_s``] (the run must record events)."""
+    events = ens.events()
+    trajectory = int(np.asarray(ens.trajectories)[row])
+    mine = events[(events["trajectory"] == trajectory) & (events["time"] >= start_s)
+                  & (events["time"] <= end_s)]
+    rules = mine["rule"].astype(str)
+    return {rule: int((rules == rule).sum())
+            for rule in ss.trafficking.INSERTION_RULES + ENDOCYTOSIS_RULES}
 
 
 def main(argv=None) -> int:

@@ -163,6 +163,10 @@ def main(argv=None) -> int:
     parser.add_argument("--spine-pulse", action="store_true",
                         help="the pulse measured in the spine (SPINE_MEASURED_PULSE) and 10 "
                              "of 12 PP1 free at rest, instead of the prescribed pulse")
+    parser.add_argument("--rest-pp1", type=int, default=None, metavar="N",
+                        help="free PP1 (of 12) at rest instead of 7 (10 with --spine-pulse):"
+                             " ~6 after the spine's 30-min warm-up (docs/science.md §8.5"
+                             " \"The warm-up\"); the pulse's own course is unchanged")
     parser.add_argument("--out", type=Path, default=Path("out"))
     args = parser.parse_args(argv)
     stem = "maintenance_prescreen"
@@ -170,6 +174,9 @@ def main(argv=None) -> int:
         ARMS["HFS-like pulse"] = SPINE_MEASURED_PULSE
         SPINE_REST["pp1_free"] = 10
         stem += "_spine_pulse"
+    if args.rest_pp1 is not None:
+        SPINE_REST["pp1_free"] = args.rest_pp1
+        stem += f"_rest_pp1_{args.rest_pp1}"
     rows, courses = [], []
     for name in args.candidates.split(","):
         r, c = screen(name, args.trajectories)

@@ -326,7 +326,8 @@ def _run_plasticity(args, model, options: dict, out: Path) -> int:
         raise CommandError("--readout-after tabulates whole ensembles; it does not take "
                            "--shard", "run the slices with --t-end and join them with "
                            "stochsyn merge")
-    after, warm_up = args.readout_after, args.warm_up
+    after = args.readout_after
+    warm_up = plasticity.WARM_UP_S if args.warm_up is None else args.warm_up
     every = options["sample_every"] or plasticity.SAMPLE_EVERY_S
     if not plasticity.is_multiple(warm_up, every):
         raise CommandError(f"--sample-every {every:g} does not divide --warm-up {warm_up:g}, "
@@ -709,10 +710,12 @@ def build_parser() -> argparse.ArgumentParser:
                           "change (mean, SE, 95%% CI, fractions potentiated/depressed) printed "
                           "and written to OUT/delta_weight.csv; needs the weight observable "
                           "(reactions/spine.toml)")
-    run.add_argument("--warm-up", type=_seconds(positive=False), default=300.0,
+    run.add_argument("--warm-up", type=_seconds(positive=False), default=None,
                      metavar="SECONDS",
                      help="with --readout-after: rest before the protocol, whose times count "
-                          "from here; the baseline weight is read at its end (default 300)")
+                          "from here; the baseline weight is read at its end (default "
+                          "stochsyn.validation.plasticity.WARM_UP_S, 1800: the pools of "
+                          "reactions/spine.toml settle in ~25-30 min)")
     _add_run_options(run, t_end_required=False)
     run.set_defaults(func=_cmd_run)
 

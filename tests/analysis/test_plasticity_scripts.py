@@ -187,7 +187,10 @@ def test_run_conditions_refuses_a_stimulus_inside_the_warm_up_and_a_negative_rea
 def test_induction_end_is_the_last_spike_or_the_warm_up():
     assert P.induction_end_s(None) == P.WARM_UP_S
     assert P.induction_end_s(ss.protocols.apv()) == P.WARM_UP_S
-    assert P.induction_end_s(ss.protocols.lfs(start_s=300.0, pulses=900)) == 1199.0
+    lfs = ss.protocols.lfs(start_s=P.WARM_UP_S, pulses=900)     # 1 Hz: last pulse 899 s on
+    assert P.induction_end_s(lfs) == P.WARM_UP_S + 899.0
+    # a protocol that ends before the warm-up does is read from the warm-up's end
+    assert P.induction_end_s(ss.protocols.lfs(start_s=0.0, pulses=5), warm_up_s=300.0) == 300.0
     stdp = ss.protocols.stdp(10.0, pairs=2, start_s=20.0)
     assert P.induction_end_s(stdp, warm_up_s=20.0) == pytest.approx(21.01)
 

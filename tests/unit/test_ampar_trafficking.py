@@ -312,3 +312,35 @@ def test_slot_self_recruitment_without_enzymes_first_phosphorylation_is_exponent
     assert abs(z) < 3, (observed, p, z)
     # no dephosphorylation without PP1, occupied or free
     assert (np.diff(ens.values("slots_phosphorylated"), axis=1) >= 0).all()
+
+
+# -- slot dephosphorylation downstream of calcineurin (docs/trafficking.md, "Calcineurin-gated
+# slot dephosphorylation")
+
+def test_calcineurin_slot_dephosphorylation_is_off_in_the_module_and_linear_when_on(model):
+    (off,) = [r for r in model.reactions if r.name == "slot_dephosphorylation_can"]
+    assert off.rate == 0.0
+    (on,) = [r for r in model.with_parameters(k_slot_dp_can="0.1 /s").reactions
+             if r.name == "slot_dephosphorylation_can"]
+    assert on.kind == "hill" and not on.repress and on.hill_n == 1.0
+    # k * E/(K + E) with K = 1e6 molecules: 0.1 /s * E/can_total to within E/K
+    assert on.half == 1e6
+    assert on.rate == pytest.approx(0.1 * 1e6 / model.parameters["can_total"], rel=1e-12)
+    assert [model.species[i] for i, _ in on.modifier] == ["CaN_active"]
+
+
+def test_calcineurin_alone_dephosphorylates_free_slots_only_at_the_declared_rate(model):
+    # Only calcineurin active (half of 96) and no receptor movement: a free phospho-slot
+    # is dephosphorylated at 0.1 /s * 48/96 (+ 0 from PP1), occupied ones never. The count
+    # of the 5 free SLOT_p left at t is Binomial(5, exp(-0.05 t)) exactly (E/K = 5e-5 is
+    # the Hill law's only departure); the mean over 400 synapses, frozen seed, |Z| < 3.
+    m = model.with_parameters(**TRAFFICKING_RATES, **{**NO_ENZYMES, "can_active": 48},
+                              k_slot_dp_can="0.1 /s", k_845_can="0 /s")
+    t_s, n = 10.0, 400
+    ens = ss.simulate(m, t_end=t_s, n_trajectories=n, seed=20261219, sample_every=t_s,
+                      progress=False)
+    p = np.exp(-0.1 * 48 / 96 * t_s)
+    left = ens.values("SLOT_p")[:, -1]
+    z = (left.mean() - 5 * p) / np.sqrt(5 * p * (1 - p) / n)
+    assert abs(z) < 3, (left.mean(), 5 * p, z)
+    assert (ens.values("ampar_trapped") == 45).all()
