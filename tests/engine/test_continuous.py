@@ -420,6 +420,21 @@ def test_the_linear_propagation_falls_back_to_rodas4_when_its_error_estimate_is_
         assert ens.ode_linear_refused[0] < 0.1 * ens.ode_steps[0]
 
 
+@pytest.mark.parametrize("influx", [2e3, 2e4, 2e5])
+def test_tries_with_the_kept_decomposition_after_a_mild_refusal_stay_within_the_tolerance(
+        influx):
+    """:func:`_toggled_buffer` between the two cases above (10 to 10³ ions per opening
+    against 500 sites): refusals with an estimate below continuous._MILD_ESTIMATE let each
+    interval of the wait try the kept decomposition (module docstring, "Linear propagation
+    near a fixed point"). Whatever it accepts must keep the amounts within the tolerance
+    bound of Radau at 1e-12, 20 (atol + rtol |y|), as Rodas4 alone does."""
+    times = np.arange(0.0005, 0.105, 0.001)
+    ens = ss.simulate(_toggled_buffer(influx), 0.105, 1, seed=SEED, sample_times=times)
+    got = np.stack([ens.values(s)[0] for s in ("Ca", "B", "CaB")], axis=1)
+    expected = _toggled_buffer_reference(influx, times)
+    assert np.max(np.abs(got - expected) / (1e-6 + 1e-6 * np.abs(expected))) < 20
+
+
 def test_a_buffer_whose_total_is_zero_does_not_stop_the_linear_propagation():
     """A second buffer whose sites total 0 (the spine example's slow buffer, set to 0 µM):
     its two amounts are 0 up to the propagation's round-off, ~10⁻¹⁷ either side. Counted as
