@@ -73,7 +73,12 @@ stiff J is. The integrator uses it, instead of Rodas4 steps, for every interval 
   ``e(s) = ∫_0^s exp(J(s − σ)) N(y(σ)) dσ``. Along the linear solution δ(σ) is a
   constant plus a sum of exponentials ``exp(λ_m σ)``, so each bilinear remainder is a sum
   of ``exp(μσ)`` with μ ∈ {0, λ_m, λ_m + λ_l}, and e(s) is integrated exactly, mode by
-  mode (:func:`_linear_try`, ~Z³ operations per bilinear term). The solution advances
+  mode (:func:`_linear_try`). In modal coordinates (δ = V α) the remainder is
+  ``(V⁻¹N)_j = Σ Q[j, m, l] α_m α_l`` with a tensor Q of Z³ numbers computed once per
+  linearisation (:func:`_remainder_tensor`), so an interval costs the Z exponentials of
+  its solution and ~3Z³ multiply-adds (before: ~Z³ per bilinear term and (Z+1)(Z+2)/2·Z
+  ``expm1``, 25 exponentials for the solution; both forms agree to 10⁻¹¹ relative,
+  ``benchmarks/RESULTS.md``, issue 12, i12g). The solution advances
   with this correction added (local extrapolation, as Rodas4 advances with its order-4
   solution), and the correction's size, ``‖e‖`` in the norm of Rodas4's error control
   (``atol + rtol·max(|y0|, |y1|)``, RMS over the species), must be <= 1: the same local
@@ -94,14 +99,21 @@ stiff J is. The integrator uses it, instead of Rodas4 steps, for every interval 
   near y_ref and costs one interval each. When an interval is refused, J is computed
   again at the current y and the interval tried once more; refused again (estimate
   E > 1), Rodas4 takes it, and **nothing is tried** (neither a propagation nor a new
-  linearisation) for ``min(ln(E)/2, 1)/|λ_min|`` (:func:`_lin_wait`): the estimate is
+  linearisation; after a mild refusal, E < ``_MILD_ESTIMATE`` = 10, the kept
+  decomposition alone is tried, below) for ``min(ln(E)/2, 1)/|λ_min|``
+  (:func:`_lin_wait`): the estimate is
   quadratic in the deviation from the reference point, which decays at least as fast as
   the slowest mode, so that is when the decay alone brings it to 1; a driven transient
   (its fixed point moves with the fluxes) is tried once per slowest time constant.
   Before, every restart and every Rodas4 step of a transient was followed by a try that
   the estimate refused (after a refusal, the try of the next interval with the same J):
   +12–19 % CPU for an EPSP, +13–23 % for HFS with the linear propagation on
-  (``benchmarks/RESULTS.md``, issue 12, i12e; the effect of the wait: i12f).
+  (``benchmarks/RESULTS.md``, issue 12, i12e; the effect of the wait: i12f). A mild
+  refusal is a short transient: at the spine example's rest a T-type opening (~31 ions
+  against ~3 free Ca²⁺, estimate ~2 for a mean opening; i12g), whose relaxation after the
+  closing the estimate accepts long before the slowest mode alone would bring it to 1;
+  so during its wait each interval tries the kept decomposition (~1 µs, linearised where
+  the refused interval began), and the first accepted ends the wait.
   ``Ensemble.ode_linear``, ``ode_linear_refused`` and ``ode_linear_refreshes`` count the
   intervals propagated, the refusals and the linearisations;
 * the **decomposition** (:func:`_eigen`) is computed in the engine (shifted QR iteration,
@@ -115,7 +127,10 @@ stiff J is. The integrator uses it, instead of Rodas4 steps, for every interval 
   an interval ends exactly at the time asked, a sample, an event, and leaves no step
   open), and no flux reads a continuous species or has a Michaelis–Menten or Hill factor;
   per interval, when the forcing does not vary inside it (no pulse or sine on a flux's
-  input), no amount is in deficit and none would go below zero;
+  input), no amount is in deficit and none would go below zero (an amount above
+  ``−_ZERO_ATOLS · atol`` = −10⁻³ atol counts as 0: a species whose conserved total is 0,
+  the spine example's slow buffer, sits at 0 up to a round-off of ~10⁻¹⁷ either side,
+  which refused every interval of the example from 04389ec until i12g);
 * ``[continuous] linear = false`` (:meth:`stochsyn.Model.with_continuous`, ``linear=False``)
   integrates every interval with Rodas4. The discrete events, their random numbers and
   their times are the same either way; only the continuous amounts differ, within the
@@ -282,7 +297,8 @@ N_ROWS = 29
 # (The last five: the linear propagation's eigenvalues, reference point y_ref, f(y_ref) with
 # the current fluxes, the fixed point y_u of the linearised system, the modal
 # coefficients; the eigenvectors V and their inverse take the rows
-# N_ROWS + 2n … N_ROWS + 4n: N_MATRICES = 4 matrices of n rows after N_ROWS in all.)
+# N_ROWS + 2n … N_ROWS + 4n: N_MATRICES = 4 matrices of n rows after N_ROWS, then n² rows
+# for the modal tensor of the remainder, :func:`_remainder_tensor`; :func:`work_rows`.)
 #: Matrices of n × n after the N_ROWS rows of ``ws``: the Jacobian, the inverted stage
 #: matrix, and the linear propagation's eigenvectors and their inverse.
 N_MATRICES = 4
@@ -296,12 +312,13 @@ N_MATRICES = 4
 # first guess).
 (T0, T1, HNEXT, HACC, ERRACC, N_STEPS, N_REJECTED, MAX_DEFICIT, SAMPLED, N_RESTARTS,
  T_BARRIER, NEG_SLOT, FRESH, HRESTART, LIN_ABLE, LIN_VALID, LIN_NEXT, LIN_KAPPA, N_LINEAR,
- N_LIN_REFUSED, N_LIN_REFRESH) = range(21)
-N_SCALARS = 21
+ N_LIN_REFUSED, N_LIN_REFRESH, LIN_MILD) = range(22)
+N_SCALARS = 22
 # (LIN_*: the linear propagation (section "Linear propagation near a fixed point"): the
 # model qualifies, the eigen-decomposition in ws is valid, no refresh before this time,
 # ‖V‖∞‖V⁻¹‖∞; and counts of propagations, of refused ones (Rodas4 took over), of
-# refreshes of the reference point.)
+# refreshes of the reference point; 1 while the wait after a refusal lets the kept
+# decomposition be tried, :data:`_MILD_ESTIMATE`.)
 
 # Rodas4 (Hairer & Wanner; rodas.f, METH = 1): γ, stage abscissae, the a_ij of the stage
 # arguments, the C_ij (divided by h) of the stage equations, the d_i of ∂f/∂t, and the
@@ -335,6 +352,23 @@ _FAC_GROW = 6.0         # … and grows at most 6x (rodas.f WORK(3), WORK(4))
 _RESTART_GROWTH = 2.0
 _FAC_SHRINK_FRESH = 20.0
 _EPS = 2.220446049250313e-16
+
+#: The linear propagation counts an amount above ``-_ZERO_ATOLS · atol`` as 0, not as a
+#: deficit: the round-off of a species whose conserved total is 0 (the spine example's
+#: slow buffer since its total went to 0 µM) is ~10⁻¹⁷ molecules either side of 0, and
+#: refusing it refused every interval (module docstring, "Linear propagation near a fixed
+#: point"); a thousandth of atol changes no term by more than a thousandth of the
+#: tolerance.
+_ZERO_ATOLS = 1e-3
+#: A refusal whose estimate is below this is mild (a short transient: at the spine example's
+#: rest a T-type opening, ~31 ions against ~3 free, estimate ~2 for a mean opening): during
+#: the wait that follows (:func:`_lin_wait`) each interval still tries the kept
+#: decomposition (~1 µs, no re-linearisation), since the relaxation after the transient's
+#: end is accepted long before the slowest mode alone would bring the estimate to 1. The
+#: estimate is quadratic in the deviation, so below 10 the deviation is within √10 of what
+#: the tolerance allows; an EPSP's or a train's refusals (estimates of 10²–10⁴) wait as
+#: before.
+_MILD_ESTIMATE = 10.0
 
 _GL_X = math.sqrt(3.0 / 5.0)
 _GL_W_OUTER = 5.0 / 9.0
@@ -1246,30 +1280,100 @@ def _eigen(hy, ws, st):
 @borrowing_njit(error_model="numpy")
 def _refresh_linear(hy, ctx, ws, st):
     """Linearise at y0 = ws[Y0]: y_ref, the Jacobian and its eigen-decomposition
-    (:func:`_eigen`); st[LIN_VALID] says whether it can be used."""
+    (:func:`_eigen`), and the modal tensor of the bilinear remainder (:func:`_remainder_tensor`);
+    st[LIN_VALID] says whether it can be used."""
     for q in range(ws.shape[1]):
         ws[YREF, q] = ws[Y0, q]
     _jacobian(hy, ctx, ws)
     valid = _eigen(hy, ws, st)
+    if valid:
+        _remainder_tensor(hy, ctx, ws)
     st[LIN_VALID] = 1.0 if valid else 0.0
     st[N_LIN_REFRESH] += 1
     return valid
 
 
+@numba.njit(cache=True, inline="always")
+def work_rows(n):
+    """Rows of the work array ``ws`` for ``n`` integrated slots (species and flux totals):
+    the N_ROWS rows, the N_MATRICES matrices of n × n, and the linear propagation's modal
+    tensor of the remainder (:func:`_remainder_tensor`, Z² rows, Z <= n)."""
+    return N_ROWS + N_MATRICES * n + n * n
+
+
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def _mode_weight(hy, ws, slot, m):
-    """The weight of mode ``m`` in the deviation of ``slot`` (an integrated species, or a
-    dependent one through its conservation law) along the linear solution:
-    ``V[slot, m] · c_m``."""
+def _mode_vector(hy, ws, slot, m):
+    """Component of eigenvector ``m`` at ``slot`` (an integrated species, or a dependent
+    one through its conservation law): ``V[slot, m]``."""
     n = ws.shape[1]
     i = hy.zpos[slot]
     if i >= 0:
-        return ws[N_ROWS + 2 * n + i, m] * ws[MODE, m]
+        return ws[N_ROWS + 2 * n + i, m]
     d = hy.depof[slot]
     w = 0.0
     for p in range(hy.dep_ptr[d], hy.dep_ptr[d + 1]):
         w -= hy.dep_coef[p] * ws[N_ROWS + 2 * n + hy.dep_col[p], m]
-    return w * ws[MODE, m]
+    return w
+
+
+@borrowing_njit(error_model="numpy")
+def _remainder_tensor(hy, ctx, ws):
+    """The bilinear remainder in modal coordinates, computed once per linearisation:
+    with δ = y − y_ref = Σ_m V[:, m] α_m, the remainder's modal components are
+    ``(V⁻¹ N(δ))_j = Σ_{m,l} Q[j, m, l] α_m α_l``, Q symmetric in (m, l):
+    ``Q[j, m, l] = Σ_k c_k (V⁻¹ ν_k)_j (V[a_k, m] V[b_k, l] + V[b_k, m] V[a_k, l]) / 2``
+    over the bilinear terms ``c_k y_a y_b`` of net change ν_k. Into the rows
+    N_ROWS + 4n + j·Z + m, column l (Z³ numbers; the interval's estimate is then a
+    contraction, :func:`_linear_try`). Scratch: U1 (V⁻¹ ν_k), U2 and U3 (V[a_k, :],
+    V[b_k, :])."""
+    n = ws.shape[1]
+    m_s = _n_species_z(hy, ws)
+    evi, qt = N_ROWS + 3 * n, N_ROWS + 4 * n
+    for r in range(m_s * m_s):
+        for l in range(m_s):
+            ws[qt + r, l] = 0.0
+    rate = ctx[0]
+    mt_rx, mt_a, mt_b = hy.mt_rx, hy.mt_a, hy.mt_b
+    mt_ptr, mt_slot, mt_val = hy.mt_ptr, hy.mt_slot, hy.mt_val
+    zpos = hy.zpos
+    for k in range(len(mt_rx)):
+        sa = mt_a[k]
+        sb = mt_b[k]
+        if sa < 0 or sb < 0:
+            continue
+        c = rate[mt_rx[k]]
+        for j in range(m_s):
+            acc = 0.0
+            for p in range(mt_ptr[k], mt_ptr[k + 1]):
+                i = zpos[mt_slot[p]]
+                if 0 <= i < m_s:
+                    acc += ws[evi + j, i] * mt_val[p]
+            ws[U1, j] = 0.5 * c * acc
+        for m in range(m_s):
+            ws[U2, m] = _mode_vector(hy, ws, sa, m)
+            ws[U3, m] = _mode_vector(hy, ws, sb, m)
+        for j in range(m_s):
+            vj = ws[U1, j]
+            if vj == 0.0:
+                continue
+            for m in range(m_s):
+                for l in range(m_s):
+                    ws[qt + j * m_s + m, l] += vj * (ws[U2, m] * ws[U3, l]
+                                                     + ws[U3, m] * ws[U2, l])
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _psi(lam_j, exp_j, mu, exp_mu, s):
+    """``ψ = ∫_0^s exp(λ_j (s − σ)) exp(μ σ) dσ = (exp(μs) − exp(λ_j s)) / (μ − λ_j)``
+    from the two exponentials (``exp_j = exp(λ_j s)``, ``exp_mu = exp(μ s)``); for
+    |μ − λ_j| s < 10⁻³ the series ``exp(λ_j s) s (1 + x/2 + x²/6)``, x = (μ − λ_j) s
+    (truncation < 5·10⁻¹⁴ relative; the difference quotient loses at most
+    ε/10⁻³ ≈ 2·10⁻¹³ relative above that)."""
+    delta = mu - lam_j
+    x = delta * s
+    if abs(x) < 1e-3:
+        return exp_j * s * (1.0 + x * (0.5 + x / 6.0))
+    return (exp_mu - exp_j) / delta
 
 
 @borrowing_njit(error_model="numpy")
@@ -1281,7 +1385,7 @@ def _linear_try(hy, drive, ctx, ws, st, t, forced):
     n_y = len(hy.cont_idx)
     m_s = _n_species_z(hy, ws)
     z_idx = hy.z_idx
-    ev, evi = N_ROWS + 2 * n, N_ROWS + 3 * n
+    ev, evi, qt = N_ROWS + 2 * n, N_ROWS + 3 * n, N_ROWS + 4 * n
     t0 = st[T0]
     s = t - t0
     # f(y_ref) with the current fluxes (they are constants between events)
@@ -1290,105 +1394,79 @@ def _linear_try(hy, drive, ctx, ws, st, t, forced):
         _forcing(hy, drive, ctx, ws, t0, t0, B0)
         for q in range(n):
             ws[GREF, q] += ws[B0, q]
-    # y_u = y_ref − J⁻¹ f(y_ref) = y_ref − V Λ⁻¹ V⁻¹ f(y_ref): the fixed point of the
-    # linearised system
+    # the fixed point of the linearised system in modal coordinates, y_u − y_ref = V d,
+    # d = −Λ⁻¹ V⁻¹ f(y_ref) (into U5)
     for m in range(m_s):
         acc = 0.0
         for k in range(m_s):
             acc += ws[evi + m, k] * ws[GREF, z_idx[k]]
-        ws[MODE, m] = acc / ws[LAM, m]
+        ws[U5, m] = -acc / ws[LAM, m]
     for i in range(m_s):
         acc = 0.0
         for m in range(m_s):
-            acc += ws[ev + i, m] * ws[MODE, m]
-        ws[YU, z_idx[i]] = ws[YREF, z_idx[i]] - acc
-    for m in range(m_s):        # the modal coefficients of y0 − y_u
+            acc += ws[ev + i, m] * ws[U5, m]
+        ws[YU, z_idx[i]] = ws[YREF, z_idx[i]] + acc
+    for m in range(m_s):        # the modal coefficients c of y0 − y_u, exp(λ_m s)
         acc = 0.0
         for k in range(m_s):
             acc += ws[evi + m, k] * (ws[Y0, z_idx[k]] - ws[YU, z_idx[k]])
         ws[MODE, m] = acc
+        ws[U4, m] = math.exp(ws[LAM, m] * s)
     for i in range(m_s):        # y(t) = y_u + V exp(Λs) c
         acc = ws[YU, z_idx[i]]
         for m in range(m_s):
-            acc += ws[ev + i, m] * math.exp(ws[LAM, m] * s) * ws[MODE, m]
+            acc += ws[ev + i, m] * (ws[U4, m] * ws[MODE, m])
         ws[Y1, z_idx[i]] = acc
     dep_slot, dep_ptr, dep_col, dep_coef = hy.dep_slot, hy.dep_ptr, hy.dep_col, hy.dep_coef
     for d in range(len(dep_slot)):      # the conservation laws: as _solve
         acc = 0.0
-        acc_u = 0.0
         for p in range(dep_ptr[d], dep_ptr[d + 1]):
             q = z_idx[dep_col[p]]
             acc -= dep_coef[p] * (ws[Y1, q] - ws[Y0, q])
-            acc_u -= dep_coef[p] * (ws[YU, q] - ws[YREF, q])
         ws[Y1, dep_slot[d]] = ws[Y0, dep_slot[d]] + acc
-        ws[YU, dep_slot[d]] = ws[YREF, dep_slot[d]] + acc_u
+    rtol, atol = hy.cont_tol[0], hy.cont_tol[1]
+    zero = -_ZERO_ATOLS * atol
     for q in range(n_y):
-        if not ws[Y1, q] >= 0.0:
+        if not ws[Y1, q] >= zero:
             return math.inf     # (an amount would go below 0: Rodas4 decides)
     for q in range(n_y, n):     # the flux totals: constant rates between events
         ws[Y1, q] = ws[Y0, q] + ws[GREF, q] * s
     # The error: e(s) = ∫_0^s exp(J(s − σ)) N(y(σ)) dσ to first order, N the quadratic
-    # remainder c·δa·δb of each bilinear term along δ(σ) = y(σ) − y_ref = d + Σ_m w_m
-    # exp(λ_m σ): a sum of exponentials exp(μσ), μ ∈ {0, λ_m, λ_m + λ_l}, each integrated
-    # exactly mode by mode (ψ). Scratch: the mode weights w (slot × mode) in the stage
-    # matrix's rows, N's coefficients of one μ in U1, V⁻¹ of them in U2, e in U3.
-    wrk = N_ROWS + n
-    for m in range(m_s):
-        for q in range(n_y):
-            ws[wrk + m, q] = _mode_weight(hy, ws, q, m)
-        ws[U4, m] = math.exp(ws[LAM, m] * s)
+    # remainder of the bilinear terms along δ(σ) = y(σ) − y_ref = V α(σ),
+    # α_m(σ) = d_m + c_m exp(λ_m σ). In modal coordinates (V⁻¹ N)_j = Σ_{m,l} Q[j, m, l]
+    # α_m α_l (Q: :func:`_remainder_tensor`), a sum of exp(μσ), μ ∈ {0, λ_l, λ_m + λ_l},
+    # each integrated exactly against exp(λ_j (s − σ)) (:func:`_psi`):
+    #   e_j = (dᵀQ_j d) ψ(0) + Σ_m 2 c_m (Q_j d)_m ψ(λ_m) + Σ_{m,l} c_m c_l Q[j,m,l] ψ(λ_m + λ_l)
+    # (Z exponentials per interval, those of the solution; e_j into U2, e = V e_modal into U3.)
+    for j in range(m_s):
+        lam_j = ws[LAM, j]
+        exp_j = ws[U4, j]
+        row = qt + j * m_s
+        quad_d = 0.0
+        acc = 0.0
+        for m in range(m_s):
+            qd = 0.0
+            for l in range(m_s):
+                qd += ws[row + m, l] * ws[U5, l]
+            quad_d += ws[U5, m] * qd
+            c_m = ws[MODE, m]
+            acc += 2.0 * c_m * qd * _psi(lam_j, exp_j, ws[LAM, m], ws[U4, m], s)
+            lam_m = ws[LAM, m]
+            exp_m = ws[U4, m]
+            for l in range(m, m_s):
+                w = c_m * ws[MODE, l] * ws[row + m, l]
+                if l != m:
+                    w *= 2.0
+                acc += w * _psi(lam_j, exp_j, lam_m + ws[LAM, l], exp_m * ws[U4, l], s)
+        acc += quad_d * _psi(lam_j, exp_j, 0.0, 1.0, s)
+        ws[U2, j] = acc
     for q in range(n):
         ws[U3, q] = 0.0
-    rate = ctx[0]
-    mt_rx, mt_a, mt_b = hy.mt_rx, hy.mt_a, hy.mt_b
-    mt_ptr, mt_slot, mt_val = hy.mt_ptr, hy.mt_slot, hy.mt_val
-    for m in range(-1, m_s):        # μ = λ_m + λ_l (l >= m), μ = λ_l (m = -1), and μ = 0
-        for l in range(m, m_s):
-            mu = (ws[LAM, m] if m >= 0 else 0.0) + (ws[LAM, l] if l >= 0 else 0.0)
-            for q in range(n):
-                ws[U1, q] = 0.0
-            any_term = False
-            for k in range(len(mt_rx)):
-                sa = mt_a[k]
-                sb = mt_b[k]
-                if sa < 0 or sb < 0:
-                    continue
-                if m >= 0:          # w_am w_bl (+ w_al w_bm)
-                    coef = ws[wrk + m, sa] * ws[wrk + l, sb]
-                    if l != m:
-                        coef += ws[wrk + l, sa] * ws[wrk + m, sb]
-                elif l >= 0:        # d_a w_bl + d_b w_al
-                    coef = ((ws[YU, sa] - ws[YREF, sa]) * ws[wrk + l, sb]
-                            + (ws[YU, sb] - ws[YREF, sb]) * ws[wrk + l, sa])
-                else:               # d_a d_b
-                    coef = (ws[YU, sa] - ws[YREF, sa]) * (ws[YU, sb] - ws[YREF, sb])
-                if coef == 0.0:
-                    continue
-                any_term = True
-                coef *= rate[mt_rx[k]]
-                for p in range(mt_ptr[k], mt_ptr[k + 1]):
-                    ws[U1, mt_slot[p]] += mt_val[p] * coef
-            if not any_term:
-                continue
-            for j in range(m_s):
-                acc = 0.0
-                for k in range(m_s):
-                    acc += ws[evi + j, k] * ws[U1, z_idx[k]]
-                # ψ = ∫_0^s exp(λ_j (s − σ)) exp(μ σ) dσ, without overflow or cancellation
-                lam = ws[LAM, j]
-                delta = mu - lam
-                if delta == 0.0:
-                    psi = s * ws[U4, j]
-                elif delta > 0.0:
-                    psi = math.exp(mu * s) * (-math.expm1(-delta * s)) / delta
-                else:
-                    psi = ws[U4, j] * math.expm1(delta * s) / delta
-                ws[U2, j] = acc * psi
-            for i in range(m_s):
-                acc = 0.0
-                for j in range(m_s):
-                    acc += ws[ev + i, j] * ws[U2, j]
-                ws[U3, z_idx[i]] += acc
+    for i in range(m_s):
+        acc = 0.0
+        for j in range(m_s):
+            acc += ws[ev + i, j] * ws[U2, j]
+        ws[U3, z_idx[i]] = acc
     for d in range(len(dep_slot)):
         acc = 0.0
         for p in range(dep_ptr[d], dep_ptr[d + 1]):
@@ -1396,14 +1474,13 @@ def _linear_try(hy, drive, ctx, ws, st, t, forced):
         ws[U3, dep_slot[d]] = acc
     # the solution advances with the correction (local extrapolation, as Rodas4 advances
     # with its order-4 solution); its size is the error estimate
-    rtol, atol = hy.cont_tol[0], hy.cont_tol[1]
     total = 0.0
     for q in range(n_y):
         corrected = ws[Y1, q] + ws[U3, q]
         scale = atol + rtol * max(abs(ws[Y0, q]), abs(corrected))
         total += (ws[U3, q] / scale) ** 2
         ws[Y1, q] = corrected
-        if not corrected >= 0.0:
+        if not corrected >= zero:
             return math.inf
     return math.sqrt(total / max(n_y, 1))
 
@@ -1417,14 +1494,30 @@ def _linear(hy, drive, ctx, ws, st, t, forced):
     point"). After a refusal nothing is tried before st[LIN_NEXT] (:func:`_lin_wait`)."""
     n_y = len(hy.cont_idx)
     t0 = st[T0]
-    if t0 < st[LIN_NEXT]:
+    waiting = t0 < st[LIN_NEXT]
+    if waiting and st[LIN_MILD] == 0.0:
         return False            # refused lately: the transient has not relaxed yet
+    zero = -_ZERO_ATOLS * hy.cont_tol[1]
     for q in range(n_y):
-        if not ws[Y0, q] >= 0.0:
+        if not ws[Y0, q] >= zero:
             return False        # a deficit: the terms read |y| (section "Deficits")
     fresh = False
     if st[LIN_VALID] != 0.0 and _law_totals_moved(hy, ws):
         st[LIN_VALID] = 0.0     # a jump changed a conserved total: linearise afresh
+    if waiting:
+        # after a mild refusal: the kept decomposition only (_MILD_ESTIMATE); accepted,
+        # the wait ends
+        if st[LIN_VALID] == 0.0:
+            return False
+        if not _linear_try(hy, drive, ctx, ws, st, t, forced) <= 1.0:
+            return False
+        st[LIN_NEXT] = 0.0
+        for q in range(ws.shape[1]):
+            ws[Y0, q] = ws[Y1, q]
+        st[T0] = t
+        st[T1] = t
+        st[N_LINEAR] += 1
+        return True
     if st[LIN_VALID] == 0.0:
         fresh = True
         if not _refresh_linear(hy, ctx, ws, st):
@@ -1442,6 +1535,7 @@ def _linear(hy, drive, ctx, ws, st, t, forced):
         # mode alone would bring the estimate to 1
         st[N_LIN_REFUSED] += 1
         st[LIN_NEXT] = t0 + _lin_wait(hy, ws, err)
+        st[LIN_MILD] = 1.0 if err < _MILD_ESTIMATE else 0.0
         return False
     for q in range(ws.shape[1]):
         ws[Y0, q] = ws[Y1, q]

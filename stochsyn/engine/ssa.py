@@ -1700,7 +1700,7 @@ def run_trajectories(ints, reals, bounds, run_entropy, trajectories, claim, samp
     rng_state = np.empty(4, dtype=np.uint64)
     if cont_values is not None:     # the hybrid mode's work arrays (.continuous)
         n_ode = len(hy.cont_idx) + len(hy.fx_rx)    # species, then the fluxes' totals
-        ws = np.empty((continuous.N_ROWS + continuous.N_MATRICES * n_ode, n_ode),
+        ws = np.empty((continuous.work_rows(n_ode), n_ode),
                       dtype=np.float64)
         st = np.zeros(continuous.N_SCALARS, dtype=np.float64)
         cp_static = np.zeros(len(hy.cp_rx), dtype=np.float64)

@@ -420,6 +420,47 @@ def test_the_linear_propagation_falls_back_to_rodas4_when_its_error_estimate_is_
         assert ens.ode_linear_refused[0] < 0.1 * ens.ode_steps[0]
 
 
+@pytest.mark.parametrize("influx", [2e3, 2e4, 2e5])
+def test_tries_with_the_kept_decomposition_after_a_mild_refusal_stay_within_the_tolerance(
+        influx):
+    """:func:`_toggled_buffer` between the two cases above (10 to 10³ ions per opening
+    against 500 sites): refusals with an estimate below continuous._MILD_ESTIMATE let each
+    interval of the wait try the kept decomposition (module docstring, "Linear propagation
+    near a fixed point"). Whatever it accepts must keep the amounts within the tolerance
+    bound of Radau at 1e-12, 20 (atol + rtol |y|), as Rodas4 alone does."""
+    times = np.arange(0.0005, 0.105, 0.001)
+    ens = ss.simulate(_toggled_buffer(influx), 0.105, 1, seed=SEED, sample_times=times)
+    got = np.stack([ens.values(s)[0] for s in ("Ca", "B", "CaB")], axis=1)
+    expected = _toggled_buffer_reference(influx, times)
+    assert np.max(np.abs(got - expected) / (1e-6 + 1e-6 * np.abs(expected))) < 20
+
+
+def test_a_buffer_whose_total_is_zero_does_not_stop_the_linear_propagation():
+    """A second buffer whose sites total 0 (the spine example's slow buffer, set to 0 µM):
+    its two amounts are 0 up to the propagation's round-off, ~10⁻¹⁷ either side. Counted as
+    a deficit, that refused every interval (the example's resting minute: 0 intervals and
+    8.3·10⁴ Rodas4 steps on main f429a27); an amount above −10⁻³ atol is 0 to the linear
+    propagation (continuous._ZERO_ATOLS). So, as with the buffer alone (the test above),
+    no Rodas4 step is taken, and the amounts follow Radau within 20 (atol + rtol |y|)."""
+    interventions = [{"time": 0.005 * (i + 1), "set": {"O": int(i % 2 == 1)}}
+                     for i in range(20)]
+    model = build({"O": 1, "Ca": 0, "B": 500, "CaB": 0, "S": 0, "CaS": 0},
+                  [{"name": "in", "equation": "O -> O + Ca", "rate": 20.0},
+                   {"name": "b", "equation": "Ca + B <-> CaB", "rate": [4.1, 524.0]},
+                   {"name": "slow", "equation": "Ca + S <-> CaS", "rate": [0.41, 52.4]},
+                   {"name": "out", "equation": "Ca ->", "rate": 600.0}],
+                  {"species": ["Ca", "B", "CaB", "S", "CaS"], "rtol": 1e-6, "atol": 1e-6},
+                  interventions=interventions)
+    times = np.arange(0.0005, 0.105, 0.001)
+    ens = ss.simulate(model, 0.105, 1, seed=SEED, sample_times=times)
+    assert ens.ode_steps[0] == 0 and ens.ode_linear_refused[0] == 0
+    assert ens.ode_linear[0] >= 20 + len(times)
+    got = np.stack([ens.values(s)[0] for s in ("Ca", "B", "CaB")], axis=1)
+    expected = _toggled_buffer_reference(20.0, times)
+    assert np.max(np.abs(got - expected) / (1e-6 + 1e-6 * np.abs(expected))) < 20
+    assert np.max(np.abs(ens.values("S"))) < 1e-9 and np.max(np.abs(ens.values("CaS"))) < 1e-9
+
+
 def test_a_restart_keeps_the_step_size_and_the_solution():
     """At a restart (here 40 flux-only changes, by interventions) the integrator starts
     from the step size it had (at most twice the first step accepted after the previous
@@ -667,7 +708,7 @@ def _engine_state(model):
     network = compile_network(model)
     net, hy = network.arrays, network.hybrid
     n = len(hy.cont_idx) + len(hy.fx_rx)
-    ws = np.zeros((continuous.N_ROWS + continuous.N_MATRICES * n, n))
+    ws = np.zeros((continuous.work_rows(n), n))
     st = np.zeros(continuous.N_SCALARS)
     cp_static = np.zeros(len(hy.cp_rx))
     rate = net.rate.copy()
