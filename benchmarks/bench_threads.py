@@ -4,7 +4,7 @@ with ``n_threads`` 1 and 2 spends its time (issue 18).
 The peers.py workloads (16 immigration–death trajectories, 0–1000 s; 1,000 DSMTS
 dimerisation trajectories on 51 points), 1- and 2-thread calls interleaved. Prints the
 median wall and process CPU time per call, the paired 2-thread/1-thread wall ratio, and
-with ``-d`` a timeline (``run_trajectories`` and ``run_batch`` wrapped in Python): the
+with ``-d`` a timeline (the kernel ``batch._kernels`` gives and ``run_batch`` wrapped in Python): the
 serial Python before and after the kernels, each kernel call's start, end and thread
 CPU time. Load from other processes distorts every wall figure on a 2-core machine
 (the load average is printed).
@@ -30,13 +30,17 @@ detail = "-d" in sys.argv
 
 rec = []
 if detail:
-    orig_rt = B.run_trajectories
-    def rt(*a):
-        t0 = time.perf_counter(); c0 = time.thread_time()
-        r = orig_rt(*a)
-        rec.append((threading.current_thread().name, t0, time.perf_counter(), time.thread_time() - c0))
-        return r
-    B.run_trajectories = rt
+    # (the batch runner asks _kernels for the kernel it runs: numba's, or the native one)
+    orig_kernels = B._kernels
+    def kernels(mode, args):
+        orig_rt, wait = orig_kernels(mode, args)
+        def rt(*a):
+            t0 = time.perf_counter(); c0 = time.thread_time()
+            r = orig_rt(*a)
+            rec.append((threading.current_thread().name, t0, time.perf_counter(), time.thread_time() - c0))
+            return r
+        return rt, wait
+    B._kernels = kernels
     orig_rb = E.run_batch
     def rb(*a, **k):
         t0 = time.perf_counter()
