@@ -1512,31 +1512,26 @@ def _linear(hy, drive, ctx, ws, st, t, forced):
         if not _linear_try(hy, drive, ctx, ws, st, t, forced) <= 1.0:
             return False
         st[LIN_NEXT] = 0.0
-        for q in range(ws.shape[1]):
-            ws[Y0, q] = ws[Y1, q]
-        st[T0] = t
-        st[T1] = t
-        st[N_LINEAR] += 1
-        return True
-    if st[LIN_VALID] == 0.0:
-        fresh = True
-        if not _refresh_linear(hy, ctx, ws, st):
-            st[LIN_NEXT] = math.inf     # (not diagonalisable here: Rodas4 from now on)
-            return False
-    err = _linear_try(hy, drive, ctx, ws, st, t, forced)
-    if not err <= 1.0 and not fresh:
-        fresh = True
-        if not _refresh_linear(hy, ctx, ws, st):
-            st[LIN_NEXT] = math.inf
-            return False
+    else:
+        if st[LIN_VALID] == 0.0:
+            fresh = True
+            if not _refresh_linear(hy, ctx, ws, st):
+                st[LIN_NEXT] = math.inf     # (not diagonalisable here: Rodas4 from now on)
+                return False
         err = _linear_try(hy, drive, ctx, ws, st, t, forced)
-    if not err <= 1.0:
-        # linearised here and still refused: no try (nor refresh) before the slowest
-        # mode alone would bring the estimate to 1
-        st[N_LIN_REFUSED] += 1
-        st[LIN_NEXT] = t0 + _lin_wait(hy, ws, err)
-        st[LIN_MILD] = 1.0 if err < _MILD_ESTIMATE else 0.0
-        return False
+        if not err <= 1.0 and not fresh:
+            fresh = True
+            if not _refresh_linear(hy, ctx, ws, st):
+                st[LIN_NEXT] = math.inf
+                return False
+            err = _linear_try(hy, drive, ctx, ws, st, t, forced)
+        if not err <= 1.0:
+            # linearised here and still refused: no try (nor refresh) before the slowest
+            # mode alone would bring the estimate to 1
+            st[N_LIN_REFUSED] += 1
+            st[LIN_NEXT] = t0 + _lin_wait(hy, ws, err)
+            st[LIN_MILD] = 1.0 if err < _MILD_ESTIMATE else 0.0
+            return False
     for q in range(ws.shape[1]):
         ws[Y0, q] = ws[Y1, q]
     st[T0] = t
