@@ -403,6 +403,39 @@ def test_with_two_threads_a_pilot_measures_and_a_rest_smaller_than_a_wake_up_sta
         np.testing.assert_array_equal(one.firings, two.firings)
 
 
+def test_a_batch_whose_work_the_last_batch_measured_needs_no_pilot(monkeypatch):
+    """A plain batch records its work per row; the next batch of the same network,
+    t_end, sample times and max_events wakes the workers first and the calling thread
+    joins them, without the pilot (one kernel call in the calling thread instead of
+    two); another t_end runs the pilot again. The bits are those of one thread."""
+    import threading
+    import stochsyn.engine.batch as batch_module
+    calls = []
+    original = batch_module._kernels
+
+    def counting(mode, args):
+        run, wait = original(mode, args)
+
+        def run_counted(*a):
+            calls.append(threading.current_thread() is threading.main_thread())
+            return run(*a)
+        return run_counted, wait
+
+    monkeypatch.setattr(batch_module, "_kernels", counting)
+    model = ss.load_model(EXAMPLES / "dimerisation.toml")       # ~65 events, 51 samples
+    times = np.linspace(0.0, 50.0, 51)
+    one = ss.simulate(model, 50.0, 400, seed=4, sample_times=times, n_threads=1)
+    calls.clear()
+    known = ss.simulate(model, 50.0, 400, seed=4, sample_times=times, n_threads=2)
+    assert calls.count(True) == 1 and calls.count(False) == 1, calls
+    np.testing.assert_array_equal(one.counts, known.counts)
+    np.testing.assert_array_equal(one.firings, known.firings)
+    calls.clear()
+    other = ss.simulate(model, 40.0, 400, seed=4, sample_times=times[:41], n_threads=2)
+    assert calls.count(True) == 2 and calls.count(False) == 1, calls      # a pilot again
+    np.testing.assert_array_equal(other.counts, one.counts[:, :41])
+
+
 def test_event_records_of_a_trajectory_cut_in_the_calling_thread_are_its_full_runs(
         monkeypatch):
     """A trajectory cut at the calling thread's row budget and redone by a worker keeps
