@@ -776,3 +776,47 @@ def test_a_jump_that_changes_a_conserved_total_is_linearised_afresh():
         expected = off.values(name)
         assert np.max(np.abs(on.values(name) - expected)
                       / (1e-6 + 1e-6 * np.abs(expected))) < 20, name
+
+
+@pytest.mark.parametrize("case", ["spine", "mixed"])
+def test_the_summed_coupled_propensity_is_the_sum_of_the_reactions(case):
+    """continuous.coupled_rate sums the coupled reactions' discrete factors per continuous
+    reactant (continuous._aggregate: one reactant of order 1, or a pair) and evaluates the
+    others (order 2 in one species, a Hill law) one by one: on the default spine model's
+    arrays (66 coupled reactions, 4 of them pairs) and on a model with every kind, at
+    random amounts (some in deficit, read as 0) and random discrete factors (some 0), it
+    equals the reactions' propensities added one by one (continuous._coupled) to 1e-12
+    relative, and follows a change of the factors once st[CP_DIRTY] says so (as fired,
+    start and resume do)."""
+    from pathlib import Path
+    from stochsyn.engine import continuous
+    if case == "spine":
+        model = ss.load_model(Path(__file__).resolve().parents[2] / "reactions" / "spine.toml")
+    else:
+        model = build({"A": 30, "B": 20, "S": 3, "P": 0, "Q": 0},
+                      [{"name": "d", "equation": "A ->", "rate": 1.0},
+                       {"name": "e", "equation": "B ->", "rate": 2.0},
+                       {"name": "one", "equation": "S + A -> P + A", "rate": 0.1},
+                       {"name": "two", "equation": "S + A + B -> P + A + B", "rate": 0.01},
+                       {"name": "also_two", "equation": "B + A -> B + A + Q", "rate": 0.02},
+                       {"name": "squared", "equation": "S + 2 A -> P + 2 A", "rate": 0.001},
+                       {"name": "hill", "equation": "-> Q",
+                        "rate": {"kind": "hill", "k": "100 /s", "of": "B", "K": 20, "n": 2}}],
+                      {"species": ["A", "B"]})
+        assert hybrid_roles(model)[2:] == ("coupled",) * 5
+    hy, drive, ctx, ws, st, cp_static, rate = _engine_state(model)
+    x = ctx[1]
+    n_y = len(hy.cont_idx)
+    rng = np.random.default_rng(SEED)
+    for trial in range(20):
+        ws[continuous.Y0, :n_y] = rng.uniform(-1.0, 50.0, n_y)
+        st[continuous.T0] = st[continuous.T1] = 0.0       # no step: y(t) = y0
+        if trial % 2:
+            cp_static[:] = rng.uniform(0.0, 2.0, len(cp_static)) * (
+                rng.random(len(cp_static)) < 0.6)
+            st[continuous.CP_DIRTY] = 1.0
+        total = continuous.coupled_rate(hy, x, ws, st, cp_static, 0.0)
+        one_by_one = sum(continuous._coupled(hy, x, ws, st, cp_static, q, 0.0)
+                         for q in range(len(cp_static)) if cp_static[q] > 0.0)
+        assert total == pytest.approx(one_by_one, rel=1e-12, abs=1e-300), trial
+        assert one_by_one > 0.0
