@@ -33,13 +33,7 @@ sorts the reactions:
   y(t) between events, and its next firing is found by the integrated hazard
   (``∫_t^τ a0 = E``; Gauss–Legendre 3-point quadrature and a safeguarded Newton iteration,
   with the time-dependent kinds of :mod:`.hazard` joining the integral while a coupled
-  reaction is live), with quadrature steps that never cross an ODE step. Their total
-  propensity is evaluated from their discrete factors summed per continuous reactant
-  (:func:`_aggregate`: ``Σ_a y_a (W_a + Σ_b W_ab y_b)`` for the mass-action ones of one
-  or two continuous reactants of order 1; the default spine model's 66 coupled reactions
-  read 4 amounts), recomputed only when an event changed a factor; the rest one by one.
-  (One by one, each quadrature node and Newton iterate evaluated every live reaction with
-  its amounts from the dense output: ~30 at the spine's rest);
+  reaction is live), with quadrature steps that never cross an ODE step;
 * a discrete reaction that changes a continuous species and also a discrete one (or that
   is opted out of the flux role, ``flux = false``) makes y **jump** by its net change at
   the firing. A jump may leave an amount negative: a **deficit** (next section);
@@ -298,13 +292,11 @@ FLUX_NEGATIVE_ATOLS = 10.0
 # variables and n rows for the inverted stage matrix (Z <= n of each used): N_ROWS + 2n
 # rows in all (allocated by .ssa.run_trajectories).
 (Y0, Y1, U1, U2, U3, U4, U5, U6, TMP, FV, F0, FT, D1, D2, YT, AUX, GATH, PIV,
- B0, B1, B2, B3, B4, BD, LAM, YREF, GREF, YU, MODE, CPW) = range(30)
-N_ROWS = 30
+ B0, B1, B2, B3, B4, BD, LAM, YREF, GREF, YU, MODE) = range(29)
+N_ROWS = 29
 # (The last five: the linear propagation's eigenvalues, reference point y_ref, f(y_ref) with
 # the current fluxes, the fixed point y_u of the linearised system, the modal
-# coefficients; then the coupled reactions' summed factors per continuous reactant
-# (:func:`_aggregate`, whose pairs take the n rows after the modal tensor); the eigenvectors
-# V and their inverse take the rows
+# coefficients; the eigenvectors V and their inverse take the rows
 # N_ROWS + 2n … N_ROWS + 4n: N_MATRICES = 4 matrices of n rows after N_ROWS, then n² rows
 # for the modal tensor of the remainder, :func:`_remainder_tensor`; :func:`work_rows`.)
 #: Matrices of n × n after the N_ROWS rows of ``ws``: the Jacobian, the inverted stage
@@ -320,15 +312,13 @@ N_MATRICES = 4
 # first guess).
 (T0, T1, HNEXT, HACC, ERRACC, N_STEPS, N_REJECTED, MAX_DEFICIT, SAMPLED, N_RESTARTS,
  T_BARRIER, NEG_SLOT, FRESH, HRESTART, LIN_ABLE, LIN_VALID, LIN_NEXT, LIN_KAPPA, N_LINEAR,
- N_LIN_REFUSED, N_LIN_REFRESH, LIN_MILD, CP_DIRTY, CP_OTHER) = range(24)
-N_SCALARS = 24
+ N_LIN_REFUSED, N_LIN_REFRESH, LIN_MILD) = range(22)
+N_SCALARS = 22
 # (LIN_*: the linear propagation (section "Linear propagation near a fixed point"): the
 # model qualifies, the eigen-decomposition in ws is valid, no refresh before this time,
 # ‖V‖∞‖V⁻¹‖∞; and counts of propagations, of refused ones (Rodas4 took over), of
 # refreshes of the reference point; 1 while the wait after a refusal lets the kept
-# decomposition be tried, :data:`_MILD_ESTIMATE`. CP_*: the coupled reactions' summed
-# factors (:func:`_aggregate`) must be recomputed; how many live coupled reactions are
-# not summed, evaluated one by one.)
+# decomposition be tried, :data:`_MILD_ESTIMATE`.)
 
 # Rodas4 (Hairer & Wanner; rodas.f, METH = 1): γ, stage abscissae, the a_ij of the stage
 # arguments, the C_ij (divided by h) of the stage equations, the d_i of ∂f/∂t, and the
@@ -1306,11 +1296,9 @@ def _refresh_linear(hy, ctx, ws, st):
 @numba.njit(cache=True, inline="always")
 def work_rows(n):
     """Rows of the work array ``ws`` for ``n`` integrated slots (species and flux totals):
-    the N_ROWS rows, the N_MATRICES matrices of n × n, the linear propagation's modal
-    tensor of the remainder (:func:`_remainder_tensor`, Z² rows, Z <= n), and the coupled
-    reactions' summed factors of pairs of continuous reactants (n rows,
-    :func:`_aggregate`)."""
-    return N_ROWS + N_MATRICES * n + n * n + n
+    the N_ROWS rows, the N_MATRICES matrices of n × n, and the linear propagation's modal
+    tensor of the remainder (:func:`_remainder_tensor`, Z² rows, Z <= n)."""
+    return N_ROWS + N_MATRICES * n + n * n
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
@@ -1687,7 +1675,6 @@ def start(hy, ctx, ws, st, cp_static):
     cont_idx = hy.cont_idx
     st[:] = 0.0
     st[T_BARRIER] = -math.inf
-    st[CP_DIRTY] = 1.0
     st[LIN_ABLE] = 1.0 if (hy.cont_tol[2] != 0.0 and _linear_able(hy)
                            and _n_species_z(hy, ws) > 0) else 0.0
     for q in range(ws.shape[1]):
@@ -1702,7 +1689,6 @@ def resume(hy, ctx, st, cp_static):
     changed the Jacobian). Returns the live counts of :func:`start`."""
     st[LIN_VALID] = 0.0
     st[LIN_NEXT] = 0.0
-    st[CP_DIRTY] = 1.0
     return refresh_all(hy, ctx, cp_static)
 
 
@@ -1756,8 +1742,6 @@ def fired(hy, drive, ctx, ws, st, cp_static, j, t, settled, conductance, n_fx_ti
             if _flux_timed(hy, q):
                 change_fx += (value > 0.0) - (fx_static[q] > 0.0)
             fx_static[q] = value
-    if hy.cpdep_ptr[j + 1] > hy.cpdep_ptr[j]:
-        st[CP_DIRTY] = 1.0      # a coupled reaction's factor may have changed
     return OK, refresh(hy, ctx, cp_static, j), change_fx
 
 
@@ -1894,87 +1878,13 @@ def _coupled(hy, x, ws, st, cp_static, q, t):
     return a
 
 
-@numba.njit(cache=True, inline="always", error_model="numpy")
-def _summed_kind(cp_code, p):
-    """How coupled reaction at ``p`` of cp_code enters :func:`_aggregate`: 1 (mass action,
-    one continuous reactant of order 1), 2 (two, each of order 1), 0 (any other: one by
-    one)."""
-    if cp_code[p + 1] != MASS_ACTION:
-        return 0
-    p += 3 + 2 * cp_code[p + 2]
-    n_cont = cp_code[p]
-    if n_cont == 1 and cp_code[p + 2] == 1:
-        return 1
-    if n_cont == 2 and cp_code[p + 2] == 1 and cp_code[p + 4] == 1 \
-            and cp_code[p + 1] != cp_code[p + 3]:
-        return 2
-    return 0
-
-
-@borrowing_njit(error_model="numpy")
-def _aggregate(hy, ws, st, cp_static):
-    """The coupled reactions' discrete factors summed per continuous reactant, so that
-    their total propensity is ``Σ_a max(y_a, 0) (W_a + Σ_{b>a} W_ab max(y_b, 0))`` whatever
-    their number (:func:`coupled_rate`; the default spine model's 66, 4 of them pairs, read
-    4 slots): W_a (mass action, one continuous reactant a of order 1) into ws[CPW], W_ab
-    (two, a < b) into the n rows after the modal tensor (:func:`work_rows`); the others
-    (laws, orders > 1) are counted into st[CP_OTHER] and evaluated one by one. Called when a
-    discrete factor may have changed (st[CP_DIRTY])."""
-    n = ws.shape[1]
-    n_y = len(hy.cont_idx)
-    pairs = N_ROWS + N_MATRICES * n + n * n
-    for a in range(n_y):
-        ws[CPW, a] = 0.0
-        for b in range(n_y):
-            ws[pairs + a, b] = 0.0
-    cp_ptr, cp_code = hy.cp_ptr, hy.cp_code
-    other = 0
-    for q in range(len(cp_static)):
-        w = cp_static[q]
-        if w > 0.0:
-            p = cp_ptr[q]
-            kind = _summed_kind(cp_code, p)
-            p += 3 + 2 * cp_code[p + 2]
-            if kind == 1:
-                ws[CPW, cp_code[p + 1]] += w
-            elif kind == 2:
-                a = min(cp_code[p + 1], cp_code[p + 3])
-                b = max(cp_code[p + 1], cp_code[p + 3])
-                ws[pairs + a, b] += w
-            else:
-                other += 1
-    st[CP_OTHER] = other
-    st[CP_DIRTY] = 0.0
-
-
 @borrowing_njit(error_model="numpy")
 def coupled_rate(hy, x, ws, st, cp_static, t):
-    """Sum of the coupled reactions' propensities at ``t`` (inside the current step): the
-    summed factors of :func:`_aggregate` against the amounts at t (the same sum as the
-    reactions one by one, in another order: equal up to round-off), and the others one by
-    one. (One by one it cost ~30 live reactions of the default spine model, each with its
-    amounts from the dense output, at every quadrature node and Newton iterate.)"""
-    if st[CP_DIRTY] != 0.0:
-        _aggregate(hy, ws, st, cp_static)
-    n = ws.shape[1]
-    n_y = len(hy.cont_idx)
-    pairs = N_ROWS + N_MATRICES * n + n * n
+    """Sum of the coupled reactions' propensities at ``t`` (inside the current step)."""
     total = 0.0
-    for a in range(n_y):
-        acc = ws[CPW, a]
-        for b in range(a + 1, n_y):
-            w = ws[pairs + a, b]
-            if w != 0.0:
-                y_b = value_at(ws, st, b, t)
-                acc += w * (y_b if y_b > 0.0 else 0.0)
-        if acc != 0.0:
-            y_a = value_at(ws, st, a, t)
-            total += acc * (y_a if y_a > 0.0 else 0.0)
-    if st[CP_OTHER] > 0.0:
-        cp_ptr, cp_code = hy.cp_ptr, hy.cp_code
-        for q in range(len(cp_static)):
-            if cp_static[q] > 0.0 and _summed_kind(cp_code, cp_ptr[q]) == 0:
-                total += _coupled(hy, x, ws, st, cp_static, q, t)
+    for q in range(len(cp_static)):
+        if cp_static[q] > 0.0:
+            total += _coupled(hy, x, ws, st, cp_static, q, t)
     return total
 
 

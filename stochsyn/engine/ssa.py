@@ -57,11 +57,7 @@ kernel without that code), and draws no random numbers: reactions that read cont
 species ("coupled") keep a zero leaf, like the time-dependent ones; while any is live the
 exponential draw is matched by the integrated hazard along y(t)
 (:func:`.continuous.next_event_time`) and the choice's uniform is scaled by the total
-propensity there (:func:`.continuous.select`). The rest fallback applies with them too
-(issue 14; before, it was off while coupled reactions existed): frozen time-dependent
-rates sit in the tree, part of the constant ``a0`` that the integrated hazard adds to the
-coupled reactions', so a resting spine no longer integrates the VGCC gates' constant
-rates by quadrature at every node. The draws per event are those above.
+propensity there (:func:`.continuous.select`). The draws per event are those above.
 Fluxes (terms of dy/dt with a discrete factor) never fire and keep a zero leaf. The ODE is
 integrated lazily (:func:`.continuous.cover`) and settled at an event or scheduled change
 only when that changes its right-hand side or y: a firing that jumps y or changes a
@@ -880,6 +876,8 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
         # what the ODE's right-hand side reads besides y (.continuous.cover)
         ctx = (rate, x, fx_static, mem, pulse, base)
         n_cp_live, n_fx_timed = continuous.start(hy, ctx, ws, st, cp_static)
+        if len(hy.cp_rx) > 0:   # coupled rates vary along y(t): never frozen (rest fallback)
+            can_freeze = False
     n_tv_live = _fill_tree(tree, n_leaves, x, rate, net, tv_static)
     if has_laws:
         _law_leaves(tree, n_leaves, x, law)
@@ -928,8 +926,7 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
             e, s_hi, s_lo = exponential_words(s_hi, s_lo, inc_hi, inc_lo)
             t_next, status = continuous.next_event_time(
                 hy, drive, ctx, ws, st, cp_static, tv_list, tv_static, used_inputs, u_now,
-                h_max, n_tv_live > 0 and not frozen, a0, t, e, min(t_stop, t_end),
-                cont_values,
+                h_max, n_tv_live > 0, a0, t, e, min(t_stop, t_end), cont_values,
                 sample_times)
             if status != OK:
                 break
@@ -1086,8 +1083,7 @@ def simulate_trajectory(net, work, rng_state, trajectory, sample_times, spike_ti
         if hybrid is not None and n_cp_live > 0:
             u, s_hi, s_lo = double_words(s_hi, s_lo, inc_hi, inc_lo)
             j, u = continuous.select(hy, ctx, ws, st, cp_static, drive, tv_list, tv_static,
-                                     used_inputs, u_now, n_tv_live > 0 and not frozen,
-                                     a0, t, u)
+                                     used_inputs, u_now, n_tv_live > 0, a0, t, u)
             if j < 0:
                 j = tree_select(tree, n_leaves, u)
         elif n_tv_live == 0 or frozen:
