@@ -312,9 +312,8 @@ N_MATRICES = 4
 # first guess).
 (T0, T1, HNEXT, HACC, ERRACC, N_STEPS, N_REJECTED, MAX_DEFICIT, SAMPLED, N_RESTARTS,
  T_BARRIER, NEG_SLOT, FRESH, HRESTART, LIN_ABLE, LIN_VALID, LIN_NEXT, LIN_KAPPA, N_LINEAR,
- N_LIN_REFUSED, N_LIN_REFRESH, LIN_MILD, LIN_STEP, LIN_Z, LIN_TC, LIN_QUAD,
- LIN_H) = range(27)
-N_SCALARS = 27
+ N_LIN_REFUSED, N_LIN_REFRESH, LIN_MILD, LIN_STEP, LIN_Z, LIN_TC, LIN_QUAD) = range(26)
+N_SCALARS = 26
 # (LIN_*: the linear propagation (section "Linear propagation near a fixed point"): the
 # model qualifies, the eigen-decomposition in ws is valid, no refresh before this time,
 # ‖V‖∞‖V⁻¹‖∞; and counts of propagations, of refused ones (Rodas4 took over), of
@@ -323,8 +322,7 @@ N_SCALARS = 27
 # a linear step (:func:`_open_linear_step`: its values come from the closed form, not
 # Rodas4's dense output), its number of species modes Z, and the time whose exponentials
 # exp(λ_m (t − T0)) are cached in ws[D2]; 1 while :func:`_lin_weights` found coupled
-# reactions with two continuous reactants; the length of the next linear step (0: not
-# chosen yet), :func:`_lin_step_end`.)
+# reactions with two continuous reactants.)
 
 # Rodas4 (Hairer & Wanner; rodas.f, METH = 1): γ, stage abscissae, the a_ij of the stage
 # arguments, the C_ij (divided by h) of the stage equations, the d_i of ∂f/∂t, and the
@@ -375,14 +373,6 @@ _ZERO_ATOLS = 1e-3
 #: the tolerance allows; an EPSP's or a train's refusals (estimates of 10²–10⁴) wait as
 #: before.
 _MILD_ESTIMATE = 10.0
-
-#: A linear step's first length, and its bounds (s): it doubles after each accepted step
-#: and is quartered after a refused one (:func:`cover`); the next event at the spine's rest
-#: is ~1 ms away, and the sampled estimate of a step grows with its length (i14n:
-#: 0.002 at 1 ms, 0.02 at 10 ms, 0.5 at 0.1 s).
-_LIN_H_FIRST = 1e-3
-_LIN_H_MIN = 1e-5
-_LIN_H_MAX = 1.0
 
 _GL_X = math.sqrt(3.0 / 5.0)
 _GL_W_OUTER = 5.0 / 9.0
@@ -1631,27 +1621,6 @@ def _linear_try(hy, drive, ctx, ws, st, t, forced, bound):
 
 
 @borrowing_njit(error_model="numpy")
-def _linear_est(hy, drive, ctx, ws, st, t, forced, open_step):
-    """:func:`_linear_try` to ``t``; for a linear step (``open_step``), whose values inside
-    are used, the largest of its estimates at ``t0 + s·4^-k`` (k = 3, 2, 1, 0; those above
-    20 µs), the one at t last (its rows are the step's). A sampled maximum of the signed
-    estimate, not a bound: the bound of ``bound = True`` was 10–1000 times it on spine.toml
-    (benchmarks/RESULTS.md, i14n)."""
-    if not open_step:
-        return _linear_try(hy, drive, ctx, ws, st, t, forced, False)
-    t0 = st[T0]
-    s = t - t0
-    worst = 0.0
-    for k in range(3, 0, -1):
-        sigma = s * 0.25 ** k
-        if sigma >= 2e-5:
-            worst = max(worst, _linear_try(hy, drive, ctx, ws, st, t0 + sigma, forced, False))
-            if not worst <= 1.0:
-                return worst
-    return max(worst, _linear_try(hy, drive, ctx, ws, st, t, forced, False))
-
-
-@borrowing_njit(error_model="numpy")
 def _linear(hy, drive, ctx, ws, st, t, forced, open_step):
     """Propagate y exactly along the linearised system from st[T0] to ``t`` (no step is
     left open: st[T0] = st[T1] = t) if its error bound is within the tolerance, with the
@@ -1676,7 +1645,7 @@ def _linear(hy, drive, ctx, ws, st, t, forced, open_step):
         # the wait ends
         if st[LIN_VALID] == 0.0:
             return False
-        if not _linear_est(hy, drive, ctx, ws, st, t, forced, open_step) <= 1.0:
+        if not _linear_try(hy, drive, ctx, ws, st, t, forced, open_step) <= 1.0:
             return False
         st[LIN_NEXT] = 0.0
     else:
@@ -1685,13 +1654,13 @@ def _linear(hy, drive, ctx, ws, st, t, forced, open_step):
             if not _refresh_linear(hy, ctx, ws, st):
                 st[LIN_NEXT] = math.inf     # (not diagonalisable here: Rodas4 from now on)
                 return False
-        err = _linear_est(hy, drive, ctx, ws, st, t, forced, open_step)
+        err = _linear_try(hy, drive, ctx, ws, st, t, forced, open_step)
         if not err <= 1.0 and not fresh:
             fresh = True
             if not _refresh_linear(hy, ctx, ws, st):
                 st[LIN_NEXT] = math.inf
                 return False
-            err = _linear_est(hy, drive, ctx, ws, st, t, forced, open_step)
+            err = _linear_try(hy, drive, ctx, ws, st, t, forced, open_step)
         if not err <= 1.0:
             # linearised here and still refused: no try (nor refresh) before the slowest
             # mode alone would bring the estimate to 1
@@ -1814,17 +1783,11 @@ def cover(hy, drive, ctx, ws, st, t, strict, values, sample_times):
             if not timed:
                 if strict:
                     # a step whose values serve the coupled reactions' hazard (module
-                    # docstring, "Linear propagation near a fixed point"): st[LIN_H]
-                    # long (at most to the next change of the forcing), doubled after an
-                    # accepted step, quartered after a refused one
-                    if not st[LIN_H] > 0.0:
-                        st[LIN_H] = _LIN_H_FIRST
-                    t1 = min(st[T_BARRIER], t0 + st[LIN_H])
-                    if t1 > t:
-                        if _linear(hy, drive, ctx, ws, st, t1, forced, True):
-                            st[LIN_H] = min(2.0 * st[LIN_H], _LIN_H_MAX)
-                            continue    # st[T0] <= t < st[T1]: a linear step
-                        st[LIN_H] = max(0.25 * st[LIN_H], _LIN_H_MIN)
+                    # docstring, "Linear propagation near a fixed point"): as long as the
+                    # forcing stays as it is
+                    t1 = min(st[T_BARRIER], t0 + H_MAX)
+                    if t1 > t and _linear(hy, drive, ctx, ws, st, t1, forced, True):
+                        continue    # st[T0] <= t < st[T1]: a linear step
                 elif t <= st[T_BARRIER] and _linear(hy, drive, ctx, ws, st, t, forced,
                                                     False):
                     continue        # y(t) is in ws[Y0], st[T0] = st[T1] = t
