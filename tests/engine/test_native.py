@@ -87,9 +87,7 @@ def _run(monkeypatch, how, threads, n=400, folder=None):
         ens = ss.simulate(ss.load_model(DIMERISATION), 20.0, n, seed=11, n_threads=threads)
         # A worker may still be returning (run_batch does not wait for a worker that has
         # nothing left to claim): wait for it, so it counts here and not in the next run.
-        if batch._pool is not None:
-            batch._pool.shutdown(wait=True)
-            batch._forget_pool()
+        batch.wait_for_workers()
     return ens, len(calls), len(set(calls))
 
 
