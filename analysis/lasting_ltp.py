@@ -19,12 +19,14 @@ picks some by name):
 * ``recruit_K80_can_dp01``: K80 with slot dephosphorylation downstream of calcineurin
   (``k_slot_dp_can`` = 0.1 /s at full CaN; docs/trafficking.md), ``can_dp01`` the latter
   alone (docs/science.md §8.5 part 2c);
+* ``recruit_K90_can_dp003``: ``recruit_K90_n24_k1`` (the best margin of the pre-screen at
+  the warmed-up resting PP1, docs/trafficking.md) with ``k_slot_dp_can`` = 0.03 /s;
 Graupner & Brunel's k8 (a CaM-free pT286 *neighbour*) is already the module's
 ``camkii_k_auto_p``; phosphorylation of a CaM-free *substrate* is in neither source, so it
 is not a candidate (docs/science.md §8.5).
 
-Every condition goes through :func:`stochsyn.validation.plasticity.run_conditions` (300 s
-warm-up, the weight relative to it, read-out ``--after`` seconds after the end of
+Every condition goes through :func:`stochsyn.validation.plasticity.run_conditions`
+(``WARM_UP_S`` = 1800 s of warm-up, the weight relative to it, read-out ``--after`` seconds after the end of
 induction, common random numbers across conditions of one candidate). Criteria (§8.5):
 rest quiet (pT286 < 5 %, control Δw ~ 0), HFS Δw > 0 and not decaying between the two
 read-outs (``--reference-after``, by default ``--after`` / 2, and ``--after``), LFS Δw < 0.
@@ -32,7 +34,7 @@ read-outs (``--reference-after``, by default ``--after`` / 2, and ``--after``), 
 Usage (repository root)::
 
     python analysis/lasting_ltp.py [--trajectories 8] [--after 900] [--reference-after 300]
-        [--lfs | --lfs-only] [--candidates literature,kcat2] [--first-trajectory 0]
+        [--lfs | --lfs-only | --control-only] [--candidates literature,kcat2] [--first-trajectory 0]
         [--out out]
     python analysis/lasting_ltp.py --combine run1/lasting_ltp.csv run2/lasting_ltp.csv
 
@@ -88,6 +90,14 @@ CANDIDATES = {
     "recruit_K80_can_dp01": {"k_slot_recruit": "1 /s", "slot_recruit_K": 80,
                              "slot_recruit_n": 24, "k_slot_dp_can": "0.1 /s"},
     "can_dp01": {"k_slot_dp_can": "0.1 /s"},
+    # At the warmed-up resting PP1 (~6 of 12) K80 switches resting lattices; K90 (n = 24,
+    # 1 /s) has the best margin of the pre-screen (analysis/maintenance_prescreen.py
+    # --spine-pulse --rest-pp1 6 --after 1800: rest at the rule-free floor, 80 % of pulses
+    # held), and calcineurin-gated slot dephosphorylation at 0.03 /s keeps 56 % of them
+    # there (0.1 /s: 7 %), so K90 takes the rule at 0.03 /s (docs/trafficking.md "The
+    # pre-screen at the warmed-up resting PP1").
+    "recruit_K90_can_dp003": {"k_slot_recruit": "1 /s", "slot_recruit_K": 90,
+                              "slot_recruit_n": 24, "k_slot_dp_can": "0.03 /s"},
 }
 SEED = 20261216
 
@@ -103,6 +113,8 @@ def conditions(lfs: bool, after_s: float, reference_after_s: float | None = None
                                                        / pl.SAMPLE_EVERY_S)
     if lfs == "only":
         return [pl.Condition("LFS", ss.protocols.lfs(start_s=pl.WARM_UP_S))]
+    if lfs == "control":
+        return [pl.Condition("control", None)]
     out = [pl.Condition("control", None),
            pl.Condition("HFS", ss.protocols.hfs(start_s=pl.WARM_UP_S), reference_s=halfway)]
     if lfs:
@@ -119,6 +131,9 @@ def main(argv=None) -> int:
                              " delta_from_reference_pct is the change from it to --after")
     parser.add_argument("--lfs", action="store_true", help="also 1 Hz x 900")
     parser.add_argument("--lfs-only", action="store_true", help="only 1 Hz x 900")
+    parser.add_argument("--control-only", action="store_true",
+                        help="only the control (rest), e.g. to add control trajectories to"
+                             " an --lfs-only run with --first-trajectory")
     parser.add_argument("--candidates", default=",".join(CANDIDATES))
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--first-trajectory", type=int, default=0,
@@ -138,7 +153,9 @@ def main(argv=None) -> int:
     rows, courses = [], []
     for name in args.candidates.split(","):
         model = base.with_parameters(**CANDIDATES[name]) if CANDIDATES[name] else base
-        run = pl.run_conditions(conditions("only" if args.lfs_only else args.lfs, args.after,
+        run = pl.run_conditions(conditions("only" if args.lfs_only else
+                                           "control" if args.control_only else args.lfs,
+                                           args.after,
                                            args.reference_after),
                                 n_trajectories=args.trajectories,
                                 after_s=args.after, seed=SEED, n_threads=args.threads,

@@ -23,7 +23,8 @@ LTD-like arm not potentiated.
 
 Usage (repository root; ~2 s CPU per candidate at 100 synapses)::
 
-    python analysis/maintenance_prescreen.py [--trajectories 100] [--spine-pulse] [--out out]
+    python analysis/maintenance_prescreen.py [--trajectories 100] [--spine-pulse]
+        [--rest-pp1 6] [--after 1800] [--candidates none,recruit_K85_n24_k1] [--out out]
 """
 
 from __future__ import annotations
@@ -46,25 +47,30 @@ SAMPLE_EVERY_S = 30.0
 #: The default spine's resting activities (counts) and slot phosphorylation rate.
 SPINE_REST = dict(camkii_psd_active=7, pka_active=1, can_active=0, pp1_free=7,
                   k_slot_p="0.2 /s")
+#: Marks a count set back to the resting free PP1 (``SPINE_REST["pp1_free"]``, so
+#: ``--rest-pp1`` moves it too): after a pulse, free PP1 returns to rest, not to a fixed count.
+REST_PP1 = "rest"
 #: The HFS-like pulse: (time after PULSE_AT_S in s, species counts set then).
 PULSE = [(0.0, dict(CaMKII_psd_active=200, PKA_active=50, CaN_active=80, PP1_free=1)),
-         (15.0, dict(CaMKII_psd_active=7, PKA_active=1, CaN_active=60, PP1_free=7)),
+         (15.0, dict(CaMKII_psd_active=7, PKA_active=1, CaN_active=60, PP1_free=REST_PP1)),
          (75.0, dict(CaN_active=20)),
          (135.0, dict(CaN_active=0))]
 #: ``--spine-pulse``: the course measured in the spine itself (docs/science.md §8.5
 #: "Calibration, part 2b", one HFS trajectory, 5 s samples): PSD CaMKII 156 of 240 for
-#: ~5 s, PP1 0 during the train and 9-12 of 12 free after it (so 10 at rest too).
+#: ~5 s, PP1 0 during the train and 9-12 of 12 free after it (measured after a 300-s
+#: warm-up, while PP1 was still settling: so 10 at rest too by default). After the train
+#: PP1 returns to the resting value (``--rest-pp1``: ~6 after the 1800-s warm-up).
 SPINE_MEASURED_PULSE = [(0.0, dict(CaMKII_psd_active=156, PKA_active=50, CaN_active=80,
                                    PP1_free=0)),
                         (7.0, dict(CaMKII_psd_active=7, PKA_active=1, CaN_active=60,
-                                   PP1_free=10)),
+                                   PP1_free=REST_PP1)),
                         (75.0, dict(CaN_active=20)),
                         (135.0, dict(CaN_active=0))]
 #: An LTD-like enzyme state for 15 min from PULSE_AT_S (analysis/ampar_mutants.py's
 #: LTD-like state: calcineurin half active, PP1 all free; a stand-in for 1 Hz x 900, whose
 #: enzyme course in the spine is not measured): its 20-min read-out is 5 min after its end.
 LTD_LIKE = [(0.0, dict(CaN_active=48, PP1_free=12)),
-            (900.0, dict(CaN_active=0, PP1_free=7))]
+            (900.0, dict(CaN_active=0, PP1_free=REST_PP1))]
 #: Trapped receptors above which a synapse counts as switched (rest: 45).
 SWITCHED_ABOVE = 60
 
@@ -80,6 +86,18 @@ CANDIDATES = {
     "recruit_K90_n16": dict(k_slot_recruit="0.5 /s", slot_recruit_K=90, slot_recruit_n=16),
     "recruit_K85_n24": dict(k_slot_recruit="0.3 /s", slot_recruit_K=85, slot_recruit_n=24),
     "recruit_K80_n24_k1": dict(k_slot_recruit="1 /s", slot_recruit_K=80, slot_recruit_n=24),
+    # at the warmed-up resting PP1 (~6 of 12) K80 has no margin: higher thresholds at the
+    # same steepness and rate (analysis/lasting_ltp.py has the same names)
+    "recruit_K85_n24_k1": dict(k_slot_recruit="1 /s", slot_recruit_K=85, slot_recruit_n=24),
+    "recruit_K90_n24_k1": dict(k_slot_recruit="1 /s", slot_recruit_K=90, slot_recruit_n=24),
+    "recruit_K85_n24_k1_can_dp01": dict(k_slot_recruit="1 /s", slot_recruit_K=85,
+                                        slot_recruit_n=24, k_slot_dp_can="0.1 /s"),
+    "recruit_K90_n24_k1_can_dp01": dict(k_slot_recruit="1 /s", slot_recruit_K=90,
+                                        slot_recruit_n=24, k_slot_dp_can="0.1 /s"),
+    "recruit_K90_n24_k1_can_dp003": dict(k_slot_recruit="1 /s", slot_recruit_K=90,
+                                         slot_recruit_n=24, k_slot_dp_can="0.03 /s"),
+    "recruit_K85_n24_k1_can_dp003": dict(k_slot_recruit="1 /s", slot_recruit_K=85,
+                                         slot_recruit_n=24, k_slot_dp_can="0.03 /s"),
 }
 
 
@@ -94,15 +112,20 @@ def build(parameters: dict, arm: str) -> ss.Model:
         return model
     spec = copy.deepcopy(dict(model.spec))
     spec.setdefault("interventions", []).extend(
-        {"time": PULSE_AT_S + dt, "set": counts, "note": arm} for dt, counts in ARMS[arm])
+        {"time": PULSE_AT_S + dt, "note": arm,
+         "set": {species: SPINE_REST["pp1_free"] if count == REST_PP1 else count
+                 for species, count in counts.items()}}
+        for dt, counts in ARMS[arm])
     return ss.Model.from_dict(spec, source=model.source)
 
 
-def screen(name: str, n: int) -> tuple[list[dict], pd.DataFrame]:
-    """Rest and pulse arms of one candidate: summary rows and the mean weight course."""
+def screen(name: str, n: int, after_s: float = AFTER_S) -> tuple[list[dict], pd.DataFrame]:
+    """Rest and pulse arms of one candidate: summary rows and the mean weight course, each
+    arm run to ``after_s`` (≥ AFTER_S) after the pulse time; ``switched_end_share`` is the
+    share switched at that end (the rest arm: within PULSE_AT_S + after_s of rest)."""
     rows, courses = [], []
     for arm in ARMS:
-        ens = ss.simulate(build(CANDIDATES[name], arm), t_end=PULSE_AT_S + AFTER_S,
+        ens = ss.simulate(build(CANDIDATES[name], arm), t_end=PULSE_AT_S + after_s,
                           n_trajectories=n, seed=SEED, sample_every=SAMPLE_EVERY_S,
                           progress=False)
         times = np.asarray(ens.times)
@@ -120,6 +143,8 @@ def screen(name: str, n: int) -> tuple[list[dict], pd.DataFrame]:
         row["dw_5_to_20min_pct"] = change.mean()
         row["dw_5_to_20min_sem"] = change.std(ddof=1) / np.sqrt(n)
         row["switched_share"] = float((trapped[:, k20] > SWITCHED_ABOVE).mean())
+        row["end_min"] = times[-1] / 60.0
+        row["switched_end_share"] = float((trapped[:, -1] > SWITCHED_ABOVE).mean())
         row["trapped_at_pulse_mean"] = trapped[:, k0].mean()
         row["trapped_20min_mean"] = trapped[:, k20].mean()
         row["max_phospho_slots_rest"] = int(phospho[:, :k0 + 1].max())
@@ -167,8 +192,15 @@ def main(argv=None) -> int:
                         help="free PP1 (of 12) at rest instead of 7 (10 with --spine-pulse):"
                              " ~6 after the spine's 30-min warm-up (docs/science.md §8.5"
                              " \"The warm-up\"); the pulse's own course is unchanged")
+    parser.add_argument("--after", type=float, default=AFTER_S,
+                        help="run every arm to this many s after the pulse time (default"
+                             f" {AFTER_S:g}; 1800 gives 60 min of rest in all); the read-outs"
+                             " stay at 5 and 20 min, switched_end_share is at the end")
     parser.add_argument("--out", type=Path, default=Path("out"))
     args = parser.parse_args(argv)
+    if args.after < AFTER_S:
+        parser.error(f"--after {args.after:g}: must be at least {AFTER_S:g} s (the 20-min "
+                     "read-out)")
     stem = "maintenance_prescreen"
     if args.spine_pulse:
         ARMS["HFS-like pulse"] = SPINE_MEASURED_PULSE
@@ -177,9 +209,11 @@ def main(argv=None) -> int:
     if args.rest_pp1 is not None:
         SPINE_REST["pp1_free"] = args.rest_pp1
         stem += f"_rest_pp1_{args.rest_pp1}"
+    if args.after != AFTER_S:
+        stem += f"_after_{args.after:g}"
     rows, courses = [], []
     for name in args.candidates.split(","):
-        r, c = screen(name, args.trajectories)
+        r, c = screen(name, args.trajectories, args.after)
         rows += r
         courses.append(c)
     table = pd.DataFrame(rows)
@@ -187,7 +221,8 @@ def main(argv=None) -> int:
     table.to_csv(args.out / f"{stem}.csv", index=False)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table[["candidate", "arm", "n", "dw_5min_pct", "dw_5min_sem", "dw_20min_pct",
-                     "dw_20min_sem", "switched_share", "max_phospho_slots_rest"]]
+                     "dw_20min_sem", "switched_share", "switched_end_share",
+                     "max_phospho_slots_rest"]]
               .round(2).to_string(index=False))
     plot(pd.concat(courses), args.out / f"{stem}.png")
     return 0

@@ -86,3 +86,13 @@ def test_maintenance_drive_tabulates_the_lattice_of_each_synapse(monkeypatch, tm
         assert 0 <= row["minutes_q_ge_85"] <= row["minutes_q_ge_80"] <= 20.0 / 60.0
     md.plot(course, tmp_path / "drive.png", "test")
     assert (tmp_path / "drive.png").stat().st_size > 10_000
+
+
+def test_the_arms_of_a_split_screen():
+    """--lfs-only and --control-only give one arm each (to extend an LFS run's control with
+    --first-trajectory); the default gives control and HFS, --lfs adds LFS."""
+    ll = _script()
+    names = {option: [c.name for c in ll.conditions(option, 1200.0, 300.0)]
+             for option in (False, True, "only", "control")}
+    assert names == {False: ["control", "HFS"], True: ["control", "HFS", "LFS"],
+                     "only": ["LFS"], "control": ["control"]}

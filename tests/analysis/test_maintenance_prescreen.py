@@ -53,3 +53,17 @@ def test_without_a_maintenance_option_the_pulse_leaves_nothing(prescreen):
     pulse = _arms(prescreen, "none")["HFS-like pulse"]
     assert pulse["dw_20min_pct"] < 5.0 + 3 * pulse["dw_20min_sem"]
     assert pulse["switched_share"] == 0.0
+
+
+def test_after_a_pulse_free_pp1_returns_to_the_resting_value(prescreen, monkeypatch):
+    """The pulse arms set free PP1 back to ``SPINE_REST["pp1_free"]`` (``--rest-pp1``), not
+    to a fixed count: with 6 of 12 free at rest, every post-train PP1 setting is 6."""
+    monkeypatch.setitem(prescreen.SPINE_REST, "pp1_free", 6)
+    monkeypatch.setitem(prescreen.ARMS, "HFS-like pulse", prescreen.SPINE_MEASURED_PULSE)
+    for arm in ("HFS-like pulse", "LTD-like 15 min"):
+        settings = [(i["time"] - prescreen.PULSE_AT_S, i["set"].get("PP1_free"))
+                    for i in prescreen.build(prescreen.CANDIDATES["none"], arm).spec[
+                        "interventions"]]
+        during, *after = [pp1 for _, pp1 in settings if pp1 is not None]
+        assert during in (0, 12)  # the train's own course is unchanged
+        assert after == [6]
