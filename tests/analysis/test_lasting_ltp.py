@@ -3,26 +3,17 @@ offset runner that lets a run start at trajectory k (docs/science.md §8.5, part
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
 import stochsyn as ss
 from stochsyn.validation import plasticity as P
 
-ANALYSIS = Path(__file__).resolve().parents[2] / "analysis"
+from .scripts import load_script
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("analysis_lasting_ltp",
-                                                  ANALYSIS / "lasting_ltp.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("lasting_ltp")
 
 
 def test_the_report_gives_the_first_readout_the_per_synapse_values_and_the_state():
@@ -66,10 +57,7 @@ def test_maintenance_drive_tabulates_the_lattice_of_each_synapse(monkeypatch, tm
     """analysis/maintenance_drive.py's per-synapse table agrees with its own time course
     (largest Q from the start of induction to 2 min after it, Q and Δw at the read-out) and
     the plot is written; 2 synapses, a 10 s warm-up, 5 pulses (~5 s CPU)."""
-    spec = importlib.util.spec_from_file_location("analysis_maintenance_drive",
-                                                  ANALYSIS / "maintenance_drive.py")
-    md = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(md)
+    md = load_script("maintenance_drive")
     monkeypatch.setattr(P, "WARM_UP_S", 10.0)
     model = P.log_trafficking_only(ss.load_model(P.MODEL))
     protocol = ss.protocols.hfs(start_s=10.0, pulses=5)

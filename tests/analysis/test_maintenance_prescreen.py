@@ -9,24 +9,16 @@ ensemble mean (plus the ±5 % of a stable weight where "flat" is the claim)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
 pytest.importorskip("matplotlib")
 
-SCRIPT = Path(__file__).resolve().parents[2] / "analysis" / "maintenance_prescreen.py"
+from .scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def prescreen():
-    spec = importlib.util.spec_from_file_location("analysis_maintenance_prescreen", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("maintenance_prescreen")
 
 
 def _arms(prescreen, name, n=40):

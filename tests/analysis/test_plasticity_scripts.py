@@ -9,8 +9,6 @@ and ensembles read 60 min after induction.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +18,8 @@ import pytest
 import stochsyn as ss
 from stochsyn.validation import plasticity as P
 
-ANALYSIS = Path(__file__).resolve().parents[2] / "analysis"
+from .scripts import load_script
+
 TINY = ["--trajectories", "1", "--warm-up", "10", "--after", "10", "--sample-every", "5",
         "--threads", "1"]
 
@@ -28,11 +27,7 @@ pytest.importorskip("matplotlib")
 
 
 def script(name: str):
-    spec = importlib.util.spec_from_file_location(f"analysis_{name}", ANALYSIS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(name)
 
 
 def _check_outputs(out: Path, stem: str, conditions: list[str]):

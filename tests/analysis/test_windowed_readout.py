@@ -3,24 +3,18 @@ course whose window means are known exactly (no simulation)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "analysis" / "windowed_readout.py"
+from .scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def wr():
-    spec = importlib.util.spec_from_file_location("analysis_windowed_readout", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("windowed_readout")
 
 
 def _course():
