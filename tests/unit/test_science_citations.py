@@ -66,3 +66,19 @@ def test_every_cited_section_exists():
                     missing.append(f"{path.relative_to(ROOT)}: §{number}")
     assert cited > 50          # the modules, scripts and tests do cite it
     assert not missing, "sections not in docs/science.md: " + ", ".join(missing[:20])
+
+
+# Written in two parts so that this file does not match itself.
+MACHINE_PATH = re.compile("/wo" + r"rk/out_\w+")
+
+
+def test_the_user_documents_name_no_output_folder_of_one_machine():
+    """The docs and the README name the file a script writes, not where one session
+    kept it (a folder a user does not have)."""
+    documents = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    offenders = [f"{path.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 1}"
+                 for path in documents
+                 for text in [path.read_text(encoding="utf-8")]
+                 for m in MACHINE_PATH.finditer(text)]
+    assert not offenders, ("name the script's output file instead: "
+                           + ", ".join(offenders[:20]))
