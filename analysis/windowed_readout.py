@@ -12,12 +12,16 @@ one column ``weight_trajI`` per single synapse, I counted from the run's
 ``--first-trajectory``: give that offset after the file as ``path:offset``), simulates
 nothing, and prints per condition the windowed Δw (mean ± SE, 95 % CI, per synapse) beside
 the single-sample one, and the rest's sample-to-sample noise (the coefficient of variation
-of each synapse's weight over the baseline window).
+of each synapse's weight over the baseline window). With ``--versus`` it also prints each
+condition's difference from a second set of runs, synapse by synapse (e.g. a candidate
+with a rule on against the same seeds with it off: trajectory i of both draws from the
+same stream, so the pair differs only by what the rule did).
 
 Usage (repository root)::
 
     python analysis/windowed_readout.py run/lasting_ltp_timecourse.csv[:first_trajectory] ...
         [--window 5] [--readouts 5,20] [--out out/windowed_readout.csv]
+        [--versus other/lasting_ltp_timecourse.csv[:first_trajectory] ...]
 
 Only the first ``stochsyn.validation.plasticity.SINGLE_SYNAPSES`` (5) synapses of a run are
 in its time course, so a run of more trajectories is read in part (a warning says so).
@@ -90,6 +94,7 @@ def per_synapse(course: pd.DataFrame, first_trajectory: int, window_min: float,
                 continue
             row = dict(condition=condition,
                        trajectory=first_trajectory + int(col.removeprefix("weight_traj")),
+                       baseline_mean=float(np.mean(w[base])),
                        baseline_cv=float(np.std(w[base]) / np.mean(w[base])))
             for r, (mask, k) in windows.items():
                 row[f"dw_{r:g}min_windowed_pct"] = 100.0 * (w[mask].mean() / w[base].mean()
@@ -119,6 +124,59 @@ def report(table: pd.DataFrame, readouts_min: list[float]) -> str:
     return "\n".join(lines)
 
 
+def paired(table: pd.DataFrame, versus: pd.DataFrame, readouts_min: list[float]) -> str:
+    """Per condition in both tables and read-out: ``table`` − ``versus`` synapse by synapse
+    (matched by condition and trajectory), windowed and single-sample (mean ± SE, 95 % CI,
+    per pair), and in how many pairs the baseline window's mean weight is the same to
+    1e-12 (their streams had not diverged before the stimulus: a rule that fires only
+    after it leaves the warm-up bit-identical).
+
+    Parameters
+    ----------
+    table, versus : DataFrame
+        :func:`per_synapse` tables of the two sets of runs.
+    readouts_min : list of float
+        Read-out times, min after the end of induction (columns of both tables).
+    """
+    keys = ["condition", "trajectory"]
+    both = table.merge(versus, on=keys, suffixes=("", "_versus"))
+    lines = []
+    for condition, c in both.groupby("condition", sort=False):
+        c = c.sort_values("trajectory")
+        same = int(np.sum(np.abs(c["baseline_mean"] - c["baseline_mean_versus"]) < 1e-12))
+        lines.append(f"{condition} − versus, paired by synapse (n = {len(c)}; the same "
+                     f"baseline window in {same} of {len(c)})")
+        for r in readouts_min:
+            for kind in ("windowed", "sample"):
+                column = f"dw_{r:g}min_{kind}_pct"
+                d = (c[column] - c[column + "_versus"]).to_numpy()
+                s = ss.trafficking.summary(d).iloc[0]
+                lines.append(f"  {r:g} min, {kind:<8}: {s['delta_weight_pct_mean']:+.1f} ± "
+                             f"{s['delta_weight_pct_se']:.1f} % [{s['ci95_low_pct']:+.1f}, "
+                             f"{s['ci95_high_pct']:+.1f}]  per pair "
+                             + " ".join(f"{x:+.1f}" for x in d))
+    if not lines:
+        lines.append("no (condition, trajectory) in both sets")
+    return "\n".join(lines)
+
+
+def read_sources(sources: list[str], window_min: float, readouts_min: list[float],
+                 error) -> pd.DataFrame:
+    """:func:`per_synapse` of every ``path[:first_trajectory]`` in ``sources``, concatenated;
+    ``error`` (e.g. ``parser.error``) is called when a synapse is in two runs."""
+    tables = []
+    for source in sources:
+        path, offset = parse_source(source)
+        tables.append(per_synapse(pd.read_csv(path), offset, window_min, readouts_min))
+    table = pd.concat(tables, ignore_index=True)
+    duplicated = table.duplicated(["condition", "trajectory"])
+    if duplicated.any():
+        error("the same synapse in two runs: "
+              + ", ".join(f"{c} {t}" for c, t in
+                          table.loc[duplicated, ["condition", "trajectory"]].values))
+    return table
+
+
 def parse_source(text: str) -> tuple[Path, int]:
     """``path`` or ``path:first_trajectory``."""
     path, _, offset = text.rpartition(":") if ":" in text else (text, "", "0")
@@ -132,19 +190,16 @@ def main(argv=None) -> int:
     parser.add_argument("--readouts", default="5,20",
                         help="read-out times, min after the end of induction")
     parser.add_argument("--out", type=Path, default=None, help="per-synapse CSV")
+    parser.add_argument("--versus", nargs="+", default=None, metavar="CSV[:FIRST_TRAJECTORY]",
+                        help="time courses of a second set of runs (same seed): print each"
+                             " condition's difference from them, paired by synapse")
     args = parser.parse_args(argv)
     readouts = [float(x) for x in args.readouts.split(",")]
-    tables = []
-    for source in args.courses:
-        path, offset = parse_source(source)
-        tables.append(per_synapse(pd.read_csv(path), offset, args.window, readouts))
-    table = pd.concat(tables, ignore_index=True)
-    duplicated = table.duplicated(["condition", "trajectory"])
-    if duplicated.any():
-        parser.error("the same synapse in two runs: "
-                     + ", ".join(f"{c} {t}" for c, t in
-                                 table.loc[duplicated, ["condition", "trajectory"]].values))
+    table = read_sources(args.courses, args.window, readouts, parser.error)
     print(report(table, readouts))
+    if args.versus:
+        print(paired(table, read_sources(args.versus, args.window, readouts, parser.error),
+                     readouts))
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out, index=False)

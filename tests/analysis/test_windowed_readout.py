@@ -60,3 +60,31 @@ def test_the_report_and_the_path_offset(wr):
     assert wr.parse_source("run/lasting_ltp_timecourse.csv:12") == (
         Path("run/lasting_ltp_timecourse.csv"), 12)
     assert wr.parse_source("run/x.csv") == (Path("run/x.csv"), 0)
+
+
+def test_the_difference_from_a_second_set_paired_by_synapse(wr):
+    """The same streams with a rule on and off: synapse 0 of the second set is the first's
+    but 0.5 lower after 1800 s (the same baseline), synapse 1 is 0.1 higher throughout (its
+    baseline differs); an unmatched synapse 2 of the second set is left out."""
+    course = _course()
+    versus = course.assign(weight_traj0=np.where(course["time_s"] > 1800.0,
+                                                 course["weight_traj0"] - 0.5,
+                                                 course["weight_traj0"]),
+                           weight_traj1=course["weight_traj1"] + 0.1,
+                           weight_traj2=1.0, n=3)
+    table = wr.per_synapse(course, 0, 5.0, [20.0], warm_up_s=1800.0)
+    other = wr.per_synapse(versus, 0, 5.0, [20.0], warm_up_s=1800.0)
+    text = wr.paired(table, other, [20.0])
+    assert text.startswith("HFS − versus, paired by synapse (n = 2; the same baseline "
+                           "window in 1 of 2)")
+    # windowed, synapse 0: the same baseline, the 20-min window 0.5 / base higher
+    base = (16 * 0.9 + 15 * 1.1) / 31
+    d0 = 100 * 0.5 / base
+    # synapse 1: 1.0 / (32 / 31) against 1.1 / ((32 / 31) + 0.1) in the windows
+    d1 = 100 * (1.0 / (32 / 31) - 1.1 / (32 / 31 + 0.1))
+    assert f"per pair {d0:+.1f} {d1:+.1f}" in text.splitlines()[1]
+    # single samples: 1.4 / 0.9 against 0.9 / 0.9, and 1.0 / 2.0 against 1.1 / 2.1
+    s0, s1 = 100 * (1.4 - 0.9) / 0.9, 100 * (1.0 / 2.0 - 1.1 / 2.1)
+    assert f"per pair {s0:+.1f} {s1:+.1f}" in text.splitlines()[2]
+    assert wr.paired(table, other.assign(condition="LFS"), [20.0]) == (
+        "no (condition, trajectory) in both sets")
