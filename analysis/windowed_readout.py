@@ -104,6 +104,12 @@ def per_synapse(course: pd.DataFrame, first_trajectory: int, window_min: float,
     return pd.DataFrame(rows)
 
 
+def _mean_ci(summary: pd.Series) -> str:
+    """``mean ± SE % [CI low, CI high]`` of a row of ``stochsyn.trafficking.summary``."""
+    return (f"{summary['delta_weight_pct_mean']:+.1f} ± {summary['delta_weight_pct_se']:.1f} %"
+            f" [{summary['ci95_low_pct']:+.1f}, {summary['ci95_high_pct']:+.1f}]")
+
+
 def report(table: pd.DataFrame, readouts_min: list[float]) -> str:
     """Per condition and read-out: windowed and single-sample Δw (mean ± SE, 95 % CI), the
     per-synapse windowed values, and the baseline's coefficient of variation."""
@@ -115,10 +121,9 @@ def report(table: pd.DataFrame, readouts_min: list[float]) -> str:
         for r in readouts_min:
             for kind in ("windowed", "sample"):
                 s = ss.trafficking.summary(c[f"dw_{r:g}min_{kind}_pct"].to_numpy()).iloc[0]
-                lines.append(f"  {r:g} min, {kind:<8}: {s['delta_weight_pct_mean']:+.1f} ± "
-                             f"{s['delta_weight_pct_se']:.1f} % [{s['ci95_low_pct']:+.1f}, "
-                             f"{s['ci95_high_pct']:+.1f}]  pot. {s['fraction_potentiated']:.2f}"
-                             f" dep. {s['fraction_depressed']:.2f}")
+                lines.append(f"  {r:g} min, {kind:<8}: {_mean_ci(s)}  pot. "
+                             f"{s['fraction_potentiated']:.2f} dep. "
+                             f"{s['fraction_depressed']:.2f}")
             lines.append(f"  {r:g} min per synapse (windowed): " + " ".join(
                 f"{x:+.1f}" for x in c[f"dw_{r:g}min_windowed_pct"]))
     return "\n".join(lines)
@@ -151,9 +156,7 @@ def paired(table: pd.DataFrame, versus: pd.DataFrame, readouts_min: list[float])
                 column = f"dw_{r:g}min_{kind}_pct"
                 d = (c[column] - c[column + "_versus"]).to_numpy()
                 s = ss.trafficking.summary(d).iloc[0]
-                lines.append(f"  {r:g} min, {kind:<8}: {s['delta_weight_pct_mean']:+.1f} ± "
-                             f"{s['delta_weight_pct_se']:.1f} % [{s['ci95_low_pct']:+.1f}, "
-                             f"{s['ci95_high_pct']:+.1f}]  per pair "
+                lines.append(f"  {r:g} min, {kind:<8}: {_mean_ci(s)}  per pair "
                              + " ".join(f"{x:+.1f}" for x in d))
     if not lines:
         lines.append("no (condition, trajectory) in both sets")
